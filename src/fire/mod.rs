@@ -1,0 +1,125 @@
+//! The firing engine: sends a request to the handler and captures the answer, bounded in time
+//! and in size.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::payload::HttpRequest;
+use crate::portal::PortalCall;
+
+/// Limits of one exchange.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The whole exchange, body included.
+    pub timeout: Duration,
+    /// Bytes of body kept; the rest is not read and the response is marked `truncated`.
+    pub body_cap: usize,
+}
+
+/// The handler's answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HttpResponse {
+    pub status: u16,
+    /// Header names lower-cased, in the order received.
+    pub headers: Vec<(String, String)>,
+    #[serde(serialize_with = "crate::payload::lossy_text")]
+    pub body: Vec<u8>,
+    /// The body was longer than the cap and was cut.
+    pub truncated: bool,
+    pub elapsed_ms: u64,
+}
+
+impl HttpResponse {
+    /// The value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.body)
+    }
+}
+
+/// Why there was no answer.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum FireError {
+    #[error("could not connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("no complete answer within {0} ms")]
+    Timeout(u64),
+    #[error("the exchange failed: {0}")]
+    Transport(String),
+}
+
+/// What happened in one case: the request as sent, the answer, and every call the handler
+/// made to the portal with the case's tokens meanwhile.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub request: HttpRequest,
+    pub response: Result<HttpResponse, FireError>,
+    pub portal_calls: Vec<PortalCall>,
+}
+
+/// An HTTP client for the harness: loopback only in practice, so no proxy; no redirects, so a
+/// 3xx is seen as it is.
+pub fn client() -> reqwest::Client {
+    // rustls needs a process-wide crypto provider before the first client; a second install
+    // attempt fails harmlessly.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client with static settings builds")
+}
+
+/// Sends `request` and reads the answer within `limits`.
+pub async fn fire(client: &reqwest::Client, request: &HttpRequest, limits: Limits) -> Result<HttpResponse, FireError> {
+    let started = Instant::now();
+    let exchange = async {
+        let method = reqwest::Method::from_bytes(request.method.as_bytes())
+            .map_err(|_| FireError::Transport(format!("{:?} is not an HTTP method", request.method)))?;
+        let mut builder = client.request(method, &request.url).body(request.body.clone());
+        for (name, value) in &request.headers {
+            builder = builder.header(name, value);
+        }
+        let mut response = builder.send().await.map_err(|e| classify(&request.url, e))?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let mut body = Vec::new();
+        let mut truncated = false;
+        while let Some(chunk) = response.chunk().await.map_err(|e| classify(&request.url, e))? {
+            let room = limits.body_cap - body.len();
+            if chunk.len() > room {
+                body.extend_from_slice(&chunk[..room]);
+                truncated = true;
+                break;
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        Ok(HttpResponse { status, headers, body, truncated, elapsed_ms })
+    };
+    tokio::time::timeout(limits.timeout, exchange)
+        .await
+        .unwrap_or(Err(FireError::Timeout(limits.timeout.as_millis() as u64)))
+}
+
+fn classify(url: &str, error: reqwest::Error) -> FireError {
+    if error.is_connect() {
+        let mut reason = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(inner) = source {
+            reason = inner.to_string();
+            source = inner.source();
+        }
+        FireError::Connect { url: url.to_owned(), reason }
+    } else {
+        FireError::Transport(error.to_string())
+    }
+}

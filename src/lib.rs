@@ -1,0 +1,17 @@
+//! b24-conform: a protocol-conformance harness for Bitrix24 placement handlers, first of all
+//! `LANDING_SETTINGS`.
+//!
+//! The flow reads one way: [`suite`] files become [`suite::Case`]s; [`fire`] sends each to the
+//! handler while the mock [`portal`] answers the handler's calls back; [`checks`] judge each
+//! [`fire::Exchange`]; [`report`] renders the verdicts. [`run`] wires them together, and
+//! [`reference`] is a built-in handler that does everything right, or has one chosen defect.
+
+pub mod checks;
+pub mod fire;
+pub mod generate;
+pub mod payload;
+pub mod portal;
+pub mod reference;
+pub mod report;
+pub mod run;
+pub mod suite;

@@ -1,0 +1,341 @@
+//! The `b24-conform` command: arguments → library calls → exit code.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use b24_conform::checks;
+use b24_conform::fire::Limits;
+use b24_conform::payload::Wire;
+use b24_conform::portal::Portal;
+use b24_conform::reference::Fault;
+use b24_conform::report::render_human;
+use b24_conform::run::{self, Handler, RunConfig, RunError};
+use b24_conform::suite::{Draw, SuiteSource};
+
+/// Conformance tests for Bitrix24 placement handlers (LANDING_SETTINGS): plays the portal,
+/// fires valid and malformed requests at the handler, and judges every answer.
+#[derive(Parser)]
+#[command(name = "b24-conform", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Fire the suite at a handler and judge every answer (exit 0 all passed, 1 a case failed,
+    /// 2 bad usage or input, 3 the run could not happen).
+    Run(RunArgs),
+    /// The cases of the suites, one line each: id, expectation, title.
+    List {
+        #[command(flatten)]
+        suite: SuiteArgs,
+        #[arg(long, value_enum, default_value_t)]
+        format: ListFormat,
+    },
+    /// The checks: id, severity, title, documentation reference.
+    Checks {
+        #[arg(long, value_enum, default_value_t)]
+        format: ListFormat,
+    },
+    /// The reference handler's faults: name, the check it must trip, the defect.
+    Faults {
+        #[arg(long, value_enum, default_value_t)]
+        format: ListFormat,
+    },
+    /// One case's request, exactly as `run` would send it; the same seed prints the same bytes.
+    Payload(PayloadArgs),
+    /// The mock portal alone, with its URLs and the tokens of the catalog's cases.
+    Portal {
+        /// Where to listen (loopback).
+        #[arg(long, default_value = DEFAULT_PORTAL)]
+        addr: SocketAddr,
+        #[command(flatten)]
+        suite: SuiteArgs,
+    },
+}
+
+/// Where `portal` listens and what `payload` points DOMAIN at, so the two work together.
+const DEFAULT_PORTAL: &str = "127.0.0.1:48624";
+
+#[derive(Args)]
+struct SuiteArgs {
+    /// A suite file (TOML); repeatable. Default: the built-in LANDING_SETTINGS catalog.
+    #[arg(long = "suite", value_name = "FILE")]
+    suites: Vec<PathBuf>,
+    /// Select cases by id glob (`*`, `?`); repeatable; a leading `!` excludes.
+    #[arg(long, value_name = "PATTERN")]
+    filter: Vec<String>,
+    /// Seed of the generated cases: the same seed gives the same cases, ids and payloads.
+    #[arg(long, default_value_t = 24)]
+    seed: u64,
+    /// How many cases each generated group draws (default: the suite's `count`).
+    #[arg(long, value_name = "N")]
+    cases: Option<usize>,
+}
+
+impl SuiteArgs {
+    fn sources(&self) -> Vec<SuiteSource> {
+        if self.suites.is_empty() {
+            vec![SuiteSource::Builtin]
+        } else {
+            self.suites.iter().cloned().map(SuiteSource::File).collect()
+        }
+    }
+
+    fn draw(&self) -> Draw {
+        Draw { seed: self.seed, count: self.cases }
+    }
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// The handler under test: an http(s) URL, or builtin:reference[?fault=NAME].
+    #[arg(long, default_value = "builtin:reference", value_parser = parse_handler)]
+    handler: Handler,
+    #[command(flatten)]
+    suite: SuiteArgs,
+    /// Cases in flight at once.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    jobs: u16,
+    /// Time allowed for one case, answer body included.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    timeout_ms: u64,
+    /// Bytes of each answer body kept; longer bodies are cut and marked truncated.
+    #[arg(long, default_value_t = 1 << 20, value_name = "N")]
+    body_cap: usize,
+    /// How the fields travel: split (as Bitrix24: query + form body), form, json.
+    #[arg(long, value_enum, default_value_t)]
+    wire: Wire,
+    #[arg(long, value_enum, default_value_t)]
+    format: RunFormat,
+    /// Write the report to FILE instead of standard output (written whole or not at all).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Where the mock portal listens; port 0 takes a free one.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    portal_addr: SocketAddr,
+}
+
+#[derive(Args)]
+struct PayloadArgs {
+    /// The case id, as `list` shows it.
+    #[arg(long)]
+    case: String,
+    #[arg(long = "suite", value_name = "FILE")]
+    suites: Vec<PathBuf>,
+    #[arg(long, default_value_t = 24)]
+    seed: u64,
+    #[arg(long = "as", value_enum, default_value_t)]
+    shape: PayloadShape,
+    /// The handler URL the curl command targets.
+    #[arg(long, default_value = "http://127.0.0.1:8080/")]
+    handler: url::Url,
+    /// The portal the payload points at (DOMAIN, SERVER_ENDPOINT).
+    #[arg(long, default_value = DEFAULT_PORTAL)]
+    portal_addr: SocketAddr,
+    #[arg(long, value_enum, default_value_t)]
+    wire: Wire,
+}
+
+#[derive(Clone, Copy, Default, ValueEnum)]
+enum ListFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Default, ValueEnum)]
+enum RunFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, Default, ValueEnum)]
+enum PayloadShape {
+    /// A curl command that sends the request to --handler.
+    #[default]
+    Curl,
+    /// The fields as one urlencoded form.
+    Form,
+    /// The fields as a JSON object.
+    Json,
+}
+
+fn parse_handler(text: &str) -> Result<Handler, String> {
+    text.parse()
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    match runtime.block_on(execute(cli.command)) {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            let code = error.downcast_ref::<RunError>().map_or(2, RunError::exit_code);
+            ExitCode::from(code as u8)
+        }
+    }
+}
+
+async fn execute(command: Command) -> anyhow::Result<u8> {
+    match command {
+        Command::Run(args) => run_command(args).await,
+        Command::List { suite, format } => {
+            let cases = run::select(&suite.sources(), &suite.filter, suite.draw())?;
+            let rows = cases.iter().map(|c| {
+                let row = serde_json::json!({"id": c.id, "expect": c.expect, "title": c.title, "doc": c.doc.quote, "source": c.doc.source});
+                (format!("{:<36} {:<8} {}", c.id, format!("{:?}", c.expect).to_lowercase(), c.title), row)
+            });
+            print_rows(rows, format)
+        }
+        Command::Checks { format } => {
+            let rows = checks::ALL.iter().map(|c| {
+                let row = serde_json::json!({"id": c.id, "severity": c.severity, "title": c.title, "doc": c.doc});
+                (
+                    format!(
+                        "{:<26} {:<8} {}\n{:<35} {}",
+                        c.id,
+                        format!("{:?}", c.severity).to_lowercase(),
+                        c.title,
+                        "",
+                        c.doc
+                    ),
+                    row,
+                )
+            });
+            print_rows(rows, format)
+        }
+        Command::Faults { format } => {
+            let rows = Fault::ALL.iter().map(|f| {
+                let row = serde_json::json!({"name": f.name(), "check": f.check(), "defect": f.defect()});
+                (format!("{:<28} {:<26} {}", f.name(), f.check(), f.defect()), row)
+            });
+            print_rows(rows, format)
+        }
+        Command::Payload(args) => payload_command(args),
+        Command::Portal { addr, suite } => portal_command(addr, suite).await,
+    }
+}
+
+async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
+    let config = RunConfig {
+        handler: args.handler,
+        suites: args.suite.sources(),
+        filters: args.suite.filter.clone(),
+        draw: args.suite.draw(),
+        jobs: usize::from(args.jobs),
+        limits: Limits { timeout: Duration::from_millis(args.timeout_ms), body_cap: args.body_cap },
+        wire: args.wire,
+        portal_addr: args.portal_addr,
+    };
+    let report = run::run(&config, |_| {}).await?;
+    let text = match args.format {
+        RunFormat::Human => render_human(&report),
+        RunFormat::Json => report.to_json() + "\n",
+    };
+    match &args.out {
+        Some(path) => {
+            write_whole(path, text.as_bytes())?;
+            let s = &report.summary;
+            eprintln!(
+                "{} cases: {} passed, {} failed, {} errored (seed {}); report in {}",
+                s.cases,
+                s.passed,
+                s.failed,
+                s.errored,
+                report.seed,
+                path.display()
+            );
+        }
+        None => print!("{text}"),
+    }
+    Ok(report.exit_code() as u8)
+}
+
+fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
+    let sources: Vec<SuiteSource> = if args.suites.is_empty() {
+        vec![SuiteSource::Builtin]
+    } else {
+        args.suites.iter().cloned().map(SuiteSource::File).collect()
+    };
+    let draw = Draw { seed: args.seed, count: None };
+    let cases = run::select(&sources, &[], draw)?;
+    let Some(case) = cases.iter().find(|c| c.id == args.case) else {
+        bail!("--case {:?}: no such case; `b24-conform list` shows the ids", args.case);
+    };
+    let binding = Portal::binding_at(args.portal_addr);
+    let text = match args.shape {
+        PayloadShape::Curl => case.request(&args.handler, &binding, args.wire).to_curl(),
+        PayloadShape::Form => {
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            for field in case.fields(&binding) {
+                form.append_pair(&field.name, &field.value);
+            }
+            form.finish()
+        }
+        PayloadShape::Json => {
+            let fields = case.fields(&binding).into_iter().map(|f| (f.name, serde_json::Value::String(f.value)));
+            serde_json::to_string_pretty(&serde_json::Value::Object(fields.collect()))?
+        }
+    };
+    println!("{text}");
+    Ok(0)
+}
+
+async fn portal_command(addr: SocketAddr, suite: SuiteArgs) -> anyhow::Result<u8> {
+    let cases = run::select(&suite.sources(), &suite.filter, suite.draw())?;
+    let portal = Portal::start(addr).await.map_err(|e| RunError::Portal { addr, reason: e.to_string() })?;
+    for (owner, case) in cases.iter().enumerate() {
+        portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+    }
+    let example = cases
+        .iter()
+        .find(|c| c.token == b24_conform::suite::TokenState::Valid)
+        .context("the suite has no case with a valid token")?;
+    println!("Mock Bitrix24 portal at {}", portal.origin());
+    println!("  REST        {}", portal.rest_url());
+    println!("  OAuth       {}", portal.oauth_url());
+    println!("  member_id   {}", portal.binding().member_id);
+    println!("  tokens      the {} cases' AUTH_ID/REFRESH_ID (`b24-conform payload --case ID`)", cases.len());
+    println!("  AUTH_ID     {} ({})", example.payload.auth_id, example.id);
+    println!("  REFRESH_ID  {}", example.payload.refresh_id);
+    println!("  try         curl '{}user.current.json?auth={}'", portal.rest_url(), example.payload.auth_id);
+    println!("Ctrl-C stops it.");
+    std::io::stdout().flush()?;
+    tokio::signal::ctrl_c().await?;
+    Ok(0)
+}
+
+fn print_rows(rows: impl Iterator<Item = (String, serde_json::Value)>, format: ListFormat) -> anyhow::Result<u8> {
+    let (lines, objects): (Vec<String>, Vec<serde_json::Value>) = rows.unzip();
+    match format {
+        ListFormat::Human => lines.iter().for_each(|l| println!("{l}")),
+        ListFormat::Json => println!("{}", serde_json::to_string_pretty(&objects)?),
+    }
+    Ok(0)
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half
+/// a report and an earlier report survives a failed write.
+fn write_whole(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let file_name = path.file_name().with_context(|| format!("--out {}: not a file path", path.display()))?;
+    let temporary = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
+    std::fs::write(&temporary, bytes).with_context(|| format!("--out {}: cannot write", path.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| format!("--out {}: cannot replace", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,123 @@
+//! Wire encodings: how fields become one HTTP request.
+
+use serde::{Serialize, Serializer};
+use url::{Url, form_urlencoded};
+
+use super::{Field, Place};
+
+/// How the fields travel to the handler.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Wire {
+    /// As Bitrix24 sends it: DOMAIN, PROTOCOL, LANG, APP_SID in the query string, the rest in an
+    /// `application/x-www-form-urlencoded` body (PROTOCOL.md 1.1).
+    #[default]
+    Split,
+    /// Every field in the form body, as older documentation pages show it.
+    Form,
+    /// Every field in one JSON object body: not what Bitrix24 sends, for handlers that claim it.
+    Json,
+}
+
+pub const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A request exactly as it is sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    #[serde(serialize_with = "lossy_text")]
+    pub body: Vec<u8>,
+}
+
+impl Wire {
+    /// The request that delivers `fields` to the handler at `handler`. The handler's own query
+    /// string is kept, and Bitrix24's parameters are appended after it, as its template does.
+    pub fn encode(self, handler: &Url, fields: &[Field]) -> HttpRequest {
+        let in_query = |f: &&Field| self == Wire::Split && f.place == Place::Query;
+        let query = urlencode(fields.iter().filter(in_query));
+        let mut url = handler.to_string();
+        if !query.is_empty() {
+            url.push(if handler.query().is_some() { '&' } else { '?' });
+            url.push_str(&query);
+        }
+        let body_fields = fields.iter().filter(|f| !in_query(f));
+        let (content_type, body) = match self {
+            Wire::Json => {
+                let object = body_fields.map(|f| (f.name.clone(), serde_json::Value::String(f.value.clone())));
+                ("application/json", serde_json::Value::Object(object.collect()).to_string().into_bytes())
+            }
+            Wire::Split | Wire::Form => (FORM, urlencode(body_fields).into_bytes()),
+        };
+        HttpRequest { method: "POST".into(), url, headers: vec![("content-type".into(), content_type.into())], body }
+    }
+}
+
+fn urlencode<'a>(fields: impl Iterator<Item = &'a Field>) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for field in fields {
+        out.append_pair(&field.name, &field.value);
+    }
+    out.finish()
+}
+
+impl HttpRequest {
+    /// A shell command that sends this same request again.
+    pub fn to_curl(&self) -> String {
+        let mut command = format!("curl -sS -i -X {} {}", self.method, shell_quote(&self.url));
+        for (name, value) in &self.headers {
+            command.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
+        }
+        if !self.body.is_empty() {
+            command.push_str(&format!(" --data-binary {}", shell_quote(&String::from_utf8_lossy(&self.body))));
+        }
+        command
+    }
+
+    /// The value of header `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+fn shell_quote(text: &str) -> String {
+    format!("'{}'", text.replace('\'', r"'\''"))
+}
+
+/// Bodies are shown as text; bytes that are not UTF-8 show as U+FFFD.
+pub(crate) fn lossy_text<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&String::from_utf8_lossy(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::payload::Payload;
+
+    #[test]
+    fn split_keeps_the_handlers_query_and_appends_bitrix24s() {
+        let handler = Url::parse("http://127.0.0.1:8080/app.php?x=1").unwrap();
+        let request = Wire::Split.encode(&handler, &Payload::documented_example().to_fields());
+        assert!(request.url.starts_with("http://127.0.0.1:8080/app.php?x=1&DOMAIN=example.bitrix24.com&PROTOCOL=1"));
+        let body = String::from_utf8(request.body).unwrap();
+        assert!(body.starts_with("APPLICATION_SCOPE=crm%2Cplacement%2Clanding&"));
+        assert!(body.ends_with("PLACEMENT_OPTIONS=%7B%22SITE_ID%22%3A%2230%22%2C%22LID%22%3A%2230%22%7D"));
+        assert!(!body.contains("DOMAIN="));
+    }
+
+    #[test]
+    fn form_puts_everything_in_the_body() {
+        let handler = Url::parse("http://127.0.0.1:8080/").unwrap();
+        let request = Wire::Form.encode(&handler, &Payload::documented_example().to_fields());
+        assert_eq!(request.url, "http://127.0.0.1:8080/");
+        assert!(String::from_utf8(request.body).unwrap().starts_with("DOMAIN=example.bitrix24.com&PROTOCOL=1&"));
+    }
+
+    #[test]
+    fn curl_quotes_single_quotes() {
+        let request =
+            HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: b"a='b'".to_vec() };
+        assert_eq!(request.to_curl(), r"curl -sS -i -X POST 'http://h/' --data-binary 'a='\''b'\'''");
+    }
+}

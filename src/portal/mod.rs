@@ -1,0 +1,183 @@
+//! The mock portal: one loopback server that plays Bitrix24 for the handler under test. It
+//! answers REST calls at `/rest/{method}[.json]` and token refreshes at `/oauth/token/`, keeps a
+//! token table, and records every call, attributed to the case whose token it carried.
+
+mod oauth;
+mod params;
+mod rest;
+mod tokens;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde::Serialize;
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::payload::{Binding, opaque_token};
+use crate::suite::TokenState;
+
+pub use tokens::TokenRole;
+use tokens::Tokens;
+
+/// Which part of the portal a call reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Endpoint {
+    Rest,
+    Oauth,
+    /// Neither: a path Bitrix24 does not serve.
+    Other,
+}
+
+/// One call the handler made to the portal, as the portal saw and answered it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PortalCall {
+    /// The case the call's token belongs to; `None` when it carried no token the run issued.
+    #[serde(skip)]
+    pub owner: Option<usize>,
+    pub endpoint: Endpoint,
+    /// The REST method (lower-cased, as Bitrix24 reads it), the grant type, or the path.
+    pub method: String,
+    pub http_method: String,
+    /// What the presented token was to the case.
+    pub token: TokenRole,
+    pub status: u16,
+    /// The error code of the answer, if it was an error.
+    pub error: Option<String>,
+}
+
+impl PortalCall {
+    /// A REST call that the portal answered with a result.
+    pub fn succeeded(&self) -> bool {
+        (200..300).contains(&self.status) && self.error.is_none()
+    }
+}
+
+/// Things the mock portal says about itself in its answers.
+const MEMBER_SEED: &str = "b24-conform mock portal";
+
+/// The running mock portal. Dropping it stops the server.
+pub struct Portal {
+    server: MockServer,
+    state: Arc<Mutex<State>>,
+}
+
+struct State {
+    tokens: Tokens,
+    calls: Vec<PortalCall>,
+    bindings: Vec<rest::RepoBinding>,
+    origin: String,
+    member_id: String,
+}
+
+/// The portal's state stays usable even if a responder thread panicked while holding it.
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Portal {
+    /// Starts the portal on `addr` (port 0 picks a free one). Fails when the port is taken.
+    pub async fn start(addr: SocketAddr) -> std::io::Result<Portal> {
+        let listener = std::net::TcpListener::bind(addr)?;
+        let addr = listener.local_addr()?;
+        let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
+        let member_id = Portal::binding_at(addr).member_id;
+        let state = Arc::new(Mutex::new(State {
+            tokens: Tokens::default(),
+            calls: Vec::new(),
+            bindings: Vec::new(),
+            origin: format!("http://{addr}"),
+            member_id,
+        }));
+        Mock::given(any()).respond_with(Responder(state.clone())).mount(&server).await;
+        Ok(Portal { server, state })
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn origin(&self) -> String {
+        format!("http://{}", self.server.address())
+    }
+
+    /// The REST endpoint handlers call: `http://127.0.0.1:PORT/rest/`.
+    pub fn rest_url(&self) -> String {
+        format!("{}/rest/", self.origin())
+    }
+
+    /// The OAuth token endpoint: `http://127.0.0.1:PORT/oauth/token/`.
+    pub fn oauth_url(&self) -> String {
+        format!("{}/oauth/token/", self.origin())
+    }
+
+    /// The fields that point a payload at this portal.
+    pub fn binding(&self) -> Binding {
+        Portal::binding_at(*self.server.address())
+    }
+
+    /// The fields that point a payload at a portal listening on `addr`: the same for every
+    /// portal on that address, so a payload can be printed before its portal runs.
+    pub fn binding_at(addr: SocketAddr) -> Binding {
+        Binding {
+            domain: addr.to_string(),
+            protocol: 0,
+            server_endpoint: format!("http://{addr}/rest/"),
+            member_id: opaque_token(MEMBER_SEED, 32),
+        }
+    }
+
+    /// Issues a case's token pair: AUTH_ID in `state`, REFRESH_ID good for one refresh.
+    pub fn grant(&self, owner: usize, auth_id: &str, refresh_id: &str, state: TokenState) {
+        lock(&self.state).tokens.grant(owner, auth_id, refresh_id, state);
+    }
+
+    /// Removes and returns the calls attributed to case `owner`, in the order they arrived.
+    pub fn take_calls(&self, owner: usize) -> Vec<PortalCall> {
+        let mut state = lock(&self.state);
+        let (mine, rest) = std::mem::take(&mut state.calls).into_iter().partition(|c| c.owner == Some(owner));
+        state.calls = rest;
+        mine
+    }
+}
+
+struct Responder(Arc<Mutex<State>>);
+
+impl Respond for Responder {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let params = params::Params::read(request);
+        let path = collapse_slashes(request.url.path());
+        let mut state = lock(&self.0);
+        let (endpoint, method, owner, token, answer) = if path == "/oauth/token/" || path == "/oauth/token" {
+            let (owner, token, answer) = oauth::refresh(&mut state, &params);
+            (Endpoint::Oauth, params.text("grant_type").unwrap_or_default(), owner, token, answer)
+        } else if let Some(method) = path.strip_prefix("/rest/") {
+            let method = method.trim_end_matches('/');
+            let method = method.strip_suffix(".json").unwrap_or(method).to_lowercase();
+            let (owner, token, answer) = rest::call(&mut state, &method, &params);
+            (Endpoint::Rest, method, owner, token, answer)
+        } else {
+            let answer = rest::Answer::error(404, "NOT_FOUND", "Not found");
+            (Endpoint::Other, path.clone(), None, TokenRole::None, answer)
+        };
+        state.calls.push(PortalCall {
+            owner,
+            endpoint,
+            method,
+            http_method: request.method.to_string(),
+            token,
+            status: answer.status,
+            error: answer.error_code(),
+        });
+        answer.into_response()
+    }
+}
+
+/// `/rest//user.current` is what the JS SDK sends when its endpoint ends in `/` (PROTOCOL.md).
+fn collapse_slashes(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if !(c == '/' && out.ends_with('/')) {
+            out.push(c);
+        }
+    }
+    out
+}

@@ -1,0 +1,288 @@
+//! The built-in reference handler: a LANDING_SETTINGS handler that does everything right. It
+//! validates the request, refuses portals it is not installed on, calls the portal with the
+//! token it was given, refreshes on `expired_token`, and escapes everything it shows. With a
+//! [`Fault`] switched on it has exactly one realistic defect.
+
+mod fault;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::serve::ListenerExt;
+use serde_json::Value;
+use url::form_urlencoded;
+
+pub use fault::Fault;
+
+use crate::payload::{LANDING_SETTINGS, PlacementOptions};
+
+/// Where the reference handler finds the portal it is installed on.
+#[derive(Clone, Debug)]
+pub struct Installation {
+    /// `host:port`, compared with DOMAIN: tokens go nowhere else.
+    pub domain: String,
+    pub member_id: String,
+    /// `http://host:port/rest/`.
+    pub rest_url: String,
+    /// `http://host:port/oauth/token/`.
+    pub oauth_url: String,
+}
+
+/// The running reference handler; dropping it stops the server.
+pub struct Reference {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Reference {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Reference {
+    /// Starts the handler on a free loopback port.
+    pub async fn start(installation: Installation, fault: Option<Fault>) -> std::io::Result<Reference> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = Arc::new(App { installation, fault, client: crate::fire::client() });
+        let router = Router::new().fallback(page).with_state(app);
+        // Without TCP_NODELAY a kept-alive client waits ~40 ms per answer on delayed ACKs.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let task = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Ok(Reference { addr, task })
+    }
+
+    /// `http://127.0.0.1:PORT/landing-settings`.
+    pub fn url(&self) -> String {
+        format!("http://{}/landing-settings", self.addr)
+    }
+}
+
+struct App {
+    installation: Installation,
+    fault: Option<Fault>,
+    client: reqwest::Client,
+}
+
+impl App {
+    fn has(&self, fault: Fault) -> bool {
+        self.fault == Some(fault)
+    }
+}
+
+/// Why the page cannot be shown.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
+    Refusal { status, message: message.into() }
+}
+
+async fn page(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    match render(&app, method, &uri, &headers, &body).await {
+        Ok(response) => response,
+        Err(refusal) => {
+            html(refusal.status, "Cannot open the settings", &format!("<p>{}</p>", escape(&refusal.message)))
+        }
+    }
+}
+
+async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, Refusal> {
+    if method != Method::POST {
+        return Err(refuse(StatusCode::METHOD_NOT_ALLOWED, "Bitrix24 opens this page with POST"));
+    }
+    let params = read_params(uri, headers, body);
+    let get = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
+    let need = |name: &str| {
+        get(name)
+            .ok_or_else(|| refuse(StatusCode::BAD_REQUEST, format!("{name} is missing: open this page from Bitrix24")))
+    };
+
+    let domain = need("DOMAIN")?;
+    if !matches!(need("PROTOCOL")?, "0" | "1") {
+        return Err(refuse(StatusCode::BAD_REQUEST, "PROTOCOL must be 0 or 1"));
+    }
+    let lang = need("LANG")?;
+    if !app.has(Fault::AcceptsMissingMemberId) {
+        need("member_id")?;
+    }
+    let placement = need("PLACEMENT")?;
+    if placement != LANDING_SETTINGS {
+        return Err(refuse(
+            StatusCode::BAD_REQUEST,
+            format!("this handler serves {LANDING_SETTINGS}, not {placement}"),
+        ));
+    }
+    if app.has(Fault::RequiresAppToken) {
+        need("APPLICATION_TOKEN")?;
+    }
+    let options = match get("PLACEMENT_OPTIONS") {
+        None => None,
+        Some(text) => match PlacementOptions::parse(text) {
+            Ok(options) => Some(options),
+            Err(_) if app.has(Fault::OptionsJson500) => {
+                return Ok((StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response());
+            }
+            Err(reason) => return Err(refuse(StatusCode::BAD_REQUEST, format!("PLACEMENT_OPTIONS: {reason}"))),
+        },
+    };
+    // Tokens go only to the portal this app is installed on.
+    let member_id = get("member_id").unwrap_or_default();
+    if domain != app.installation.domain
+        || (member_id != app.installation.member_id && !app.has(Fault::AcceptsMissingMemberId))
+    {
+        return Err(refuse(StatusCode::FORBIDDEN, "this app is not installed on that Bitrix24"));
+    }
+    let Some(auth_id) = get("AUTH_ID") else {
+        return Err(refuse(StatusCode::UNAUTHORIZED, "AUTH_ID is missing: open this page from Bitrix24"));
+    };
+    let mut session = Session { app, token: auth_id.to_owned(), refresh: get("REFRESH_ID").map(str::to_owned) };
+
+    let user = session.call("user.current", &[]).await?;
+    let site = match &options {
+        Some(options) => session.call("landing.site.getList", &[("filter[ID]", options.site_id.as_str())]).await?,
+        None => Value::Null,
+    };
+    let user_name = user.get("NAME").and_then(Value::as_str).unwrap_or("unknown user");
+    let site_title = site.get(0).and_then(|s| s.get("TITLE")).and_then(Value::as_str).unwrap_or("this site");
+
+    if app.has(Fault::JsonPage) {
+        let body = serde_json::json!({"site": site_title, "user": user_name}).to_string();
+        return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
+    }
+    let location = match &options {
+        Some(o) => format!("<p>Site {}, page {}</p>", escape(&o.site_id), escape(&o.lid)),
+        None => "<p>No site was given.</p>".to_owned(),
+    };
+    let content = format!(
+        "<h1>Settings of {}</h1>{location}<p>Opened by {} ({})</p>",
+        escape(site_title),
+        escape(user_name),
+        escape(lang)
+    );
+    Ok(html(StatusCode::OK, "Site settings", &content))
+}
+
+/// The query string and the form (or JSON) body, merged: Bitrix24 splits the fields between them.
+fn read_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> HashMap<String, String> {
+    let mut params: HashMap<String, String> =
+        form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if json {
+        if let Ok(object) = serde_json::from_slice::<serde_json::Map<String, Value>>(body) {
+            params.extend(object.into_iter().filter_map(|(k, v)| v.as_str().map(|s| (k, s.to_owned()))));
+        }
+    } else {
+        params.extend(form_urlencoded::parse(body).into_owned());
+    }
+    params
+}
+
+/// REST calls on behalf of one request's user.
+struct Session<'a> {
+    app: &'a App,
+    token: String,
+    refresh: Option<String>,
+}
+
+impl Session<'_> {
+    /// Calls `method`; on a refused token refreshes once with REFRESH_ID and calls again.
+    async fn call(&mut self, method: &str, args: &[(&str, &str)]) -> Result<Value, Refusal> {
+        let first = self.post(method, args).await?;
+        let refused = matches!(error_code(&first).as_deref(), Some("expired_token" | "invalid_token"));
+        if !refused {
+            return result(method, first);
+        }
+        if self.app.has(Fault::NoRefresh) {
+            return Ok(Value::Null);
+        }
+        self.renew().await?;
+        result(method, self.post(method, args).await?)
+    }
+
+    async fn post(&self, method: &str, args: &[(&str, &str)]) -> Result<Value, Refusal> {
+        let mut form: Vec<(&str, &str)> = vec![("auth", &self.token)];
+        form.extend_from_slice(args);
+        let url = format!("{}{method}.json", self.app.installation.rest_url);
+        let response = self.app.client.post(url).form(&form).send().await.map_err(unreachable)?;
+        response.json::<Value>().await.map_err(unreachable)
+    }
+
+    async fn renew(&mut self) -> Result<(), Refusal> {
+        let expired = || refuse(StatusCode::UNAUTHORIZED, "your Bitrix24 session has expired: reopen the settings");
+        let refresh = self.refresh.clone().ok_or_else(expired)?;
+        let form = [
+            ("grant_type", "refresh_token"),
+            ("client_id", "local.b24conform"),
+            ("client_secret", "reference-secret"),
+            ("refresh_token", refresh.as_str()),
+        ];
+        let response =
+            self.app.client.post(&self.app.installation.oauth_url).form(&form).send().await.map_err(unreachable)?;
+        let answer: Value = response.json().await.map_err(unreachable)?;
+        let (Some(access), Some(next)) = (answer["access_token"].as_str(), answer["refresh_token"].as_str()) else {
+            return Err(expired());
+        };
+        self.token = access.to_owned();
+        self.refresh = Some(next.to_owned());
+        Ok(())
+    }
+}
+
+fn error_code(answer: &Value) -> Option<String> {
+    answer.get("error").and_then(Value::as_str).map(str::to_lowercase)
+}
+
+fn result(method: &str, answer: Value) -> Result<Value, Refusal> {
+    match error_code(&answer) {
+        None => Ok(answer.get("result").cloned().unwrap_or(Value::Null)),
+        Some(code) if code == "expired_token" || code == "invalid_token" => {
+            Err(refuse(StatusCode::UNAUTHORIZED, "your Bitrix24 session has expired: reopen the settings"))
+        }
+        Some(code) => Err(refuse(StatusCode::BAD_GATEWAY, format!("Bitrix24 refused {method}: {code}"))),
+    }
+}
+
+fn unreachable(error: reqwest::Error) -> Refusal {
+    refuse(StatusCode::BAD_GATEWAY, format!("Bitrix24 did not answer: {error}"))
+}
+
+fn html(status: StatusCode, title: &str, content: &str) -> Response {
+    let page = format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>{}</title></head>\n<body>{content}</body></html>\n",
+        escape(title)
+    );
+    (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+}
+
+/// Escapes text for HTML text and quoted attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,68 @@
+//! The report for a person at a terminal: cases grouped by the documentation sentence they
+//! enforce, one line each, failures expanded with the command that reproduces them.
+
+use std::fmt::Write;
+
+use super::{CaseOutcome, RunReport};
+
+pub fn render_human(report: &RunReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "b24-conform {} against {} (seed {}, wire {:?})",
+        report.version, report.handler, report.seed, report.wire
+    );
+    let mut groups: Vec<&str> = Vec::new();
+    for case in &report.cases {
+        if !groups.contains(&case.doc.key.as_str()) {
+            groups.push(&case.doc.key);
+        }
+    }
+    for key in groups {
+        let mut cases = report.cases.iter().filter(|c| c.doc.key == key).peekable();
+        if let Some(first) = cases.peek() {
+            let _ = writeln!(out, "\n\u{201c}{}\u{201d}\n  {}", first.doc.quote, first.doc.source);
+        }
+        for case in cases {
+            let label = match case.outcome {
+                CaseOutcome::Pass => "PASS ",
+                CaseOutcome::Fail => "FAIL ",
+                CaseOutcome::Error => "ERROR",
+            };
+            let status = case.response.as_ref().map_or("---".to_owned(), |r| r.status.to_string());
+            let ms = case.response.as_ref().map_or(String::new(), |r| format!("{} ms", r.elapsed_ms));
+            let _ = writeln!(
+                out,
+                "  {label} {:<34} {:<8} {status:>3} {ms:>7}  {}",
+                case.id,
+                format!("{:?}", case.expect).to_lowercase(),
+                case.title
+            );
+            for failure in case.failures() {
+                let _ = writeln!(out, "        {}: {}", failure.id, failure.message);
+            }
+            if let Some(error) = &case.error {
+                let _ = writeln!(out, "        {error}");
+            }
+        }
+    }
+    let failing: Vec<_> = report.cases.iter().filter(|c| c.outcome != CaseOutcome::Pass).collect();
+    if !failing.is_empty() {
+        let _ = writeln!(out, "\nReproduce the failures:");
+        for case in failing {
+            let _ = writeln!(out, "  # {}\n  {}", case.id, case.reproduce);
+        }
+    }
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "\n{} cases: {} passed, {} failed, {} errored in {:.2} s (seed {})",
+        s.cases,
+        s.passed,
+        s.failed,
+        s.errored,
+        s.duration_ms as f64 / 1000.0,
+        report.seed
+    );
+    out
+}

@@ -1,0 +1,133 @@
+//! Reports: the results of a run as data, and one renderer per format.
+
+mod human;
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::checks::{self, Outcome, Severity, Verdict};
+use crate::fire::{Exchange, HttpResponse};
+use crate::payload::{HttpRequest, Wire};
+use crate::portal::PortalCall;
+use crate::suite::{Case, DocRef, Expectation};
+
+pub use human::render_human;
+
+/// How a case ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaseOutcome {
+    Pass,
+    /// A check of severity `error` failed.
+    Fail,
+    /// The handler gave no answer at all.
+    Error,
+}
+
+/// One case's result.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseReport {
+    pub id: String,
+    pub title: String,
+    pub doc: DocRef,
+    pub expect: Expectation,
+    pub outcome: CaseOutcome,
+    pub checks: Vec<Verdict>,
+    pub request: HttpRequest,
+    pub response: Option<HttpResponse>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub portal_calls: Vec<PortalCall>,
+    /// A shell command that sends the same request.
+    pub reproduce: String,
+}
+
+impl CaseReport {
+    pub fn new(case: &Case, exchange: Exchange, checks: Vec<Verdict>) -> CaseReport {
+        let failed = checks
+            .iter()
+            .any(|v| v.outcome == Outcome::Fail && checks::find(v.id).is_some_and(|c| c.severity == Severity::Error));
+        let outcome = match (&exchange.response, failed) {
+            (Err(_), _) => CaseOutcome::Error,
+            (Ok(_), true) => CaseOutcome::Fail,
+            (Ok(_), false) => CaseOutcome::Pass,
+        };
+        let (response, error) = match exchange.response {
+            Ok(response) => (Some(response), None),
+            Err(error) => (None, Some(error.to_string())),
+        };
+        CaseReport {
+            id: case.id.clone(),
+            title: case.title.clone(),
+            doc: case.doc.clone(),
+            expect: case.expect,
+            outcome,
+            checks,
+            reproduce: exchange.request.to_curl(),
+            request: exchange.request,
+            response,
+            error,
+            portal_calls: exchange.portal_calls,
+        }
+    }
+
+    /// The checks that failed.
+    pub fn failures(&self) -> impl Iterator<Item = &Verdict> {
+        self.checks.iter().filter(|v| v.outcome == Outcome::Fail)
+    }
+}
+
+/// Counts of a run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub cases: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub errored: usize,
+    pub duration_ms: u64,
+}
+
+/// A whole run, as `--format json` writes it (DESIGN.md, CLI contract).
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub tool: &'static str,
+    pub version: &'static str,
+    pub handler: String,
+    pub seed: u64,
+    pub wire: Wire,
+    pub summary: Summary,
+    pub cases: Vec<CaseReport>,
+}
+
+impl RunReport {
+    pub fn new(handler: String, seed: u64, wire: Wire, cases: Vec<CaseReport>, duration: Duration) -> RunReport {
+        let count = |outcome| cases.iter().filter(|c| c.outcome == outcome).count();
+        let summary = Summary {
+            cases: cases.len(),
+            passed: count(CaseOutcome::Pass),
+            failed: count(CaseOutcome::Fail),
+            errored: count(CaseOutcome::Error),
+            duration_ms: duration.as_millis() as u64,
+        };
+        RunReport {
+            tool: env!("CARGO_PKG_NAME"),
+            version: env!("CARGO_PKG_VERSION"),
+            handler,
+            seed,
+            wire,
+            summary,
+            cases,
+        }
+    }
+
+    /// 0 when every case passed, 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        i32::from(self.summary.failed + self.summary.errored > 0)
+    }
+
+    /// The JSON document.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("a report serialises")
+    }
+}

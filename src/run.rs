@@ -1,0 +1,196 @@
+//! A run, start to end: suite → cases → fire → exchange → checks → report. It starts the mock
+//! portal (and the built-in handler when asked), fires every case, and judges each exchange.
+
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use url::Url;
+
+use crate::checks;
+use crate::fire::{self, Exchange, Limits};
+use crate::payload::Wire;
+use crate::portal::Portal;
+use crate::reference::{Fault, Installation, Reference};
+use crate::report::{CaseReport, RunReport};
+use crate::suite::{self, Case, Draw, Filter, SuiteError, SuiteSource};
+
+/// The handler under test.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Handler {
+    /// `builtin:reference[?fault=NAME]`: the reference handler, run in this process.
+    Builtin(Option<Fault>),
+    /// Any http(s) URL.
+    Url(Url),
+}
+
+impl FromStr for Handler {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Handler, String> {
+        if let Some(rest) = text.strip_prefix("builtin:reference") {
+            let fault = match rest {
+                "" => None,
+                _ => {
+                    let name = rest.strip_prefix("?fault=").ok_or_else(|| {
+                        format!("{text:?}: the built-in handler takes only ?fault=NAME (see `b24-conform faults`)")
+                    })?;
+                    let known = || Fault::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ");
+                    Some(
+                        Fault::from_name(name)
+                            .ok_or_else(|| format!("unknown fault {name:?}; the faults are: {}", known()))?,
+                    )
+                }
+            };
+            return Ok(Handler::Builtin(fault));
+        }
+        let url = Url::parse(text)
+            .map_err(|e| format!("{text:?} is not a URL ({e}); give http://HOST:PORT/PATH or builtin:reference"))?;
+        if !matches!(url.scheme(), "http" | "https") || !url.has_host() {
+            return Err(format!("{text:?}: the handler must be an http:// or https:// URL, or builtin:reference"));
+        }
+        Ok(Handler::Url(url))
+    }
+}
+
+impl std::fmt::Display for Handler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Handler::Builtin(None) => write!(f, "builtin:reference"),
+            Handler::Builtin(Some(fault)) => write!(f, "builtin:reference?fault={}", fault.name()),
+            Handler::Url(url) => write!(f, "{url}"),
+        }
+    }
+}
+
+/// Everything a run needs.
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub handler: Handler,
+    pub suites: Vec<SuiteSource>,
+    pub filters: Vec<String>,
+    pub draw: Draw,
+    /// Cases in flight at once.
+    pub jobs: usize,
+    pub limits: Limits,
+    pub wire: Wire,
+    /// Where the mock portal listens; port 0 takes a free one.
+    pub portal_addr: SocketAddr,
+}
+
+/// Why a run could not happen (as opposed to a run whose cases failed).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Suite(#[from] SuiteError),
+    #[error("no case matches the filter(s) {0:?}; `b24-conform list` shows the case ids")]
+    NoCases(Vec<String>),
+    #[error("cannot start the mock portal on {addr}: {reason}; choose another --portal-addr (port 0 takes a free one)")]
+    Portal { addr: SocketAddr, reason: String },
+    #[error("nothing answers at {url}: {reason}; start the handler first")]
+    Unreachable { url: String, reason: String },
+    #[error("cannot start the built-in reference handler: {0}")]
+    Reference(String),
+}
+
+impl RunError {
+    /// 2 for bad input, 3 for a run that could not happen (DESIGN.md, CLI contract).
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            RunError::Suite(_) | RunError::NoCases(_) => 2,
+            RunError::Portal { .. } | RunError::Unreachable { .. } | RunError::Reference(_) => 3,
+        }
+    }
+}
+
+/// The cases of `sources` that `filters` select, in suite order. Selecting none is an error.
+pub fn select(sources: &[SuiteSource], filters: &[String], draw: Draw) -> Result<Vec<Case>, RunError> {
+    let filter = Filter::new(filters);
+    let cases: Vec<Case> = suite::load(sources, draw)?.into_iter().filter(|c| filter.selects(&c.id)).collect();
+    if cases.is_empty() {
+        return Err(RunError::NoCases(filters.to_vec()));
+    }
+    Ok(cases)
+}
+
+/// Runs the cases and judges them. `on_case` sees each case as it completes (in completion
+/// order); the report lists them in suite order.
+pub async fn run(config: &RunConfig, mut on_case: impl FnMut(&CaseReport)) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let cases = select(&config.suites, &config.filters, config.draw)?;
+    let portal = Portal::start(config.portal_addr)
+        .await
+        .map_err(|e| RunError::Portal { addr: config.portal_addr, reason: e.to_string() })?;
+    let binding = portal.binding();
+    let (_reference, handler_url) = match &config.handler {
+        Handler::Builtin(fault) => {
+            let installation = Installation {
+                domain: binding.domain.clone(),
+                member_id: binding.member_id.clone(),
+                rest_url: portal.rest_url(),
+                oauth_url: portal.oauth_url(),
+            };
+            let reference =
+                Reference::start(installation, *fault).await.map_err(|e| RunError::Reference(e.to_string()))?;
+            let url = Url::parse(&reference.url()).map_err(|e| RunError::Reference(e.to_string()))?;
+            (Some(reference), url)
+        }
+        Handler::Url(url) => (None, url.clone()),
+    };
+    ensure_listening(&handler_url).await?;
+    for (owner, case) in cases.iter().enumerate() {
+        portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+    }
+
+    let client = fire::client();
+    let mut exchanges = futures::stream::iter(cases.iter().enumerate())
+        .map(|(owner, case)| {
+            let request = case.request(&handler_url, &binding, config.wire);
+            let client = &client;
+            async move {
+                let response = fire::fire(client, &request, config.limits).await;
+                (owner, request, response)
+            }
+        })
+        .buffer_unordered(config.jobs.max(1));
+    let mut reports: Vec<Option<CaseReport>> = vec![None; cases.len()];
+    while let Some((owner, request, response)) = exchanges.next().await {
+        let exchange = Exchange { request, response, portal_calls: portal.take_calls(owner) };
+        let verdicts = checks::check(&cases[owner], &exchange);
+        let report = CaseReport::new(&cases[owner], exchange, verdicts);
+        on_case(&report);
+        reports[owner] = Some(report);
+    }
+    let cases = reports.into_iter().flatten().collect();
+    Ok(RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, cases, started.elapsed()))
+}
+
+/// Fails fast, with exit 3, when nothing listens at the handler's address.
+async fn ensure_listening(url: &Url) -> Result<(), RunError> {
+    let unreachable = |reason: String| RunError::Unreachable { url: url.to_string(), reason };
+    let host = url.host_str().ok_or_else(|| unreachable("the URL has no host".into()))?;
+    let port = url.port_or_known_default().ok_or_else(|| unreachable("the URL has no port".into()))?;
+    let connect = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port));
+    match tokio::time::timeout(Duration::from_secs(5), connect).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(unreachable(e.to_string())),
+        Err(_) => Err(unreachable("no connection within 5 s".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handler_specs() {
+        assert_eq!("builtin:reference".parse(), Ok(Handler::Builtin(None)));
+        assert_eq!("builtin:reference?fault=json-page".parse(), Ok(Handler::Builtin(Some(Fault::JsonPage))));
+        assert!(
+            "builtin:reference?fault=nope".parse::<Handler>().unwrap_err().contains("the faults are: options-json-500")
+        );
+        assert!("ftp://x/".parse::<Handler>().is_err());
+        assert!("localhost:8080".parse::<Handler>().is_err());
+    }
+}

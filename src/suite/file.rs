@@ -1,0 +1,195 @@
+//! The suite file format (TOML). Every table refuses unknown keys, so a typo is an error that
+//! names the file, line and column and the keys that are known.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::{Case, DocRef, Draw, Expectation, TokenState, catalog_payload, generated_payloads};
+use crate::generate::Mutation;
+use crate::payload::Payload;
+
+/// A suite that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    #[error("cannot read suite {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid { path: String, line: usize, column: usize, message: String },
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuiteFile {
+    /// Required, so a file that is not a suite is refused early; its contents are for people.
+    #[serde(rename = "suite")]
+    _header: Header,
+    #[serde(default)]
+    docs: BTreeMap<String, DocEntry>,
+    #[serde(default)]
+    case: Vec<CaseEntry>,
+    #[serde(default)]
+    generate: Vec<GenerateEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // validated, then only read by people
+struct Header {
+    name: String,
+    #[serde(default)]
+    description: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DocEntry {
+    source: String,
+    quote: String,
+}
+
+/// The payload a named case starts from.
+#[derive(Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Base {
+    /// The documentation's example request.
+    #[default]
+    Documented,
+    /// The same request from a portal that predates SERVER_ENDPOINT, APPLICATION_TOKEN and
+    /// APPLICATION_SCOPE (the app.layout template and the captured SDK fixture lack them).
+    Legacy,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseEntry {
+    id: Spanned<String>,
+    title: String,
+    doc: Spanned<String>,
+    #[serde(default)]
+    base: Base,
+    #[serde(default)]
+    mutate: Vec<Mutation>,
+    #[serde(default)]
+    token: TokenState,
+    expect: Expectation,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GenerateEntry {
+    id: Spanned<String>,
+    title: String,
+    doc: Spanned<String>,
+    count: usize,
+    #[serde(default)]
+    token: TokenState,
+    expect: Expectation,
+}
+
+/// Parses one suite file into its cases.
+pub(super) fn parse(path: &str, text: &str, draw: Draw) -> Result<Vec<Case>, SuiteError> {
+    let at = |span: Range<usize>, message: String| {
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.chars().rev().take_while(|&c| c != '\n').count() + 1;
+        SuiteError::Invalid { path: path.to_owned(), line, column, message }
+    };
+    let file: SuiteFile =
+        toml::from_str(text).map_err(|e| at(e.span().unwrap_or(0..0), e.message().trim().to_owned()))?;
+    let doc = |key: &Spanned<String>| match file.docs.get(key.get_ref()) {
+        Some(entry) => {
+            Ok(DocRef { key: key.get_ref().clone(), source: entry.source.clone(), quote: entry.quote.clone() })
+        }
+        None => {
+            let known = file.docs.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
+            Err(at(key.span(), format!("unknown doc `{}`; the [docs] tables of this file are: {known}", key.get_ref())))
+        }
+    };
+    let check_id = |id: &Spanned<String>, seen: &[Case]| {
+        let text = id.get_ref();
+        if text.is_empty() || !text.chars().all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c)) {
+            return Err(at(id.span(), format!("case id `{text}` must be letters, digits and / _ . - only")));
+        }
+        if seen.iter().any(|c| c.id.split('#').next() == Some(text)) {
+            return Err(at(id.span(), format!("duplicate case id `{text}`")));
+        }
+        Ok(())
+    };
+
+    let documented = Payload::documented_example();
+    let legacy =
+        Payload { application_scope: None, application_token: None, server_endpoint: None, ..documented.clone() };
+    let mut cases = Vec::new();
+    for entry in &file.case {
+        check_id(&entry.id, &cases)?;
+        let base = match entry.base {
+            Base::Documented => &documented,
+            Base::Legacy => &legacy,
+        };
+        cases.push(Case {
+            id: entry.id.get_ref().clone(),
+            title: entry.title.clone(),
+            doc: doc(&entry.doc)?,
+            expect: entry.expect,
+            token: entry.token,
+            payload: catalog_payload(entry.id.get_ref(), base),
+            mutations: entry.mutate.clone(),
+        });
+    }
+    for group in &file.generate {
+        check_id(&group.id, &cases)?;
+        let doc = doc(&group.doc)?;
+        let count = draw.count.unwrap_or(group.count);
+        for (n, payload) in generated_payloads(group.id.get_ref(), draw, count).into_iter().enumerate() {
+            cases.push(Case {
+                id: format!("{}#{n}", group.id.get_ref()),
+                title: group.title.clone(),
+                doc: doc.clone(),
+                expect: group.expect,
+                token: group.token,
+                payload,
+                mutations: Vec::new(),
+            });
+        }
+    }
+    Ok(cases)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DRAW: Draw = Draw { seed: 1, count: None };
+
+    fn error(text: &str) -> String {
+        parse("t.toml", text, DRAW).unwrap_err().to_string()
+    }
+
+    const HEAD: &str = "[suite]\nname = \"t\"\n[docs.d]\nsource = \"s\"\nquote = \"q\"\n";
+
+    #[test]
+    fn a_typo_names_file_line_column_and_the_known_keys() {
+        let message = error(&format!("{HEAD}[[case]]\nid = \"a\"\ntitel = \"x\"\n"));
+        assert!(message.starts_with("t.toml:8:1: unknown field `titel`, expected one of `id`, `title`"), "{message}");
+    }
+
+    #[test]
+    fn duplicate_ids_unknown_docs_and_mutations_are_refused() {
+        let case = "[[case]]\nid = \"a\"\ntitle = \"t\"\ndoc = \"d\"\nexpect = \"accept\"\n";
+        assert!(error(&format!("{HEAD}{case}{case}")).starts_with("t.toml:12:6: duplicate case id `a`"));
+        let unknown_doc = case.replace("doc = \"d\"", "doc = \"nope\"");
+        assert!(
+            error(&format!("{HEAD}{unknown_doc}"))
+                .contains("unknown doc `nope`; the [docs] tables of this file are: d")
+        );
+        let bad_mutation = case.replace("expect", "mutate = [{ delete = \"LANG\" }]\nexpect");
+        assert!(
+            error(&format!("{HEAD}{bad_mutation}")).contains("unknown variant `delete`, expected `remove` or `set`")
+        );
+        let bad_expect = case.replace("\"accept\"", "\"pass\"");
+        assert!(error(&format!("{HEAD}{bad_expect}")).contains("expected one of `accept`, `reject`, `tolerate`"));
+    }
+}
