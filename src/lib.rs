@@ -15,3 +15,6 @@ pub mod reference;
 pub mod report;
 pub mod run;
 pub mod suite;
+pub mod trials;
+
+pub use trials::trials;

@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::checks;
 use crate::fire::{self, Exchange, Limits};
-use crate::payload::Wire;
+use crate::payload::{Binding, Wire};
 use crate::portal::Portal;
 use crate::reference::{Fault, Installation, Reference};
 use crate::report::{CaseReport, RunReport};
@@ -79,6 +79,26 @@ pub struct RunConfig {
     pub portal_addr: SocketAddr,
 }
 
+impl RunConfig {
+    /// The defaults of `b24-conform run` for `handler`: the built-in catalog, seed 24, 8 jobs,
+    /// 10 s per case, 1 MiB of body, the split wire, a portal on a free loopback port.
+    pub fn new(handler: Handler) -> RunConfig {
+        RunConfig {
+            handler,
+            suites: vec![SuiteSource::Builtin],
+            filters: Vec::new(),
+            draw: Draw { seed: DEFAULT_SEED, count: None },
+            jobs: 8,
+            limits: Limits { timeout: Duration::from_secs(10), body_cap: 1 << 20 },
+            wire: Wire::Split,
+            portal_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+}
+
+/// The seed used when none is given, so that runs are reproducible by default.
+pub const DEFAULT_SEED: u64 = 24;
+
 /// Why a run could not happen (as opposed to a run whose cases failed).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -119,51 +139,77 @@ pub fn select(sources: &[SuiteSource], filters: &[String], draw: Draw) -> Result
 pub async fn run(config: &RunConfig, mut on_case: impl FnMut(&CaseReport)) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let cases = select(&config.suites, &config.filters, config.draw)?;
-    let portal = Portal::start(config.portal_addr)
-        .await
-        .map_err(|e| RunError::Portal { addr: config.portal_addr, reason: e.to_string() })?;
-    let binding = portal.binding();
-    let (_reference, handler_url) = match &config.handler {
-        Handler::Builtin(fault) => {
-            let installation = Installation {
-                domain: binding.domain.clone(),
-                member_id: binding.member_id.clone(),
-                rest_url: portal.rest_url(),
-                oauth_url: portal.oauth_url(),
-            };
-            let reference =
-                Reference::start(installation, *fault).await.map_err(|e| RunError::Reference(e.to_string()))?;
-            let url = Url::parse(&reference.url()).map_err(|e| RunError::Reference(e.to_string()))?;
-            (Some(reference), url)
-        }
-        Handler::Url(url) => (None, url.clone()),
-    };
-    ensure_listening(&handler_url).await?;
-    for (owner, case) in cases.iter().enumerate() {
-        portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
-    }
-
-    let client = fire::client();
+    let stage = Stage::start(config, &cases).await?;
     let mut exchanges = futures::stream::iter(cases.iter().enumerate())
-        .map(|(owner, case)| {
-            let request = case.request(&handler_url, &binding, config.wire);
-            let client = &client;
-            async move {
-                let response = fire::fire(client, &request, config.limits).await;
-                (owner, request, response)
-            }
-        })
+        .map(|(owner, case)| stage.exercise(owner, case))
         .buffer_unordered(config.jobs.max(1));
     let mut reports: Vec<Option<CaseReport>> = vec![None; cases.len()];
-    while let Some((owner, request, response)) = exchanges.next().await {
-        let exchange = Exchange { request, response, portal_calls: portal.take_calls(owner) };
-        let verdicts = checks::check(&cases[owner], &exchange);
-        let report = CaseReport::new(&cases[owner], exchange, verdicts);
+    while let Some((owner, report)) = exchanges.next().await {
         on_case(&report);
         reports[owner] = Some(report);
     }
     let cases = reports.into_iter().flatten().collect();
     Ok(RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, cases, started.elapsed()))
+}
+
+/// The scene of a run: the mock portal holding every case's tokens and the handler under test,
+/// started once and shared by all cases.
+pub struct Stage {
+    portal: Portal,
+    _reference: Option<Reference>,
+    handler_url: Url,
+    binding: Binding,
+    client: reqwest::Client,
+    wire: Wire,
+    limits: Limits,
+}
+
+impl Stage {
+    /// Starts the portal (and the built-in handler if asked), checks that the handler listens,
+    /// and issues each case its tokens; case `i` of `cases` is owner `i` from then on.
+    pub async fn start(config: &RunConfig, cases: &[Case]) -> Result<Stage, RunError> {
+        let portal = Portal::start(config.portal_addr)
+            .await
+            .map_err(|e| RunError::Portal { addr: config.portal_addr, reason: e.to_string() })?;
+        let binding = portal.binding();
+        let (reference, handler_url) = match &config.handler {
+            Handler::Builtin(fault) => {
+                let installation = Installation {
+                    domain: binding.domain.clone(),
+                    member_id: binding.member_id.clone(),
+                    rest_url: portal.rest_url(),
+                    oauth_url: portal.oauth_url(),
+                };
+                let reference =
+                    Reference::start(installation, *fault).await.map_err(|e| RunError::Reference(e.to_string()))?;
+                let url = Url::parse(&reference.url()).map_err(|e| RunError::Reference(e.to_string()))?;
+                (Some(reference), url)
+            }
+            Handler::Url(url) => (None, url.clone()),
+        };
+        ensure_listening(&handler_url).await?;
+        for (owner, case) in cases.iter().enumerate() {
+            portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+        }
+        Ok(Stage {
+            portal,
+            _reference: reference,
+            handler_url,
+            binding,
+            client: fire::client(),
+            wire: config.wire,
+            limits: config.limits,
+        })
+    }
+
+    /// Fires one case and judges the exchange.
+    pub async fn exercise(&self, owner: usize, case: &Case) -> (usize, CaseReport) {
+        let request = case.request(&self.handler_url, &self.binding, self.wire);
+        let response = fire::fire(&self.client, &request, self.limits).await;
+        let exchange = Exchange { request, response, portal_calls: self.portal.take_calls(owner) };
+        let verdicts = checks::check(case, &exchange);
+        (owner, CaseReport::new(case, exchange, verdicts))
+    }
 }
 
 /// Fails fast, with exit 3, when nothing listens at the handler's address.

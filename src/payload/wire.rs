@@ -19,6 +19,16 @@ pub enum Wire {
     Json,
 }
 
+impl std::fmt::Display for Wire {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Wire::Split => "split",
+            Wire::Form => "form",
+            Wire::Json => "json",
+        })
+    }
+}
+
 pub const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A request exactly as it is sent.

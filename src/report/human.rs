@@ -9,7 +9,7 @@ pub fn render_human(report: &RunReport) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "b24-conform {} against {} (seed {}, wire {:?})",
+        "b24-conform {} against {} (seed {}, wire {})",
         report.version, report.handler, report.seed, report.wire
     );
     let mut groups: Vec<&str> = Vec::new();
@@ -40,6 +40,10 @@ pub fn render_human(report: &RunReport) -> String {
             );
             for failure in case.failures() {
                 let _ = writeln!(out, "        {}: {}", failure.id, failure.message);
+            }
+            if let Some(response) = case.response.as_ref().filter(|r| r.truncated) {
+                let _ =
+                    writeln!(out, "        (answer body cut at {} bytes; --body-cap raises it)", response.body.len());
             }
             if let Some(error) = &case.error {
                 let _ = writeln!(out, "        {error}");

@@ -1,0 +1,149 @@
+//! The CLI contract of DESIGN.md, as a user meets it: exit codes, the JSON document, seeds.
+
+use std::process::{Command, Output};
+
+fn b24(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_b24-conform")).args(args).output().expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn the_default_run_passes_and_shows_the_seed() {
+    let out = b24(&["run"]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", text(&out.stderr));
+    let summary = stdout.lines().last().unwrap();
+    let cases: usize = summary.split(' ').next().unwrap().parse().unwrap();
+    assert!(cases >= 10, "{summary}");
+    assert!(
+        summary.contains(&format!("{cases} passed, 0 failed, 0 errored")) && summary.ends_with("(seed 24)"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_fault_fails_the_run_with_exit_1_and_names_the_check() {
+    let out = b24(&["run", "--handler", "builtin:reference?fault=accepts-missing-member-id"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("FAIL  missing/member_id"), "{stdout}");
+    assert!(stdout.contains("rejects-invalid: answered 200"), "{stdout}");
+    assert!(stdout.contains("curl -sS -i -X POST"), "{stdout}");
+}
+
+#[test]
+fn json_is_the_documented_document() {
+    let out = b24(&["run", "--format", "json", "--filter", "missing/*"]);
+    assert_eq!(out.status.code(), Some(0));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in ["tool", "version", "handler", "seed", "summary", "cases"] {
+        assert!(doc.get(key).is_some(), "missing {key}");
+    }
+    for key in ["cases", "passed", "failed", "errored", "duration_ms"] {
+        assert!(doc["summary"].get(key).is_some(), "missing summary.{key}");
+    }
+    let case = &doc["cases"][0];
+    for key in ["id", "expect", "outcome", "checks", "request", "response", "portal_calls", "reproduce"] {
+        assert!(case.get(key).is_some(), "missing cases[].{key}");
+    }
+    assert_eq!(doc["tool"], "b24-conform");
+    assert_eq!(doc["summary"]["cases"], 7);
+    assert!(case["checks"][0].get("id").is_some() && case["checks"][0].get("message").is_some());
+}
+
+#[test]
+fn the_portal_calls_are_in_the_report() {
+    let out = b24(&["run", "--format", "json", "--filter", "token/expired"]);
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let calls: Vec<String> = doc["cases"][0]["portal_calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| format!("{} {} {}", c["method"].as_str().unwrap(), c["token"].as_str().unwrap(), c["status"]))
+        .collect();
+    assert_eq!(
+        calls,
+        [
+            "user.current given 401",
+            "refresh_token refresh 200",
+            "user.current refreshed 200",
+            "landing.site.getlist refreshed 200"
+        ]
+    );
+}
+
+#[test]
+fn a_run_that_cannot_happen_exits_3() {
+    let out = b24(&["run", "--handler", "http://127.0.0.1:9/"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(text(&out.stderr).contains("nothing answers at http://127.0.0.1:9/"));
+}
+
+#[test]
+fn bad_input_exits_2_and_names_it() {
+    let out = b24(&["run", "--suite", "missing.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("cannot read suite missing.toml"));
+    let out = b24(&["run", "--filter", "no-such-case*"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("no case matches"));
+    let out = b24(&["run", "--jobs", "0"]);
+    assert_eq!(out.status.code(), Some(2));
+    let out = b24(&["run", "--handler", "builtin:reference?fault=nope"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("the faults are:"));
+}
+
+#[test]
+fn a_suite_with_a_typo_is_refused_with_its_location() {
+    let dir = std::env::temp_dir().join(format!("b24-conform-typo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("typo.toml");
+    std::fs::write(&path, "[suite]\nname = \"t\"\n\n[[case]]\nid = \"a\"\nexpects = \"accept\"\n").unwrap();
+    let out = b24(&["list", "--suite", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("typo.toml:6:1: unknown field `expects`, expected one of"), "{stderr}");
+}
+
+#[test]
+fn the_same_seed_gives_the_same_cases_and_payloads() {
+    let list = |seed: &str| text(&b24(&["list", "--seed", seed, "--format", "json"]).stdout);
+    assert_eq!(list("7"), list("7"));
+    let payload = |case: &str, seed: &str| b24(&["payload", "--case", case, "--seed", seed]).stdout;
+    assert_eq!(payload("valid/generated#3", "7"), payload("valid/generated#3", "7"));
+    assert_ne!(payload("valid/generated#3", "7"), payload("valid/generated#3", "8"));
+    assert_eq!(payload("missing/member_id", "7"), payload("missing/member_id", "8"));
+    // Whole runs: the same ids with the same payloads, byte for byte. The portal keeps one
+    // port for both runs; the built-in handler's own port is not part of the payload.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let portal = format!("127.0.0.1:{port}");
+    let run = |seed: &str| {
+        let out = b24(&["run", "--seed", seed, "--format", "json", "--portal-addr", &portal]);
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let sent = |c: &serde_json::Value| {
+            let url = c["request"]["url"].as_str().unwrap();
+            let after_scheme = &url["http://".len()..];
+            let path = &after_scheme[after_scheme.find('/').unwrap()..];
+            (c["id"].as_str().unwrap().to_owned(), path.to_owned(), c["request"]["body"].as_str().unwrap().to_owned())
+        };
+        doc["cases"].as_array().unwrap().iter().map(sent).collect::<Vec<_>>()
+    };
+    let first = run("7");
+    assert!(first.len() >= 10);
+    assert_eq!(first, run("7"));
+    assert_ne!(first, run("8"));
+}
+
+#[test]
+fn list_checks_and_faults_speak_json() {
+    for command in ["list", "checks", "faults"] {
+        let out = b24(&[command, "--format", "json"]);
+        assert_eq!(out.status.code(), Some(0), "{command}");
+        let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(!rows.is_empty(), "{command}");
+    }
+}

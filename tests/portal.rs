@@ -1,0 +1,191 @@
+//! The mock portal answers as Bitrix24 does (PROTOCOL.md sections 2–4), read like the docs.
+
+use b24_conform::fire;
+use b24_conform::portal::{Endpoint, Portal, TokenRole};
+use b24_conform::suite::TokenState;
+use serde_json::{Value, json};
+
+const AUTH: &str = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0";
+const REFRESH: &str = "r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0";
+
+async fn portal(state: TokenState) -> Portal {
+    let portal = Portal::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    portal.grant(0, AUTH, REFRESH, state);
+    portal
+}
+
+async fn answer(response: reqwest::Response) -> (u16, Value) {
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_token_travels_in_query_form_json_or_bearer_and_both_url_forms_work() {
+    let portal = portal(TokenState::Valid).await;
+    let client = fire::client();
+    let rest = portal.rest_url();
+    let calls = [
+        client.get(format!("{rest}user.current?auth={AUTH}")),
+        client.post(format!("{rest}user.current.json")).form(&[("auth", AUTH)]),
+        client.post(format!("{rest}user.current")).json(&json!({ "auth": AUTH })),
+        client.post(format!("{rest}user.current.json")).bearer_auth(AUTH),
+        client.post(format!("{rest}user.current.json")).form(&[("access_token", AUTH)]),
+        // The JS SDK's `/rest//METHOD?bx24_request_id=…` (PROTOCOL.md, Observed when…).
+        client.post(format!("{rest}/user.current?bx24_request_id=1")).json(&json!({ "auth": AUTH })),
+    ];
+    for call in calls {
+        let (status, body) = answer(call.send().await.unwrap()).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["result"]["ID"], "1");
+        for key in ["start", "finish", "duration", "processing", "date_start", "date_finish"] {
+            assert!(body["time"].get(key).is_some(), "every success answer has time.{key}");
+        }
+    }
+    let recorded = portal.take_calls(0);
+    assert_eq!(recorded.len(), 6);
+    assert!(recorded.iter().all(|c| c.method == "user.current" && c.token == TokenRole::Given && c.status == 200));
+}
+
+#[tokio::test]
+async fn errors_have_bitrix24s_envelope_and_status() {
+    let portal = portal(TokenState::Expired).await;
+    let client = fire::client();
+    let rest = portal.rest_url();
+    let cases = [
+        (format!("{rest}user.current"), 401, "NO_AUTH_FOUND"),
+        (format!("{rest}user.current?auth={AUTH}"), 401, "expired_token"),
+        (format!("{rest}user.current?auth=not-a-token"), 401, "invalid_token"),
+    ];
+    for (url, status, code) in cases {
+        let (got, body) = answer(client.get(url).send().await.unwrap()).await;
+        assert_eq!((got, body["error"].as_str().unwrap()), (status, code), "{body}");
+        assert!(body["error_description"].is_string());
+        assert!(body.get("time").is_none(), "Bitrix24 adds no time block to errors");
+    }
+    let refreshed = refresh_get(&portal, REFRESH).await;
+    let token = refreshed["access_token"].as_str().unwrap();
+    let (status, body) = answer(client.get(format!("{rest}no.such.method?auth={token}")).send().await.unwrap()).await;
+    assert_eq!((status, body["error"].as_str().unwrap()), (404, "ERROR_METHOD_NOT_FOUND"));
+}
+
+async fn refresh_get(portal: &Portal, refresh_token: &str) -> Value {
+    let url = format!(
+        "{}?grant_type=refresh_token&client_id=app&client_secret=s&refresh_token={refresh_token}",
+        portal.oauth_url()
+    );
+    fire::client().get(url).send().await.unwrap().json().await.unwrap()
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_are_single_use_and_work_by_get_or_post() {
+    let portal = portal(TokenState::Expired).await;
+    let client = fire::client();
+    // GET with a query, as b24phpsdk and b24pysdk send it.
+    let first = refresh_get(&portal, REFRESH).await;
+    for key in [
+        "access_token",
+        "refresh_token",
+        "expires",
+        "expires_in",
+        "member_id",
+        "client_endpoint",
+        "server_endpoint",
+        "scope",
+        "status",
+        "user_id",
+        "domain",
+    ] {
+        assert!(first.get(key).is_some(), "refresh answer lacks {key}: {first}");
+    }
+    // The spent refresh token is refused.
+    let reused = client
+        .get(format!("{}?grant_type=refresh_token&refresh_token={REFRESH}", portal.oauth_url()))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = answer(reused).await;
+    assert_eq!((status, body["error"].as_str().unwrap()), (400, "invalid_grant"));
+    // POST with a form, as the JS SDK and CRest send it, to `//oauth/token/` as b24phpsdk builds it.
+    let next = first["refresh_token"].as_str().unwrap();
+    let url = portal.oauth_url().replace("/oauth/", "//oauth/");
+    let response =
+        client.post(url).form(&[("grant_type", "refresh_token"), ("refresh_token", next)]).send().await.unwrap();
+    let (status, second) = answer(response).await;
+    assert_eq!(status, 200, "{second}");
+    let token = second["access_token"].as_str().unwrap();
+    let (status, _) =
+        answer(client.get(format!("{}app.info?auth={token}", portal.rest_url())).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let roles: Vec<_> = portal.take_calls(0).iter().map(|c| (c.endpoint, c.token, c.status)).collect();
+    assert_eq!(
+        roles,
+        [
+            (Endpoint::Oauth, TokenRole::Refresh, 200),
+            (Endpoint::Oauth, TokenRole::Refresh, 400),
+            (Endpoint::Oauth, TokenRole::Refresh, 200),
+            (Endpoint::Rest, TokenRole::Refreshed, 200)
+        ]
+    );
+}
+
+#[tokio::test]
+async fn landing_repo_bind_and_unbind_validate_their_fields() {
+    let portal = portal(TokenState::Valid).await;
+    let client = fire::client();
+    let bind = format!("{}landing.repo.bind", portal.rest_url());
+    let unbind = format!("{}landing.repo.unbind", portal.rest_url());
+    let handler = "https://app.example.com/settings.php";
+    let call = |url: String, body: Value| {
+        let client = client.clone();
+        async move { answer(client.post(url).json(&body).send().await.unwrap()).await }
+    };
+    // The documented curl example, as JSON.
+    let fields = json!({"PLACEMENT": "landing_settings ", "PLACEMENT_HANDLER": handler, "TITLE": "My Settings"});
+    let (status, body) = call(bind.clone(), json!({"fields": fields, "auth": AUTH})).await;
+    assert_eq!((status, &body["result"]), (200, &json!(true)));
+    let (status, body) = call(bind.clone(), json!({"fields": fields, "auth": AUTH})).await;
+    assert_eq!((status, body["error"].as_str().unwrap()), (400, "PLACEMENT_EXIST"));
+    // The same with PHP brackets in a form, as CRest sends it.
+    let form = [
+        ("auth", AUTH),
+        ("fields[PLACEMENT]", "LANDING_SETTINGS"),
+        ("fields[PLACEMENT_HANDLER]", "https://other.example.com/"),
+    ];
+    let (status, _) = answer(client.post(bind.clone()).form(&form).send().await.unwrap()).await;
+    assert_eq!(status, 200);
+    let refusals = [
+        (json!({"auth": AUTH}), "MISSING_PARAMS"),
+        (json!({"auth": AUTH, "fields": "x"}), "TYPE_ERROR"),
+        (
+            json!({"auth": AUTH, "fields": {"PLACEMENT": "CRM_LEAD_DETAIL_TAB", "PLACEMENT_HANDLER": handler}}),
+            "PLACEMENT_UNKNOWN",
+        ),
+        (
+            json!({"auth": AUTH, "fields": {"PLACEMENT": "LANDING_SETTINGS", "PLACEMENT_HANDLER": "/relative"}}),
+            "PLACEMENT_HANDLER_INVALID",
+        ),
+    ];
+    for (body, code) in refusals {
+        let (status, answer) = call(bind.clone(), body).await;
+        assert_eq!((status, answer["error"].as_str().unwrap()), (400, code));
+    }
+    let (status, body) =
+        call(unbind.clone(), json!({"auth": AUTH, "code": "LANDING_SETTINGS", "handler": handler})).await;
+    assert_eq!((status, &body["result"]), (200, &json!(true)));
+    let (status, body) =
+        call(unbind.clone(), json!({"auth": AUTH, "code": "LANDING_SETTINGS", "handler": handler})).await;
+    assert_eq!((status, body["error"].as_str().unwrap()), (400, "PLACEMENT_NO_EXIST"));
+    let (status, body) = call(unbind, json!({"auth": AUTH})).await;
+    assert_eq!((status, body["error"].as_str().unwrap()), (400, "MISSING_PARAMS"));
+}
+
+#[tokio::test]
+async fn site_list_answers_the_filtered_site_with_a_total() {
+    let portal = portal(TokenState::Valid).await;
+    let url = format!("{}landing.site.getList.json", portal.rest_url());
+    let response = fire::client().post(url).form(&[("auth", AUTH), ("filter[ID]", "30")]).send().await.unwrap();
+    let (status, body) = answer(response).await;
+    assert_eq!(status, 200);
+    assert_eq!((body["result"][0]["ID"].as_str(), body["total"].as_u64()), (Some("30"), Some(1)));
+    assert_eq!(portal.take_calls(0)[0].method, "landing.site.getlist", "method names are read lower-cased");
+}
