@@ -278,7 +278,8 @@ fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
     let Some(case) = cases.iter().find(|c| c.id == args.case) else {
         bail!("--case {:?}: no such case; `b24-conform list` shows the ids", args.case);
     };
-    let binding = Portal::binding_at(args.portal_addr);
+    let foreign = SocketAddr::new(args.portal_addr.ip(), args.portal_addr.port().wrapping_add(1));
+    let binding = Portal::binding_at(args.portal_addr, foreign);
     let text = match args.shape {
         PayloadShape::Curl => case.request(&args.handler, &binding, args.wire).to_curl(),
         PayloadShape::Form => {
@@ -310,7 +311,7 @@ async fn portal_command(addr: SocketAddr, suite: SuiteArgs) -> anyhow::Result<u8
     println!("Mock Bitrix24 portal at {}", portal.origin());
     println!("  REST        {}", portal.rest_url());
     println!("  OAuth       {}", portal.oauth_url());
-    println!("  member_id   {}", portal.binding().member_id);
+    println!("  member_id   {}", Portal::binding_at(portal.addr(), portal.addr()).member_id);
     println!("  tokens      the {} cases' AUTH_ID/REFRESH_ID (`b24-conform payload --case ID`)", cases.len());
     println!("  AUTH_ID     {} ({})", example.payload.auth_id, example.id);
     println!("  REFRESH_ID  {}", example.payload.refresh_id);

@@ -11,7 +11,7 @@ use url::Url;
 use crate::checks;
 use crate::fire::{self, Exchange, Limits};
 use crate::payload::{Binding, Wire};
-use crate::portal::Portal;
+use crate::portal::{Portal, Role};
 use crate::reference::{Fault, Installation, Reference};
 use crate::report::{CaseReport, RunReport};
 use crate::suite::{self, Case, Draw, Filter, SuiteError, SuiteSource};
@@ -156,6 +156,7 @@ pub async fn run(config: &RunConfig, mut on_case: impl FnMut(&CaseReport)) -> Re
 /// started once and shared by all cases.
 pub struct Stage {
     portal: Portal,
+    foreign: Portal,
     _reference: Option<Reference>,
     handler_url: Url,
     binding: Binding,
@@ -168,10 +169,14 @@ impl Stage {
     /// Starts the portal (and the built-in handler if asked), checks that the handler listens,
     /// and issues each case its tokens; case `i` of `cases` is owner `i` from then on.
     pub async fn start(config: &RunConfig, cases: &[Case]) -> Result<Stage, RunError> {
-        let portal = Portal::start(config.portal_addr)
-            .await
-            .map_err(|e| RunError::Portal { addr: config.portal_addr, reason: e.to_string() })?;
-        let binding = portal.binding();
+        let start = |addr: SocketAddr, role: Role| async move {
+            Portal::start_as(addr, role).await.map_err(|e| RunError::Portal { addr, reason: e.to_string() })
+        };
+        let portal = start(config.portal_addr, Role::Home).await?;
+        // A second Bitrix24 the app is not installed on: cases whose DOMAIN names it (`{foreign}`)
+        // show whether a handler sends tokens wherever a request tells it to.
+        let foreign = start(SocketAddr::from(([127, 0, 0, 1], 0)), Role::Foreign).await?;
+        let binding = Portal::binding_at(portal.addr(), foreign.addr());
         let (reference, handler_url) = match &config.handler {
             Handler::Builtin(fault) => {
                 let installation = Installation {
@@ -189,10 +194,13 @@ impl Stage {
         };
         ensure_listening(&handler_url).await?;
         for (owner, case) in cases.iter().enumerate() {
-            portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+            for p in [&portal, &foreign] {
+                p.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+            }
         }
         Ok(Stage {
             portal,
+            foreign,
             _reference: reference,
             handler_url,
             binding,
@@ -206,7 +214,9 @@ impl Stage {
     pub async fn exercise(&self, owner: usize, case: &Case) -> (usize, CaseReport) {
         let request = case.request(&self.handler_url, &self.binding, self.wire);
         let response = fire::fire(&self.client, &request, self.limits).await;
-        let exchange = Exchange { request, response, portal_calls: self.portal.take_calls(owner) };
+        let mut portal_calls = self.portal.take_calls(owner);
+        portal_calls.extend(self.foreign.take_calls(owner));
+        let exchange = Exchange { request, response, portal_calls };
         let verdicts = checks::check(case, &exchange);
         (owner, CaseReport::new(case, exchange, verdicts))
     }

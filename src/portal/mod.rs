@@ -36,6 +36,8 @@ pub struct PortalCall {
     /// The case the call's token belongs to; `None` when it carried no token the run issued.
     #[serde(skip)]
     pub owner: Option<usize>,
+    /// Which Bitrix24 got the call: the one the app is installed on, or a foreign one.
+    pub portal: Role,
     pub endpoint: Endpoint,
     /// The REST method (lower-cased, as Bitrix24 reads it), the grant type, or the path.
     pub method: String,
@@ -54,6 +56,17 @@ impl PortalCall {
     }
 }
 
+/// The part a portal plays in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The Bitrix24 the app is installed on: it answers as Bitrix24 does.
+    Home,
+    /// A Bitrix24 the app is not installed on. It knows the run's tokens only to attribute a
+    /// leaked one to its case, and refuses every call as an unknown token.
+    Foreign,
+}
+
 /// Things the mock portal says about itself in its answers.
 const MEMBER_SEED: &str = "b24-conform mock portal";
 
@@ -64,6 +77,7 @@ pub struct Portal {
 }
 
 struct State {
+    role: Role,
     tokens: Tokens,
     calls: Vec<PortalCall>,
     bindings: Vec<rest::RepoBinding>,
@@ -77,13 +91,19 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl Portal {
-    /// Starts the portal on `addr` (port 0 picks a free one). Fails when the port is taken.
+    /// Starts the home portal on `addr` (port 0 picks a free one). Fails when the port is taken.
     pub async fn start(addr: SocketAddr) -> std::io::Result<Portal> {
+        Portal::start_as(addr, Role::Home).await
+    }
+
+    /// Starts a portal playing `role`.
+    pub async fn start_as(addr: SocketAddr, role: Role) -> std::io::Result<Portal> {
         let listener = std::net::TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
-        let member_id = Portal::binding_at(addr).member_id;
+        let member_id = opaque_token(MEMBER_SEED, 32);
         let state = Arc::new(Mutex::new(State {
+            role,
             tokens: Tokens::default(),
             calls: Vec::new(),
             bindings: Vec::new(),
@@ -109,19 +129,21 @@ impl Portal {
         format!("{}/oauth/token/", self.origin())
     }
 
-    /// The fields that point a payload at this portal.
-    pub fn binding(&self) -> Binding {
-        Portal::binding_at(*self.server.address())
+    /// Where the portal listens.
+    pub fn addr(&self) -> SocketAddr {
+        *self.server.address()
     }
 
-    /// The fields that point a payload at a portal listening on `addr`: the same for every
-    /// portal on that address, so a payload can be printed before its portal runs.
-    pub fn binding_at(addr: SocketAddr) -> Binding {
+    /// The fields that point a payload at a portal on `home`, with `foreign` for the portal the
+    /// app is not installed on: the same for every portal on those addresses, so a payload can
+    /// be printed before its portal runs.
+    pub fn binding_at(home: SocketAddr, foreign: SocketAddr) -> Binding {
         Binding {
-            domain: addr.to_string(),
+            domain: home.to_string(),
             protocol: 0,
-            server_endpoint: format!("http://{addr}/rest/"),
+            server_endpoint: format!("http://{home}/rest/"),
             member_id: opaque_token(MEMBER_SEED, 32),
+            foreign_domain: foreign.to_string(),
         }
     }
 
@@ -146,7 +168,9 @@ impl Respond for Responder {
         let params = params::Params::read(request);
         let path = collapse_slashes(request.url.path());
         let mut state = lock(&self.0);
-        let (endpoint, method, owner, token, answer) = if path == "/oauth/token/" || path == "/oauth/token" {
+        let (endpoint, method, owner, token, answer) = if state.role == Role::Foreign {
+            foreign_answer(&state, &path, &params)
+        } else if path == "/oauth/token/" || path == "/oauth/token" {
             let (owner, token, answer) = oauth::refresh(&mut state, &params);
             (Endpoint::Oauth, params.text("grant_type").unwrap_or_default(), owner, token, answer)
         } else if let Some(method) = path.strip_prefix("/rest/") {
@@ -158,8 +182,10 @@ impl Respond for Responder {
             let answer = rest::Answer::error(404, "NOT_FOUND", "Not found");
             (Endpoint::Other, path.clone(), None, TokenRole::None, answer)
         };
+        let portal = state.role;
         state.calls.push(PortalCall {
             owner,
+            portal,
             endpoint,
             method,
             http_method: request.method.to_string(),
@@ -169,6 +195,18 @@ impl Respond for Responder {
         });
         answer.into_response()
     }
+}
+
+/// A foreign portal's refusal, attributed to the case whose token (access or refresh) came.
+fn foreign_answer(state: &State, path: &str, params: &params::Params) -> (Endpoint, String, Option<usize>, TokenRole, rest::Answer) {
+    let presented = params.auth().or_else(|| params.text("refresh_token"));
+    let (owner, role) = match presented.as_deref().map(|t| state.tokens.lookup(t)) {
+        Some(tokens::Lookup::Valid { owner, role } | tokens::Lookup::Expired { owner, role }) => (Some(owner), role),
+        Some(tokens::Lookup::Invalid { owner, role }) => (owner, role),
+        None => (None, TokenRole::None),
+    };
+    let answer = rest::Answer::error(401, "invalid_token", "The access token provided is invalid.");
+    (Endpoint::Other, path.to_owned(), owner, role, answer)
 }
 
 /// `/rest//user.current` is what the JS SDK sends when its endpoint ends in `/` (PROTOCOL.md).
