@@ -29,7 +29,7 @@ pub enum Format {
     /// For a person at a terminal.
     #[default]
     Human,
-    /// The document of DESIGN.md, for programs.
+    /// One JSON document (summary, cases, checks, exchanges), for programs.
     Json,
     /// JUnit XML, for CI test-report viewers.
     Junit,
@@ -208,4 +208,29 @@ pub(crate) fn excerpt(bytes: &[u8], cap: usize) -> (Cow<'_, str>, usize) {
 /// Seconds, as reports show a duration.
 pub(crate) fn seconds(ms: u64) -> String {
     format!("{:.2} s", ms as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_excerpt_never_cuts_a_character_in_two() {
+        assert_eq!(excerpt("abc".as_bytes(), 3), (Cow::Borrowed("abc"), 0));
+        // "é" is two bytes: a cap in its middle keeps it out whole.
+        assert_eq!(excerpt("aéb".as_bytes(), 2), (Cow::Borrowed("a"), 3));
+        assert_eq!(excerpt("aéb".as_bytes(), 3), (Cow::Borrowed("aé"), 1));
+        assert_eq!(excerpt(&[0xff; 8], 4).1, 4);
+    }
+
+    #[test]
+    fn groups_keep_the_order_of_first_appearance() {
+        let report = sample::report();
+        let groups: Vec<(&str, Vec<&str>)> = report
+            .groups()
+            .into_iter()
+            .map(|(doc, cases)| (doc.key.as_str(), cases.iter().map(|c| c.id.as_str()).collect()))
+            .collect();
+        assert_eq!(groups, [("required", vec!["valid/one", "missing/member_id"]), ("survive", vec!["options/hang"])]);
+    }
 }
