@@ -63,7 +63,7 @@ pub fn render_html(report: &RunReport) -> String {
          <tr><th>Cases</th><td>{} cases: {} passed, {} failed, {} errored</td></tr>\n\
          <tr><th>Duration</th><td>{}</td></tr>\n\
          <tr><th>Seed</th><td>{} (wire {}; the same seed gives the same cases)</td></tr>\n\
-         <tr><th>Tool</th><td>{} {}</td></tr>\n</table></div>\n",
+         <tr><th>Tool</th><td>{} {}</td></tr>\n",
         escape(&report.handler),
         s.cases,
         s.passed,
@@ -75,7 +75,19 @@ pub fn render_html(report: &RunReport) -> String {
         report.tool,
         report.version
     );
-    for (doc, cases) in report.groups() {
+    // Rows are numbered in page order, so the summary can link to the ones that did not pass.
+    let groups = report.groups();
+    let rows = groups.iter().flat_map(|(_, cases)| cases.iter()).enumerate();
+    let links: Vec<String> = rows
+        .filter(|(_, case)| case.outcome != CaseOutcome::Pass)
+        .map(|(row, case)| format!("<a href=\"#case-{row}\"><code>{}</code></a>", escape(&case.id)))
+        .collect();
+    if !links.is_empty() {
+        let _ = writeln!(out, "<tr><th>Did not pass</th><td>{}</td></tr>", links.join(" "));
+    }
+    out.push_str("</table></div>\n");
+    let mut row = 0;
+    for (doc, cases) in groups {
         let _ = write!(
             out,
             "<section>\n<h2>\u{201c}{}\u{201d}</h2>\n<p class=\"source\">{}</p>\n",
@@ -83,7 +95,8 @@ pub fn render_html(report: &RunReport) -> String {
             escape(&doc.source)
         );
         for case in cases {
-            case_row(&mut out, case);
+            case_row(&mut out, row, case);
+            row += 1;
         }
         out.push_str("</section>\n");
     }
@@ -92,7 +105,7 @@ pub fn render_html(report: &RunReport) -> String {
 }
 
 /// One case: a summary line, and its details, open when it did not pass.
-fn case_row(out: &mut String, case: &CaseReport) {
+fn case_row(out: &mut String, row: usize, case: &CaseReport) {
     let outcome = case.outcome.label();
     let open = if case.outcome == CaseOutcome::Pass { "" } else { " open" };
     let (status, ms) = match &case.response {
@@ -101,7 +114,7 @@ fn case_row(out: &mut String, case: &CaseReport) {
     };
     let _ = write!(
         out,
-        "<details class=\"case\"{open}><summary><span class=\"badge {outcome}\">{}</span>\
+        "<details class=\"case\" id=\"case-{row}\"{open}><summary><span class=\"badge {outcome}\">{}</span>\
          <code>{}</code><span class=\"muted\">{}</span><span>{status}</span><span class=\"muted\">{ms}</span>\
          <span class=\"title\">{}</span></summary>\n<div>\n",
         outcome.to_uppercase(),
@@ -160,10 +173,10 @@ fn case_row(out: &mut String, case: &CaseReport) {
             let _ = writeln!(
                 out,
                 "<tr><td>{:?}</td><td><code>{}</code></td><td>{}</td><td>{:?}</td><td>{}</td><td>{}</td></tr>",
-                call.endpoint,
+                format!("{:?}", call.endpoint).to_lowercase(),
                 escape(&call.method),
                 escape(&call.http_method),
-                call.token,
+                format!("{:?}", call.token).to_lowercase(),
                 call.status,
                 escape(call.error.as_deref().unwrap_or(""))
             );
@@ -230,16 +243,20 @@ mod tests {
         assert!(html.contains("<span class=\"verdict fail\">FAILED</span>"), "{html}");
         assert!(
             html.contains(
-                "<details class=\"case\"><summary><span class=\"badge pass\">PASS</span><code>valid/one</code>"
+                "<details class=\"case\" id=\"case-0\"><summary><span class=\"badge pass\">PASS</span><code>valid/one</code>"
             )
         );
         assert!(html.contains(
-            "<details class=\"case\" open><summary><span class=\"badge fail\">FAIL</span><code>missing/member_id</code>"
+            "<details class=\"case\" id=\"case-1\" open><summary><span class=\"badge fail\">FAIL</span><code>missing/member_id</code>"
         ));
         assert!(html.contains(
-            "<details class=\"case\" open><summary><span class=\"badge error\">ERROR</span><code>options/hang</code>"
+            "<details class=\"case\" id=\"case-2\" open><summary><span class=\"badge error\">ERROR</span><code>options/hang</code>"
         ));
         assert_eq!(html.matches("<section>").count(), 2);
+        assert!(html.contains(
+            "<tr><th>Did not pass</th><td><a href=\"#case-1\"><code>missing/member_id</code></a> \
+             <a href=\"#case-2\"><code>options/hang</code></a></td></tr>"
+        ));
         assert!(html.contains("<h2>\u{201c}Required parameters are marked with *\u{201d}</h2>"));
         assert!(html.contains("<td class=\"outcome-fail\">fail</td><td>answered 200; expected 4xx &lt;script&gt;"));
         assert!(html.contains("<h3>Reproduce</h3>\n<pre>curl -sS -i -X POST &#39;http://127.0.0.1:9/handler"));

@@ -66,8 +66,13 @@ fn section(out: &mut String, case: &CaseReport) {
         out.push_str("**Portal calls**\n\n");
         for call in &case.portal_calls {
             let error = call.error.as_deref().map_or(String::new(), |e| format!(" {}", code_span(e)));
-            let _ =
-                writeln!(out, "- {} with the {:?} token: {}{error}", code_span(&call.method), call.token, call.status);
+            let _ = writeln!(
+                out,
+                "- {} with the {} token: {}{error}",
+                code_span(&call.method),
+                format!("{:?}", call.token).to_lowercase(),
+                call.status
+            );
         }
         out.push('\n');
     }
@@ -110,13 +115,15 @@ fn code_block(info: &str, text: &str) -> String {
     format!("{fence}{info}\n{text}{newline}{fence}\n")
 }
 
-/// Text with every character Markdown could read as markup escaped, on one line.
+/// Text on one line, with every character that could open inline markup escaped (emphasis,
+/// code, links, HTML, entities, strikethrough, tables, mentions and issue references). Block
+/// markup cannot start: this text never begins a line.
 fn plain(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
             '\n' | '\r' => out.push(' '),
-            c if c.is_ascii_punctuation() => {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '&' | '!' | '~' | '|' | '@' | '#' => {
                 out.push('\\');
                 out.push(c);
             }
@@ -148,13 +155,13 @@ mod tests {
         assert!(text.starts_with("## b24-conform ❌ failed:"), "{text}");
         assert!(text.contains("| 3 | 1 | 1 | 1 | 1.23 s |"), "{text}");
         assert!(!text.contains("valid/one"), "{text}");
-        assert!(text.contains("### ❌ `missing/member_id`: missing\\/member\\_id \\<b\\>title\\<\\/b\\>\n"), "{text}");
+        assert!(text.contains("### ❌ `missing/member_id`: missing/member\\_id \\<b\\>title\\</b\\>\n"), "{text}");
         assert!(text.contains("### ⚠️ `options/hang`"), "{text}");
         assert!(
             text.contains("> \u{201c}Required parameters are marked with \\*\u{201d}\n> \u{2014} Seed page"),
             "{text}"
         );
-        assert!(text.contains("- `rejects-invalid`: answered 200\\; expected 4xx \\<script\\>"), "{text}");
+        assert!(text.contains("- `rejects-invalid`: answered 200; expected 4xx \\<script\\>"), "{text}");
         assert!(text.contains("**Sent** `POST http://127.0.0.1:9/handler?DOMAIN="), "{text}");
         assert!(text.contains("**Received** `````````200 text/html; x=<script>"), "{text}");
         assert!(text.contains("**No answer**: no complete answer within 10000 ms"), "{text}");
@@ -184,6 +191,7 @@ mod tests {
         assert_eq!(code_span("a`b"), "``a`b``");
         assert_eq!(code_span("`x"), "`` `x ``");
         assert_eq!(fence("````", 3), "`````");
+        assert_eq!(plain("@team see #1, *now*\n[x](y)"), "\\@team see \\#1, \\*now\\* \\[x\\](y)");
     }
 
     #[test]
