@@ -25,6 +25,17 @@ pub enum Expectation {
     Tolerate,
 }
 
+impl Expectation {
+    /// The name suite files and reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            Expectation::Accept => "accept",
+            Expectation::Reject => "reject",
+            Expectation::Tolerate => "tolerate",
+        }
+    }
+}
+
 /// What the mock portal holds for the case's AUTH_ID.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
