@@ -184,9 +184,12 @@ mod tests {
 
     #[test]
     fn get_carries_everything_in_the_query() {
-        let mut request = Wire::Split.encode(&Url::parse("http://h/").unwrap(), &Payload::documented_example().to_fields());
+        let mut request =
+            Wire::Split.encode(&Url::parse("http://h/").unwrap(), &Payload::documented_example().to_fields());
         Mutation::Method("get".into()).apply_request(&mut request);
         assert_eq!(request.method, "GET");
-        assert!(request.body.is_empty() && request.url.contains("&member_id=") && request.header("content-type").is_none());
+        assert!(
+            request.body.is_empty() && request.url.contains("&member_id=") && request.header("content-type").is_none()
+        );
     }
 }

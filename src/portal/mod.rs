@@ -198,7 +198,11 @@ impl Respond for Responder {
 }
 
 /// A foreign portal's refusal, attributed to the case whose token (access or refresh) came.
-fn foreign_answer(state: &State, path: &str, params: &params::Params) -> (Endpoint, String, Option<usize>, TokenRole, rest::Answer) {
+fn foreign_answer(
+    state: &State,
+    path: &str,
+    params: &params::Params,
+) -> (Endpoint, String, Option<usize>, TokenRole, rest::Answer) {
     let presented = params.auth().or_else(|| params.text("refresh_token"));
     let (owner, role) = match presented.as_deref().map(|t| state.tokens.lookup(t)) {
         Some(tokens::Lookup::Valid { owner, role } | tokens::Lookup::Expired { owner, role }) => (Some(owner), role),

@@ -8,7 +8,7 @@ use super::{CaseOutcome, CaseReport, RunReport};
 use crate::checks::{Outcome, Verdict};
 use crate::fire::HttpResponse;
 use crate::payload::{HttpRequest, Wire};
-use crate::portal::{Endpoint, PortalCall, TokenRole};
+use crate::portal::{Endpoint, PortalCall, Role, TokenRole};
 use crate::suite::{DocRef, Expectation};
 
 /// Markup, a fence longer than any a renderer starts with, an XML CDATA end, a character XML 1.0
@@ -66,6 +66,7 @@ pub fn report() -> RunReport {
     });
     failed.portal_calls.push(PortalCall {
         owner: Some(1),
+        portal: Role::Home,
         endpoint: Endpoint::Rest,
         method: format!("user.current{HOSTILE}"),
         http_method: "POST".into(),

@@ -260,7 +260,8 @@ mod tests {
         );
         let bad_mutation = case.replace("expect", "mutate = [{ delete = \"LANG\" }]\nexpect");
         assert!(
-            error(&format!("{HEAD}{bad_mutation}")).contains("unknown variant `delete`, expected one of `remove`, `set`")
+            error(&format!("{HEAD}{bad_mutation}"))
+                .contains("unknown variant `delete`, expected one of `remove`, `set`")
         );
         let bad_expect = case.replace("\"accept\"", "\"pass\"");
         assert!(error(&format!("{HEAD}{bad_expect}")).contains("expected one of `accept`, `reject`, `tolerate`"));

@@ -83,7 +83,8 @@ impl Case {
             mutation.apply_fields(&mut fields);
         }
         for field in fields.iter_mut().filter(|f| f.value.contains('{')) {
-            field.value = field.value.replace("{portal}", &binding.domain).replace("{foreign}", &binding.foreign_domain);
+            field.value =
+                field.value.replace("{portal}", &binding.domain).replace("{foreign}", &binding.foreign_domain);
         }
         fields
     }
