@@ -14,6 +14,7 @@ pub mod portal;
 pub mod reference;
 pub mod report;
 pub mod run;
+pub mod snapshot;
 pub mod suite;
 pub mod trials;
 

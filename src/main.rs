@@ -16,6 +16,7 @@ use b24_conform::portal::Portal;
 use b24_conform::reference::Fault;
 use b24_conform::report::{self, Format};
 use b24_conform::run::{self, Handler, RunConfig, RunError};
+use b24_conform::snapshot::{SnapshotConfig, review};
 use b24_conform::suite::{Draw, SuiteSource};
 
 /// Conformance tests for Bitrix24 placement handlers (LANDING_SETTINGS): plays the portal,
@@ -51,6 +52,18 @@ enum Command {
     },
     /// One case's request, exactly as `run` would send it; the same seed prints the same bytes.
     Payload(PayloadArgs),
+    /// Review the snapshots a run wrote with --update-snapshots: show each pending one's diff
+    /// (default), accept it (it replaces the stored one) or reject it (it is deleted).
+    Review {
+        #[arg(value_enum, default_value_t)]
+        action: ReviewAction,
+        /// The snapshots directory the run used.
+        #[arg(long, value_name = "DIR", default_value = "snapshots")]
+        snapshots: PathBuf,
+        /// Only this case's pending snapshot; repeatable. Default: every pending one.
+        #[arg(long = "case", value_name = "ID")]
+        cases: Vec<String>,
+    },
     /// The mock portal alone, with its URLs and the tokens of the catalog's cases.
     Portal {
         /// Where to listen (loopback).
@@ -125,6 +138,29 @@ struct RunArgs {
     /// Where the mock portal listens; port 0 takes a free one.
     #[arg(long, default_value = "127.0.0.1:0")]
     portal_addr: SocketAddr,
+    /// Compare each exchange with its reviewed snapshot, DIR/<case-id>.snap (the `snapshot`
+    /// check); a case without one is reported as new.
+    #[arg(long, value_name = "DIR")]
+    snapshots: Option<PathBuf>,
+    /// Write DIR/<case-id>.snap.new for each snapshot that is new or differs, for
+    /// `b24-conform review` (or `cargo insta review`).
+    #[arg(long, requires = "snapshots")]
+    update_snapshots: bool,
+    /// Also redact what REGEX matches in snapshots (only its capture groups, if it has any);
+    /// repeatable. Ports, times, UUIDs, tokens, nonces and CSRF values are always redacted.
+    #[arg(long, value_name = "REGEX", value_parser = parse_regex, requires = "snapshots")]
+    redact: Vec<regex::Regex>,
+}
+
+#[derive(Clone, Copy, Default, ValueEnum)]
+enum ReviewAction {
+    /// Show what accepting each pending snapshot would change.
+    #[default]
+    Diff,
+    /// Make each pending snapshot the stored one.
+    Accept,
+    /// Delete each pending snapshot.
+    Reject,
 }
 
 #[derive(Args)]
@@ -168,6 +204,10 @@ enum PayloadShape {
 
 fn parse_handler(text: &str) -> Result<Handler, String> {
     text.parse()
+}
+
+fn parse_regex(text: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(text).map_err(|e| e.to_string())
 }
 
 fn parse_report_file(text: &str) -> Result<(Format, PathBuf), String> {
@@ -239,6 +279,7 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
             print_rows(rows, format)
         }
         Command::Payload(args) => payload_command(args),
+        Command::Review { action, snapshots, cases } => review_command(action, &snapshots, &cases),
         Command::Portal { addr, suite } => portal_command(addr, suite).await,
     }
 }
@@ -253,6 +294,11 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         limits: Limits { timeout: Duration::from_millis(args.timeout_ms), body_cap: args.body_cap },
         wire: args.wire,
         portal_addr: args.portal_addr,
+        snapshots: args.snapshots.clone().map(|dir| SnapshotConfig {
+            dir,
+            update: args.update_snapshots,
+            redact: args.redact.clone(),
+        }),
     };
     let report = run::run(&config, |_| {}).await?;
     let text = report::render(&report, args.format);
@@ -278,6 +324,35 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         );
     }
     Ok(report.exit_code() as u8)
+}
+
+fn review_command(action: ReviewAction, dir: &Path, cases: &[String]) -> anyhow::Result<u8> {
+    let pending: Vec<_> =
+        review::pending(dir)?.into_iter().filter(|p| cases.is_empty() || cases.contains(&p.id)).collect();
+    if let Some(missing) = cases.iter().find(|id| !pending.iter().any(|p| &p.id == *id)) {
+        bail!("--case {missing:?}: no pending snapshot in {}", dir.display());
+    }
+    if pending.is_empty() {
+        println!("No pending snapshots in {}.", dir.display());
+        return Ok(0);
+    }
+    for snapshot in &pending {
+        match action {
+            ReviewAction::Diff => println!("# {} ({})\n{}", snapshot.id, snapshot.pending.display(), snapshot.diff()?),
+            ReviewAction::Accept => {
+                snapshot.accept()?;
+                println!("accepted {}", snapshot.stored.display());
+            }
+            ReviewAction::Reject => {
+                snapshot.reject()?;
+                println!("rejected {}", snapshot.pending.display());
+            }
+        }
+    }
+    if let ReviewAction::Diff = action {
+        println!("{} pending; `b24-conform review accept` or `reject` (with --case ID to pick)", pending.len());
+    }
+    Ok(0)
 }
 
 fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {

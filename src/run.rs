@@ -14,6 +14,7 @@ use crate::payload::{Binding, Wire};
 use crate::portal::{Portal, Role};
 use crate::reference::{Fault, Installation, Reference};
 use crate::report::{CaseReport, RunReport};
+use crate::snapshot::{self, SnapshotConfig, Snapshots};
 use crate::suite::{self, Case, Draw, Filter, SuiteError, SuiteSource};
 
 /// The handler under test.
@@ -77,6 +78,8 @@ pub struct RunConfig {
     pub wire: Wire,
     /// Where the mock portal listens; port 0 takes a free one.
     pub portal_addr: SocketAddr,
+    /// Judge each exchange against its reviewed snapshot too (the `snapshot` check).
+    pub snapshots: Option<SnapshotConfig>,
 }
 
 impl RunConfig {
@@ -92,6 +95,7 @@ impl RunConfig {
             limits: Limits { timeout: Duration::from_secs(10), body_cap: 1 << 20 },
             wire: Wire::Split,
             portal_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            snapshots: None,
         }
     }
 }
@@ -163,6 +167,7 @@ pub struct Stage {
     client: reqwest::Client,
     wire: Wire,
     limits: Limits,
+    snapshots: Option<Snapshots>,
 }
 
 impl Stage {
@@ -198,7 +203,17 @@ impl Stage {
                 p.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
             }
         }
+        // Ports are new every run: snapshots name them instead.
+        let handler_addr = format!(
+            "{}:{}",
+            handler_url.host_str().unwrap_or_default(),
+            handler_url.port_or_known_default().unwrap_or_default()
+        );
+        let addresses =
+            [(portal.addr().to_string(), "portal"), (foreign.addr().to_string(), "foreign"), (handler_addr, "handler")];
+        let snapshots = config.snapshots.clone().map(|c| Snapshots::new(c, config.draw.seed, &addresses));
         Ok(Stage {
+            snapshots,
             portal,
             foreign,
             _reference: reference,
@@ -217,7 +232,11 @@ impl Stage {
         let mut portal_calls = self.portal.take_calls(owner);
         portal_calls.extend(self.foreign.take_calls(owner));
         let exchange = Exchange { request, response, portal_calls };
-        let verdicts = checks::check(case, &exchange);
+        let mut verdicts = checks::check(case, &exchange);
+        if let Some(snapshots) = &self.snapshots {
+            let judged = snapshots.judge(case, &exchange);
+            verdicts.iter_mut().filter(|v| v.id == snapshot::CHECK_ID).for_each(|v| *v = judged.clone());
+        }
         (owner, CaseReport::new(case, exchange, verdicts))
     }
 }

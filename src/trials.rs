@@ -55,7 +55,7 @@ impl Shared {
         }
         let mut message = format!("{} ({:?})\n", report.title, report.expect);
         for failure in report.failures() {
-            message.push_str(&format!("  {}: {}\n", failure.id, failure.message));
+            message.push_str(&format!("  {}: {}\n", failure.id, failure.message.replace('\n', "\n    ")));
         }
         if let Some(error) = &report.error {
             message.push_str(&format!("  {error}\n"));

@@ -2,9 +2,13 @@
 //! `cargo test --test conformance -- --list` lists the case ids; filters and nextest work.
 
 use b24_conform::run::{Handler, RunConfig};
+use b24_conform::snapshot::SnapshotConfig;
 
 fn main() {
-    let config = RunConfig::new(Handler::Builtin(None));
+    // Each case is also held to its reviewed snapshot, so a change to the reference handler's
+    // answers fails here until `snapshots/` is regenerated (README, Snapshots).
+    let snapshots = SnapshotConfig::new(concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots"));
+    let config = RunConfig { snapshots: Some(snapshots), ..RunConfig::new(Handler::Builtin(None)) };
     let trials = b24_conform::trials(config).expect("the built-in catalog loads");
     libtest_mimic::run(&libtest_mimic::Arguments::from_args(), trials).exit();
 }

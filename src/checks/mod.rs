@@ -3,6 +3,7 @@
 //! reference handler that it, and only it, flags.
 
 mod page;
+mod snapshot;
 mod status;
 mod token;
 
@@ -27,6 +28,15 @@ pub enum Outcome {
     Fail,
     /// The check does not apply to this case, or another check owns what happened.
     Skip,
+    /// Nothing to compare with yet (a case without a reviewed snapshot): not a pass.
+    New,
+}
+
+impl Outcome {
+    /// Whether the verdict keeps its case from passing.
+    pub fn is_failure(self) -> bool {
+        matches!(self, Outcome::Fail | Outcome::New)
+    }
 }
 
 /// A check's finding on one case.
@@ -56,6 +66,7 @@ pub const ALL: &[Check] = &[
     status::REJECTS_INVALID,
     page::HTML_RESPONSE,
     token::REFRESHES_EXPIRED_TOKEN,
+    snapshot::SNAPSHOT,
 ];
 
 /// The check called `id`.

@@ -17,6 +17,9 @@ pub enum Fault {
     JsonPage,
     /// An `expired_token` answer is ignored and the page is rendered without the user.
     NoRefresh,
+    /// One character of the page's heading is wrong: nothing a semantic check sees, what a
+    /// reviewed snapshot is for.
+    PageTypo,
 }
 
 impl Fault {
@@ -26,6 +29,7 @@ impl Fault {
         Fault::RequiresAppToken,
         Fault::JsonPage,
         Fault::NoRefresh,
+        Fault::PageTypo,
     ];
 
     /// The name used in `builtin:reference?fault=NAME`.
@@ -36,6 +40,7 @@ impl Fault {
             Fault::RequiresAppToken => "requires-app-token",
             Fault::JsonPage => "json-page",
             Fault::NoRefresh => "no-refresh",
+            Fault::PageTypo => "page-typo",
         }
     }
 
@@ -47,6 +52,7 @@ impl Fault {
             Fault::RequiresAppToken => "accepts-valid",
             Fault::JsonPage => "html-response",
             Fault::NoRefresh => "refreshes-expired-token",
+            Fault::PageTypo => crate::snapshot::CHECK_ID,
         }
     }
 
@@ -58,6 +64,7 @@ impl Fault {
             Fault::RequiresAppToken => "APPLICATION_TOKEN is required, so portals that don't send it get 400",
             Fault::JsonPage => "the page is sent as application/json instead of HTML",
             Fault::NoRefresh => "an expired_token answer is ignored; the page is rendered without the user",
+            Fault::PageTypo => "the settings page's heading reads \"Settinqs\": one character changed",
         }
     }
 

@@ -167,8 +167,9 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
         Some(o) => format!("<p>Site {}, page {}</p>", escape(&o.site_id), escape(&o.lid)),
         None => "<p>No site was given.</p>".to_owned(),
     };
+    let heading = if app.has(Fault::PageTypo) { "Settinqs" } else { "Settings" };
     let content = format!(
-        "<h1>Settings of {}</h1>{location}<p>Opened by {} ({})</p>",
+        "<h1>{heading} of {}</h1>{location}<p>Opened by {} ({})</p>",
         escape(site_title),
         escape(user_name),
         escape(lang)

@@ -40,6 +40,9 @@ summary .title { color: #3d444d; }
 .muted { color: #59636e; }
 .checks td.outcome-fail { color: #cf222e; font-weight: 600; }
 .checks td.outcome-skip, .checks td.outcome-pass { color: #59636e; }
+pre.diff { margin-top: 6px; } .diff .del { background: #ffebe9; } .diff .ins { background: #dafbe1; }
+.diff .mark { color: #cf222e; font-weight: 700; }
+.checks td.outcome-new { color: #9a6700; font-weight: 600; }
 .calls th { color: #59636e; font-weight: normal; border-bottom: 1px solid #d1d9e0; }
 ";
 
@@ -127,13 +130,18 @@ fn case_row(out: &mut String, row: usize, case: &CaseReport) {
         let outcome = match verdict.outcome {
             Outcome::Pass => "pass",
             Outcome::Fail => "fail",
+            Outcome::New => "new",
             Outcome::Skip => "skip",
         };
+        // The first line is the finding; the lines after it (a snapshot's diff) are preformatted.
+        let (line, rest) = verdict.message.split_once('\n').unwrap_or((&verdict.message, ""));
+        let block =
+            if rest.is_empty() { String::new() } else { format!("<pre class=\"diff\">{}</pre>", diff_lines(rest)) };
         let _ = writeln!(
             out,
-            "<tr><td><code>{}</code></td><td class=\"outcome-{outcome}\">{outcome}</td><td>{}</td></tr>",
+            "<tr><td><code>{}</code></td><td class=\"outcome-{outcome}\">{outcome}</td><td>{}{block}</td></tr>",
             escape(verdict.id),
-            escape(&verdict.message)
+            escape(line)
         );
     }
     out.push_str("</table>\n");
@@ -184,6 +192,27 @@ fn case_row(out: &mut String, row: usize, case: &CaseReport) {
         out.push_str("</table>\n");
     }
     let _ = write!(out, "<h3>Reproduce</h3>\n<pre>{}</pre>\n</div>\n</details>\n", escape(&case.reproduce));
+}
+
+/// A diff's lines, escaped, with removed and added lines marked for colour.
+fn diff_lines(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        let class = match line.as_bytes().first() {
+            Some(b'-') if !line.starts_with("---") => "del",
+            Some(b'+') if !line.starts_with("+++") => "ins",
+            Some(b'?') => "mark",
+            _ => "",
+        };
+        match class {
+            "" => out.push_str(&escape(line)),
+            class => {
+                let _ = write!(out, "<span class=\"{class}\">{}</span>", escape(line));
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// A request or response: its head, a blank line and its body, cut at [`BODY_CAP`].

@@ -26,7 +26,9 @@ pub fn render_human(report: &RunReport) -> String {
                 case.title
             );
             for failure in case.failures() {
-                let _ = writeln!(out, "        {}: {}", failure.id, failure.message);
+                // A long message (a snapshot's diff) keeps its lines, indented under the case.
+                let message = failure.message.replace('\n', "\n          ");
+                let _ = writeln!(out, "        {}: {message}", failure.id);
             }
             if let Some(response) = case.response.as_ref().filter(|r| r.truncated) {
                 let _ =

@@ -40,7 +40,15 @@ fn section(out: &mut String, case: &CaseReport) {
     if !failures.is_empty() {
         out.push_str("**Failing checks**\n\n");
         for failure in failures {
-            let _ = writeln!(out, "- {}: {}", code_span(failure.id), plain(&failure.message));
+            // The first line is the finding; the lines after it (a snapshot's diff) are a block.
+            let (line, rest) = failure.message.split_once('\n').unwrap_or((&failure.message, ""));
+            let _ = writeln!(out, "- {}: {}", code_span(failure.id), plain(line));
+            if !rest.is_empty() {
+                out.push('\n');
+                for block_line in code_block("diff", rest).lines() {
+                    let _ = writeln!(out, "  {block_line}");
+                }
+            }
         }
         out.push('\n');
     }

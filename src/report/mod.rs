@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::checks::{self, Outcome, Severity, Verdict};
+use crate::checks::{self, Severity, Verdict};
 use crate::fire::{Exchange, HttpResponse};
 use crate::payload::{HttpRequest, Wire};
 use crate::portal::PortalCall;
@@ -93,7 +93,7 @@ impl CaseReport {
     pub fn new(case: &Case, exchange: Exchange, checks: Vec<Verdict>) -> CaseReport {
         let failed = checks
             .iter()
-            .any(|v| v.outcome == Outcome::Fail && checks::find(v.id).is_some_and(|c| c.severity == Severity::Error));
+            .any(|v| v.outcome.is_failure() && checks::find(v.id).is_some_and(|c| c.severity == Severity::Error));
         let outcome = match (&exchange.response, failed) {
             (Err(_), _) => CaseOutcome::Error,
             (Ok(_), true) => CaseOutcome::Fail,
@@ -118,9 +118,9 @@ impl CaseReport {
         }
     }
 
-    /// The checks that failed.
+    /// The checks that failed, and new snapshots, which are not a pass either.
     pub fn failures(&self) -> impl Iterator<Item = &Verdict> {
-        self.checks.iter().filter(|v| v.outcome == Outcome::Fail)
+        self.checks.iter().filter(|v| v.outcome.is_failure())
     }
 }
 
