@@ -6,6 +6,7 @@
 //! [`fire::Exchange`]; [`report`] renders the verdicts. [`run`] wires them together, and
 //! [`reference`] is a built-in handler that does everything right, or has one chosen defect.
 
+pub mod baseline;
 pub mod checks;
 pub mod fire;
 pub mod generate;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use b24_conform::baseline::{Baseline, Date};
 use b24_conform::checks;
 use b24_conform::fire::Limits;
 use b24_conform::payload::Wire;
@@ -150,6 +151,14 @@ struct RunArgs {
     /// repeatable. Ports, times, UUIDs, tokens, nonces and CSRF values are always redacted.
     #[arg(long, value_name = "REGEX", value_parser = parse_regex, requires = "snapshots")]
     redact: Vec<regex::Regex>,
+    /// Known deviations (TOML: case, check, reason, expires): their failures are reported but
+    /// do not fail the run; entries that no longer fail are reported as fixed.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<PathBuf>,
+    /// Rewrite the --baseline file from this run: its failures in, fixed entries out (reasons
+    /// and dates of kept entries stay). The run is judged against the file as it was.
+    #[arg(long, requires = "baseline")]
+    baseline_update: bool,
 }
 
 #[derive(Clone, Copy, Default, ValueEnum)]
@@ -300,7 +309,20 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
             redact: args.redact.clone(),
         }),
     };
-    let report = run::run(&config, |_| {}).await?;
+    let baseline = match &args.baseline {
+        Some(path) => Some(Baseline::load(path, args.baseline_update)?),
+        None => None,
+    };
+    let mut report = run::run(&config, |_| {}).await?;
+    if let Some(baseline) = &baseline {
+        let today = Date::today();
+        baseline.apply(&mut report, today);
+        if args.baseline_update {
+            let updated = baseline.updated(&report, today);
+            updated.save()?;
+            eprintln!("baseline {}: {} deviations written", updated.path.display(), updated.deviations.len());
+        }
+    }
     let text = report::render(&report, args.format);
     match &args.out {
         Some(path) => write_whole("--out", path, text.as_bytes())?,

@@ -30,6 +30,8 @@ pub enum Outcome {
     Skip,
     /// Nothing to compare with yet (a case without a reviewed snapshot): not a pass.
     New,
+    /// A failure the run's baseline accepts (`--baseline`): reported, not failing the run.
+    Known,
 }
 
 impl Outcome {

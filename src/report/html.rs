@@ -36,13 +36,13 @@ summary { cursor: pointer; padding: 4px 0; display: grid; grid-template-columns:
 summary .title { color: #3d444d; }
 .case > div { padding: 4px 0 14px 66px; }
 .badge { display: inline-block; text-align: center; font-size: 11px; font-weight: 700; border-radius: 3px; padding: 1px 0; color: #fff; }
-.pass { background: #1a7f37; } .fail { background: #cf222e; } .error { background: #9a6700; }
+.pass { background: #1a7f37; } .fail { background: #cf222e; } .error { background: #9a6700; } .known { background: #8250df; }
 .muted { color: #59636e; }
 .checks td.outcome-fail { color: #cf222e; font-weight: 600; }
 .checks td.outcome-skip, .checks td.outcome-pass { color: #59636e; }
 pre.diff { margin-top: 6px; } .diff .del { background: #ffebe9; } .diff .ins { background: #dafbe1; }
 .diff .mark { color: #cf222e; font-weight: 700; }
-.checks td.outcome-new { color: #9a6700; font-weight: 600; }
+.checks td.outcome-new { color: #9a6700; font-weight: 600; } .checks td.outcome-known { color: #8250df; font-weight: 600; }
 .calls th { color: #59636e; font-weight: normal; border-bottom: 1px solid #d1d9e0; }
 ";
 
@@ -63,7 +63,7 @@ pub fn render_html(report: &RunReport) -> String {
         "<h1>b24-conform report</h1>\n<div class=\"summary\"><table>\n\
          <tr><th>Verdict</th><td><span class=\"verdict {class}\">{verdict}</span></td></tr>\n\
          <tr><th>Handler</th><td><code>{}</code></td></tr>\n\
-         <tr><th>Cases</th><td>{} cases: {} passed, {} failed, {} errored</td></tr>\n\
+         <tr><th>Cases</th><td>{} cases: {} passed, {} failed, {} errored{}</td></tr>\n\
          <tr><th>Duration</th><td>{}</td></tr>\n\
          <tr><th>Seed</th><td>{} (wire {}; the same seed gives the same cases)</td></tr>\n\
          <tr><th>Tool</th><td>{} {}</td></tr>\n",
@@ -72,6 +72,7 @@ pub fn render_html(report: &RunReport) -> String {
         s.passed,
         s.failed,
         s.errored,
+        report.baseline.as_ref().map_or(String::new(), |_| format!(", {} known", s.known)),
         seconds(s.duration_ms),
         report.seed,
         report.wire,
@@ -87,6 +88,34 @@ pub fn render_html(report: &RunReport) -> String {
         .collect();
     if !links.is_empty() {
         let _ = writeln!(out, "<tr><th>Did not pass</th><td>{}</td></tr>", links.join(" "));
+    }
+    if let Some(baseline) = &report.baseline {
+        let _ = writeln!(
+            out,
+            "<tr><th>Baseline</th><td><code>{}</code>: {} known, {} expired, {} fixed</td></tr>",
+            escape(&baseline.file),
+            baseline.known.len(),
+            baseline.expired.len(),
+            baseline.fixed.len()
+        );
+        for (label, list) in [("Known", &baseline.known), ("Expired", &baseline.expired), ("Fixed", &baseline.fixed)] {
+            if list.is_empty() {
+                continue;
+            }
+            let items: Vec<String> = list
+                .iter()
+                .map(|d| {
+                    let until = d.expires.map_or(String::new(), |date| format!(" (until {date})"));
+                    format!(
+                        "<code>{}</code> <code>{}</code>: {}{until}",
+                        escape(&d.case),
+                        escape(&d.check),
+                        escape(&d.reason)
+                    )
+                })
+                .collect();
+            let _ = writeln!(out, "<tr><th>{label}</th><td>{}</td></tr>", items.join("<br>"));
+        }
     }
     out.push_str("</table></div>\n");
     let mut row = 0;
@@ -131,6 +160,7 @@ fn case_row(out: &mut String, row: usize, case: &CaseReport) {
             Outcome::Pass => "pass",
             Outcome::Fail => "fail",
             Outcome::New => "new",
+            Outcome::Known => "known",
             Outcome::Skip => "skip",
         };
         // The first line is the finding; the lines after it (a snapshot's diff) are preformatted.

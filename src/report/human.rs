@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::{CaseOutcome, RunReport, seconds};
+use crate::checks::Outcome;
 
 pub fn render_human(report: &RunReport) -> String {
     let mut out = String::new();
@@ -25,6 +26,14 @@ pub fn render_human(report: &RunReport) -> String {
                 case.expect.label(),
                 case.title
             );
+            for known in case.checks.iter().filter(|v| v.outcome == Outcome::Known) {
+                let _ = writeln!(
+                    out,
+                    "        {} (known deviation): {}",
+                    known.id,
+                    known.message.replace('\n', "\n          ")
+                );
+            }
             for failure in case.failures() {
                 // A long message (a snapshot's diff) keeps its lines, indented under the case.
                 let message = failure.message.replace('\n', "\n          ");
@@ -39,7 +48,26 @@ pub fn render_human(report: &RunReport) -> String {
             }
         }
     }
-    let failing: Vec<_> = report.cases.iter().filter(|c| c.outcome != CaseOutcome::Pass).collect();
+    if let Some(baseline) = &report.baseline {
+        let _ = writeln!(
+            out,
+            "\nBaseline {}: {} known, {} expired, {} fixed",
+            baseline.file,
+            baseline.known.len(),
+            baseline.expired.len(),
+            baseline.fixed.len()
+        );
+        for (label, list) in [
+            ("expired, failing again", &baseline.expired),
+            ("fixed, remove it (or --baseline-update)", &baseline.fixed),
+        ] {
+            for d in list {
+                let _ = writeln!(out, "  {label}: {} {} ({})", d.case, d.check, d.reason);
+            }
+        }
+    }
+    let failing: Vec<_> =
+        report.cases.iter().filter(|c| matches!(c.outcome, CaseOutcome::Fail | CaseOutcome::Error)).collect();
     if !failing.is_empty() {
         let _ = writeln!(out, "\nReproduce the failures:");
         for case in failing {
@@ -49,11 +77,12 @@ pub fn render_human(report: &RunReport) -> String {
     let s = &report.summary;
     let _ = writeln!(
         out,
-        "\n{} cases: {} passed, {} failed, {} errored in {} (seed {})",
+        "\n{} cases: {} passed, {} failed, {} errored{} in {} (seed {})",
         s.cases,
         s.passed,
         s.failed,
         s.errored,
+        report.baseline.as_ref().map_or(String::new(), |_| format!(", {} known", s.known)),
         seconds(s.duration_ms),
         report.seed
     );

@@ -7,6 +7,7 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::{CaseOutcome, CaseReport, RunReport};
+use crate::checks::Outcome;
 
 pub fn render_junit(report: &RunReport) -> String {
     let mut junit = Report::new(report.tool);
@@ -35,7 +36,8 @@ pub fn render_junit(report: &RunReport) -> String {
 fn test_case(key: &str, case: &CaseReport) -> TestCase {
     let failures = || case.failures().map(|v| format!("{}: {}", v.id, v.message)).collect::<Vec<_>>();
     let status = match case.outcome {
-        CaseOutcome::Pass => TestCaseStatus::success(),
+        // Known deviations do not fail the run; CI viewers show them as output of a pass.
+        CaseOutcome::Pass | CaseOutcome::Known => TestCaseStatus::success(),
         CaseOutcome::Fail => {
             let ids: Vec<&str> = case.failures().map(|v| v.id).collect();
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
@@ -55,8 +57,16 @@ fn test_case(key: &str, case: &CaseReport) -> TestCase {
     test_case.set_classname(xml_text(&format!("b24-conform.{key}")));
     test_case.set_time(Duration::from_millis(elapsed_ms(case)));
     // Checks of severity `warning` can fail on a passing case: CI viewers show them as output.
+    let known: Vec<String> = case
+        .checks
+        .iter()
+        .filter(|v| v.outcome == Outcome::Known)
+        .map(|v| format!("{} (known deviation, baseline): {}", v.id, v.message))
+        .collect();
     if case.outcome == CaseOutcome::Pass && case.failures().next().is_some() {
         test_case.set_system_out(xml_text(&failures().join("\n")));
+    } else if case.outcome == CaseOutcome::Known {
+        test_case.set_system_out(xml_text(&known.join("\n")));
     }
     test_case
 }

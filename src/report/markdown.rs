@@ -24,7 +24,31 @@ pub fn render_markdown(report: &RunReport) -> String {
     );
     out.push_str("| Cases | Passed | Failed | Errored | Duration |\n| ---: | ---: | ---: | ---: | ---: |\n");
     let _ = writeln!(out, "| {} | {} | {} | {} | {} |", s.cases, s.passed, s.failed, s.errored, seconds(s.duration_ms));
-    for case in report.cases.iter().filter(|c| c.outcome != CaseOutcome::Pass) {
+    if let Some(baseline) = &report.baseline {
+        let _ = writeln!(
+            out,
+            "\nBaseline {}: {} known, {} expired, {} fixed.",
+            code_span(&baseline.file),
+            baseline.known.len(),
+            baseline.expired.len(),
+            baseline.fixed.len()
+        );
+        for (label, list) in [
+            ("Known deviations", &baseline.known),
+            ("Expired: failing again", &baseline.expired),
+            ("Fixed: remove from the baseline", &baseline.fixed),
+        ] {
+            if list.is_empty() {
+                continue;
+            }
+            let _ = writeln!(out, "\n**{label}**\n");
+            for d in list {
+                let until = d.expires.map_or(String::new(), |date| format!(" (until {date})"));
+                let _ = writeln!(out, "- {} {}: {}{until}", code_span(&d.case), code_span(&d.check), plain(&d.reason));
+            }
+        }
+    }
+    for case in report.cases.iter().filter(|c| matches!(c.outcome, CaseOutcome::Fail | CaseOutcome::Error)) {
         out.push('\n');
         section(&mut out, case);
     }
@@ -150,7 +174,7 @@ mod tests {
     fn only_the_summary_when_every_case_passes() {
         let mut report = sample::report();
         report.cases.retain(|c| c.outcome == CaseOutcome::Pass);
-        report.summary = Summary { cases: 1, passed: 1, failed: 0, errored: 0, duration_ms: 5 };
+        report.summary = Summary { cases: 1, passed: 1, failed: 0, errored: 0, known: 0, duration_ms: 5 };
         let text = render_markdown(&report);
         assert!(text.starts_with("## b24-conform ✅ passed: `````````http://127.0.0.1:9/<script>"), "{text}");
         assert!(text.ends_with("| 1 | 1 | 0 | 0 | 0.01 s |\n"), "{text}");

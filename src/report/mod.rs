@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::baseline::BaselineReport;
 use crate::checks::{self, Severity, Verdict};
 use crate::fire::{Exchange, HttpResponse};
 use crate::payload::{HttpRequest, Wire};
@@ -59,6 +60,8 @@ pub enum CaseOutcome {
     Fail,
     /// The handler gave no answer at all.
     Error,
+    /// Every failure is a known deviation of the run's baseline.
+    Known,
 }
 
 impl CaseOutcome {
@@ -67,6 +70,7 @@ impl CaseOutcome {
             CaseOutcome::Pass => "pass",
             CaseOutcome::Fail => "fail",
             CaseOutcome::Error => "error",
+            CaseOutcome::Known => "known",
         }
     }
 }
@@ -131,7 +135,23 @@ pub struct Summary {
     pub passed: usize,
     pub failed: usize,
     pub errored: usize,
+    /// Cases whose failures are all known deviations (`--baseline`).
+    pub known: usize,
     pub duration_ms: u64,
+}
+
+impl Summary {
+    fn of(cases: &[CaseReport], duration_ms: u64) -> Summary {
+        let count = |outcome| cases.iter().filter(|c| c.outcome == outcome).count();
+        Summary {
+            cases: cases.len(),
+            passed: count(CaseOutcome::Pass),
+            failed: count(CaseOutcome::Fail),
+            errored: count(CaseOutcome::Error),
+            known: count(CaseOutcome::Known),
+            duration_ms,
+        }
+    }
 }
 
 /// A whole run, as `--format json` writes it (DESIGN.md, CLI contract).
@@ -144,18 +164,14 @@ pub struct RunReport {
     pub wire: Wire,
     pub summary: Summary,
     pub cases: Vec<CaseReport>,
+    /// What the baseline made of the run, when there was one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineReport>,
 }
 
 impl RunReport {
     pub fn new(handler: String, seed: u64, wire: Wire, cases: Vec<CaseReport>, duration: Duration) -> RunReport {
-        let count = |outcome| cases.iter().filter(|c| c.outcome == outcome).count();
-        let summary = Summary {
-            cases: cases.len(),
-            passed: count(CaseOutcome::Pass),
-            failed: count(CaseOutcome::Fail),
-            errored: count(CaseOutcome::Error),
-            duration_ms: duration.as_millis() as u64,
-        };
+        let summary = Summary::of(&cases, duration.as_millis() as u64);
         RunReport {
             tool: env!("CARGO_PKG_NAME"),
             version: env!("CARGO_PKG_VERSION"),
@@ -164,7 +180,13 @@ impl RunReport {
             wire,
             summary,
             cases,
+            baseline: None,
         }
+    }
+
+    /// The summary's counts again, after the cases' outcomes changed (a baseline).
+    pub fn recount(&mut self) {
+        self.summary = Summary::of(&self.cases, self.summary.duration_ms);
     }
 
     /// 0 when every case passed, 1 otherwise.
