@@ -1,6 +1,6 @@
 //! The `b24-conform` command: arguments → library calls → exit code.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use b24_conform::baseline::{Baseline, Date};
 use b24_conform::checks;
@@ -151,6 +152,10 @@ struct RunArgs {
     /// repeatable. Ports, times, UUIDs, tokens, nonces and CSRF values are always redacted.
     #[arg(long, value_name = "REGEX", value_parser = parse_regex, requires = "snapshots")]
     redact: Vec<regex::Regex>,
+    /// Colour the human report: auto = when standard output is a terminal (and NO_COLOR is
+    /// not set).
+    #[arg(long, value_enum, default_value_t)]
+    color: ColorChoice,
     /// Known deviations (TOML: case, check, reason, expires): their failures are reported but
     /// do not fail the run; entries that no longer fail are reported as fixed.
     #[arg(long, value_name = "FILE")]
@@ -159,6 +164,14 @@ struct RunArgs {
     /// and dates of kept entries stay). The run is judged against the file as it was.
     #[arg(long, requires = "baseline")]
     baseline_update: bool,
+}
+
+#[derive(Clone, Copy, Default, ValueEnum)]
+enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Clone, Copy, Default, ValueEnum)]
@@ -313,7 +326,14 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         Some(path) => Some(Baseline::load(path, args.baseline_update)?),
         None => None,
     };
-    let mut report = run::run(&config, |_| {}).await?;
+    let progress = progress_bar(&config)?;
+    let report = run::run(&config, |case| {
+        progress.set_message(case.id.clone());
+        progress.inc(1);
+    })
+    .await;
+    progress.finish_and_clear();
+    let mut report = report?;
     if let Some(baseline) = &baseline {
         let today = Date::today();
         baseline.apply(&mut report, today);
@@ -323,7 +343,19 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
             eprintln!("baseline {}: {} deviations written", updated.path.display(), updated.deviations.len());
         }
     }
-    let text = report::render(&report, args.format);
+    let colour = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            args.out.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
+    };
+    let text = match args.format {
+        Format::Human if colour && args.out.is_none() => report::render_human_in_colour(&report),
+        format => report::render(&report, format),
+    };
     match &args.out {
         Some(path) => write_whole("--out", path, text.as_bytes())?,
         None => print!("{text}"),
@@ -346,6 +378,22 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         );
     }
     Ok(report.exit_code() as u8)
+}
+
+/// A progress bar on standard error when it is a terminal outside CI; hidden otherwise, so
+/// no log ever holds a frame of it.
+fn progress_bar(config: &RunConfig) -> anyhow::Result<ProgressBar> {
+    let in_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+    if in_ci || !std::io::stderr().is_terminal() {
+        return Ok(ProgressBar::hidden());
+    }
+    let total = run::select(&config.suites, &config.filters, config.draw)?.len() as u64;
+    let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{bar:32} {pos}/{len} cases {elapsed} {wide_msg}")
+        .map_err(|e| anyhow::anyhow!("progress bar template: {e}"))?
+        .progress_chars("=> ");
+    bar.set_style(style);
+    Ok(bar)
 }
 
 fn review_command(action: ReviewAction, dir: &Path, cases: &[String]) -> anyhow::Result<u8> {

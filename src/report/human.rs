@@ -1,12 +1,71 @@
 //! The report for a person at a terminal: cases grouped by the documentation sentence they
-//! enforce, one line each, failures expanded with the command that reproduces them.
+//! enforce, one line each, failures expanded, and at the end the failures again, each with the
+//! command that reproduces it. In colour when asked (`--color`), never otherwise, so a log or a
+//! file gets plain text.
 
 use std::fmt::Write;
 
-use super::{CaseOutcome, RunReport, seconds};
+use super::{CaseOutcome, CaseReport, RunReport, seconds};
 use crate::checks::Outcome;
 
 pub fn render_human(report: &RunReport) -> String {
+    human(report, Paint(false))
+}
+
+/// The same report with ANSI colours, for a terminal.
+pub fn render_human_in_colour(report: &RunReport) -> String {
+    human(report, Paint(true))
+}
+
+/// ANSI styling, or none.
+#[derive(Clone, Copy)]
+struct Paint(bool);
+
+const RED: &str = "31";
+const GREEN: &str = "32";
+const YELLOW: &str = "33";
+const MAGENTA: &str = "35";
+const CYAN: &str = "36";
+const BOLD: &str = "1";
+const DIM: &str = "2";
+
+impl Paint {
+    fn paint(self, style: &str, text: &str) -> String {
+        if self.0 && !text.is_empty() { format!("\x1b[{style}m{text}\x1b[0m") } else { text.to_owned() }
+    }
+
+    fn outcome(self, outcome: CaseOutcome, text: &str) -> String {
+        let style = match outcome {
+            CaseOutcome::Pass => GREEN,
+            CaseOutcome::Fail => RED,
+            CaseOutcome::Error => YELLOW,
+            CaseOutcome::Known => MAGENTA,
+        };
+        self.paint(style, text)
+    }
+
+    /// A check's message; the lines after the first (a snapshot's diff) indented under it, and
+    /// in colour by what each diff line says.
+    fn message(self, message: &str) -> String {
+        let mut lines = message.lines();
+        let mut out = lines.next().unwrap_or_default().to_owned();
+        for line in lines {
+            let style = match line.as_bytes().first() {
+                _ if line.starts_with("---") || line.starts_with("+++") => BOLD,
+                Some(b'-') => RED,
+                Some(b'+') => GREEN,
+                Some(b'?') => YELLOW,
+                Some(b'@') => CYAN,
+                _ => "",
+            };
+            let line = if style.is_empty() { line.to_owned() } else { self.paint(style, line) };
+            let _ = write!(out, "\n          {line}");
+        }
+        out
+    }
+}
+
+fn human(report: &RunReport, paint: Paint) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -14,38 +73,9 @@ pub fn render_human(report: &RunReport) -> String {
         report.version, report.handler, report.seed, report.wire
     );
     for (doc, cases) in report.groups() {
-        let _ = writeln!(out, "\n\u{201c}{}\u{201d}\n  {}", doc.quote, doc.source);
+        let _ = writeln!(out, "\n\u{201c}{}\u{201d}\n  {}", doc.quote, paint.paint(DIM, &doc.source));
         for case in cases {
-            let label = case.outcome.label().to_uppercase();
-            let status = case.response.as_ref().map_or("---".to_owned(), |r| r.status.to_string());
-            let ms = case.response.as_ref().map_or(String::new(), |r| format!("{} ms", r.elapsed_ms));
-            let _ = writeln!(
-                out,
-                "  {label:<5} {:<34} {:<8} {status:>3} {ms:>7}  {}",
-                case.id,
-                case.expect.label(),
-                case.title
-            );
-            for known in case.checks.iter().filter(|v| v.outcome == Outcome::Known) {
-                let _ = writeln!(
-                    out,
-                    "        {} (known deviation): {}",
-                    known.id,
-                    known.message.replace('\n', "\n          ")
-                );
-            }
-            for failure in case.failures() {
-                // A long message (a snapshot's diff) keeps its lines, indented under the case.
-                let message = failure.message.replace('\n', "\n          ");
-                let _ = writeln!(out, "        {}: {message}", failure.id);
-            }
-            if let Some(response) = case.response.as_ref().filter(|r| r.truncated) {
-                let _ =
-                    writeln!(out, "        (answer body cut at {} bytes; --body-cap raises it)", response.body.len());
-            }
-            if let Some(error) = &case.error {
-                let _ = writeln!(out, "        {error}");
-            }
+            case_lines(&mut out, case, paint);
         }
     }
     if let Some(baseline) = &report.baseline {
@@ -57,10 +87,11 @@ pub fn render_human(report: &RunReport) -> String {
             baseline.expired.len(),
             baseline.fixed.len()
         );
-        for (label, list) in [
+        let lists = [
             ("expired, failing again", &baseline.expired),
             ("fixed, remove it (or --baseline-update)", &baseline.fixed),
-        ] {
+        ];
+        for (label, list) in lists {
             for d in list {
                 let _ = writeln!(out, "  {label}: {} {} ({})", d.case, d.check, d.reason);
             }
@@ -69,22 +100,89 @@ pub fn render_human(report: &RunReport) -> String {
     let failing: Vec<_> =
         report.cases.iter().filter(|c| matches!(c.outcome, CaseOutcome::Fail | CaseOutcome::Error)).collect();
     if !failing.is_empty() {
-        let _ = writeln!(out, "\nReproduce the failures:");
+        let _ = writeln!(out, "\n{}", paint.paint(BOLD, "Failures, and the commands that reproduce them:"));
         for case in failing {
-            let _ = writeln!(out, "  # {}\n  {}", case.id, case.reproduce);
+            let checks: Vec<&str> = case.failures().map(|v| v.id).collect();
+            let what = if checks.is_empty() { case.outcome.label().to_owned() } else { checks.join(", ") };
+            let _ = writeln!(
+                out,
+                "  {} {}\n  {}",
+                paint.outcome(case.outcome, &case.id),
+                paint.paint(DIM, &format!("({what})")),
+                case.reproduce
+            );
         }
     }
     let s = &report.summary;
-    let _ = writeln!(
-        out,
-        "\n{} cases: {} passed, {} failed, {} errored{} in {} (seed {})",
+    let failed = format!("{} failed", s.failed);
+    let errored = format!("{} errored", s.errored);
+    let summary = format!(
+        "{} cases: {} passed, {}, {}{} in {} (seed {})",
         s.cases,
         s.passed,
-        s.failed,
-        s.errored,
+        if s.failed > 0 { paint.paint(RED, &failed) } else { failed },
+        if s.errored > 0 { paint.paint(YELLOW, &errored) } else { errored },
         report.baseline.as_ref().map_or(String::new(), |_| format!(", {} known", s.known)),
         seconds(s.duration_ms),
         report.seed
     );
+    let _ = writeln!(out, "\n{}", paint.paint(BOLD, &summary));
     out
+}
+
+fn case_lines(out: &mut String, case: &CaseReport, paint: Paint) {
+    let label = format!("{:<5}", case.outcome.label().to_uppercase());
+    let status = case.response.as_ref().map_or("---".to_owned(), |r| r.status.to_string());
+    let ms = case.response.as_ref().map_or(String::new(), |r| format!("{} ms", r.elapsed_ms));
+    let _ = writeln!(
+        out,
+        "  {} {:<34} {:<8} {status:>3} {ms:>7}  {}",
+        paint.outcome(case.outcome, &label),
+        case.id,
+        case.expect.label(),
+        case.title
+    );
+    for known in case.checks.iter().filter(|v| v.outcome == Outcome::Known) {
+        let _ = writeln!(out, "        {} (known deviation): {}", known.id, paint.message(&known.message));
+    }
+    for failure in case.failures() {
+        let _ = writeln!(out, "        {}: {}", paint.paint(BOLD, failure.id), paint.message(&failure.message));
+    }
+    if let Some(response) = case.response.as_ref().filter(|r| r.truncated) {
+        let _ = writeln!(out, "        (answer body cut at {} bytes; --body-cap raises it)", response.body.len());
+    }
+    if let Some(error) = &case.error {
+        let _ = writeln!(out, "        {error}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::sample;
+
+    #[test]
+    fn colour_only_when_asked() {
+        let report = sample::report();
+        let plain = render_human(&report);
+        assert!(!plain.contains('\x1b'), "{plain}");
+        let coloured = render_human_in_colour(&report);
+        assert!(coloured.contains("\x1b[31mFAIL \x1b[0m missing/member_id"), "{coloured}");
+        assert!(coloured.contains("\x1b[32mPASS \x1b[0m valid/one"), "{coloured}");
+        // Without the escapes it is the plain report.
+        let stripped = regex::Regex::new("\x1b\\[[0-9]+m").unwrap().replace_all(&coloured, "");
+        assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn failures_are_listed_at_the_end_with_their_reproduce_commands() {
+        let text = render_human(&sample::report());
+        let end = text.split("Failures, and the commands that reproduce them:\n").nth(1).expect(&text);
+        assert!(
+            end.starts_with("  missing/member_id (rejects-invalid)\n  curl -sS -i -X POST 'http://127.0.0.1:9/handler"),
+            "{end}"
+        );
+        assert!(end.contains("  options/hang (no-server-error)\n  curl "), "{end}");
+        assert!(!end.contains("valid/one"), "{end}");
+    }
 }

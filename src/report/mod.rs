@@ -20,7 +20,7 @@ use crate::portal::PortalCall;
 use crate::suite::{Case, DocRef, Expectation};
 
 pub use html::render_html;
-pub use human::render_human;
+pub use human::{render_human, render_human_in_colour};
 pub use junit::render_junit;
 pub use markdown::render_markdown;
 

@@ -1,0 +1,46 @@
+//! The terminal: colour only on a terminal or when asked, no progress bar in a log, failures
+//! listed at the end with their reproduce commands.
+
+use std::process::{Command, Output};
+
+fn b24(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_b24-conform"));
+    command.args(args).env_remove("NO_COLOR").env_remove("CI");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command.output().expect("the binary runs")
+}
+
+const FAULT: &str = "builtin:reference?fault=accepts-missing-member-id";
+
+#[test]
+fn colour_when_asked_and_never_in_a_pipe() {
+    let piped = b24(&["run", "--handler", FAULT], &[]);
+    assert!(!piped.stdout.contains(&0x1b), "{}", String::from_utf8_lossy(&piped.stdout));
+    let asked = b24(&["run", "--handler", FAULT, "--color", "always"], &[]);
+    let stdout = String::from_utf8_lossy(&asked.stdout);
+    assert!(stdout.contains("\x1b[31mFAIL \x1b[0m missing/member_id"), "{stdout}");
+    let never = b24(&["run", "--handler", FAULT, "--color", "never"], &[]);
+    assert_eq!(never.stdout.iter().filter(|&&b| b == 0x1b).count(), 0);
+}
+
+#[test]
+fn no_progress_bar_in_a_log() {
+    for env in [&[][..], &[("CI", "true")][..]] {
+        let out = b24(&["run"], env);
+        assert_eq!(out.status.code(), Some(0));
+        assert!(out.stderr.is_empty(), "{env:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+#[test]
+fn failures_are_listed_last_with_the_commands_that_reproduce_them() {
+    let out = b24(&["run", "--handler", FAULT], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let end = stdout.split("Failures, and the commands that reproduce them:\n").nth(1).expect(&stdout);
+    assert!(
+        end.starts_with("  missing/member_id (rejects-invalid)\n  curl -sS -i -X POST 'http://127.0.0.1:"),
+        "{end}"
+    );
+}
