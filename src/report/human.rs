@@ -126,7 +126,7 @@ fn human(report: &RunReport, paint: Paint) -> String {
         seconds(s.duration_ms),
         report.seed
     );
-    let _ = writeln!(out, "\n{}", paint.paint(BOLD, &summary));
+    let _ = writeln!(out, "\n{summary}");
     out
 }
 
