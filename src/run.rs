@@ -156,6 +156,15 @@ pub async fn run(config: &RunConfig, mut on_case: impl FnMut(&CaseReport)) -> Re
     Ok(RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, cases, started.elapsed()))
 }
 
+/// Where the foreign portal listens: the port after a fixed home port, so that payloads naming
+/// `{foreign}` are the same run after run; any free port when the home port is.
+pub fn foreign_addr(home: SocketAddr) -> SocketAddr {
+    match home.port() {
+        0 => home,
+        port => SocketAddr::new(home.ip(), port.wrapping_add(1)),
+    }
+}
+
 /// The scene of a run: the mock portal holding every case's tokens and the handler under test,
 /// started once and shared by all cases.
 pub struct Stage {
@@ -180,7 +189,7 @@ impl Stage {
         let portal = start(config.portal_addr, Role::Home).await?;
         // A second Bitrix24 the app is not installed on: cases whose DOMAIN names it (`{foreign}`)
         // show whether a handler sends tokens wherever a request tells it to.
-        let foreign = start(SocketAddr::from(([127, 0, 0, 1], 0)), Role::Foreign).await?;
+        let foreign = start(foreign_addr(config.portal_addr), Role::Foreign).await?;
         let binding = Portal::binding_at(portal.addr(), foreign.addr());
         let (reference, handler_url) = match &config.handler {
             Handler::Builtin(fault) => {
