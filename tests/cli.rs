@@ -119,7 +119,9 @@ fn the_same_seed_gives_the_same_cases_and_payloads() {
     assert_eq!(payload("missing/member_id", "7"), payload("missing/member_id", "8"));
     // Whole runs: the same ids with the same payloads, byte for byte. The portal keeps one
     // port for both runs; the built-in handler's own port is not part of the payload.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // Below Linux's ephemeral range (32768-60999), so no port another test's portal takes
+    // with port 0 can collide with it or with the foreign portal on the next port.
+    let port = 20_000 + (std::process::id() % 10_000) as u16 * 2;
     let portal = format!("127.0.0.1:{port}");
     let run = |seed: &str| {
         let out = b24(&["run", "--seed", seed, "--format", "json", "--portal-addr", &portal]);
