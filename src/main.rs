@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use b24_conform::checks;
+use b24_conform::checks::{self, Settings};
 use b24_conform::fire::Limits;
 use b24_conform::payload::Wire;
 use b24_conform::portal::Portal;
@@ -125,6 +125,12 @@ struct RunArgs {
     /// Where the mock portal listens; port 0 takes a free one.
     #[arg(long, default_value = "127.0.0.1:0")]
     portal_addr: SocketAddr,
+    /// The `latency-budget` check fails (as a warning) an answer slower than this.
+    #[arg(long, default_value_t = 3_000, value_name = "N")]
+    latency_budget_ms: u64,
+    /// Warnings fail the run too.
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Args)]
@@ -253,6 +259,7 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         limits: Limits { timeout: Duration::from_millis(args.timeout_ms), body_cap: args.body_cap },
         wire: args.wire,
         portal_addr: args.portal_addr,
+        settings: Settings { latency_budget: Duration::from_millis(args.latency_budget_ms), strict: args.strict },
     };
     let report = run::run(&config, |_| {}).await?;
     let text = report::render(&report, args.format);

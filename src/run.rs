@@ -77,11 +77,13 @@ pub struct RunConfig {
     pub wire: Wire,
     /// Where the mock portal listens; port 0 takes a free one.
     pub portal_addr: SocketAddr,
+    pub settings: checks::Settings,
 }
 
 impl RunConfig {
     /// The defaults of `b24-conform run` for `handler`: the built-in catalog, seed 24, 8 jobs,
-    /// 10 s per case, 1 MiB of body, the split wire, a portal on a free loopback port.
+    /// 10 s per case, 1 MiB of body, the split wire, a portal on a free loopback port, a 3 s
+    /// latency budget, warnings not failing the run.
     pub fn new(handler: Handler) -> RunConfig {
         RunConfig {
             handler,
@@ -92,6 +94,7 @@ impl RunConfig {
             limits: Limits { timeout: Duration::from_secs(10), body_cap: 1 << 20 },
             wire: Wire::Split,
             portal_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            settings: checks::Settings::default(),
         }
     }
 }
@@ -172,6 +175,7 @@ pub struct Stage {
     client: reqwest::Client,
     wire: Wire,
     limits: Limits,
+    settings: checks::Settings,
 }
 
 impl Stage {
@@ -216,6 +220,7 @@ impl Stage {
             client: fire::client(),
             wire: config.wire,
             limits: config.limits,
+            settings: config.settings,
         })
     }
 
@@ -226,7 +231,7 @@ impl Stage {
         let mut portal_calls = self.portal.take_calls(owner);
         portal_calls.extend(self.foreign.take_calls(owner));
         let exchange = Exchange { request, response, portal_calls };
-        let verdicts = checks::check(case, &exchange);
+        let verdicts = checks::check(case, &exchange, &self.settings);
         (owner, CaseReport::new(case, exchange, verdicts))
     }
 }
