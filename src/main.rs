@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use b24_conform::baseline::{Baseline, Date};
-use b24_conform::checks;
+use b24_conform::checks::{self, Settings};
 use b24_conform::fire::Limits;
 use b24_conform::payload::Wire;
 use b24_conform::portal::Portal;
@@ -140,6 +140,12 @@ struct RunArgs {
     /// Where the mock portal listens; port 0 takes a free one.
     #[arg(long, default_value = "127.0.0.1:0")]
     portal_addr: SocketAddr,
+    /// The `latency-budget` check fails (as a warning) an answer slower than this.
+    #[arg(long, default_value_t = 3_000, value_name = "N")]
+    latency_budget_ms: u64,
+    /// Warnings fail the run too.
+    #[arg(long)]
+    strict: bool,
     /// Compare each exchange with its reviewed snapshot, DIR/<case-id>.snap (the `snapshot`
     /// check); a case without one is reported as new.
     #[arg(long, value_name = "DIR")]
@@ -316,6 +322,7 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         limits: Limits { timeout: Duration::from_millis(args.timeout_ms), body_cap: args.body_cap },
         wire: args.wire,
         portal_addr: args.portal_addr,
+        settings: Settings { latency_budget: Duration::from_millis(args.latency_budget_ms), strict: args.strict },
         snapshots: args.snapshots.clone().map(|dir| SnapshotConfig {
             dir,
             update: args.update_snapshots,

@@ -78,13 +78,15 @@ pub struct RunConfig {
     pub wire: Wire,
     /// Where the mock portal listens; port 0 takes a free one.
     pub portal_addr: SocketAddr,
+    pub settings: checks::Settings,
     /// Judge each exchange against its reviewed snapshot too (the `snapshot` check).
     pub snapshots: Option<SnapshotConfig>,
 }
 
 impl RunConfig {
     /// The defaults of `b24-conform run` for `handler`: the built-in catalog, seed 24, 8 jobs,
-    /// 10 s per case, 1 MiB of body, the split wire, a portal on a free loopback port.
+    /// 10 s per case, 1 MiB of body, the split wire, a portal on a free loopback port, a 3 s
+    /// latency budget, warnings not failing the run.
     pub fn new(handler: Handler) -> RunConfig {
         RunConfig {
             handler,
@@ -95,6 +97,7 @@ impl RunConfig {
             limits: Limits { timeout: Duration::from_secs(10), body_cap: 1 << 20 },
             wire: Wire::Split,
             portal_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            settings: checks::Settings::default(),
             snapshots: None,
         }
     }
@@ -152,6 +155,11 @@ pub async fn run(config: &RunConfig, mut on_case: impl FnMut(&CaseReport)) -> Re
         on_case(&report);
         reports[owner] = Some(report);
     }
+    drop(exchanges);
+    // Dropping the mock portals runs wiremock's verification through a blocking executor. On a
+    // tokio task whose cooperative budget is spent, tokio answers every poll of its lock with
+    // Pending, and that executor spins forever; a blocking thread has no budget.
+    let _ = tokio::task::spawn_blocking(move || drop(stage)).await;
     let cases = reports.into_iter().flatten().collect();
     Ok(RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, cases, started.elapsed()))
 }
@@ -176,6 +184,7 @@ pub struct Stage {
     client: reqwest::Client,
     wire: Wire,
     limits: Limits,
+    settings: checks::Settings,
     snapshots: Option<Snapshots>,
 }
 
@@ -231,6 +240,7 @@ impl Stage {
             client: fire::client(),
             wire: config.wire,
             limits: config.limits,
+            settings: config.settings,
         })
     }
 
@@ -241,10 +251,13 @@ impl Stage {
         let mut portal_calls = self.portal.take_calls(owner);
         portal_calls.extend(self.foreign.take_calls(owner));
         let exchange = Exchange { request, response, portal_calls };
-        let mut verdicts = checks::check(case, &exchange);
+        let mut verdicts = checks::check(case, &exchange, &self.settings);
         if let Some(snapshots) = &self.snapshots {
-            let judged = snapshots.judge(case, &exchange);
-            verdicts.iter_mut().filter(|v| v.id == snapshot::CHECK_ID).for_each(|v| *v = judged.clone());
+            let (outcome, message) = snapshots.judge(case, &exchange);
+            for verdict in verdicts.iter_mut().filter(|v| v.id == snapshot::CHECK_ID) {
+                verdict.outcome = outcome;
+                verdict.message.clone_from(&message);
+            }
         }
         (owner, CaseReport::new(case, exchange, verdicts))
     }

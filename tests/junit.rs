@@ -7,6 +7,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use b24_conform::checks::{self, Severity};
 use b24_conform::reference::Fault;
 use b24_conform::report::{RunReport, render_junit};
 use b24_conform::run::{Handler, RunConfig, run};
@@ -79,7 +80,8 @@ async fn every_fault_validates_and_names_its_check() {
         return;
     }
     for &fault in Fault::ALL {
-        let mut config = RunConfig::new(Handler::Builtin(Some(fault)));
+        // slow-page holds every page 3.2 s: fire them all at once.
+        let mut config = RunConfig { jobs: 256, ..RunConfig::new(Handler::Builtin(Some(fault))) };
         // The snapshot check judges only with the reviewed snapshots at hand (tests/faults.rs).
         if fault.check() == b24_conform::snapshot::CHECK_ID {
             let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots");
@@ -88,8 +90,12 @@ async fn every_fault_validates_and_names_its_check() {
         let report = run_with(config).await;
         let xml = assert_junit(fault.name(), &report);
         assert_eq!(xml.matches("<failure ").count(), report.summary.failed, "{}\n{xml}", fault.name());
-        assert!(xml.contains(&format!("<failure message=\"failed: {}\">{}: ", fault.check(), fault.check())), "{xml}");
-        assert!(xml.contains("\nreproduce: curl -sS -i -X POST "), "{xml}");
+        // A warning fails no case, so it is no JUnit failure.
+        if checks::find(fault.check()).is_some_and(|c| c.severity == Severity::Error) {
+            let failure = format!("<failure message=\"failed: {}\">{}: ", fault.check(), fault.check());
+            assert!(xml.contains(&failure), "{xml}");
+            assert!(xml.contains("\nreproduce: curl -sS -i -X "), "{xml}");
+        }
     }
 }
 

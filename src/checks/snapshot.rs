@@ -9,5 +9,5 @@ pub const SNAPSHOT: Check = Check {
     severity: Severity::Error,
     title: "The exchange (status, headers that matter, normalised body, portal calls) matches its reviewed snapshot",
     doc: "Issue 5: a handler's answers change only when reviewed; insta-format snapshots in the snapshots directory",
-    judge: |_, _| skip("no snapshots directory in use (--snapshots DIR)"),
+    judge: |_, _, _| skip("no snapshots directory in use (--snapshots DIR)"),
 };

@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
-use crate::checks::{Outcome, Verdict};
+use crate::checks::Outcome;
 use crate::fire::{Exchange, HttpResponse};
 use crate::suite::Case;
 
@@ -74,9 +74,9 @@ impl Snapshots {
         Snapshots { config, redactions, seed }
     }
 
-    /// The `snapshot` verdict on one case: its record compared with the stored snapshot, and,
-    /// when updating, a `.snap.new` written for review where they differ.
-    pub fn judge(&self, case: &Case, exchange: &Exchange) -> Verdict {
+    /// The `snapshot` check's outcome and message on one case: its record compared with the
+    /// stored snapshot, and, when updating, a `.snap.new` written for review where they differ.
+    pub fn judge(&self, case: &Case, exchange: &Exchange) -> (Outcome, String) {
         let redactions = self
             .redactions
             .clone()
@@ -87,7 +87,7 @@ impl Snapshots {
         let stored = match std::fs::read_to_string(&path) {
             Ok(text) => Some(text),
             Err(e) if e.kind() == ErrorKind::NotFound => None,
-            Err(e) => return verdict(Outcome::Fail, format!("cannot read {}: {e}", path.display())),
+            Err(e) => return (Outcome::Fail, format!("cannot read {}: {e}", path.display())),
         };
         let (outcome, mut message) = compare(&current, stored.as_deref().map(file::body), &path);
         if self.config.update {
@@ -107,12 +107,8 @@ impl Snapshots {
                 }
             }
         }
-        verdict(outcome, message)
+        (outcome, message)
     }
-}
-
-fn verdict(outcome: Outcome, message: String) -> Verdict {
-    Verdict { id: CHECK_ID, outcome, message }
 }
 
 fn remove_stale(pending: &Path) -> std::io::Result<()> {
