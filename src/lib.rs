@@ -9,6 +9,7 @@
 pub mod checks;
 pub mod fire;
 pub mod generate;
+pub mod install;
 pub mod payload;
 pub mod portal;
 pub mod reference;

@@ -12,7 +12,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use b24_conform::checks;
 use b24_conform::fire::Limits;
 use b24_conform::payload::Wire;
-use b24_conform::portal::Portal;
+use b24_conform::portal::{OauthClient, Portal, PortalConfig, Role};
 use b24_conform::reference::Fault;
 use b24_conform::report::{self, Format};
 use b24_conform::run::{self, Handler, RunConfig, RunError};
@@ -31,7 +31,7 @@ struct Cli {
 enum Command {
     /// Fire the suite at a handler and judge every answer (exit 0 all passed, 1 a case failed,
     /// 2 bad usage or input, 3 the run could not happen).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// The cases of the suites, one line each: id, expectation, title.
     List {
         #[command(flatten)]
@@ -58,7 +58,40 @@ enum Command {
         addr: SocketAddr,
         #[command(flatten)]
         suite: SuiteArgs,
+        #[command(flatten)]
+        portal: PortalArgs,
     },
+}
+
+/// How the mock portal plays the app's Bitrix24.
+#[derive(Args)]
+struct PortalArgs {
+    /// The app's client_id: the OAuth server refuses refreshes without it (default: any).
+    #[arg(long, value_name = "ID")]
+    client_id: Option<String>,
+    /// The app's client_secret: the OAuth server refuses refreshes without it (default: any).
+    #[arg(long, value_name = "SECRET")]
+    client_secret: Option<String>,
+    /// HTTP status of insufficient_scope: 403 as documented, or 401 as the product's source has it.
+    #[arg(long, default_value_t = 403, value_parser = parse_scope_status, value_name = "401|403")]
+    insufficient_scope_status: u16,
+}
+
+impl PortalArgs {
+    fn config(&self) -> PortalConfig {
+        PortalConfig {
+            client: OauthClient { id: self.client_id.clone(), secret: self.client_secret.clone() },
+            insufficient_scope_status: self.insufficient_scope_status,
+        }
+    }
+}
+
+fn parse_scope_status(text: &str) -> Result<u16, String> {
+    match text {
+        "401" => Ok(401),
+        "403" => Ok(403),
+        _ => Err(format!("{text:?}: give 403 (the documentation) or 401 (the product's source)")),
+    }
 }
 
 /// Where `portal` listens and what `payload` points DOMAIN at, so the two work together.
@@ -125,6 +158,12 @@ struct RunArgs {
     /// Where the mock portal listens; port 0 takes a free one.
     #[arg(long, default_value = "127.0.0.1:0")]
     portal_addr: SocketAddr,
+    #[command(flatten)]
+    portal: PortalArgs,
+    /// The app's installation handler: Bitrix24's ONAPPINSTALL is fired there first, and the
+    /// cases then go to the LANDING_SETTINGS handler it binds (the built-in handler has one).
+    #[arg(long, value_name = "URL")]
+    install_url: Option<url::Url>,
 }
 
 #[derive(Args)]
@@ -205,7 +244,7 @@ fn main() -> ExitCode {
 
 async fn execute(command: Command) -> anyhow::Result<u8> {
     match command {
-        Command::Run(args) => run_command(args).await,
+        Command::Run(args) => run_command(*args).await,
         Command::List { suite, format } => {
             let cases = run::select(&suite.sources(), &suite.filter, suite.draw())?;
             let rows = cases.iter().map(|c| {
@@ -239,7 +278,7 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
             print_rows(rows, format)
         }
         Command::Payload(args) => payload_command(args),
-        Command::Portal { addr, suite } => portal_command(addr, suite).await,
+        Command::Portal { addr, suite, portal } => portal_command(addr, suite, portal.config()).await,
     }
 }
 
@@ -253,6 +292,8 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         limits: Limits { timeout: Duration::from_millis(args.timeout_ms), body_cap: args.body_cap },
         wire: args.wire,
         portal_addr: args.portal_addr,
+        portal: args.portal.config(),
+        install_url: args.install_url.clone(),
     };
     let report = run::run(&config, |_| {}).await?;
     let text = report::render(&report, args.format);
@@ -311,9 +352,11 @@ fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-async fn portal_command(addr: SocketAddr, suite: SuiteArgs) -> anyhow::Result<u8> {
+async fn portal_command(addr: SocketAddr, suite: SuiteArgs, config: PortalConfig) -> anyhow::Result<u8> {
     let cases = run::select(&suite.sources(), &suite.filter, suite.draw())?;
-    let portal = Portal::start(addr).await.map_err(|e| RunError::Portal { addr, reason: e.to_string() })?;
+    let portal = Portal::start_as(addr, Role::Home, config)
+        .await
+        .map_err(|e| RunError::Portal { addr, reason: e.to_string() })?;
     for (owner, case) in cases.iter().enumerate() {
         portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
     }

@@ -10,9 +10,10 @@ use url::Url;
 
 use crate::checks;
 use crate::fire::{self, Exchange, Limits};
-use crate::payload::{Binding, Wire};
-use crate::portal::{Portal, Role};
-use crate::reference::{Fault, Installation, Reference};
+use crate::install;
+use crate::payload::{Binding, LANDING_SETTINGS, Wire};
+use crate::portal::{Portal, PortalCall, PortalConfig, Role};
+use crate::reference::{Credentials, Fault, Reference};
 use crate::report::{CaseReport, RunReport};
 use crate::suite::{self, Case, Draw, Filter, SuiteError, SuiteSource};
 
@@ -77,6 +78,10 @@ pub struct RunConfig {
     pub wire: Wire,
     /// Where the mock portal listens; port 0 takes a free one.
     pub portal_addr: SocketAddr,
+    pub portal: PortalConfig,
+    /// The app's installation handler: the run installs the app there first (the built-in
+    /// handler always has one).
+    pub install_url: Option<Url>,
 }
 
 impl RunConfig {
@@ -92,6 +97,8 @@ impl RunConfig {
             limits: Limits { timeout: Duration::from_secs(10), body_cap: 1 << 20 },
             wire: Wire::Split,
             portal_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            portal: PortalConfig::default(),
+            install_url: None,
         }
     }
 }
@@ -112,6 +119,8 @@ pub enum RunError {
     Unreachable { url: String, reason: String },
     #[error("cannot start the built-in reference handler: {0}")]
     Reference(String),
+    #[error("the installation bound PLACEMENT_HANDLER {url}, which does not answer: {reason}")]
+    BoundHandler { url: String, reason: String },
 }
 
 impl RunError {
@@ -119,7 +128,10 @@ impl RunError {
     pub fn exit_code(&self) -> i32 {
         match self {
             RunError::Suite(_) | RunError::NoCases(_) => 2,
-            RunError::Portal { .. } | RunError::Unreachable { .. } | RunError::Reference(_) => 3,
+            RunError::Portal { .. }
+            | RunError::Unreachable { .. }
+            | RunError::Reference(_)
+            | RunError::BoundHandler { .. } => 3,
         }
     }
 }
@@ -134,22 +146,43 @@ pub fn select(sources: &[SuiteSource], filters: &[String], draw: Draw) -> Result
     Ok(cases)
 }
 
-/// Runs the cases and judges them. `on_case` sees each case as it completes (in completion
-/// order); the report lists them in suite order.
+/// Runs the cases and judges them. `on_case` sees each case as it is judged; the report lists
+/// them in suite order, the installation first. Cases are judged once every case has been
+/// answered, so a call that came with a case's token after its answer is judged with it.
 pub async fn run(config: &RunConfig, mut on_case: impl FnMut(&CaseReport)) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let cases = select(&config.suites, &config.filters, config.draw)?;
-    let stage = Stage::start(config, &cases).await?;
-    let mut exchanges = futures::stream::iter(cases.iter().enumerate())
-        .map(|(owner, case)| stage.exercise(owner, case))
+    let stage = &Stage::start(config, &cases).await?;
+    let mut exchanges: Vec<Option<Exchange>> = vec![None; cases.len()];
+    let mut fired = futures::stream::iter(cases.iter().enumerate())
+        .map(|(owner, case)| async move { (owner, stage.exercise(owner, case).await) })
         .buffer_unordered(config.jobs.max(1));
-    let mut reports: Vec<Option<CaseReport>> = vec![None; cases.len()];
-    while let Some((owner, report)) = exchanges.next().await {
-        on_case(&report);
-        reports[owner] = Some(report);
+    while let Some((owner, exchange)) = fired.next().await {
+        exchanges[owner] = Some(exchange);
     }
-    let cases = reports.into_iter().flatten().collect();
-    Ok(RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, cases, started.elapsed()))
+    drop(fired);
+    let (mut install, unattributed) = stage.finish(&mut exchanges);
+    let filter = Filter::new(&config.filters);
+    let install = install.take().filter(|(case, _)| filter.selects(&case.id));
+    let judged = install.iter().map(|(case, exchange)| (case, exchange.clone()));
+    let judged = judged.chain(cases.iter().zip(exchanges).filter_map(|(case, exchange)| Some((case, exchange?))));
+    let reports: Vec<CaseReport> = judged
+        .map(|(case, exchange)| {
+            let report = judge(case, exchange);
+            on_case(&report);
+            report
+        })
+        .collect();
+    let mut report =
+        RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, reports, started.elapsed());
+    report.unattributed = unattributed;
+    Ok(report)
+}
+
+/// A case's report: every check's verdict on its exchange.
+pub fn judge(case: &Case, exchange: Exchange) -> CaseReport {
+    let verdicts = checks::check(case, &exchange);
+    CaseReport::new(case, exchange, verdicts)
 }
 
 /// The scene of a run: the mock portal holding every case's tokens and the handler under test,
@@ -163,34 +196,45 @@ pub struct Stage {
     client: reqwest::Client,
     wire: Wire,
     limits: Limits,
+    /// The installation case, its owner number (one past the cases) and its exchange.
+    install: Option<(Case, usize, Exchange)>,
 }
 
 impl Stage {
     /// Starts the portal (and the built-in handler if asked), checks that the handler listens,
-    /// and issues each case its tokens; case `i` of `cases` is owner `i` from then on.
+    /// issues each case its tokens (case `i` of `cases` is owner `i` from then on), and installs
+    /// the app when there is an installation handler.
     pub async fn start(config: &RunConfig, cases: &[Case]) -> Result<Stage, RunError> {
         let start = |addr: SocketAddr, role: Role| async move {
-            Portal::start_as(addr, role).await.map_err(|e| RunError::Portal { addr, reason: e.to_string() })
+            Portal::start_as(addr, role, config.portal.clone())
+                .await
+                .map_err(|e| RunError::Portal { addr, reason: e.to_string() })
         };
         let portal = start(config.portal_addr, Role::Home).await?;
         // A second Bitrix24 the app is not installed on: cases whose DOMAIN names it (`{foreign}`)
         // show whether a handler sends tokens wherever a request tells it to.
-        let foreign = start(SocketAddr::from(([127, 0, 0, 1], 0)), Role::Foreign).await?;
+        // It listens next to the home portal when it can, as `payload` assumes, so that runs on
+        // one --portal-addr send the same `{foreign}` DOMAIN.
+        let beside = SocketAddr::new(portal.addr().ip(), portal.addr().port().wrapping_add(1));
+        let foreign = match start(beside, Role::Foreign).await {
+            Ok(foreign) => foreign,
+            Err(_) => start(SocketAddr::new(beside.ip(), 0), Role::Foreign).await?,
+        };
         let binding = Portal::binding_at(portal.addr(), foreign.addr());
-        let (reference, handler_url) = match &config.handler {
+        let (reference, handler_url, install_url) = match &config.handler {
             Handler::Builtin(fault) => {
-                let installation = Installation {
-                    domain: binding.domain.clone(),
-                    member_id: binding.member_id.clone(),
-                    rest_url: portal.rest_url(),
-                    oauth_url: portal.oauth_url(),
+                let client = &config.portal.client;
+                let credentials = Credentials {
+                    client_id: client.id.clone().unwrap_or_else(|| "local.b24conform".to_owned()),
+                    client_secret: client.secret.clone().unwrap_or_else(|| "reference-secret".to_owned()),
                 };
                 let reference =
-                    Reference::start(installation, *fault).await.map_err(|e| RunError::Reference(e.to_string()))?;
-                let url = Url::parse(&reference.url()).map_err(|e| RunError::Reference(e.to_string()))?;
-                (Some(reference), url)
+                    Reference::start(credentials, *fault).await.map_err(|e| RunError::Reference(e.to_string()))?;
+                let parse = |url: String| Url::parse(&url).map_err(|e| RunError::Reference(e.to_string()));
+                let (url, install_url) = (parse(reference.url())?, parse(reference.install_url())?);
+                (Some(reference), url, Some(install_url))
             }
-            Handler::Url(url) => (None, url.clone()),
+            Handler::Url(url) => (None, url.clone(), config.install_url.clone()),
         };
         ensure_listening(&handler_url).await?;
         for (owner, case) in cases.iter().enumerate() {
@@ -198,7 +242,7 @@ impl Stage {
                 p.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
             }
         }
-        Ok(Stage {
+        let mut stage = Stage {
             portal,
             foreign,
             _reference: reference,
@@ -207,18 +251,67 @@ impl Stage {
             client: fire::client(),
             wire: config.wire,
             limits: config.limits,
-        })
+            install: None,
+        };
+        if let Some(install_url) = install_url {
+            stage.install(cases.len(), &install_url).await?;
+        }
+        Ok(stage)
     }
 
-    /// Fires one case and judges the exchange.
-    pub async fn exercise(&self, owner: usize, case: &Case) -> (usize, CaseReport) {
+    /// Fires the installation event at `url` as owner `owner`; from then on the placement cases
+    /// go to the LANDING_SETTINGS handler it bound, if it bound one.
+    async fn install(&mut self, owner: usize, url: &Url) -> Result<(), RunError> {
+        ensure_listening(url).await?;
+        let case = install::case();
+        for p in [&self.portal, &self.foreign] {
+            p.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+        }
+        let request = case.request(url, &self.binding, self.wire);
+        let exchange = self.fire(owner, request).await;
+        self.install = Some((case, owner, exchange));
+        let bound = self.portal.bindings().into_iter().rev().find(|b| b.placement == LANDING_SETTINGS);
+        if let Some(bound) = bound {
+            let unanswered =
+                |reason: String| RunError::BoundHandler { url: bound.handler.clone(), reason: reason.clone() };
+            let url = Url::parse(&bound.handler).map_err(|e| unanswered(e.to_string()))?;
+            ensure_listening(&url).await.map_err(|e| unanswered(e.to_string()))?;
+            self.handler_url = url;
+        }
+        Ok(())
+    }
+
+    /// Fires one case and collects the calls made with its tokens until the answer.
+    pub async fn exercise(&self, owner: usize, case: &Case) -> Exchange {
         let request = case.request(&self.handler_url, &self.binding, self.wire);
+        self.fire(owner, request).await
+    }
+
+    async fn fire(&self, owner: usize, request: crate::payload::HttpRequest) -> Exchange {
         let response = fire::fire(&self.client, &request, self.limits).await;
         let mut portal_calls = self.portal.take_calls(owner);
         portal_calls.extend(self.foreign.take_calls(owner));
-        let exchange = Exchange { request, response, portal_calls };
-        let verdicts = checks::check(case, &exchange);
-        (owner, CaseReport::new(case, exchange, verdicts))
+        Exchange { request, response, portal_calls }
+    }
+
+    /// Ends the run's collection: hands each case the calls that came with its tokens after its
+    /// answer (marked `late`), and returns the installation's case and exchange with the calls
+    /// that carried no token of the run.
+    pub fn finish(&self, exchanges: &mut [Option<Exchange>]) -> (Option<(Case, Exchange)>, Vec<PortalCall>) {
+        let mut install = self.install.clone();
+        let mut unattributed = Vec::new();
+        for call in self.portal.take_remaining().into_iter().chain(self.foreign.take_remaining()) {
+            let slot = match call.owner {
+                Some(o) if o < exchanges.len() => exchanges[o].as_mut(),
+                Some(o) => install.as_mut().filter(|(_, owner, _)| *owner == o).map(|(_, _, e)| e),
+                None => None,
+            };
+            match slot {
+                Some(exchange) => exchange.portal_calls.push(call),
+                None => unattributed.push(call),
+            }
+        }
+        (install.map(|(case, _, exchange)| (case, exchange)), unattributed)
     }
 }
 

@@ -49,7 +49,9 @@ impl Shared {
             })
             .as_ref()
             .map_err(|e| Failed::from(e.as_str()))?;
-        let (_, report) = runtime.block_on(stage.exercise(owner, &self.cases[owner]));
+        // Calls that come after the answer are not waited for here; `run` judges those too.
+        let case = &self.cases[owner];
+        let report = run::judge(case, runtime.block_on(stage.exercise(owner, case)));
         if report.outcome == CaseOutcome::Pass {
             return Ok(());
         }

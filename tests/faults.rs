@@ -52,7 +52,14 @@ async fn faults_fail_the_cases_they_concern() {
     let member = run_against(Handler::Builtin(Some(Fault::AcceptsMissingMemberId))).await;
     assert_eq!(failed(&member), ids(&["missing/member_id"]));
     let refresh = run_against(Handler::Builtin(Some(Fault::NoRefresh))).await;
-    assert_eq!(failed(&refresh), ids(&["token/expired", "token/invalid"]));
+    assert_eq!(failed(&refresh), ids(&["token/expired", "token/invalid", "token/expiring", "token/revoked"]));
+    let bind = run_against(Handler::Builtin(Some(Fault::NoBind))).await;
+    assert_eq!(failed(&bind), ids(&["install/onappinstall"]));
+    // The installer's token, used for every user, shows up after the installation was answered.
+    let installer = run_against(Handler::Builtin(Some(Fault::InstallerToken))).await;
+    assert_eq!(failed(&installer), ids(&["install/onappinstall"]));
+    let domain = run_against(Handler::Builtin(Some(Fault::TrustsDomain))).await;
+    assert_eq!(failed(&domain), ids(&["token/foreign-domain"]));
     let legacy = run_against(Handler::Builtin(Some(Fault::RequiresAppToken))).await;
     assert!(failed(&legacy).contains("valid/legacy-portal"));
     assert!(!failed(&legacy).contains("valid/documented-example"));

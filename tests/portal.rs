@@ -179,13 +179,26 @@ async fn landing_repo_bind_and_unbind_validate_their_fields() {
     assert_eq!((status, body["error"].as_str().unwrap()), (400, "MISSING_PARAMS"));
 }
 
+/// landing-site-get-list.md: selection parameters go under `params` (`select`, `filter`,
+/// `order`, `limit`, `offset`); the answer is the array of sites and the `time` block, with no
+/// `total`; a filter that matches nothing answers `result: []` without an error.
 #[tokio::test]
-async fn site_list_answers_the_filtered_site_with_a_total() {
+async fn site_list_reads_params_filter_and_answers_an_array_without_total() {
     let portal = portal(TokenState::Valid).await;
     let url = format!("{}landing.site.getList.json", portal.rest_url());
-    let response = fire::client().post(url).form(&[("auth", AUTH), ("filter[ID]", "30")]).send().await.unwrap();
+    let client = fire::client();
+    let response = client.post(&url).form(&[("auth", AUTH), ("params[filter][ID]", "30")]).send().await.unwrap();
     let (status, body) = answer(response).await;
     assert_eq!(status, 200);
-    assert_eq!((body["result"][0]["ID"].as_str(), body["total"].as_u64()), (Some("30"), Some(1)));
+    assert_eq!(body["result"].as_array().map(Vec::len), Some(1));
+    assert_eq!((body["result"][0]["ID"].as_str(), body["result"][0]["TYPE"].as_str()), (Some("30"), Some("PAGE")));
+    assert!(body.get("total").is_none() && body["time"].is_object(), "{body}");
+    let json = json!({"auth": AUTH, "params": {"filter": {"=ID": 999_999}}});
+    let (status, body) = answer(client.post(&url).json(&json).send().await.unwrap()).await;
+    assert_eq!((status, body["result"].clone()), (200, json!([])));
+    let json = json!({"auth": AUTH, "params": {"limit": 5, "offset": 10}});
+    let (_, body) = answer(client.post(&url).json(&json).send().await.unwrap()).await;
+    let ids: Vec<&str> = body["result"].as_array().unwrap().iter().map(|s| s["ID"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["11", "12", "13", "14", "15"]);
     assert_eq!(portal.take_calls(0)[0].method, "landing.site.getlist", "method names are read lower-cased");
 }

@@ -2,6 +2,7 @@
 //! title, a severity and the documentation it enforces; each is proven by a fault of the
 //! reference handler that it, and only it, flags.
 
+mod install;
 mod page;
 mod status;
 mod token;
@@ -56,6 +57,9 @@ pub const ALL: &[Check] = &[
     status::REJECTS_INVALID,
     page::HTML_RESPONSE,
     token::REFRESHES_EXPIRED_TOKEN,
+    token::USES_GIVEN_TOKEN,
+    token::TOKEN_STAYS_HOME,
+    install::BINDS_LANDING_SETTINGS,
 ];
 
 /// The check called `id`.

@@ -17,6 +17,13 @@ pub enum Fault {
     JsonPage,
     /// An `expired_token` answer is ignored and the page is rendered without the user.
     NoRefresh,
+    /// The installation handler keeps the portal's details but never binds the settings page.
+    NoBind,
+    /// Every REST call uses the token saved at installation, as plain CRest does: auth kept in
+    /// global state instead of the request's AUTH_ID.
+    InstallerToken,
+    /// REST calls go to `http://{DOMAIN}/rest/`, whatever portal DOMAIN names.
+    TrustsDomain,
 }
 
 impl Fault {
@@ -26,6 +33,9 @@ impl Fault {
         Fault::RequiresAppToken,
         Fault::JsonPage,
         Fault::NoRefresh,
+        Fault::NoBind,
+        Fault::InstallerToken,
+        Fault::TrustsDomain,
     ];
 
     /// The name used in `builtin:reference?fault=NAME`.
@@ -36,6 +46,9 @@ impl Fault {
             Fault::RequiresAppToken => "requires-app-token",
             Fault::JsonPage => "json-page",
             Fault::NoRefresh => "no-refresh",
+            Fault::NoBind => "no-bind",
+            Fault::InstallerToken => "installer-token",
+            Fault::TrustsDomain => "trusts-domain",
         }
     }
 
@@ -47,6 +60,9 @@ impl Fault {
             Fault::RequiresAppToken => "accepts-valid",
             Fault::JsonPage => "html-response",
             Fault::NoRefresh => "refreshes-expired-token",
+            Fault::NoBind => "binds-landing-settings",
+            Fault::InstallerToken => "uses-given-token",
+            Fault::TrustsDomain => "token-stays-home",
         }
     }
 
@@ -58,6 +74,9 @@ impl Fault {
             Fault::RequiresAppToken => "APPLICATION_TOKEN is required, so portals that don't send it get 400",
             Fault::JsonPage => "the page is sent as application/json instead of HTML",
             Fault::NoRefresh => "an expired_token answer is ignored; the page is rendered without the user",
+            Fault::NoBind => "the installation handler never calls landing.repo.bind",
+            Fault::InstallerToken => "every REST call uses the token saved at installation, not the request's AUTH_ID",
+            Fault::TrustsDomain => "REST calls go to whatever DOMAIN the request names, with the request's token",
         }
     }
 

@@ -1,19 +1,23 @@
-//! The built-in reference handler: a LANDING_SETTINGS handler that does everything right. It
-//! validates the request, refuses portals it is not installed on, calls the portal with the
-//! token it was given, refreshes on `expired_token`, and escapes everything it shows. With a
-//! [`Fault`] switched on it has exactly one realistic defect.
+//! The built-in reference handler: a LANDING_SETTINGS app that does everything right. Its
+//! installation handler (`/install`) learns the portal from `ONAPPINSTALL` and binds the settings
+//! page with `landing.repo.bind`; the page validates the request, refuses portals it is not
+//! installed on, calls the portal with the token it was given, refreshes on `expired_token`,
+//! waits out `QUERY_LIMIT_EXCEEDED` once, and escapes everything it shows. With a [`Fault`]
+//! switched on it has exactly one realistic defect.
 
 mod fault;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
 use axum::serve::ListenerExt;
 use serde_json::Value;
 use url::form_urlencoded;
@@ -22,16 +26,25 @@ pub use fault::Fault;
 
 use crate::payload::{LANDING_SETTINGS, PlacementOptions};
 
-/// Where the reference handler finds the portal it is installed on.
+/// The app's OAuth credentials, sent with every refresh.
 #[derive(Clone, Debug)]
-pub struct Installation {
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// What the installation event told the app about the portal it is installed on.
+#[derive(Clone, Debug)]
+struct Installation {
     /// `host:port`, compared with DOMAIN: tokens go nowhere else.
-    pub domain: String,
-    pub member_id: String,
-    /// `http://host:port/rest/`.
-    pub rest_url: String,
-    /// `http://host:port/oauth/token/`.
-    pub oauth_url: String,
+    domain: String,
+    member_id: String,
+    /// `auth[client_endpoint]`: `http://host:port/rest/`.
+    rest_url: String,
+    /// From `auth[server_endpoint]`: `http://host:port/oauth/token/`.
+    oauth_url: String,
+    /// The installing user's token, kept only because one fault misuses it.
+    installer_token: String,
 }
 
 /// The running reference handler; dropping it stops the server.
@@ -47,12 +60,18 @@ impl Drop for Reference {
 }
 
 impl Reference {
-    /// Starts the handler on a free loopback port.
-    pub async fn start(installation: Installation, fault: Option<Fault>) -> std::io::Result<Reference> {
+    /// Starts the handler on a free loopback port, not installed anywhere yet.
+    pub async fn start(credentials: Credentials, fault: Option<Fault>) -> std::io::Result<Reference> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let app = Arc::new(App { installation, fault, client: crate::fire::client() });
-        let router = Router::new().fallback(page).with_state(app);
+        let app = Arc::new(App {
+            installation: RwLock::new(None),
+            credentials,
+            fault,
+            client: crate::fire::client(),
+            own_url: format!("http://{addr}/landing-settings"),
+        });
+        let router = Router::new().route("/install", post(install)).fallback(page).with_state(app);
         // Without TCP_NODELAY a kept-alive client waits ~40 ms per answer on delayed ACKs.
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
@@ -63,22 +82,84 @@ impl Reference {
         Ok(Reference { addr, task })
     }
 
-    /// `http://127.0.0.1:PORT/landing-settings`.
+    /// `http://127.0.0.1:PORT/landing-settings`: the settings page it binds at installation.
     pub fn url(&self) -> String {
         format!("http://{}/landing-settings", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/install`: the installation handler.
+    pub fn install_url(&self) -> String {
+        format!("http://{}/install", self.addr)
     }
 }
 
 struct App {
-    installation: Installation,
+    installation: RwLock<Option<Installation>>,
+    credentials: Credentials,
     fault: Option<Fault>,
     client: reqwest::Client,
+    own_url: String,
 }
 
 impl App {
     fn has(&self, fault: Fault) -> bool {
         self.fault == Some(fault)
     }
+
+    fn installation(&self) -> Option<Installation> {
+        self.installation.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+}
+
+/// The installation handler: keeps what `ONAPPINSTALL` says about the portal, then binds the
+/// settings page with the installing user's token.
+async fn install(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let params = read_params(&uri, &headers, &body);
+    let get = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
+    if get("event").map(str::to_uppercase).as_deref() != Some("ONAPPINSTALL") {
+        return html(
+            StatusCode::BAD_REQUEST,
+            "Not installed",
+            "<p>This address takes Bitrix24's ONAPPINSTALL event.</p>",
+        );
+    }
+    let (Some(domain), Some(member_id), Some(rest_url), Some(server), Some(token)) = (
+        get("auth[domain]"),
+        get("auth[member_id]"),
+        get("auth[client_endpoint]"),
+        get("auth[server_endpoint]"),
+        get("auth[access_token]"),
+    ) else {
+        return html(StatusCode::BAD_REQUEST, "Not installed", "<p>The event lacks its auth fields.</p>");
+    };
+    // SERVER_ENDPOINT is the OAuth server's REST address; its token endpoint sits beside it.
+    let oauth_url = format!("{}/oauth/token/", server.trim_end_matches('/').trim_end_matches("/rest"));
+    let installation = Installation {
+        domain: domain.to_owned(),
+        member_id: member_id.to_owned(),
+        rest_url: rest_url.to_owned(),
+        oauth_url,
+        installer_token: token.to_owned(),
+    };
+    *app.installation.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(installation.clone());
+    if !app.has(Fault::NoBind) {
+        let mut session = Session {
+            app: &app,
+            installation: &installation,
+            rest_url: installation.rest_url.clone(),
+            token: token.to_owned(),
+            refresh: get("auth[refresh_token]").map(str::to_owned),
+        };
+        let fields = [
+            ("fields[PLACEMENT]", LANDING_SETTINGS),
+            ("fields[PLACEMENT_HANDLER]", app.own_url.as_str()),
+            ("fields[TITLE]", "Site settings (b24-conform reference)"),
+        ];
+        if let Err(refusal) = session.call("landing.repo.bind", &fields).await {
+            return html(refusal.status, "Not installed", &format!("<p>{}</p>", escape(&refusal.message)));
+        }
+    }
+    html(StatusCode::OK, "Installed", "<p>The settings page is bound to the Sites section.</p>")
 }
 
 /// Why the page cannot be shown.
@@ -139,21 +220,33 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
             Err(reason) => return Err(refuse(StatusCode::BAD_REQUEST, format!("PLACEMENT_OPTIONS: {reason}"))),
         },
     };
+    let not_installed = || refuse(StatusCode::FORBIDDEN, "this app is not installed on that Bitrix24");
+    let installation = app.installation().ok_or_else(not_installed)?;
     // Tokens go only to the portal this app is installed on.
     let member_id = get("member_id").unwrap_or_default();
-    if domain != app.installation.domain
-        || (member_id != app.installation.member_id && !app.has(Fault::AcceptsMissingMemberId))
-    {
-        return Err(refuse(StatusCode::FORBIDDEN, "this app is not installed on that Bitrix24"));
+    let foreign_domain = domain != installation.domain && !app.has(Fault::TrustsDomain);
+    if foreign_domain || (member_id != installation.member_id && !app.has(Fault::AcceptsMissingMemberId)) {
+        return Err(not_installed());
     }
     let Some(auth_id) = get("AUTH_ID") else {
         return Err(refuse(StatusCode::UNAUTHORIZED, "AUTH_ID is missing: open this page from Bitrix24"));
     };
-    let mut session = Session { app, token: auth_id.to_owned(), refresh: get("REFRESH_ID").map(str::to_owned) };
+    let rest_url =
+        if app.has(Fault::TrustsDomain) { format!("http://{domain}/rest/") } else { installation.rest_url.clone() };
+    let token = if app.has(Fault::InstallerToken) { &installation.installer_token } else { auth_id };
+    let mut session = Session {
+        app,
+        installation: &installation,
+        rest_url,
+        token: token.to_owned(),
+        refresh: get("REFRESH_ID").map(str::to_owned),
+    };
 
     let user = session.call("user.current", &[]).await?;
     let site = match &options {
-        Some(options) => session.call("landing.site.getList", &[("filter[ID]", options.site_id.as_str())]).await?,
+        Some(options) => {
+            session.call("landing.site.getList", &[("params[filter][ID]", options.site_id.as_str())]).await?
+        }
         None => Value::Null,
     };
     let user_name = user.get("NAME").and_then(Value::as_str).unwrap_or("unknown user");
@@ -197,17 +290,29 @@ fn read_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> HashMap<String, S
 /// REST calls on behalf of one request's user.
 struct Session<'a> {
     app: &'a App,
+    installation: &'a Installation,
+    /// Where the calls go: the installation's `client_endpoint`.
+    rest_url: String,
     token: String,
     refresh: Option<String>,
 }
 
+/// How long to wait before calling again after `QUERY_LIMIT_EXCEEDED`: the portal's leaky bucket
+/// drains two requests a second (limits.md, PROTOCOL.md 2.4).
+const RATE_LIMIT_PAUSE: Duration = Duration::from_millis(500);
+
 impl Session<'_> {
-    /// Calls `method`; on a refused token refreshes once with REFRESH_ID and calls again.
+    /// Calls `method`; on a refused token refreshes once with REFRESH_ID and calls again; on a
+    /// rate limit waits once and calls again.
     async fn call(&mut self, method: &str, args: &[(&str, &str)]) -> Result<Value, Refusal> {
-        let first = self.post(method, args).await?;
-        let refused = matches!(error_code(&first).as_deref(), Some("expired_token" | "invalid_token"));
+        let mut answer = self.post(method, args).await?;
+        if error_code(&answer).as_deref() == Some("query_limit_exceeded") {
+            tokio::time::sleep(RATE_LIMIT_PAUSE).await;
+            answer = self.post(method, args).await?;
+        }
+        let refused = matches!(error_code(&answer).as_deref(), Some("expired_token" | "invalid_token"));
         if !refused {
-            return result(method, first);
+            return result(method, answer);
         }
         if self.app.has(Fault::NoRefresh) {
             return Ok(Value::Null);
@@ -219,7 +324,7 @@ impl Session<'_> {
     async fn post(&self, method: &str, args: &[(&str, &str)]) -> Result<Value, Refusal> {
         let mut form: Vec<(&str, &str)> = vec![("auth", &self.token)];
         form.extend_from_slice(args);
-        let url = format!("{}{method}.json", self.app.installation.rest_url);
+        let url = format!("{}{method}.json", self.rest_url);
         let response = self.app.client.post(url).form(&form).send().await.map_err(unreachable)?;
         response.json::<Value>().await.map_err(unreachable)
     }
@@ -227,14 +332,15 @@ impl Session<'_> {
     async fn renew(&mut self) -> Result<(), Refusal> {
         let expired = || refuse(StatusCode::UNAUTHORIZED, "your Bitrix24 session has expired: reopen the settings");
         let refresh = self.refresh.clone().ok_or_else(expired)?;
+        let credentials = &self.app.credentials;
         let form = [
             ("grant_type", "refresh_token"),
-            ("client_id", "local.b24conform"),
-            ("client_secret", "reference-secret"),
+            ("client_id", credentials.client_id.as_str()),
+            ("client_secret", credentials.client_secret.as_str()),
             ("refresh_token", refresh.as_str()),
         ];
         let response =
-            self.app.client.post(&self.app.installation.oauth_url).form(&form).send().await.map_err(unreachable)?;
+            self.app.client.post(&self.installation.oauth_url).form(&form).send().await.map_err(unreachable)?;
         let answer: Value = response.json().await.map_err(unreachable)?;
         let (Some(access), Some(next)) = (answer["access_token"].as_str(), answer["refresh_token"].as_str()) else {
             return Err(expired());
@@ -255,6 +361,10 @@ fn result(method: &str, answer: Value) -> Result<Value, Refusal> {
         Some(code) if code == "expired_token" || code == "invalid_token" => {
             Err(refuse(StatusCode::UNAUTHORIZED, "your Bitrix24 session has expired: reopen the settings"))
         }
+        Some(code) if code == "insufficient_scope" => Err(refuse(
+            StatusCode::FORBIDDEN,
+            format!("this app may not call {method} on your Bitrix24: ask an administrator to grant it the scope"),
+        )),
         Some(code) => Err(refuse(StatusCode::BAD_GATEWAY, format!("Bitrix24 refused {method}: {code}"))),
     }
 }

@@ -144,6 +144,9 @@ pub struct RunReport {
     pub wire: Wire,
     pub summary: Summary,
     pub cases: Vec<CaseReport>,
+    /// Calls to the portals that carried no token of the run, so belong to no case.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unattributed: Vec<PortalCall>,
 }
 
 impl RunReport {
@@ -164,6 +167,7 @@ impl RunReport {
             wire,
             summary,
             cases,
+            unattributed: Vec::new(),
         }
     }
 

@@ -73,6 +73,8 @@ pub fn report() -> RunReport {
         token: TokenRole::Given,
         status: 401,
         error: Some(format!("expired_token{HOSTILE}")),
+        late: false,
+        binding: None,
     });
 
     let mut errored =

@@ -7,7 +7,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Case, DocRef, Draw, Expectation, TokenState, catalog_payload, generated_payloads};
+use super::{Case, CaseKind, DocRef, Draw, Expectation, TokenState, catalog_payload, generated_payloads};
 use crate::generate::Mutation;
 use crate::payload::Payload;
 
@@ -189,6 +189,7 @@ pub(super) fn parse(path: &str, text: &str, draw: Draw) -> Result<Vec<Case>, Sui
             token: entry.token,
             payload: catalog_payload(entry.id.get_ref(), base),
             mutations: entry.mutate.clone(),
+            kind: CaseKind::Placement,
         });
     }
     for matrix in &file.matrix {
@@ -208,6 +209,7 @@ pub(super) fn parse(path: &str, text: &str, draw: Draw) -> Result<Vec<Case>, Sui
                     payload: catalog_payload(&id, base_of(matrix.base)),
                     mutations,
                     id,
+                    kind: CaseKind::Placement,
                 });
             }
         }
@@ -225,6 +227,7 @@ pub(super) fn parse(path: &str, text: &str, draw: Draw) -> Result<Vec<Case>, Sui
                 token: group.token,
                 payload,
                 mutations: Vec::new(),
+                kind: CaseKind::Placement,
             });
         }
     }

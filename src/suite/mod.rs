@@ -36,17 +36,25 @@ impl Expectation {
     }
 }
 
-/// What the mock portal holds for the case's AUTH_ID.
+/// What the mock portal does with the case's tokens (PROTOCOL.md 2.4, 3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum TokenState {
     /// Good for calls.
     #[default]
     Valid,
     /// Known but past its lifetime: calls get `expired_token`; REFRESH_ID still refreshes it.
     Expired,
+    /// Good for the first call, `expired_token` from the second on: it runs out during the case.
+    Expiring,
     /// Not a token the portal issued: calls get `invalid_token`; REFRESH_ID still refreshes it.
     Invalid,
+    /// Withdrawn: calls get `invalid_token` and REFRESH_ID gets `invalid_grant`.
+    Revoked,
+    /// The app lacks the scope: every call of the case gets `insufficient_scope`, refreshed or not.
+    InsufficientScope,
+    /// The portal's limit is reached: the case's first call gets `QUERY_LIMIT_EXCEEDED` (503).
+    RateLimited,
 }
 
 /// The sentence of the Bitrix24 documentation a case enforces.
@@ -72,6 +80,18 @@ pub struct Case {
     pub payload: Payload,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mutations: Vec<Mutation>,
+    #[serde(skip)]
+    pub kind: CaseKind,
+}
+
+/// What a case's request is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CaseKind {
+    /// A LANDING_SETTINGS placement request, fired at the handler.
+    #[default]
+    Placement,
+    /// The installation event, fired at the app's installation handler (`crate::install`).
+    Install,
 }
 
 impl Case {
@@ -91,6 +111,9 @@ impl Case {
 
     /// The exact request fired at `handler` for this case; a `wire` mutation overrides `wire`.
     pub fn request(&self, handler: &Url, binding: &Binding, wire: Wire) -> HttpRequest {
+        if self.kind == CaseKind::Install {
+            return crate::install::event(self, binding, handler);
+        }
         let wire = self.mutations.iter().find_map(Mutation::wire).unwrap_or(wire);
         let mut request = wire.encode(handler, &self.fields(binding));
         for mutation in &self.mutations {
@@ -145,7 +168,7 @@ const BUILTIN_NAME: &str = "suites/landing_settings.toml";
 const BUILTIN: &str = include_str!("../../suites/landing_settings.toml");
 
 /// The base payload of a named case, with the case's own token pair.
-fn catalog_payload(id: &str, base: &Payload) -> Payload {
+pub(crate) fn catalog_payload(id: &str, base: &Payload) -> Payload {
     Payload {
         auth_id: opaque_token(&format!("{id}/auth"), 70),
         refresh_id: opaque_token(&format!("{id}/refresh"), 70),
