@@ -198,3 +198,30 @@ fn a_bad_report_value_exits_2_and_says_how() {
     let stderr = text(&b24(&["run", "--report", "pdf=out.pdf"]).stderr);
     assert!(stderr.contains("the formats are human, json, junit, markdown, html"), "{stderr}");
 }
+
+/// `b24-conform portal` starts the mock alone and prints its URLs and a working token; the
+/// `curl` it suggests gets `user.current` as Bitrix24 answers it: a result and its time block.
+#[test]
+fn the_portal_alone_answers_the_curl_it_prints() {
+    use std::io::{BufRead, BufReader};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut portal = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+        .args(["portal", "--addr", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the portal starts");
+    let lines = BufReader::new(portal.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let printed: Vec<String> = lines.take_while(|l| !l.starts_with("Ctrl-C")).collect();
+    let field = |name: &str| {
+        printed.iter().find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned())).unwrap_or_default()
+    };
+    let try_line = field("try");
+    let curl = Command::new("sh").args(["-c", &format!("{try_line} -sS")]).output().expect("curl runs");
+    portal.kill().expect("the portal stops");
+    let _ = portal.wait();
+    assert_eq!(field("REST"), format!("http://127.0.0.1:{port}/rest/"), "{printed:?}");
+    assert!(field("OAuth").ends_with("/oauth/token/") && field("AUTH_ID").len() > 32, "{printed:?}");
+    let answer: serde_json::Value = serde_json::from_slice(&curl.stdout).expect("a JSON answer");
+    assert_eq!(answer["result"]["ID"], "1", "{answer}");
+    assert!(answer["time"]["start"].is_number() && answer["time"]["date_start"].is_string(), "{answer}");
+}

@@ -65,6 +65,28 @@ impl PortalCall {
     }
 }
 
+impl std::fmt::Display for PortalCall {
+    /// `home: POST user.current, given token → 401 expired_token`, as plain text.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} {}, {} token → {}",
+            self.portal.label(),
+            self.http_method,
+            self.method,
+            self.token.label(),
+            self.status
+        )?;
+        if let Some(error) = &self.error {
+            write!(f, " {error}")?;
+        }
+        if self.late {
+            write!(f, " (after the answer)")?;
+        }
+        Ok(())
+    }
+}
+
 /// The part a portal plays in a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -96,6 +118,16 @@ impl Default for PortalConfig {
 pub struct OauthClient {
     pub id: Option<String>,
     pub secret: Option<String>,
+}
+
+impl Role {
+    /// The name reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Home => "home",
+            Role::Foreign => "foreign",
+        }
+    }
 }
 
 /// Things the mock portal says about itself in its answers.

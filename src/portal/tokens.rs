@@ -26,6 +26,19 @@ pub enum TokenRole {
     None,
 }
 
+impl TokenRole {
+    /// The name reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenRole::Given => "given",
+            TokenRole::Refreshed => "refreshed",
+            TokenRole::Refresh => "refresh",
+            TokenRole::Foreign => "foreign",
+            TokenRole::None => "no",
+        }
+    }
+}
+
 /// Why the portal refuses a REST call's token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Refusal {

@@ -166,17 +166,19 @@ fn case_row(out: &mut String, row: usize, case: &CaseReport) {
         out.push_str("<p class=\"muted\">none</p>\n");
     } else {
         out.push_str(
-            "<table class=\"calls\">\n<tr><th>endpoint</th><th>method</th><th>HTTP</th><th>token</th>\
-             <th>status</th><th>error</th></tr>\n",
+            "<table class=\"calls\">\n<tr><th>portal</th><th>endpoint</th><th>method</th><th>HTTP</th>\
+             <th>token</th><th>status</th><th>error</th></tr>\n",
         );
         for call in &case.portal_calls {
+            let late = if call.late { " (after the answer)" } else { "" };
             let _ = writeln!(
                 out,
-                "<tr><td>{:?}</td><td><code>{}</code></td><td>{}</td><td>{:?}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}{late}</td><td>{}</td><td>{}</td></tr>",
+                call.portal.label(),
                 format!("{:?}", call.endpoint).to_lowercase(),
                 escape(&call.method),
                 escape(&call.http_method),
-                format!("{:?}", call.token).to_lowercase(),
+                call.token.label(),
                 call.status,
                 escape(call.error.as_deref().unwrap_or(""))
             );

@@ -28,6 +28,13 @@ pub fn render_human(report: &RunReport) -> String {
             for failure in case.failures() {
                 let _ = writeln!(out, "        {}: {}", failure.id, failure.message);
             }
+            // What the handler asked of the portals explains most failures; passing cases keep
+            // one line each.
+            if case.outcome != CaseOutcome::Pass {
+                for call in &case.portal_calls {
+                    let _ = writeln!(out, "        portal {call}");
+                }
+            }
             if let Some(response) = case.response.as_ref().filter(|r| r.truncated) {
                 let _ =
                     writeln!(out, "        (answer body cut at {} bytes; --body-cap raises it)", response.body.len());
