@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use b24_conform::checks;
+use b24_conform::checks::{self, Settings};
 use b24_conform::fire::Limits;
 use b24_conform::payload::Wire;
 use b24_conform::portal::{OauthClient, Portal, PortalConfig, Role};
@@ -164,6 +164,12 @@ struct RunArgs {
     /// cases then go to the LANDING_SETTINGS handler it binds (the built-in handler has one).
     #[arg(long, value_name = "URL")]
     install_url: Option<url::Url>,
+    /// The `latency-budget` check fails (as a warning) an answer slower than this.
+    #[arg(long, default_value_t = 3_000, value_name = "N")]
+    latency_budget_ms: u64,
+    /// Warnings fail the run too.
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Args)]
@@ -294,6 +300,7 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         portal_addr: args.portal_addr,
         portal: args.portal.config(),
         install_url: args.install_url.clone(),
+        settings: Settings { latency_budget: Duration::from_millis(args.latency_budget_ms), strict: args.strict },
     };
     let report = run::run(&config, |_| {}).await?;
     let text = report::render(&report, args.format);
@@ -332,7 +339,7 @@ fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
     let Some(case) = cases.iter().find(|c| c.id == args.case) else {
         bail!("--case {:?}: no such case; `b24-conform list` shows the ids", args.case);
     };
-    let foreign = SocketAddr::new(args.portal_addr.ip(), args.portal_addr.port().wrapping_add(1));
+    let foreign = run::foreign_addr(args.portal_addr);
     let binding = Portal::binding_at(args.portal_addr, foreign);
     let text = match args.shape {
         PayloadShape::Curl => case.request(&args.handler, &binding, args.wire).to_curl(),

@@ -82,11 +82,13 @@ pub struct RunConfig {
     /// The app's installation handler: the run installs the app there first (the built-in
     /// handler always has one).
     pub install_url: Option<Url>,
+    pub settings: checks::Settings,
 }
 
 impl RunConfig {
     /// The defaults of `b24-conform run` for `handler`: the built-in catalog, seed 24, 8 jobs,
-    /// 10 s per case, 1 MiB of body, the split wire, a portal on a free loopback port.
+    /// 10 s per case, 1 MiB of body, the split wire, a portal on a free loopback port, a 3 s
+    /// latency budget, warnings not failing the run.
     pub fn new(handler: Handler) -> RunConfig {
         RunConfig {
             handler,
@@ -99,6 +101,7 @@ impl RunConfig {
             portal_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             portal: PortalConfig::default(),
             install_url: None,
+            settings: checks::Settings::default(),
         }
     }
 }
@@ -168,7 +171,7 @@ pub async fn run(config: &RunConfig, mut on_case: impl FnMut(&CaseReport)) -> Re
     let judged = judged.chain(cases.iter().zip(exchanges).filter_map(|(case, exchange)| Some((case, exchange?))));
     let reports: Vec<CaseReport> = judged
         .map(|(case, exchange)| {
-            let report = judge(case, exchange);
+            let report = judge(case, exchange, &config.settings);
             on_case(&report);
             report
         })
@@ -180,9 +183,18 @@ pub async fn run(config: &RunConfig, mut on_case: impl FnMut(&CaseReport)) -> Re
 }
 
 /// A case's report: every check's verdict on its exchange.
-pub fn judge(case: &Case, exchange: Exchange) -> CaseReport {
-    let verdicts = checks::check(case, &exchange);
+pub fn judge(case: &Case, exchange: Exchange, settings: &checks::Settings) -> CaseReport {
+    let verdicts = checks::check(case, &exchange, settings);
     CaseReport::new(case, exchange, verdicts)
+}
+
+/// Where the foreign portal listens: the port after a fixed home port, so that payloads naming
+/// `{foreign}` are the same run after run; any free port when the home port is.
+pub fn foreign_addr(home: SocketAddr) -> SocketAddr {
+    match home.port() {
+        0 => home,
+        port => SocketAddr::new(home.ip(), port.wrapping_add(1)),
+    }
 }
 
 /// The scene of a run: the mock portal holding every case's tokens and the handler under test,
@@ -213,13 +225,7 @@ impl Stage {
         let portal = start(config.portal_addr, Role::Home).await?;
         // A second Bitrix24 the app is not installed on: cases whose DOMAIN names it (`{foreign}`)
         // show whether a handler sends tokens wherever a request tells it to.
-        // It listens next to the home portal when it can, as `payload` assumes, so that runs on
-        // one --portal-addr send the same `{foreign}` DOMAIN.
-        let beside = SocketAddr::new(portal.addr().ip(), portal.addr().port().wrapping_add(1));
-        let foreign = match start(beside, Role::Foreign).await {
-            Ok(foreign) => foreign,
-            Err(_) => start(SocketAddr::new(beside.ip(), 0), Role::Foreign).await?,
-        };
+        let foreign = start(foreign_addr(config.portal_addr), Role::Foreign).await?;
         let binding = Portal::binding_at(portal.addr(), foreign.addr());
         let (reference, handler_url, install_url) = match &config.handler {
             Handler::Builtin(fault) => {

@@ -10,7 +10,7 @@ pub const BINDS_LANDING_SETTINGS: Check = Check {
     severity: Severity::Error,
     title: "Installing the app binds LANDING_SETTINGS to an absolute handler URL, with a TITLE",
     doc: "embedding/index.md: the Sites section is registered via landing.repo.bind; landing-repo-bind.md: PLACEMENT and PLACEMENT_HANDLER (a full URL) are required, TITLE names the menu item (PROTOCOL.md 4)",
-    judge: |case, exchange| {
+    judge: |case, exchange, _| {
         if case.kind != CaseKind::Install {
             return skip("not the installation");
         }

@@ -10,7 +10,7 @@ pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
     severity: Severity::Error,
     title: "A refused AUTH_ID is refreshed with REFRESH_ID and the call retried, or the answer is 401",
     doc: "Seed page: REFRESH_ID \"can be used to refresh the authorization token\"; auto-renewal.md: on expired_token refresh, then repeat the call (PROTOCOL.md 3)",
-    judge: |case, exchange| {
+    judge: |case, exchange, _| {
         let refusable = matches!(
             case.token,
             TokenState::Expired | TokenState::Expiring | TokenState::Invalid | TokenState::Revoked
@@ -60,7 +60,7 @@ pub const USES_GIVEN_TOKEN: Check = Check {
     severity: Severity::Error,
     title: "Every upstream call carries the token of its own request, while that request is open",
     doc: "Seed page: AUTH_ID is the token \"issued for the user who invoked the widget\", for calls \"on behalf of this user\"; PROTOCOL.md 5.2: plain CRest uses the stored install-time tokens for every user",
-    judge: |_, exchange| {
+    judge: |_, exchange, _| {
         let calls = &exchange.portal_calls;
         if calls.is_empty() {
             return skip("the handler made no call with this case's tokens");
@@ -86,7 +86,7 @@ pub const TOKEN_STAYS_HOME: Check = Check {
     severity: Severity::Error,
     title: "Tokens go only to the installed portal and its OAuth server, and never back in the answer",
     doc: "security-recommendations.md: verify the token was issued for your application and Bitrix24, never expose secrets client-side (PROTOCOL.md 6: DOMAIN is unauthenticated)",
-    judge: |case, exchange| {
+    judge: |case, exchange, _| {
         if let Some(call) = exchange.portal_calls.iter().find(|c| c.portal == Role::Foreign) {
             return fail(format!(
                 "the case's {} token went to a Bitrix24 the app is not installed on ({} {}): DOMAIN was trusted",
