@@ -1,8 +1,9 @@
-//! The installation, as Bitrix24 fires it at an app's installation handler: an `ONAPPINSTALL`
-//! event, a urlencoded form with PHP-bracketed `data[…]` and `auth[…]` (settings/oauth/
-//! simple-way.md; PROTOCOL.md 1.1). It carries the installing user's token pair, the portal's
-//! `client_endpoint` and `member_id`, and the app's `application_token`; with it the app binds
-//! its LANDING_SETTINGS handler (`landing.repo.bind`, PROTOCOL.md 4).
+//! The installation, as Bitrix24 fires it at an app's "callback link for the installation
+//! event": an `ONAPPINSTALL` event, a urlencoded form with PHP-bracketed `data[…]` and `auth[…]`
+//! (settings/oauth/simple-way.md, Application Installation Event). It carries the installing
+//! user's token pair, the portal's `client_endpoint` and `member_id`, and the app's
+//! `application_token`; with it the app binds its LANDING_SETTINGS handler (`landing.repo.bind`,
+//! PROTOCOL.md 4).
 
 use url::Url;
 
@@ -30,24 +31,20 @@ pub fn case() -> Case {
     }
 }
 
-/// The event's `ts`: 2026-01-01T00:00:00Z.
+/// The event's `ts`, 2026-01-01T00:00:00Z: a fixed clock keeps the event, like every payload,
+/// the same on every run.
 const INSTALLED_AT: u64 = 1_767_225_600;
 
 /// The `ONAPPINSTALL` event for `case`'s tokens from the portal of `binding`, posted to `url`.
 pub fn event(case: &Case, binding: &Binding, url: &Url) -> HttpRequest {
     let payload = case.payload.bind(binding);
-    // A fixed clock keeps the event, like every payload, the same on every run; an app that
-    // finds `auth[expires]` past refreshes first, with this case's own refresh token.
-    let now = INSTALLED_AT;
+    // The fields and order of simple-way.md's example, nothing more.
     let values = [
         ("event", "ONAPPINSTALL".to_owned()),
         ("data[VERSION]", "1".to_owned()),
-        ("data[ACTIVE]", "Y".to_owned()),
-        ("data[INSTALLED]", "Y".to_owned()),
         ("data[LANGUAGE_ID]", payload.lang.clone()),
-        ("ts", now.to_string()),
+        ("ts", INSTALLED_AT.to_string()),
         ("auth[access_token]", payload.auth_id.clone()),
-        ("auth[expires]", (now + 3600).to_string()),
         ("auth[expires_in]", "3600".to_owned()),
         ("auth[scope]", payload.application_scope.clone().unwrap_or_else(|| "landing".to_owned())),
         ("auth[domain]", payload.domain.clone()),
@@ -55,7 +52,6 @@ pub fn event(case: &Case, binding: &Binding, url: &Url) -> HttpRequest {
         ("auth[status]", payload.status.clone()),
         ("auth[client_endpoint]", format!("http://{}/rest/", payload.domain)),
         ("auth[member_id]", payload.member_id.clone()),
-        ("auth[user_id]", "1".to_owned()),
         ("auth[refresh_token]", payload.refresh_id.clone()),
         ("auth[application_token]", payload.application_token.clone().unwrap_or_default()),
     ];

@@ -16,7 +16,7 @@ pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
             TokenState::Expired | TokenState::Expiring | TokenState::Invalid | TokenState::Revoked
         );
         if !refusable {
-            return skip(format!("the portal does not refuse this case's token ({:?})", case.token).to_lowercase());
+            return skip(format!("the portal does not refuse this case's token ({})", case.token.label()));
         }
         let Ok(response) = &exchange.response else { return skip("no answer") };
         let rest: Vec<_> = exchange.portal_calls.iter().filter(|c| c.endpoint == Endpoint::Rest).collect();
@@ -73,7 +73,7 @@ pub const USES_GIVEN_TOKEN: Check = Check {
                 "{} call(s) carried this case's {} token after the handler had answered this case (first: {}): \
                  another request used this request's token, as when auth is kept in global state",
                 late.len(),
-                format!("{:?}", first.token).to_lowercase(),
+                first.token.label(),
                 first.method
             )),
             None => pass(format!("all {} calls with this case's tokens came while its request was open", calls.len())),
@@ -90,7 +90,7 @@ pub const TOKEN_STAYS_HOME: Check = Check {
         if let Some(call) = exchange.portal_calls.iter().find(|c| c.portal == Role::Foreign) {
             return fail(format!(
                 "the case's {} token went to a Bitrix24 the app is not installed on ({} {}): DOMAIN was trusted",
-                format!("{:?}", call.token).to_lowercase(),
+                call.token.label(),
                 call.http_method,
                 call.method
             ));

@@ -57,6 +57,21 @@ pub enum TokenState {
     RateLimited,
 }
 
+impl TokenState {
+    /// The name suite files and reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenState::Valid => "valid",
+            TokenState::Expired => "expired",
+            TokenState::Expiring => "expiring",
+            TokenState::Invalid => "invalid",
+            TokenState::Revoked => "revoked",
+            TokenState::InsufficientScope => "insufficient-scope",
+            TokenState::RateLimited => "rate-limited",
+        }
+    }
+}
+
 /// The sentence of the Bitrix24 documentation a case enforces.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DocRef {
