@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use b24_conform::checks::{self, Settings};
 use b24_conform::fire::Limits;
+use b24_conform::install::InstallForm;
 use b24_conform::payload::Wire;
 use b24_conform::portal::{OauthClient, Portal, PortalConfig, Role};
 use b24_conform::reference::Fault;
@@ -164,6 +165,10 @@ struct RunArgs {
     /// cases then go to the LANDING_SETTINGS handler it binds (the built-in handler has one).
     #[arg(long, value_name = "URL")]
     install_url: Option<url::Url>,
+    /// How the installation reaches the app: the ONAPPINSTALL event (apps that use only the API)
+    /// or the installation page's POST in a frame (apps with a page).
+    #[arg(long, value_enum, default_value_t)]
+    install_as: InstallForm,
     /// The `latency-budget` check fails (as a warning) an answer slower than this.
     #[arg(long, default_value_t = 3_000, value_name = "N")]
     latency_budget_ms: u64,
@@ -300,6 +305,7 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         portal_addr: args.portal_addr,
         portal: args.portal.config(),
         install_url: args.install_url.clone(),
+        install_form: args.install_as,
         settings: Settings { latency_budget: Duration::from_millis(args.latency_budget_ms), strict: args.strict },
     };
     let report = run::run(&config, |_| {}).await?;

@@ -10,7 +10,7 @@ use url::Url;
 
 use crate::checks;
 use crate::fire::{self, Exchange, Limits};
-use crate::install;
+use crate::install::{self, InstallForm};
 use crate::payload::{Binding, LANDING_SETTINGS, Wire};
 use crate::portal::{Portal, PortalCall, PortalConfig, Role};
 use crate::reference::{Credentials, Fault, Reference};
@@ -82,6 +82,7 @@ pub struct RunConfig {
     /// The app's installation handler: the run installs the app there first (the built-in
     /// handler always has one).
     pub install_url: Option<Url>,
+    pub install_form: InstallForm,
     pub settings: checks::Settings,
 }
 
@@ -101,6 +102,7 @@ impl RunConfig {
             portal_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             portal: PortalConfig::default(),
             install_url: None,
+            install_form: InstallForm::default(),
             settings: checks::Settings::default(),
         }
     }
@@ -260,16 +262,16 @@ impl Stage {
             install: None,
         };
         if let Some(install_url) = install_url {
-            stage.install(cases.len(), &install_url).await?;
+            stage.install(cases.len(), &install_url, config.install_form).await?;
         }
         Ok(stage)
     }
 
-    /// Fires the installation event at `url` as owner `owner`; from then on the placement cases
-    /// go to the LANDING_SETTINGS handler it bound, if it bound one.
-    async fn install(&mut self, owner: usize, url: &Url) -> Result<(), RunError> {
+    /// Installs the app at `url` in `form` as owner `owner`; from then on the placement cases go
+    /// to the LANDING_SETTINGS handler it bound, if it bound one.
+    async fn install(&mut self, owner: usize, url: &Url, form: InstallForm) -> Result<(), RunError> {
         ensure_listening(url).await?;
-        let case = install::case();
+        let case = install::case(form);
         for p in [&self.portal, &self.foreign] {
             p.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
         }

@@ -111,36 +111,57 @@ impl App {
     }
 }
 
+/// The portal an installation names, and the installing user's refresh token: from the
+/// `ONAPPINSTALL` event's `auth[…]`, or from the installation page's POST (DOMAIN, PROTOCOL,
+/// member_id, AUTH_ID, SERVER_ENDPOINT when the portal sends it).
+fn read_installation<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Option<(Installation, Option<String>)> {
+    let event = get("event");
+    let installation = match event {
+        Some(event) if event.eq_ignore_ascii_case("ONAPPINSTALL") => Installation {
+            domain: get("auth[domain]")?.to_owned(),
+            member_id: get("auth[member_id]")?.to_owned(),
+            rest_url: get("auth[client_endpoint]")?.to_owned(),
+            oauth_url: oauth_url(get("auth[server_endpoint]")?),
+            installer_token: get("auth[access_token]")?.to_owned(),
+        },
+        Some(_) => return None,
+        None => {
+            let domain = get("DOMAIN")?;
+            let scheme = if get("PROTOCOL")? == "1" { "https" } else { "http" };
+            let rest_url = format!("{scheme}://{domain}/rest/");
+            // Older portals send no SERVER_ENDPOINT; the OAuth server is then the portal's own.
+            let oauth_url = oauth_url(get("SERVER_ENDPOINT").unwrap_or(&rest_url));
+            Installation {
+                domain: domain.to_owned(),
+                member_id: get("member_id")?.to_owned(),
+                rest_url,
+                oauth_url,
+                installer_token: get("AUTH_ID")?.to_owned(),
+            }
+        }
+    };
+    let refresh = if event.is_some() { get("auth[refresh_token]") } else { get("REFRESH_ID") };
+    Some((installation, refresh.map(str::to_owned)))
+}
+
+/// SERVER_ENDPOINT is the OAuth server's REST address; its token endpoint sits beside it.
+fn oauth_url(server_endpoint: &str) -> String {
+    format!("{}/oauth/token/", server_endpoint.trim_end_matches('/').trim_end_matches("/rest"))
+}
+
 /// The installation handler: keeps what `ONAPPINSTALL` says about the portal, then binds the
 /// settings page with the installing user's token.
 async fn install(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let params = read_params(&uri, &headers, &body);
     let get = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
-    if get("event").map(str::to_uppercase).as_deref() != Some("ONAPPINSTALL") {
+    let Some((installation, refresh)) = read_installation(&get) else {
         return html(
             StatusCode::BAD_REQUEST,
             "Not installed",
-            "<p>This address takes Bitrix24's ONAPPINSTALL event.</p>",
+            "<p>This address takes Bitrix24's installation: the ONAPPINSTALL event, or the installation page's POST.</p>",
         );
-    }
-    let (Some(domain), Some(member_id), Some(rest_url), Some(server), Some(token)) = (
-        get("auth[domain]"),
-        get("auth[member_id]"),
-        get("auth[client_endpoint]"),
-        get("auth[server_endpoint]"),
-        get("auth[access_token]"),
-    ) else {
-        return html(StatusCode::BAD_REQUEST, "Not installed", "<p>The event lacks its auth fields.</p>");
     };
-    // SERVER_ENDPOINT is the OAuth server's REST address; its token endpoint sits beside it.
-    let oauth_url = format!("{}/oauth/token/", server.trim_end_matches('/').trim_end_matches("/rest"));
-    let installation = Installation {
-        domain: domain.to_owned(),
-        member_id: member_id.to_owned(),
-        rest_url: rest_url.to_owned(),
-        oauth_url,
-        installer_token: token.to_owned(),
-    };
+    let token = installation.installer_token.clone();
     *app.installation.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(installation.clone());
     if !app.has(Fault::NoBind) {
         let mut session = Session {
@@ -148,7 +169,7 @@ async fn install(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body
             installation: &installation,
             rest_url: installation.rest_url.clone(),
             token: token.to_owned(),
-            refresh: get("auth[refresh_token]").map(str::to_owned),
+            refresh,
         };
         let fields = [
             ("fields[PLACEMENT]", LANDING_SETTINGS),

@@ -105,8 +105,8 @@ pub enum CaseKind {
     /// A LANDING_SETTINGS placement request, fired at the handler.
     #[default]
     Placement,
-    /// The installation event, fired at the app's installation handler (`crate::install`).
-    Install,
+    /// The installation, fired at the app's installation handler (`crate::install`).
+    Install(crate::install::InstallForm),
 }
 
 impl Case {
@@ -126,8 +126,8 @@ impl Case {
 
     /// The exact request fired at `handler` for this case; a `wire` mutation overrides `wire`.
     pub fn request(&self, handler: &Url, binding: &Binding, wire: Wire) -> HttpRequest {
-        if self.kind == CaseKind::Install {
-            return crate::install::event(self, binding, handler);
+        if let CaseKind::Install(form) = self.kind {
+            return crate::install::request(self, form, binding, handler);
         }
         let wire = self.mutations.iter().find_map(Mutation::wire).unwrap_or(wire);
         let mut request = wire.encode(handler, &self.fields(binding));
