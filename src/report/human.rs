@@ -51,6 +51,12 @@ pub fn render_human(report: &RunReport) -> String {
             let _ = writeln!(out, "  # {}\n  {}", case.id, case.reproduce);
         }
     }
+    if !report.unattributed.is_empty() {
+        let _ = writeln!(out, "\nPortal calls that carried no token of the run (no case owns them):");
+        for call in &report.unattributed {
+            let _ = writeln!(out, "  {call}");
+        }
+    }
     let s = &report.summary;
     let _ = writeln!(
         out,
