@@ -2,6 +2,8 @@
 //! answers REST calls at `/rest/{method}[.json]` and token refreshes at `/oauth/token/`, keeps a
 //! token table, and records every call, attributed to the case whose token it carried.
 
+mod answer;
+mod landing;
 mod oauth;
 mod params;
 mod rest;
@@ -18,7 +20,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use crate::payload::{Binding, opaque_token};
 use crate::suite::TokenState;
 
-pub use rest::RepoBinding;
+pub use landing::RepoBinding;
 pub use tokens::TokenRole;
 use tokens::Tokens;
 
@@ -275,7 +277,7 @@ impl Respond for Responder {
                 (method, outcome.owner, outcome.role, outcome.answer)
             }
             (Role::Home, Endpoint::Other) => {
-                (path.clone(), None, TokenRole::None, rest::Answer::error(404, "NOT_FOUND", "Not found"))
+                (path.clone(), None, TokenRole::None, answer::Answer::error(404, "NOT_FOUND", "Not found"))
             }
         };
         let portal = state.role;
@@ -297,13 +299,13 @@ impl Respond for Responder {
 }
 
 /// A foreign portal's refusal, attributed to the case whose token (access or refresh) came.
-fn foreign_answer(state: &State, params: &params::Params) -> (Option<usize>, TokenRole, rest::Answer) {
+fn foreign_answer(state: &State, params: &params::Params) -> (Option<usize>, TokenRole, answer::Answer) {
     let presented = params.auth().or_else(|| params.text("refresh_token"));
     let (owner, role) = match presented {
         Some(token) => state.tokens.identify(&token),
         None => (None, TokenRole::None),
     };
-    (owner, role, rest::Answer::error(401, "invalid_token", "The access token provided is invalid."))
+    (owner, role, answer::Answer::error(401, "invalid_token", "The access token provided is invalid."))
 }
 
 /// `/rest//user.current` is what the JS SDK sends when its endpoint ends in `/` (PROTOCOL.md).

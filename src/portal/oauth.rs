@@ -7,17 +7,15 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use serde_json::json;
 
 use super::State;
+use super::answer::Answer;
 use super::params::Params;
-use super::rest::Answer;
 use super::tokens::TokenRole;
 
 pub(super) fn refresh(state: &mut State, params: &Params) -> (Option<usize>, TokenRole, Answer) {
     let presented = params.text("refresh_token").unwrap_or_default();
     let owner = state.tokens.refresh_owner(&presented);
     let role = if owner.is_some() { TokenRole::Refresh } else { TokenRole::Foreign };
-    let error = |status: u16, code: &str, description: &str| {
-        (owner, role, Answer::raw(status, json!({"error": code, "error_description": description})))
-    };
+    let error = |status: u16, code: &str, description: &str| (owner, role, Answer::error(status, code, description));
     if params.text("grant_type").as_deref() != Some("refresh_token") {
         return error(400, "invalid_request", "grant_type must be refresh_token");
     }
