@@ -12,6 +12,7 @@ pub mod generate;
 pub mod payload;
 pub mod portal;
 pub mod reference;
+pub mod regressions;
 pub mod report;
 pub mod run;
 pub mod suite;

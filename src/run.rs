@@ -2,6 +2,7 @@
 //! portal (and the built-in handler when asked), fires every case, and judges each exchange.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -10,11 +11,13 @@ use url::Url;
 
 use crate::checks;
 use crate::fire::{self, Exchange, Limits};
-use crate::payload::{Binding, Wire};
+use crate::generate::Shrinker;
+use crate::payload::{Binding, Payload, Wire, opaque_token};
 use crate::portal::{Portal, Role};
 use crate::reference::{Fault, Installation, Reference};
-use crate::report::{CaseReport, RunReport};
-use crate::suite::{self, Case, Draw, Filter, SuiteError, SuiteSource};
+use crate::regressions::{self, RegressionsError};
+use crate::report::{CaseOutcome, CaseReport, RunReport, Shrunk};
+use crate::suite::{self, Case, Draw, Filter, Origin, Replay, SuiteError, SuiteSource};
 
 /// The handler under test.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,23 +81,30 @@ pub struct RunConfig {
     /// Where the mock portal listens; port 0 takes a free one.
     pub portal_addr: SocketAddr,
     pub settings: checks::Settings,
+    /// A failing generated case is shrunk with at most this many candidates (0: not shrunk).
+    pub shrink_budget: usize,
+    /// Where failing draws are recorded, and read back to be drawn again first.
+    pub regressions: Option<PathBuf>,
 }
 
 impl RunConfig {
     /// The defaults of `b24-conform run` for `handler`: the built-in catalog, seed 24, 8 jobs,
     /// 10 s per case, 1 MiB of body, the split wire, a portal on a free loopback port, a 3 s
-    /// latency budget, warnings not failing the run.
+    /// latency budget, warnings not failing the run, failing draws shrunk with up to 256
+    /// candidates and recorded nowhere.
     pub fn new(handler: Handler) -> RunConfig {
         RunConfig {
             handler,
             suites: vec![SuiteSource::Builtin],
             filters: Vec::new(),
-            draw: Draw { seed: DEFAULT_SEED, count: None },
+            draw: Draw { seed: DEFAULT_SEED, ..Draw::default() },
             jobs: 8,
             limits: Limits { timeout: Duration::from_secs(10), body_cap: 1 << 20 },
             wire: Wire::Split,
             portal_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
             settings: checks::Settings::default(),
+            shrink_budget: 256,
+            regressions: None,
         }
     }
 }
@@ -115,20 +125,22 @@ pub enum RunError {
     Unreachable { url: String, reason: String },
     #[error("cannot start the built-in reference handler: {0}")]
     Reference(String),
+    #[error(transparent)]
+    Regressions(#[from] RegressionsError),
 }
 
 impl RunError {
     /// 2 for bad input, 3 for a run that could not happen (DESIGN.md, CLI contract).
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Suite(_) | RunError::NoCases(_) => 2,
+            RunError::Suite(_) | RunError::NoCases(_) | RunError::Regressions(_) => 2,
             RunError::Portal { .. } | RunError::Unreachable { .. } | RunError::Reference(_) => 3,
         }
     }
 }
 
 /// The cases of `sources` that `filters` select, in suite order. Selecting none is an error.
-pub fn select(sources: &[SuiteSource], filters: &[String], draw: Draw) -> Result<Vec<Case>, RunError> {
+pub fn select(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Vec<Case>, RunError> {
     let filter = Filter::new(filters);
     let cases: Vec<Case> = suite::load(sources, draw)?.into_iter().filter(|c| filter.selects(&c.id)).collect();
     if cases.is_empty() {
@@ -138,10 +150,15 @@ pub fn select(sources: &[SuiteSource], filters: &[String], draw: Draw) -> Result
 }
 
 /// Runs the cases and judges them. `on_case` sees each case as it completes (in completion
-/// order); the report lists them in suite order.
+/// order); the report lists them in suite order. Failing generated cases are then shrunk, and
+/// their draws recorded in the regressions file, if there is one.
 pub async fn run(config: &RunConfig, mut on_case: impl FnMut(&CaseReport)) -> Result<RunReport, RunError> {
     let started = Instant::now();
-    let cases = select(&config.suites, &config.filters, config.draw)?;
+    let mut draw = config.draw.clone();
+    if let Some(path) = &config.regressions {
+        draw.replay = regressions::read(path)?;
+    }
+    let cases = select(&config.suites, &config.filters, &draw)?;
     let stage = Stage::start(config, &cases).await?;
     let mut exchanges = futures::stream::iter(cases.iter().enumerate())
         .map(|(owner, case)| stage.exercise(owner, case))
@@ -151,9 +168,34 @@ pub async fn run(config: &RunConfig, mut on_case: impl FnMut(&CaseReport)) -> Re
         on_case(&report);
         reports[owner] = Some(report);
     }
-    let cases = reports.into_iter().flatten().collect();
-    Ok(RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, cases, started.elapsed()))
+    drop(exchanges);
+    let mut reports: Vec<CaseReport> = reports.into_iter().flatten().collect();
+
+    let mut next_owner = cases.len();
+    let mut failed_draws = Vec::new();
+    let failing = cases.iter().zip(reports.iter_mut()).filter(|(_, r)| r.outcome != CaseOutcome::Pass);
+    for (case, report) in failing {
+        let Some(origin) = &case.origin else { continue };
+        if failed_draws.len() < MAX_SHRUNK && config.shrink_budget > 0 {
+            report.shrunk =
+                stage.shrink(case, origin, report, &mut next_owner, config.shrink_budget).await.map(Box::new);
+        }
+        let checks: Vec<&str> = report.failures().map(|v| v.id).collect();
+        let mut note =
+            format!("{} failed {}", case.id, if checks.is_empty() { "(no answer)".into() } else { checks.join(", ") });
+        if let Some(shrunk) = &report.shrunk {
+            note.push_str(&format!("; shrunk to {}", serde_json::to_string(&shrunk.mutations).unwrap_or_default()));
+        }
+        failed_draws.push((Replay { group: origin.group.clone(), seed: origin.seed }, note));
+    }
+    if let Some(path) = &config.regressions {
+        regressions::record(path, &failed_draws)?;
+    }
+    Ok(RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, reports, started.elapsed()))
 }
+
+/// Failing generated cases shrunk per run, at most: each costs up to `shrink_budget` requests.
+const MAX_SHRUNK: usize = 8;
 
 /// Where the foreign portal listens: the port after a fixed home port, so that payloads naming
 /// `{foreign}` are the same run after run; any free port when the home port is.
@@ -206,12 +248,7 @@ impl Stage {
             Handler::Url(url) => (None, url.clone()),
         };
         ensure_listening(&handler_url).await?;
-        for (owner, case) in cases.iter().enumerate() {
-            for p in [&portal, &foreign] {
-                p.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
-            }
-        }
-        Ok(Stage {
+        let stage = Stage {
             portal,
             foreign,
             _reference: reference,
@@ -221,6 +258,66 @@ impl Stage {
             wire: config.wire,
             limits: config.limits,
             settings: config.settings,
+        };
+        for (owner, case) in cases.iter().enumerate() {
+            stage.enlist(owner, case);
+        }
+        Ok(stage)
+    }
+
+    /// Issues `case`'s tokens to `owner` at both portals, so that calls are attributed to it.
+    fn enlist(&self, owner: usize, case: &Case) {
+        for portal in [&self.portal, &self.foreign] {
+            portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+        }
+    }
+
+    /// Draws smaller and smaller versions of a failing generated case, firing each, and returns
+    /// the smallest that still fails one of the checks the case failed (or still gets no answer).
+    async fn shrink(
+        &self,
+        case: &Case,
+        origin: &Origin,
+        failed: &CaseReport,
+        next_owner: &mut usize,
+        budget: usize,
+    ) -> Option<Shrunk> {
+        let failing = |report: &CaseReport| -> Vec<&'static str> {
+            report.failures().filter(|v| v.severity == checks::Severity::Error).map(|v| v.id).collect()
+        };
+        let wanted = failing(failed);
+        let mut shrinker = Shrinker::new(origin.space, origin.seed);
+        let mut smallest: Option<CaseReport> = None;
+        while let Some(draft) = shrinker.candidate() {
+            if shrinker.steps() >= budget {
+                break;
+            }
+            let owner = *next_owner;
+            *next_owner += 1;
+            // Fresh tokens for each candidate: calls must be attributed to it alone.
+            let tag = format!("{}/shrink/{owner}", case.id);
+            let payload = Payload {
+                auth_id: opaque_token(&format!("{tag}/auth"), 70),
+                refresh_id: opaque_token(&format!("{tag}/refresh"), 70),
+                ..draft.payload.clone()
+            };
+            let candidate = Case { payload, mutations: draft.mutations.clone(), ..case.clone() };
+            self.enlist(owner, &candidate);
+            let (_, report) = self.exercise(owner, &candidate).await;
+            let still_fails = (failed.error.is_some() && report.error.is_some())
+                || failing(&report).iter().any(|id| wanted.contains(id));
+            if still_fails {
+                smallest = Some(report);
+            }
+            shrinker.verdict(still_fails);
+        }
+        let report = smallest?;
+        Some(Shrunk {
+            steps: shrinker.steps(),
+            mutations: shrinker.smallest().mutations.clone(),
+            failures: report.failures().cloned().collect(),
+            reproduce: report.reproduce,
+            request: report.request,
         })
     }
 
