@@ -65,6 +65,7 @@ pub fn case(form: InstallForm) -> Case {
         token: TokenState::Valid,
         payload,
         mutations: Vec::new(),
+        origin: None,
         kind: CaseKind::Install(form),
     }
 }

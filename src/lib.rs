@@ -13,6 +13,7 @@ pub mod install;
 pub mod payload;
 pub mod portal;
 pub mod reference;
+pub mod regressions;
 pub mod report;
 pub mod run;
 pub mod suite;

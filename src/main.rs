@@ -124,7 +124,7 @@ impl SuiteArgs {
     }
 
     fn draw(&self) -> Draw {
-        Draw { seed: self.seed, count: self.cases }
+        Draw { seed: self.seed, count: self.cases, replay: Vec::new() }
     }
 }
 
@@ -175,6 +175,17 @@ struct RunArgs {
     /// Warnings fail the run too.
     #[arg(long)]
     strict: bool,
+    /// A failing generated case is shrunk to the smallest request that still fails, trying at
+    /// most N candidates (0: not shrunk).
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    shrink_budget: usize,
+    /// Generated draws that fail are recorded in FILE and drawn again first on the next run;
+    /// written only when one fails.
+    #[arg(long, default_value = "b24-conform.regressions", value_name = "FILE")]
+    regressions: PathBuf,
+    /// Neither read nor write the regressions file.
+    #[arg(long)]
+    no_regressions: bool,
 }
 
 #[derive(Args)]
@@ -257,10 +268,11 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Run(args) => run_command(*args).await,
         Command::List { suite, format } => {
-            let cases = run::select(&suite.sources(), &suite.filter, suite.draw())?;
+            let cases = run::select(&suite.sources(), &suite.filter, &suite.draw())?;
             let rows = cases.iter().map(|c| {
                 let row = serde_json::json!({"id": c.id, "expect": c.expect, "title": c.title, "doc": c.doc.quote, "source": c.doc.source});
-                (format!("{:<36} {:<8} {}", c.id, c.expect.label(), c.title), row)
+                let line = format!("{:<36} {:<8} {}\n{:46}“{}”", c.id, c.expect.label(), c.title, "", c.doc.quote);
+                (line, row)
             });
             print_rows(rows, format)
         }
@@ -307,6 +319,8 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         install_url: args.install_url.clone(),
         install_form: args.install_as,
         settings: Settings { latency_budget: Duration::from_millis(args.latency_budget_ms), strict: args.strict },
+        shrink_budget: args.shrink_budget,
+        regressions: (!args.no_regressions).then_some(args.regressions),
     };
     let report = run::run(&config, |_| {}).await?;
     let text = report::render(&report, args.format);
@@ -340,8 +354,8 @@ fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
     } else {
         args.suites.iter().cloned().map(SuiteSource::File).collect()
     };
-    let draw = Draw { seed: args.seed, count: None };
-    let cases = run::select(&sources, &[], draw)?;
+    let draw = Draw { seed: args.seed, ..Draw::default() };
+    let cases = run::select(&sources, &[], &draw)?;
     let Some(case) = cases.iter().find(|c| c.id == args.case) else {
         bail!("--case {:?}: no such case; `b24-conform list` shows the ids", args.case);
     };
@@ -366,7 +380,7 @@ fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
 }
 
 async fn portal_command(addr: SocketAddr, suite: SuiteArgs, config: PortalConfig) -> anyhow::Result<u8> {
-    let cases = run::select(&suite.sources(), &suite.filter, suite.draw())?;
+    let cases = run::select(&suite.sources(), &suite.filter, &suite.draw())?;
     let portal = Portal::start_as(addr, Role::Home, config)
         .await
         .map_err(|e| RunError::Portal { addr, reason: e.to_string() })?;

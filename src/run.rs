@@ -2,6 +2,7 @@
 //! portal (and the built-in handler when asked), fires every case, and judges each exchange.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -10,12 +11,14 @@ use url::Url;
 
 use crate::checks;
 use crate::fire::{self, Exchange, Limits};
+use crate::generate::Shrinker;
 use crate::install::{self, InstallForm};
-use crate::payload::{Binding, LANDING_SETTINGS, Wire};
+use crate::payload::{Binding, LANDING_SETTINGS, Payload, Wire, opaque_token};
 use crate::portal::{Portal, PortalCall, PortalConfig, Role};
 use crate::reference::{Credentials, Fault, Reference};
-use crate::report::{CaseReport, RunReport};
-use crate::suite::{self, Case, Draw, Filter, SuiteError, SuiteSource};
+use crate::regressions::{self, RegressionsError};
+use crate::report::{CaseOutcome, CaseReport, RunReport, Shrunk};
+use crate::suite::{self, Case, Draw, Filter, Origin, Replay, SuiteError, SuiteSource};
 
 /// The handler under test.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,18 +87,23 @@ pub struct RunConfig {
     pub install_url: Option<Url>,
     pub install_form: InstallForm,
     pub settings: checks::Settings,
+    /// A failing generated case is shrunk with at most this many candidates (0: not shrunk).
+    pub shrink_budget: usize,
+    /// Where failing draws are recorded, and read back to be drawn again first.
+    pub regressions: Option<PathBuf>,
 }
 
 impl RunConfig {
     /// The defaults of `b24-conform run` for `handler`: the built-in catalog, seed 24, 8 jobs,
     /// 10 s per case, 1 MiB of body, the split wire, a portal on a free loopback port, a 3 s
-    /// latency budget, warnings not failing the run.
+    /// latency budget, warnings not failing the run, failing draws shrunk with up to 256
+    /// candidates and recorded nowhere.
     pub fn new(handler: Handler) -> RunConfig {
         RunConfig {
             handler,
             suites: vec![SuiteSource::Builtin],
             filters: Vec::new(),
-            draw: Draw { seed: DEFAULT_SEED, count: None },
+            draw: Draw { seed: DEFAULT_SEED, ..Draw::default() },
             jobs: 8,
             limits: Limits { timeout: Duration::from_secs(10), body_cap: 1 << 20 },
             wire: Wire::Split,
@@ -104,6 +112,8 @@ impl RunConfig {
             install_url: None,
             install_form: InstallForm::default(),
             settings: checks::Settings::default(),
+            shrink_budget: 256,
+            regressions: None,
         }
     }
 }
@@ -124,6 +134,8 @@ pub enum RunError {
     Unreachable { url: String, reason: String },
     #[error("cannot start the built-in reference handler: {0}")]
     Reference(String),
+    #[error(transparent)]
+    Regressions(#[from] RegressionsError),
     #[error("the installation bound PLACEMENT_HANDLER {url}, which does not answer: {reason}")]
     BoundHandler { url: String, reason: String },
 }
@@ -132,7 +144,7 @@ impl RunError {
     /// 2 for bad input, 3 for a run that could not happen (DESIGN.md, CLI contract).
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Suite(_) | RunError::NoCases(_) => 2,
+            RunError::Suite(_) | RunError::NoCases(_) | RunError::Regressions(_) => 2,
             RunError::Portal { .. }
             | RunError::Unreachable { .. }
             | RunError::Reference(_)
@@ -142,7 +154,7 @@ impl RunError {
 }
 
 /// The cases of `sources` that `filters` select, in suite order. Selecting none is an error.
-pub fn select(sources: &[SuiteSource], filters: &[String], draw: Draw) -> Result<Vec<Case>, RunError> {
+pub fn select(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Vec<Case>, RunError> {
     let filter = Filter::new(filters);
     let cases: Vec<Case> = suite::load(sources, draw)?.into_iter().filter(|c| filter.selects(&c.id)).collect();
     if cases.is_empty() {
@@ -153,10 +165,16 @@ pub fn select(sources: &[SuiteSource], filters: &[String], draw: Draw) -> Result
 
 /// Runs the cases and judges them. `on_case` sees each case as it is judged; the report lists
 /// them in suite order, the installation first. Cases are judged once every case has been
-/// answered, so a call that came with a case's token after its answer is judged with it.
+/// answered, so that a call made with a case's token after its answer is judged with it.
+/// Failing generated cases are then shrunk, and their draws recorded in the regressions file,
+/// if there is one.
 pub async fn run(config: &RunConfig, mut on_case: impl FnMut(&CaseReport)) -> Result<RunReport, RunError> {
     let started = Instant::now();
-    let cases = select(&config.suites, &config.filters, config.draw)?;
+    let mut draw = config.draw.clone();
+    if let Some(path) = &config.regressions {
+        draw.replay = regressions::read(path)?;
+    }
+    let cases = select(&config.suites, &config.filters, &draw)?;
     let stage = &Stage::start(config, &cases).await?;
     let mut exchanges: Vec<Option<Exchange>> = vec![None; cases.len()];
     let mut fired = futures::stream::iter(cases.iter().enumerate())
@@ -166,18 +184,38 @@ pub async fn run(config: &RunConfig, mut on_case: impl FnMut(&CaseReport)) -> Re
         exchanges[owner] = Some(exchange);
     }
     drop(fired);
-    let (mut install, unattributed) = stage.finish(&mut exchanges);
+    let (install, unattributed) = stage.finish(&mut exchanges);
+    let mut judge_one = |case: &Case, exchange: Exchange| {
+        let report = judge(case, exchange, &config.settings);
+        on_case(&report);
+        report
+    };
     let filter = Filter::new(&config.filters);
-    let install = install.take().filter(|(case, _)| filter.selects(&case.id));
-    let judged = install.iter().map(|(case, exchange)| (case, exchange.clone()));
-    let judged = judged.chain(cases.iter().zip(exchanges).filter_map(|(case, exchange)| Some((case, exchange?))));
-    let reports: Vec<CaseReport> = judged
-        .map(|(case, exchange)| {
-            let report = judge(case, exchange, &config.settings);
-            on_case(&report);
-            report
-        })
-        .collect();
+    let install = install.filter(|(case, _)| filter.selects(&case.id)).map(|(case, e)| judge_one(&case, e));
+    let mut reports: Vec<CaseReport> =
+        cases.iter().zip(exchanges).filter_map(|(case, exchange)| Some(judge_one(case, exchange?))).collect();
+
+    let mut next_owner = cases.len();
+    let mut failed_draws = Vec::new();
+    let failing = cases.iter().zip(reports.iter_mut()).filter(|(_, r)| r.outcome != CaseOutcome::Pass);
+    for (case, report) in failing {
+        let Some(origin) = &case.origin else { continue };
+        if failed_draws.len() < MAX_SHRUNK && config.shrink_budget > 0 {
+            report.shrunk =
+                stage.shrink(case, origin, report, &mut next_owner, config.shrink_budget).await.map(Box::new);
+        }
+        let checks: Vec<&str> = report.failures().map(|v| v.id).collect();
+        let mut note =
+            format!("{} failed {}", case.id, if checks.is_empty() { "(no answer)".into() } else { checks.join(", ") });
+        if let Some(shrunk) = &report.shrunk {
+            note.push_str(&format!("; shrunk to {}", serde_json::to_string(&shrunk.mutations).unwrap_or_default()));
+        }
+        failed_draws.push((Replay { group: origin.group.clone(), seed: origin.seed }, note));
+    }
+    if let Some(path) = &config.regressions {
+        regressions::record(path, &failed_draws)?;
+    }
+    reports.splice(0..0, install);
     let mut report =
         RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, reports, started.elapsed());
     report.unattributed = unattributed;
@@ -189,6 +227,13 @@ pub fn judge(case: &Case, exchange: Exchange, settings: &checks::Settings) -> Ca
     let verdicts = checks::check(case, &exchange, settings);
     CaseReport::new(case, exchange, verdicts)
 }
+
+/// The owner number of the installation's tokens: apart from the cases' (0..) and the shrunk
+/// candidates' (numbered on from the cases).
+const INSTALL_OWNER: usize = usize::MAX;
+
+/// Failing generated cases shrunk per run, at most: each costs up to `shrink_budget` requests.
+const MAX_SHRUNK: usize = 8;
 
 /// Where the foreign portal listens: the port after a fixed home port, so that payloads naming
 /// `{foreign}` are the same run after run; any free port when the home port is.
@@ -210,8 +255,9 @@ pub struct Stage {
     client: reqwest::Client,
     wire: Wire,
     limits: Limits,
-    /// The installation case, its owner number (one past the cases) and its exchange.
-    install: Option<(Case, usize, Exchange)>,
+    settings: checks::Settings,
+    /// The installation case and its exchange, once the app is installed.
+    install: Option<(Case, Exchange)>,
 }
 
 impl Stage {
@@ -245,11 +291,6 @@ impl Stage {
             Handler::Url(url) => (None, url.clone(), config.install_url.clone()),
         };
         ensure_listening(&handler_url).await?;
-        for (owner, case) in cases.iter().enumerate() {
-            for p in [&portal, &foreign] {
-                p.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
-            }
-        }
         let mut stage = Stage {
             portal,
             foreign,
@@ -259,34 +300,91 @@ impl Stage {
             client: fire::client(),
             wire: config.wire,
             limits: config.limits,
+            settings: config.settings,
             install: None,
         };
+        for (owner, case) in cases.iter().enumerate() {
+            stage.enlist(owner, case);
+        }
         if let Some(install_url) = install_url {
-            stage.install(cases.len(), &install_url, config.install_form).await?;
+            stage.install(&install_url, config.install_form).await?;
         }
         Ok(stage)
     }
 
-    /// Installs the app at `url` in `form` as owner `owner`; from then on the placement cases go
-    /// to the LANDING_SETTINGS handler it bound, if it bound one.
-    async fn install(&mut self, owner: usize, url: &Url, form: InstallForm) -> Result<(), RunError> {
+    /// Installs the app at `url` in `form`; from then on the placement cases go to the
+    /// LANDING_SETTINGS handler it bound, if it bound one.
+    async fn install(&mut self, url: &Url, form: InstallForm) -> Result<(), RunError> {
         ensure_listening(url).await?;
         let case = install::case(form);
-        for p in [&self.portal, &self.foreign] {
-            p.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
-        }
+        self.enlist(INSTALL_OWNER, &case);
         let request = case.request(url, &self.binding, self.wire);
-        let exchange = self.fire(owner, request).await;
-        self.install = Some((case, owner, exchange));
+        let exchange = self.fire(INSTALL_OWNER, request).await;
+        self.install = Some((case, exchange));
         let bound = self.portal.bindings().into_iter().rev().find(|b| b.placement == LANDING_SETTINGS);
         if let Some(bound) = bound {
-            let unanswered =
-                |reason: String| RunError::BoundHandler { url: bound.handler.clone(), reason: reason.clone() };
+            let unanswered = |reason: String| RunError::BoundHandler { url: bound.handler.clone(), reason };
             let url = Url::parse(&bound.handler).map_err(|e| unanswered(e.to_string()))?;
             ensure_listening(&url).await.map_err(|e| unanswered(e.to_string()))?;
             self.handler_url = url;
         }
         Ok(())
+    }
+
+    /// Issues `case`'s tokens to `owner` at both portals, so that calls are attributed to it.
+    fn enlist(&self, owner: usize, case: &Case) {
+        for portal in [&self.portal, &self.foreign] {
+            portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+        }
+    }
+
+    /// Draws smaller and smaller versions of a failing generated case, firing each, and returns
+    /// the smallest that still fails one of the checks the case failed (or still gets no answer).
+    async fn shrink(
+        &self,
+        case: &Case,
+        origin: &Origin,
+        failed: &CaseReport,
+        next_owner: &mut usize,
+        budget: usize,
+    ) -> Option<Shrunk> {
+        let failing = |report: &CaseReport| -> Vec<&'static str> {
+            report.failures().filter(|v| v.severity == checks::Severity::Error).map(|v| v.id).collect()
+        };
+        let wanted = failing(failed);
+        let mut shrinker = Shrinker::new(origin.space, origin.seed);
+        let mut smallest: Option<CaseReport> = None;
+        while let Some(draft) = shrinker.candidate() {
+            if shrinker.steps() >= budget {
+                break;
+            }
+            let owner = *next_owner;
+            *next_owner += 1;
+            // Fresh tokens for each candidate: calls must be attributed to it alone.
+            let tag = format!("{}/shrink/{owner}", case.id);
+            let payload = Payload {
+                auth_id: opaque_token(&format!("{tag}/auth"), 70),
+                refresh_id: opaque_token(&format!("{tag}/refresh"), 70),
+                ..draft.payload.clone()
+            };
+            let candidate = Case { payload, mutations: draft.mutations.clone(), ..case.clone() };
+            self.enlist(owner, &candidate);
+            let report = judge(&candidate, self.exercise(owner, &candidate).await, &self.settings);
+            let still_fails = (failed.error.is_some() && report.error.is_some())
+                || failing(&report).iter().any(|id| wanted.contains(id));
+            if still_fails {
+                smallest = Some(report);
+            }
+            shrinker.verdict(still_fails);
+        }
+        let report = smallest?;
+        Some(Shrunk {
+            steps: shrinker.steps(),
+            mutations: shrinker.smallest().mutations.clone(),
+            failures: report.failures().cloned().collect(),
+            reproduce: report.reproduce,
+            request: report.request,
+        })
     }
 
     /// Fires one case and collects the calls made with its tokens until the answer.
@@ -302,16 +400,16 @@ impl Stage {
         Exchange { request, response, portal_calls }
     }
 
-    /// Ends the run's collection: hands each case the calls that came with its tokens after its
-    /// answer (marked `late`), and returns the installation's case and exchange with the calls
-    /// that carried no token of the run.
+    /// Ends the collection of the cases' calls: hands each case the calls that came with its
+    /// tokens after its answer (marked `late`), and returns the installation's case and exchange
+    /// and the calls that carried no token of the run.
     pub fn finish(&self, exchanges: &mut [Option<Exchange>]) -> (Option<(Case, Exchange)>, Vec<PortalCall>) {
         let mut install = self.install.clone();
         let mut unattributed = Vec::new();
         for call in self.portal.take_remaining().into_iter().chain(self.foreign.take_remaining()) {
             let slot = match call.owner {
-                Some(o) if o < exchanges.len() => exchanges[o].as_mut(),
-                Some(o) => install.as_mut().filter(|(_, owner, _)| *owner == o).map(|(_, _, e)| e),
+                Some(INSTALL_OWNER) => install.as_mut().map(|(_, exchange)| exchange),
+                Some(owner) => exchanges.get_mut(owner).and_then(Option::as_mut),
                 None => None,
             };
             match slot {
@@ -319,7 +417,7 @@ impl Stage {
                 None => unattributed.push(call),
             }
         }
-        (install.map(|(case, _, exchange)| (case, exchange)), unattributed)
+        (install, unattributed)
     }
 }
 

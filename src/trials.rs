@@ -19,7 +19,7 @@ use crate::suite::Case;
 /// One trial per selected case. Nothing starts until the first trial runs, so listing is cheap
 /// and a runner that spawns one process per trial (nextest) starts the stage once per trial.
 pub fn trials(config: RunConfig) -> Result<Vec<Trial>, RunError> {
-    let cases = Arc::new(run::select(&config.suites, &config.filters, config.draw)?);
+    let cases = Arc::new(run::select(&config.suites, &config.filters, &config.draw)?);
     let shared = Arc::new(Shared { config, cases: cases.clone(), stage: OnceLock::new() });
     Ok((0..cases.len())
         .map(|owner| {

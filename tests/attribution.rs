@@ -9,7 +9,7 @@ use b24_conform::suite::Draw;
 async fn a_thousand_cases_at_32_jobs_attribute_every_call_to_exactly_one_case() {
     let mut config = RunConfig::new(Handler::Builtin(None));
     config.filters = vec!["valid/generated#*".to_owned()];
-    config.draw = Draw { seed: 24, count: Some(1000) };
+    config.draw = Draw { seed: 24, count: Some(1000), ..Draw::default() };
     config.jobs = 32;
     let report = run(&config, |_| {}).await.expect("the run happens");
     assert_eq!((report.summary.cases, report.summary.passed), (1000, 1000), "{:?}", report.summary);

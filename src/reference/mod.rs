@@ -152,7 +152,7 @@ fn oauth_url(server_endpoint: &str) -> String {
 /// The installation handler: keeps what `ONAPPINSTALL` says about the portal, then binds the
 /// settings page with the installing user's token.
 async fn install(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let params = read_params(&uri, &headers, &body);
+    let (_, params) = read_params(&uri, &headers, &body);
     let get = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
     let Some((installation, refresh)) = read_installation(&get) else {
         return html(
@@ -206,8 +206,13 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
     if method != Method::POST && !(method == Method::GET && app.has(Fault::GetServesPage)) {
         return Err(refuse(StatusCode::METHOD_NOT_ALLOWED, "Bitrix24 opens this page with POST"));
     }
-    let params = read_params(uri, headers, body);
-    if app.has(Fault::InvalidUtf8500) && params.values().any(|v| v.contains('\u{FFFD}')) {
+    let (pairs, params) = read_params(uri, headers, body);
+    let crashes = (app.has(Fault::InvalidUtf8500) && params.values().any(|v| v.contains('\u{FFFD}')))
+        || (app.has(Fault::BodyLimit500) && body.len() > 64 * 1024)
+        || (app.has(Fault::PhpArray500) && pairs.iter().any(|(name, _)| name.contains('[')))
+        || (app.has(Fault::Duplicate500)
+            && pairs.iter().enumerate().any(|(i, (n, _))| pairs[..i].iter().any(|(m, _)| m == n)));
+    if crashes {
         return Ok(crash());
     }
     let get = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
@@ -246,7 +251,12 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
     if app.has(Fault::StatusAllowlist) && get("status").is_some_and(|s| !["L", "F", "D", "T", "P"].contains(&s)) {
         return Err(refuse(StatusCode::BAD_REQUEST, "unknown application status"));
     }
-    if app.has(Fault::AuthExpires500) && get("AUTH_EXPIRES").is_some_and(|v| v.parse::<i64>().is_err()) {
+    let malformed = |name: &str, well_formed: fn(&str) -> bool| get(name).is_some_and(|v| !well_formed(v));
+    if (app.has(Fault::AuthExpires500) && malformed("AUTH_EXPIRES", |v| v.parse::<i64>().is_ok()))
+        || (app.has(Fault::AppSid500)
+            && malformed("APP_SID", |v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit())))
+        || (app.has(Fault::ScopeAssert500) && malformed("APPLICATION_SCOPE", |v| v.split(',').any(|s| s == "landing")))
+    {
         return Ok(crash());
     }
     let options = match get("PLACEMENT_OPTIONS") {
@@ -351,8 +361,9 @@ fn js_string(text: &str) -> String {
 }
 
 /// The query string and the form (or JSON) body, merged: Bitrix24 splits the fields between them.
-fn read_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> HashMap<String, String> {
-    let mut params: HashMap<String, String> =
+/// Returns every pair as sent, and the merged map in which a later pair wins, as PHP's does.
+fn read_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> (Vec<(String, String)>, HashMap<String, String>) {
+    let mut params: Vec<(String, String)> =
         form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
     let json = headers
         .get(header::CONTENT_TYPE)
@@ -365,7 +376,8 @@ fn read_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> HashMap<String, S
     } else {
         params.extend(form_urlencoded::parse(body).into_owned());
     }
-    params
+    let merged = params.iter().cloned().collect();
+    (params, merged)
 }
 
 /// REST calls on behalf of one request's user.

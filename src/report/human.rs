@@ -49,6 +49,14 @@ pub fn render_human(report: &RunReport) -> String {
         let _ = writeln!(out, "\nReproduce the failures:");
         for case in failing {
             let _ = writeln!(out, "  # {}\n  {}", case.id, case.reproduce);
+            if let Some(shrunk) = &case.shrunk {
+                let mutations = serde_json::to_string(&shrunk.mutations).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  # {} shrunk in {} steps to the valid request with {mutations}\n  {}",
+                    case.id, shrunk.steps, shrunk.reproduce
+                );
+            }
         }
     }
     if !report.unattributed.is_empty() {

@@ -87,6 +87,22 @@ pub struct CaseReport {
     pub portal_calls: Vec<PortalCall>,
     /// A shell command that sends the same request.
     pub reproduce: String,
+    /// For a failing generated case: the smallest draw that still fails the same way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shrunk: Option<Box<Shrunk>>,
+}
+
+/// The smallest request a failing generated case shrank to.
+#[derive(Clone, Debug, Serialize)]
+pub struct Shrunk {
+    /// Candidates fired while shrinking.
+    pub steps: usize,
+    /// The mutations left on the valid request.
+    pub mutations: Vec<crate::generate::Mutation>,
+    pub request: HttpRequest,
+    /// The checks it still fails.
+    pub failures: Vec<Verdict>,
+    pub reproduce: String,
 }
 
 impl CaseReport {
@@ -113,6 +129,7 @@ impl CaseReport {
             response,
             error,
             portal_calls: exchange.portal_calls,
+            shrunk: None,
         }
     }
 

@@ -49,6 +49,7 @@ pub fn report() -> RunReport {
         response: None,
         error: None,
         portal_calls: Vec::new(),
+        shrunk: None,
     };
     let answer = |content_type: &str, body: &str| HttpResponse {
         status: 200,

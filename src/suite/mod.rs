@@ -7,7 +7,7 @@ mod filter;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::generate::{Mutation, valid_payloads};
+use crate::generate::{self, Mutation, Space, draft_seed};
 use crate::payload::{Binding, Field, HttpRequest, Payload, Wire, opaque_token};
 
 pub use file::SuiteError;
@@ -95,6 +95,9 @@ pub struct Case {
     pub payload: Payload,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mutations: Vec<Mutation>,
+    /// Set on generated cases.
+    #[serde(rename = "generated", skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
     #[serde(skip)]
     pub kind: CaseKind,
 }
@@ -147,15 +150,36 @@ pub enum SuiteSource {
 }
 
 /// How a suite's generated groups are drawn.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Draw {
     pub seed: u64,
     /// Overrides every generated group's `count`.
     pub count: Option<usize>,
+    /// Draws that failed before (a regressions file), drawn again ahead of every other case.
+    pub replay: Vec<Replay>,
 }
 
-/// Loads suites, in order, into cases. Ids must be unique across all of them.
-pub fn load(sources: &[SuiteSource], draw: Draw) -> Result<Vec<Case>, SuiteError> {
+/// One earlier draw to draw again: the group's id and the draw's own seed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replay {
+    pub group: String,
+    pub seed: u64,
+}
+
+/// Where a generated case came from, so that it can be drawn again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// The id of its `[[generate]]` group.
+    pub group: String,
+    pub space: Space,
+    /// The draw's own seed ([`crate::generate::draft_seed`]).
+    pub seed: u64,
+    /// Drawn again from a regressions file rather than from the run's seed.
+    pub replayed: bool,
+}
+
+/// Loads suites, in order, into cases, replayed draws first. Ids must be unique across all of them.
+pub fn load(sources: &[SuiteSource], draw: &Draw) -> Result<Vec<Case>, SuiteError> {
     let mut cases: Vec<Case> = Vec::new();
     for source in sources {
         let (name, text) = match source {
@@ -176,7 +200,10 @@ pub fn load(sources: &[SuiteSource], draw: Draw) -> Result<Vec<Case>, SuiteError
             cases.push(case);
         }
     }
-    Ok(cases)
+    let (mut replayed, fresh): (Vec<Case>, Vec<Case>) =
+        cases.into_iter().partition(|c| c.origin.as_ref().is_some_and(|o| o.replayed));
+    replayed.extend(fresh);
+    Ok(replayed)
 }
 
 const BUILTIN_NAME: &str = "suites/landing_settings.toml";
@@ -191,8 +218,23 @@ pub(crate) fn catalog_payload(id: &str, base: &Payload) -> Payload {
     }
 }
 
-/// The `count` generated payloads of a group; each group draws from its own seed stream.
-fn generated_payloads(group: &str, draw: Draw, count: usize) -> Vec<Payload> {
-    let group_seed = u64::from_str_radix(&opaque_token(group, 16), 16).unwrap_or_default();
-    valid_payloads(draw.seed ^ group_seed, count)
+/// The cases of one `[[generate]]` group: its replayed draws, then `count` fresh ones.
+fn generated(group: &str, space: Space, draw: &Draw, count: usize) -> Vec<(String, Payload, Vec<Mutation>, Origin)> {
+    let replayed =
+        draw.replay.iter().filter(|r| r.group == group).map(|r| (format!("regression-{:016x}", r.seed), r.seed, true));
+    let fresh = (0..count).map(|n| (n.to_string(), draft_seed(draw.seed, group, n), false));
+    let mut seen = Vec::new();
+    replayed
+        .chain(fresh)
+        .filter(|(_, seed, _)| {
+            let new = !seen.contains(seed);
+            seen.push(*seed);
+            new
+        })
+        .map(|(suffix, seed, replayed)| {
+            let draft = generate::draw(space, seed);
+            let origin = Origin { group: group.to_owned(), space, seed, replayed };
+            (format!("{group}#{suffix}"), draft.payload, draft.mutations, origin)
+        })
+        .collect()
 }
