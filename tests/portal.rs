@@ -335,3 +335,19 @@ async fn the_oauth_client_and_disputed_statuses_are_configurable() {
     let (status, body) = answer(client.get(url).send().await.unwrap()).await;
     assert_eq!((status, body["error"].as_str()), (401, Some("insufficient_scope")));
 }
+
+/// Recycling drops wiremock's copies of the requests (STACK.md) and nothing of the portal's own:
+/// tokens, spent refresh tokens and calls not yet taken survive it.
+#[tokio::test]
+async fn recycling_keeps_tokens_and_calls() {
+    let portal = portal(TokenState::Valid).await;
+    let url = format!("{}user.current?auth={AUTH}", portal.rest_url());
+    let client = fire::client();
+    assert_eq!(answer(client.get(&url).send().await.unwrap()).await.0, 200);
+    refresh_get(&portal, REFRESH).await;
+    portal.recycle().await;
+    assert_eq!(answer(client.get(&url).send().await.unwrap()).await.0, 200);
+    let reused = refresh_get(&portal, REFRESH).await;
+    assert_eq!(reused["error"], "invalid_grant", "the refresh token stays spent");
+    assert_eq!(portal.take_calls(0).len(), 4);
+}

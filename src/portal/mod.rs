@@ -181,8 +181,22 @@ impl Portal {
             origin: format!("http://{addr}"),
             member_id,
         }));
-        Mock::given(any()).respond_with(Responder(state.clone())).mount(&server).await;
-        Ok(Portal { server, state })
+        let portal = Portal { server, state };
+        portal.mount().await;
+        Ok(portal)
+    }
+
+    async fn mount(&self) {
+        Mock::given(any()).respond_with(Responder(self.state.clone())).mount(&self.server).await;
+    }
+
+    /// Frees what wiremock keeps of every request it answered (a clone each, even with recording
+    /// off: STACK.md) by dropping the mock and mounting it again. The token table and the calls
+    /// not yet taken live in the portal's own state and are kept. Between the two steps a request
+    /// would get an empty 404: call it only when no case is in flight.
+    pub async fn recycle(&self) {
+        self.server.reset().await;
+        self.mount().await;
     }
 
     /// `http://127.0.0.1:PORT`.

@@ -230,7 +230,8 @@ mod tests {
         assert!(!html.contains("<script") && !html.contains("<p><script") && !html.contains("<b>title"), "{html}");
         assert!(html.contains("&lt;p&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"), "{html}");
         assert!(html.contains("<title>b24-conform FAILED: http://127.0.0.1:9/&lt;script&gt;"), "{html}");
-        assert!(html.contains("<code>user.current&lt;script&gt;"), "{html}");
+        assert!(html.contains("<tr><td>home</td><td>rest</td><td><code>user.current&lt;script&gt;"), "{html}");
+        assert!(html.contains("<td>given</td><td>401</td>"), "the call's portal, token role and answer: {html}");
         assert!(html.contains("expired_token&lt;script&gt;"), "{html}");
         assert!(html.contains("no answer: no complete answer within 10000 ms &lt;script&gt;"), "{html}");
         assert!(html.contains("content-type: text/html; x=&lt;script&gt;"), "{html}");
