@@ -105,3 +105,34 @@ pub const TOKEN_STAYS_HOME: Check = Check {
         pass(format!("{} call(s), all to the installed portal; no token in the answer", exchange.portal_calls.len()))
     },
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::{Outcome, Settings};
+    use crate::fire::{Exchange, HttpResponse};
+    use crate::install::{self, InstallForm};
+    use crate::payload::HttpRequest;
+
+    /// The answer half of token-stays-home, which no fault of the reference handler exercises:
+    /// a page that carries the request's REFRESH_ID back fails; the same page without it passes.
+    #[test]
+    fn a_token_echoed_in_the_answer_fails() {
+        let case = install::case(InstallForm::Frame);
+        let exchange = |body: String| Exchange {
+            request: HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: vec![] },
+            response: Ok(HttpResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "text/html".into())],
+                body: body.into_bytes(),
+                truncated: false,
+                elapsed_ms: 1,
+            }),
+            portal_calls: Vec::new(),
+        };
+        let judge = |body: String| (TOKEN_STAYS_HOME.judge)(&case, &exchange(body), &Settings::default());
+        let echoed = judge(format!("<script>var refresh = '{}';</script>", case.payload.refresh_id));
+        assert_eq!(echoed, (Outcome::Fail, "the answer echoes the request's REFRESH_ID".to_owned()));
+        assert_eq!(judge("<p>Settings</p>".to_owned()).0, Outcome::Pass);
+    }
+}
