@@ -2,6 +2,7 @@
 //! portal (and the built-in handler when asked), fires every case, and judges each exchange.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -10,12 +11,15 @@ use url::Url;
 
 use crate::checks;
 use crate::fire::{self, Exchange, Limits};
-use crate::payload::{Binding, Wire};
-use crate::portal::{Portal, Role};
-use crate::reference::{Fault, Installation, Reference};
-use crate::report::{CaseReport, RunReport};
+use crate::generate::Shrinker;
+use crate::install::{self, InstallForm};
+use crate::payload::{Binding, LANDING_SETTINGS, Payload, Wire, opaque_token};
+use crate::portal::{Portal, PortalCall, PortalConfig, Role};
+use crate::reference::{Credentials, Fault, Reference};
+use crate::regressions::{self, RegressionsError};
+use crate::report::{CaseOutcome, CaseReport, RunReport, Shrunk};
 use crate::snapshot::{self, SnapshotConfig, Snapshots};
-use crate::suite::{self, Case, Draw, Filter, SuiteError, SuiteSource};
+use crate::suite::{self, Case, Draw, Filter, Origin, Replay, SuiteError, SuiteSource};
 
 /// The handler under test.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -78,7 +82,16 @@ pub struct RunConfig {
     pub wire: Wire,
     /// Where the mock portal listens; port 0 takes a free one.
     pub portal_addr: SocketAddr,
+    pub portal: PortalConfig,
+    /// The app's installation handler: the run installs the app there first (the built-in
+    /// handler always has one).
+    pub install_url: Option<Url>,
+    pub install_form: InstallForm,
     pub settings: checks::Settings,
+    /// A failing generated case is shrunk with at most this many candidates (0: not shrunk).
+    pub shrink_budget: usize,
+    /// Where failing draws are recorded, and read back to be drawn again first.
+    pub regressions: Option<PathBuf>,
     /// Judge each exchange against its reviewed snapshot too (the `snapshot` check).
     pub snapshots: Option<SnapshotConfig>,
 }
@@ -86,18 +99,24 @@ pub struct RunConfig {
 impl RunConfig {
     /// The defaults of `b24-conform run` for `handler`: the built-in catalog, seed 24, 8 jobs,
     /// 10 s per case, 1 MiB of body, the split wire, a portal on a free loopback port, a 3 s
-    /// latency budget, warnings not failing the run.
+    /// latency budget, warnings not failing the run, failing draws shrunk with up to 256
+    /// candidates and recorded nowhere.
     pub fn new(handler: Handler) -> RunConfig {
         RunConfig {
             handler,
             suites: vec![SuiteSource::Builtin],
             filters: Vec::new(),
-            draw: Draw { seed: DEFAULT_SEED, count: None },
+            draw: Draw { seed: DEFAULT_SEED, ..Draw::default() },
             jobs: 8,
             limits: Limits { timeout: Duration::from_secs(10), body_cap: 1 << 20 },
             wire: Wire::Split,
             portal_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            portal: PortalConfig::default(),
+            install_url: None,
+            install_form: InstallForm::default(),
             settings: checks::Settings::default(),
+            shrink_budget: 256,
+            regressions: None,
             snapshots: None,
         }
     }
@@ -119,20 +138,27 @@ pub enum RunError {
     Unreachable { url: String, reason: String },
     #[error("cannot start the built-in reference handler: {0}")]
     Reference(String),
+    #[error(transparent)]
+    Regressions(#[from] RegressionsError),
+    #[error("the installation bound PLACEMENT_HANDLER {url}, which does not answer: {reason}")]
+    BoundHandler { url: String, reason: String },
 }
 
 impl RunError {
     /// 2 for bad input, 3 for a run that could not happen (DESIGN.md, CLI contract).
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Suite(_) | RunError::NoCases(_) => 2,
-            RunError::Portal { .. } | RunError::Unreachable { .. } | RunError::Reference(_) => 3,
+            RunError::Suite(_) | RunError::NoCases(_) | RunError::Regressions(_) => 2,
+            RunError::Portal { .. }
+            | RunError::Unreachable { .. }
+            | RunError::Reference(_)
+            | RunError::BoundHandler { .. } => 3,
         }
     }
 }
 
 /// The cases of `sources` that `filters` select, in suite order. Selecting none is an error.
-pub fn select(sources: &[SuiteSource], filters: &[String], draw: Draw) -> Result<Vec<Case>, RunError> {
+pub fn select(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Vec<Case>, RunError> {
     let filter = Filter::new(filters);
     let cases: Vec<Case> = suite::load(sources, draw)?.into_iter().filter(|c| filter.selects(&c.id)).collect();
     if cases.is_empty() {
@@ -141,28 +167,109 @@ pub fn select(sources: &[SuiteSource], filters: &[String], draw: Draw) -> Result
     Ok(cases)
 }
 
-/// Runs the cases and judges them. `on_case` sees each case as it completes (in completion
-/// order); the report lists them in suite order.
-pub async fn run(config: &RunConfig, mut on_case: impl FnMut(&CaseReport)) -> Result<RunReport, RunError> {
+/// Runs the cases and judges them. `on_case` sees each case as it is judged; the report lists
+/// them in suite order, the installation first. Cases are judged once every case has been
+/// answered, so that a call made with a case's token after its answer is judged with it.
+/// Failing generated cases are then shrunk, and their draws recorded in the regressions file,
+/// if there is one.
+pub async fn run(config: &RunConfig, on_case: impl FnMut(&CaseReport)) -> Result<RunReport, RunError> {
+    run_observed(config, |_, _| {}, on_case).await
+}
+
+/// [`run`], with `on_fired` seeing each case as its answer arrives, and the number of cases, so
+/// a terminal can show progress while they are fired (they are judged only at the end).
+pub async fn run_observed(
+    config: &RunConfig,
+    mut on_fired: impl FnMut(&Case, usize),
+    mut on_case: impl FnMut(&CaseReport),
+) -> Result<RunReport, RunError> {
     let started = Instant::now();
-    let cases = select(&config.suites, &config.filters, config.draw)?;
-    let stage = Stage::start(config, &cases).await?;
-    let mut exchanges = futures::stream::iter(cases.iter().enumerate())
-        .map(|(owner, case)| stage.exercise(owner, case))
-        .buffer_unordered(config.jobs.max(1));
-    let mut reports: Vec<Option<CaseReport>> = vec![None; cases.len()];
-    while let Some((owner, report)) = exchanges.next().await {
-        on_case(&report);
-        reports[owner] = Some(report);
+    let mut draw = config.draw.clone();
+    if let Some(path) = &config.regressions {
+        draw.replay = regressions::read(path)?;
     }
-    drop(exchanges);
+    let cases = select(&config.suites, &config.filters, &draw)?;
+    let owned_stage = Stage::start(config, &cases).await?;
+    let stage = &owned_stage;
+    let mut exchanges: Vec<Option<Exchange>> = vec![None; cases.len()];
+    // In rounds, so that the portals can drop wiremock's copies of the requests between them,
+    // when no case is in flight: memory stays flat however long the run.
+    for (round, chunk) in cases.chunks(RECYCLE_EVERY).enumerate() {
+        if round > 0 {
+            stage.recycle().await;
+        }
+        let first = round * RECYCLE_EVERY;
+        let mut fired = futures::stream::iter(chunk.iter().enumerate())
+            .map(|(i, case)| async move { (first + i, stage.exercise(first + i, case).await) })
+            .buffer_unordered(config.jobs.max(1));
+        while let Some((owner, exchange)) = fired.next().await {
+            on_fired(&cases[owner], cases.len());
+            exchanges[owner] = Some(exchange);
+        }
+    }
+    let (install, unattributed) = stage.finish(&mut exchanges);
+    let mut judge_one = |case: &Case, exchange: Exchange| {
+        let report = stage.judge(case, exchange);
+        on_case(&report);
+        report
+    };
+    let filter = Filter::new(&config.filters);
+    let install = install.filter(|(case, _)| filter.selects(&case.id)).map(|(case, e)| judge_one(&case, e));
+    let mut reports: Vec<CaseReport> =
+        cases.iter().zip(exchanges).filter_map(|(case, exchange)| Some(judge_one(case, exchange?))).collect();
+
+    let mut next_owner = cases.len();
+    let mut failed_draws = Vec::new();
+    // A snapshot's difference is no property of the draw: shrinking judges candidates without
+    // snapshots, and a replayed draw has a case id no snapshot is stored under.
+    let failing = cases
+        .iter()
+        .zip(reports.iter_mut())
+        .filter(|(_, r)| r.outcome == CaseOutcome::Error || r.failures().any(|v| v.id != snapshot::CHECK_ID));
+    for (case, report) in failing {
+        let Some(origin) = &case.origin else { continue };
+        if failed_draws.len() < MAX_SHRUNK && config.shrink_budget > 0 {
+            report.shrunk =
+                stage.shrink(case, origin, report, &mut next_owner, config.shrink_budget).await.map(Box::new);
+        }
+        let checks: Vec<&str> = report.failures().map(|v| v.id).collect();
+        let mut note =
+            format!("{} failed {}", case.id, if checks.is_empty() { "(no answer)".into() } else { checks.join(", ") });
+        if let Some(shrunk) = &report.shrunk {
+            note.push_str(&format!("; shrunk to {}", serde_json::to_string(&shrunk.mutations).unwrap_or_default()));
+        }
+        failed_draws.push((Replay { group: origin.group.clone(), seed: origin.seed }, note));
+    }
+    if let Some(path) = &config.regressions {
+        regressions::record(path, &failed_draws)?;
+    }
     // Dropping the mock portals runs wiremock's verification through a blocking executor. On a
     // tokio task whose cooperative budget is spent, tokio answers every poll of its lock with
     // Pending, and that executor spins forever; a blocking thread has no budget.
-    let _ = tokio::task::spawn_blocking(move || drop(stage)).await;
-    let cases = reports.into_iter().flatten().collect();
-    Ok(RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, cases, started.elapsed()))
+    let _ = tokio::task::spawn_blocking(move || drop(owned_stage)).await;
+    reports.splice(0..0, install);
+    let mut report =
+        RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, reports, started.elapsed());
+    report.unattributed = unattributed;
+    Ok(report)
 }
+
+/// Cases fired between two recyclings of the portals (measured: wiremock keeps ~3.6 KB a request,
+/// so under 10 MB a round at two calls a case).
+const RECYCLE_EVERY: usize = 1000;
+
+/// A case's report: every check's verdict on its exchange.
+pub fn judge(case: &Case, exchange: Exchange, settings: &checks::Settings) -> CaseReport {
+    let verdicts = checks::check(case, &exchange, settings);
+    CaseReport::new(case, exchange, verdicts)
+}
+
+/// The owner number of the installation's tokens: apart from the cases' (0..) and the shrunk
+/// candidates' (numbered on from the cases).
+const INSTALL_OWNER: usize = usize::MAX;
+
+/// Failing generated cases shrunk per run, at most: each costs up to `shrink_budget` requests.
+const MAX_SHRUNK: usize = 8;
 
 /// Where the foreign portal listens: the port after a fixed home port, so that payloads naming
 /// `{foreign}` are the same run after run; any free port when the home port is.
@@ -185,42 +292,42 @@ pub struct Stage {
     wire: Wire,
     limits: Limits,
     settings: checks::Settings,
+    /// The installation case and its exchange, once the app is installed.
+    install: Option<(Case, Exchange)>,
     snapshots: Option<Snapshots>,
 }
 
 impl Stage {
     /// Starts the portal (and the built-in handler if asked), checks that the handler listens,
-    /// and issues each case its tokens; case `i` of `cases` is owner `i` from then on.
+    /// issues each case its tokens (case `i` of `cases` is owner `i` from then on), and installs
+    /// the app when there is an installation handler.
     pub async fn start(config: &RunConfig, cases: &[Case]) -> Result<Stage, RunError> {
         let start = |addr: SocketAddr, role: Role| async move {
-            Portal::start_as(addr, role).await.map_err(|e| RunError::Portal { addr, reason: e.to_string() })
+            Portal::start_as(addr, role, config.portal.clone())
+                .await
+                .map_err(|e| RunError::Portal { addr, reason: e.to_string() })
         };
         let portal = start(config.portal_addr, Role::Home).await?;
         // A second Bitrix24 the app is not installed on: cases whose DOMAIN names it (`{foreign}`)
         // show whether a handler sends tokens wherever a request tells it to.
         let foreign = start(foreign_addr(config.portal_addr), Role::Foreign).await?;
         let binding = Portal::binding_at(portal.addr(), foreign.addr());
-        let (reference, handler_url) = match &config.handler {
+        let (reference, handler_url, install_url) = match &config.handler {
             Handler::Builtin(fault) => {
-                let installation = Installation {
-                    domain: binding.domain.clone(),
-                    member_id: binding.member_id.clone(),
-                    rest_url: portal.rest_url(),
-                    oauth_url: portal.oauth_url(),
+                let client = &config.portal.client;
+                let credentials = Credentials {
+                    client_id: client.id.clone().unwrap_or_else(|| "local.b24conform".to_owned()),
+                    client_secret: client.secret.clone().unwrap_or_else(|| "reference-secret".to_owned()),
                 };
                 let reference =
-                    Reference::start(installation, *fault).await.map_err(|e| RunError::Reference(e.to_string()))?;
-                let url = Url::parse(&reference.url()).map_err(|e| RunError::Reference(e.to_string()))?;
-                (Some(reference), url)
+                    Reference::start(credentials, *fault).await.map_err(|e| RunError::Reference(e.to_string()))?;
+                let parse = |url: String| Url::parse(&url).map_err(|e| RunError::Reference(e.to_string()));
+                let (url, install_url) = (parse(reference.url())?, parse(reference.install_url())?);
+                (Some(reference), url, Some(install_url))
             }
-            Handler::Url(url) => (None, url.clone()),
+            Handler::Url(url) => (None, url.clone(), config.install_url.clone()),
         };
         ensure_listening(&handler_url).await?;
-        for (owner, case) in cases.iter().enumerate() {
-            for p in [&portal, &foreign] {
-                p.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
-            }
-        }
         // Ports are new every run: snapshots name them instead.
         let handler_addr = format!(
             "{}:{}",
@@ -230,7 +337,7 @@ impl Stage {
         let addresses =
             [(portal.addr().to_string(), "portal"), (foreign.addr().to_string(), "foreign"), (handler_addr, "handler")];
         let snapshots = config.snapshots.clone().map(|c| Snapshots::new(c, config.draw.seed, &addresses));
-        Ok(Stage {
+        let mut stage = Stage {
             snapshots,
             portal,
             foreign,
@@ -241,16 +348,134 @@ impl Stage {
             wire: config.wire,
             limits: config.limits,
             settings: config.settings,
+            install: None,
+        };
+        for (owner, case) in cases.iter().enumerate() {
+            stage.enlist(owner, case);
+        }
+        if let Some(install_url) = install_url {
+            stage.install(&install_url, config.install_form).await?;
+        }
+        Ok(stage)
+    }
+
+    /// Installs the app at `url` in `form`; from then on the placement cases go to the
+    /// LANDING_SETTINGS handler it bound, if it bound one.
+    async fn install(&mut self, url: &Url, form: InstallForm) -> Result<(), RunError> {
+        ensure_listening(url).await?;
+        let case = install::case(form);
+        self.enlist(INSTALL_OWNER, &case);
+        let request = case.request(url, &self.binding, self.wire);
+        let exchange = self.fire(INSTALL_OWNER, request).await;
+        self.install = Some((case, exchange));
+        let bound = self.portal.bindings().into_iter().rev().find(|b| b.placement == LANDING_SETTINGS);
+        if let Some(bound) = bound {
+            let unanswered = |reason: String| RunError::BoundHandler { url: bound.handler.clone(), reason };
+            let url = Url::parse(&bound.handler).map_err(|e| unanswered(e.to_string()))?;
+            ensure_listening(&url).await.map_err(|e| unanswered(e.to_string()))?;
+            self.handler_url = url;
+        }
+        Ok(())
+    }
+
+    /// Issues `case`'s tokens to `owner` at both portals, so that calls are attributed to it.
+    fn enlist(&self, owner: usize, case: &Case) {
+        for portal in [&self.portal, &self.foreign] {
+            portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+        }
+    }
+
+    /// Draws smaller and smaller versions of a failing generated case, firing each, and returns
+    /// the smallest that still fails one of the checks the case failed (or still gets no answer).
+    async fn shrink(
+        &self,
+        case: &Case,
+        origin: &Origin,
+        failed: &CaseReport,
+        next_owner: &mut usize,
+        budget: usize,
+    ) -> Option<Shrunk> {
+        let failing = |report: &CaseReport| -> Vec<&'static str> {
+            report.failures().filter(|v| v.severity == checks::Severity::Error).map(|v| v.id).collect()
+        };
+        let wanted = failing(failed);
+        let mut shrinker = Shrinker::new(origin.space, origin.seed);
+        let mut smallest: Option<CaseReport> = None;
+        while let Some(draft) = shrinker.candidate() {
+            if shrinker.steps() >= budget {
+                break;
+            }
+            let owner = *next_owner;
+            *next_owner += 1;
+            // Fresh tokens for each candidate: calls must be attributed to it alone.
+            let tag = format!("{}/shrink/{owner}", case.id);
+            let payload = Payload {
+                auth_id: opaque_token(&format!("{tag}/auth"), 70),
+                refresh_id: opaque_token(&format!("{tag}/refresh"), 70),
+                ..draft.payload.clone()
+            };
+            let candidate = Case { payload, mutations: draft.mutations.clone(), ..case.clone() };
+            self.enlist(owner, &candidate);
+            let report = judge(&candidate, self.exercise(owner, &candidate).await, &self.settings);
+            let still_fails = (failed.error.is_some() && report.error.is_some())
+                || failing(&report).iter().any(|id| wanted.contains(id));
+            if still_fails {
+                smallest = Some(report);
+            }
+            shrinker.verdict(still_fails);
+        }
+        let report = smallest?;
+        Some(Shrunk {
+            steps: shrinker.steps(),
+            mutations: shrinker.smallest().mutations.clone(),
+            failures: report.failures().cloned().collect(),
+            reproduce: report.reproduce,
+            request: report.request,
         })
     }
 
-    /// Fires one case and judges the exchange.
-    pub async fn exercise(&self, owner: usize, case: &Case) -> (usize, CaseReport) {
+    /// Drops the portals' copies of the requests they answered; only while no case is in flight.
+    async fn recycle(&self) {
+        self.portal.recycle().await;
+        self.foreign.recycle().await;
+    }
+
+    /// Fires one case and collects the calls made with its tokens until the answer.
+    pub async fn exercise(&self, owner: usize, case: &Case) -> Exchange {
         let request = case.request(&self.handler_url, &self.binding, self.wire);
+        self.fire(owner, request).await
+    }
+
+    async fn fire(&self, owner: usize, request: crate::payload::HttpRequest) -> Exchange {
         let response = fire::fire(&self.client, &request, self.limits).await;
         let mut portal_calls = self.portal.take_calls(owner);
         portal_calls.extend(self.foreign.take_calls(owner));
-        let exchange = Exchange { request, response, portal_calls };
+        Exchange { request, response, portal_calls }
+    }
+
+    /// Ends the collection of the cases' calls: hands each case the calls that came with its
+    /// tokens after its answer (marked `late`), and returns the installation's case and exchange
+    /// and the calls that carried no token of the run.
+    pub fn finish(&self, exchanges: &mut [Option<Exchange>]) -> (Option<(Case, Exchange)>, Vec<PortalCall>) {
+        let mut install = self.install.clone();
+        let mut unattributed = Vec::new();
+        for call in self.portal.take_remaining().into_iter().chain(self.foreign.take_remaining()) {
+            let slot = match call.owner {
+                Some(INSTALL_OWNER) => install.as_mut().map(|(_, exchange)| exchange),
+                Some(owner) => exchanges.get_mut(owner).and_then(Option::as_mut),
+                None => None,
+            };
+            match slot {
+                Some(exchange) => exchange.portal_calls.push(call),
+                None => unattributed.push(call),
+            }
+        }
+        (install, unattributed)
+    }
+
+    /// A case's report: every check's verdict on its exchange, the `snapshot` check's against
+    /// the stored snapshot when the run has a snapshots directory.
+    pub fn judge(&self, case: &Case, exchange: Exchange) -> CaseReport {
         let mut verdicts = checks::check(case, &exchange, &self.settings);
         if let Some(snapshots) = &self.snapshots {
             let (outcome, message) = snapshots.judge(case, &exchange);
@@ -259,7 +484,7 @@ impl Stage {
                 verdict.message.clone_from(&message);
             }
         }
-        (owner, CaseReport::new(case, exchange, verdicts))
+        CaseReport::new(case, exchange, verdicts)
     }
 }
 

@@ -164,18 +164,11 @@ pub fn record(exchange: &Exchange, redactions: &Redactions) -> String {
     } else {
         out.push_str("portal calls:\n");
         for call in &exchange.portal_calls {
-            let lower = |debug: String| debug.to_lowercase();
-            let _ = writeln!(
-                out,
-                "  {} {} {} {} with {} token: {}{}",
-                lower(format!("{:?}", call.portal)),
-                lower(format!("{:?}", call.endpoint)),
-                call.http_method,
-                call.method,
-                lower(format!("{:?}", call.token)),
-                call.status,
-                call.error.as_deref().map_or(String::new(), |e| format!(" {e}"))
-            );
+            let _ = write!(out, "  {call}");
+            if let Some(b) = &call.binding {
+                let _ = write!(out, ", binds {} to {} ({:?})", b.placement, b.handler, b.title);
+            }
+            out.push('\n');
         }
     }
     redactions.apply(&out)
@@ -275,6 +268,8 @@ mod tests {
                 token: TokenRole::Given,
                 status: 401,
                 error: Some("expired_token".into()),
+                late: false,
+                binding: None,
             }],
         }
     }
@@ -293,7 +288,7 @@ mod tests {
             record(&exchange(&headers, page), &redactions),
             "status: 200\nheaders:\n  content-type: text/html\n  set-cookie: PHPSESSID=[cookie]; path=/; HttpOnly\n\
              body (html, normalised):\n  <html>\n    <body>\n      <a href=\"http://[portal]/x\">Back</a>\n    </body>\n  </html>\n\
-             portal calls:\n  home rest POST user.current with given token: 401 expired_token\n"
+             portal calls:\n  home: POST user.current, given token → 401 expired_token\n"
         );
     }
 
