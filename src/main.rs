@@ -15,7 +15,7 @@ use b24_conform::payload::Wire;
 use b24_conform::portal::Portal;
 use b24_conform::reference::Fault;
 use b24_conform::report::render_human;
-use b24_conform::run::{self, Handler, RunConfig, RunError};
+use b24_conform::run::{self, Handler, RunConfig, RunError, Stage};
 use b24_conform::suite::{Draw, SuiteSource};
 
 /// Conformance tests for Bitrix24 placement handlers (LANDING_SETTINGS): plays the portal,
@@ -121,6 +121,18 @@ struct RunArgs {
     /// Where the mock portal listens; port 0 takes a free one.
     #[arg(long, default_value = "127.0.0.1:0")]
     portal_addr: SocketAddr,
+    /// Serve the mock portal over https (PROTOCOL=1), as the official SDKs require, with a CA
+    /// made for the run; the CA's file is printed on stderr and given to --handler-cmd.
+    #[arg(long)]
+    portal_tls: bool,
+    /// Start the handler with `sh -c CMD` before the run, and stop it, with every process it
+    /// started, after. It gets B24_PORTAL_URL and B24_OAUTH_URL, and with --portal-tls the CA in
+    /// SSL_CERT_FILE, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS, CURL_CA_BUNDLE. Needs --handler URL.
+    #[arg(long, value_name = "CMD")]
+    handler_cmd: Option<String>,
+    /// How long the --handler-cmd handler has to accept connections at --handler.
+    #[arg(long, default_value_t = 30_000, value_name = "N")]
+    handler_wait_ms: u64,
 }
 
 #[derive(Args)]
@@ -242,8 +254,27 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         limits: Limits { timeout: Duration::from_millis(args.timeout_ms), body_cap: args.body_cap },
         wire: args.wire,
         portal_addr: args.portal_addr,
+        portal_tls: args.portal_tls,
+        handler_cmd: args.handler_cmd.clone(),
+        handler_wait: Duration::from_millis(args.handler_wait_ms),
     };
-    let report = run::run(&config, |_| {}).await?;
+    let work = async {
+        let cases = run::select(&config.suites, &config.filters, config.draw)?;
+        let stage = Stage::start(&config, &cases).await?;
+        if let Some(ca_file) = stage.portal().ca_file() {
+            eprintln!("mock portal at {}; its CA certificate: {}", stage.portal().origin(), ca_file.display());
+        }
+        Ok::<_, RunError>(stage.perform(&config, &cases, |_| {}).await)
+    };
+    // The handler of --handler-cmd runs in its own process group, out of reach of the
+    // terminal's Ctrl-C: dropping the run stops it.
+    let report = tokio::select! {
+        report = work => report?,
+        Ok(()) = tokio::signal::ctrl_c() => {
+            eprintln!("interrupted");
+            return Ok(130);
+        }
+    };
     let text = match args.format {
         RunFormat::Human => render_human(&report),
         RunFormat::Json => report.to_json() + "\n",

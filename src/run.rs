@@ -1,5 +1,6 @@
 //! A run, start to end: suite → cases → fire → exchange → checks → report. It starts the mock
-//! portal (and the built-in handler when asked), fires every case, and judges each exchange.
+//! portal (and the handler when asked: built in, or started from a command), fires every case,
+//! and judges each exchange.
 
 use std::net::SocketAddr;
 use std::str::FromStr;
@@ -10,6 +11,7 @@ use url::Url;
 
 use crate::checks;
 use crate::fire::{self, Exchange, Limits};
+use crate::launch::{self, HandlerProcess, LaunchError};
 use crate::payload::{Binding, Wire};
 use crate::portal::Portal;
 use crate::reference::{Fault, Installation, Reference};
@@ -77,11 +79,19 @@ pub struct RunConfig {
     pub wire: Wire,
     /// Where the mock portal listens; port 0 takes a free one.
     pub portal_addr: SocketAddr,
+    /// The portal speaks https with a CA made for the run (PROTOCOL=1), as the official SDKs
+    /// require (PROTOCOL.md 5).
+    pub portal_tls: bool,
+    /// A shell command that starts the handler at the `handler` URL (`--handler-cmd`).
+    pub handler_cmd: Option<String>,
+    /// How long the started handler has to listen.
+    pub handler_wait: Duration,
 }
 
 impl RunConfig {
     /// The defaults of `b24-conform run` for `handler`: the built-in catalog, seed 24, 8 jobs,
-    /// 10 s per case, 1 MiB of body, the split wire, a portal on a free loopback port.
+    /// 10 s per case, 1 MiB of body, the split wire, a plain-http portal on a free loopback port,
+    /// a handler that is already running (30 s to listen when given a command).
     pub fn new(handler: Handler) -> RunConfig {
         RunConfig {
             handler,
@@ -92,6 +102,9 @@ impl RunConfig {
             limits: Limits { timeout: Duration::from_secs(10), body_cap: 1 << 20 },
             wire: Wire::Split,
             portal_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            portal_tls: false,
+            handler_cmd: None,
+            handler_wait: Duration::from_secs(30),
         }
     }
 }
@@ -112,14 +125,18 @@ pub enum RunError {
     Unreachable { url: String, reason: String },
     #[error("cannot start the built-in reference handler: {0}")]
     Reference(String),
+    #[error("--handler-cmd needs --handler URL, the address where the started handler listens")]
+    CommandWithoutUrl,
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
 }
 
 impl RunError {
     /// 2 for bad input, 3 for a run that could not happen (DESIGN.md, CLI contract).
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Suite(_) | RunError::NoCases(_) => 2,
-            RunError::Portal { .. } | RunError::Unreachable { .. } | RunError::Reference(_) => 3,
+            RunError::Suite(_) | RunError::NoCases(_) | RunError::CommandWithoutUrl => 2,
+            RunError::Portal { .. } | RunError::Unreachable { .. } | RunError::Reference(_) | RunError::Launch(_) => 3,
         }
     }
 }
@@ -136,25 +153,17 @@ pub fn select(sources: &[SuiteSource], filters: &[String], draw: Draw) -> Result
 
 /// Runs the cases and judges them. `on_case` sees each case as it completes (in completion
 /// order); the report lists them in suite order.
-pub async fn run(config: &RunConfig, mut on_case: impl FnMut(&CaseReport)) -> Result<RunReport, RunError> {
-    let started = Instant::now();
+pub async fn run(config: &RunConfig, on_case: impl FnMut(&CaseReport)) -> Result<RunReport, RunError> {
     let cases = select(&config.suites, &config.filters, config.draw)?;
     let stage = Stage::start(config, &cases).await?;
-    let mut exchanges = futures::stream::iter(cases.iter().enumerate())
-        .map(|(owner, case)| stage.exercise(owner, case))
-        .buffer_unordered(config.jobs.max(1));
-    let mut reports: Vec<Option<CaseReport>> = vec![None; cases.len()];
-    while let Some((owner, report)) = exchanges.next().await {
-        on_case(&report);
-        reports[owner] = Some(report);
-    }
-    let cases = reports.into_iter().flatten().collect();
-    Ok(RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, cases, started.elapsed()))
+    Ok(stage.perform(config, &cases, on_case).await)
 }
 
 /// The scene of a run: the mock portal holding every case's tokens and the handler under test,
-/// started once and shared by all cases.
+/// started once and shared by all cases. Dropping it stops them all.
 pub struct Stage {
+    /// Declared first so it stops first, while the portal it may be calling still answers.
+    _process: Option<HandlerProcess>,
     portal: Portal,
     _reference: Option<Reference>,
     handler_url: Url,
@@ -162,23 +171,31 @@ pub struct Stage {
     client: reqwest::Client,
     wire: Wire,
     limits: Limits,
+    started: Instant,
 }
 
 impl Stage {
-    /// Starts the portal (and the built-in handler if asked), checks that the handler listens,
-    /// and issues each case its tokens; case `i` of `cases` is owner `i` from then on.
+    /// Starts the portal, then the handler (built in, or `--handler-cmd`, which needs the
+    /// portal's URLs), checks that the handler listens, and issues each case its tokens; case
+    /// `i` of `cases` is owner `i` from then on.
     pub async fn start(config: &RunConfig, cases: &[Case]) -> Result<Stage, RunError> {
-        let portal = Portal::start(config.portal_addr)
-            .await
-            .map_err(|e| RunError::Portal { addr: config.portal_addr, reason: e.to_string() })?;
+        let started = Instant::now();
+        let portal = if config.portal_tls {
+            Portal::start_tls(config.portal_addr).await
+        } else {
+            Portal::start(config.portal_addr).await
+        }
+        .map_err(|e| RunError::Portal { addr: config.portal_addr, reason: e.to_string() })?;
         let binding = portal.binding();
         let (reference, handler_url) = match &config.handler {
+            Handler::Builtin(_) if config.handler_cmd.is_some() => return Err(RunError::CommandWithoutUrl),
             Handler::Builtin(fault) => {
                 let installation = Installation {
                     domain: binding.domain.clone(),
                     member_id: binding.member_id.clone(),
                     rest_url: portal.rest_url(),
                     oauth_url: portal.oauth_url(),
+                    ca_pem: portal.ca_pem().map(str::to_owned),
                 };
                 let reference =
                     Reference::start(installation, *fault).await.map_err(|e| RunError::Reference(e.to_string()))?;
@@ -187,11 +204,19 @@ impl Stage {
             }
             Handler::Url(url) => (None, url.clone()),
         };
+        let process = match &config.handler_cmd {
+            Some(command) => Some(
+                HandlerProcess::start(command, &handler_url, &launch::environment(&portal), config.handler_wait)
+                    .await?,
+            ),
+            None => None,
+        };
         ensure_listening(&handler_url).await?;
         for (owner, case) in cases.iter().enumerate() {
             portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
         }
         Ok(Stage {
+            _process: process,
             portal,
             _reference: reference,
             handler_url,
@@ -199,7 +224,29 @@ impl Stage {
             client: fire::client(),
             wire: config.wire,
             limits: config.limits,
+            started,
         })
+    }
+
+    /// The mock portal: its URLs, and its CA when it speaks https.
+    pub fn portal(&self) -> &Portal {
+        &self.portal
+    }
+
+    /// Fires `cases` (the ones the stage was started with), `config.jobs` at a time, and judges
+    /// them. `on_case` sees each case as it completes (in completion order); the report lists
+    /// them in suite order, and its duration counts from the stage's start.
+    pub async fn perform(&self, config: &RunConfig, cases: &[Case], mut on_case: impl FnMut(&CaseReport)) -> RunReport {
+        let mut exchanges = futures::stream::iter(cases.iter().enumerate())
+            .map(|(owner, case)| self.exercise(owner, case))
+            .buffer_unordered(config.jobs.max(1));
+        let mut reports: Vec<Option<CaseReport>> = vec![None; cases.len()];
+        while let Some((owner, report)) = exchanges.next().await {
+            on_case(&report);
+            reports[owner] = Some(report);
+        }
+        let reports = reports.into_iter().flatten().collect();
+        RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, reports, self.started.elapsed())
     }
 
     /// Fires one case and judges the exchange.
@@ -214,15 +261,9 @@ impl Stage {
 
 /// Fails fast, with exit 3, when nothing listens at the handler's address.
 async fn ensure_listening(url: &Url) -> Result<(), RunError> {
-    let unreachable = |reason: String| RunError::Unreachable { url: url.to_string(), reason };
-    let host = url.host_str().ok_or_else(|| unreachable("the URL has no host".into()))?;
-    let port = url.port_or_known_default().ok_or_else(|| unreachable("the URL has no port".into()))?;
-    let connect = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port));
-    match tokio::time::timeout(Duration::from_secs(5), connect).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(unreachable(e.to_string())),
-        Err(_) => Err(unreachable("no connection within 5 s".into())),
-    }
+    launch::listening(url, Duration::from_secs(5))
+        .await
+        .map_err(|reason| RunError::Unreachable { url: url.to_string(), reason })
 }
 
 #[cfg(test)]

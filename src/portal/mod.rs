@@ -5,9 +5,11 @@
 mod oauth;
 mod params;
 mod rest;
+mod tls;
 mod tokens;
 
 use std::net::SocketAddr;
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
@@ -17,6 +19,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use crate::payload::{Binding, opaque_token};
 use crate::suite::TokenState;
 
+use tls::TlsFront;
 pub use tokens::TokenRole;
 use tokens::Tokens;
 
@@ -61,6 +64,8 @@ const MEMBER_SEED: &str = "b24-conform mock portal";
 pub struct Portal {
     server: MockServer,
     state: Arc<Mutex<State>>,
+    /// Present when the portal speaks https: handlers reach it only through this front.
+    tls: Option<TlsFront>,
 }
 
 struct State {
@@ -77,26 +82,46 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl Portal {
-    /// Starts the portal on `addr` (port 0 picks a free one). Fails when the port is taken.
+    /// Starts the portal over plain http on `addr` (port 0 picks a free one). Fails when the
+    /// port is taken.
     pub async fn start(addr: SocketAddr) -> std::io::Result<Portal> {
-        let listener = std::net::TcpListener::bind(addr)?;
-        let addr = listener.local_addr()?;
+        Portal::launch(addr, false).await
+    }
+
+    /// Starts the portal over https on `addr`, with a certificate for 127.0.0.1 and localhost
+    /// issued by a CA made for this portal ([`Portal::ca_pem`], [`Portal::ca_file`]).
+    pub async fn start_tls(addr: SocketAddr) -> std::io::Result<Portal> {
+        Portal::launch(addr, true).await
+    }
+
+    async fn launch(addr: SocketAddr, tls: bool) -> std::io::Result<Portal> {
+        // With TLS, `addr` is the front's: the plain server behind it takes any free port.
+        let plain_addr = if tls { SocketAddr::new(addr.ip(), 0) } else { addr };
+        let listener = std::net::TcpListener::bind(plain_addr)?;
+        let plain_addr = listener.local_addr()?;
         let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
-        let member_id = Portal::binding_at(addr).member_id;
+        let tls = if tls { Some(TlsFront::start(addr, plain_addr).await?) } else { None };
+        let public_addr = tls.as_ref().map_or(plain_addr, TlsFront::addr);
+        let binding = binding(public_addr, tls.is_some());
         let state = Arc::new(Mutex::new(State {
             tokens: Tokens::default(),
             calls: Vec::new(),
             bindings: Vec::new(),
-            origin: format!("http://{addr}"),
-            member_id,
+            origin: origin(public_addr, tls.is_some()),
+            member_id: binding.member_id,
         }));
         Mock::given(any()).respond_with(Responder(state.clone())).mount(&server).await;
-        Ok(Portal { server, state })
+        Ok(Portal { server, state, tls })
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// Where handlers reach the portal.
+    fn addr(&self) -> SocketAddr {
+        self.tls.as_ref().map_or(*self.server.address(), TlsFront::addr)
+    }
+
+    /// `http://127.0.0.1:PORT`, or `https://…` over TLS.
     pub fn origin(&self) -> String {
-        format!("http://{}", self.server.address())
+        origin(self.addr(), self.tls.is_some())
     }
 
     /// The REST endpoint handlers call: `http://127.0.0.1:PORT/rest/`.
@@ -109,20 +134,25 @@ impl Portal {
         format!("{}/oauth/token/", self.origin())
     }
 
-    /// The fields that point a payload at this portal.
+    /// The fields that point a payload at this portal (PROTOCOL=1 over TLS).
     pub fn binding(&self) -> Binding {
-        Portal::binding_at(*self.server.address())
+        binding(self.addr(), self.tls.is_some())
     }
 
-    /// The fields that point a payload at a portal listening on `addr`: the same for every
-    /// portal on that address, so a payload can be printed before its portal runs.
+    /// The fields that point a payload at a plain-http portal listening on `addr`: the same for
+    /// every such portal on that address, so a payload can be printed before its portal runs.
     pub fn binding_at(addr: SocketAddr) -> Binding {
-        Binding {
-            domain: addr.to_string(),
-            protocol: 0,
-            server_endpoint: format!("http://{addr}/rest/"),
-            member_id: opaque_token(MEMBER_SEED, 32),
-        }
+        binding(addr, false)
+    }
+
+    /// The PEM of the CA that issued the portal's certificate, when it speaks TLS.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(TlsFront::ca_pem)
+    }
+
+    /// A file holding [`Portal::ca_pem`], removed when the portal stops.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.tls.as_ref().map(TlsFront::ca_file)
     }
 
     /// Issues a case's token pair: AUTH_ID in `state`, REFRESH_ID good for one refresh.
@@ -136,6 +166,19 @@ impl Portal {
         let (mine, rest) = std::mem::take(&mut state.calls).into_iter().partition(|c| c.owner == Some(owner));
         state.calls = rest;
         mine
+    }
+}
+
+fn origin(addr: SocketAddr, tls: bool) -> String {
+    format!("{}://{addr}", if tls { "https" } else { "http" })
+}
+
+fn binding(addr: SocketAddr, tls: bool) -> Binding {
+    Binding {
+        domain: addr.to_string(),
+        protocol: u8::from(tls),
+        server_endpoint: format!("{}/rest/", origin(addr, tls)),
+        member_id: opaque_token(MEMBER_SEED, 32),
     }
 }
 

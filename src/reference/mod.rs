@@ -32,6 +32,9 @@ pub struct Installation {
     pub rest_url: String,
     /// `http://host:port/oauth/token/`.
     pub oauth_url: String,
+    /// The CA the portal's certificate chains to, when the portal speaks https: the only one
+    /// trusted then.
+    pub ca_pem: Option<String>,
 }
 
 /// The running reference handler; dropping it stops the server.
@@ -51,7 +54,11 @@ impl Reference {
     pub async fn start(installation: Installation, fault: Option<Fault>) -> std::io::Result<Reference> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let app = Arc::new(App { installation, fault, client: crate::fire::client() });
+        let client = match &installation.ca_pem {
+            Some(pem) => crate::fire::client_trusting(pem).map_err(std::io::Error::other)?,
+            None => crate::fire::client(),
+        };
+        let app = Arc::new(App { installation, fault, client });
         let router = Router::new().fallback(page).with_state(app);
         // Without TCP_NODELAY a kept-alive client waits ~40 ms per answer on delayed ACKs.
         let listener = listener.tap_io(|tcp| {

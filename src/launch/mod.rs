@@ -1,0 +1,178 @@
+//! The handler under test, started by the harness (`--handler-cmd`): `sh -c COMMAND` in a
+//! process group of its own, told where the portal is through its environment, waited for
+//! until it listens, and stopped, children and all, when the run ends.
+
+mod group;
+mod tail;
+
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::task::JoinHandle;
+use url::Url;
+
+use crate::portal::Portal;
+use group::ProcessGroup;
+use tail::Tail;
+
+/// How long a stopped handler has to exit after SIGTERM before it gets SIGKILL.
+const GRACE: Duration = Duration::from_secs(2);
+/// How often the wait for the handler looks again.
+const POLL: Duration = Duration::from_millis(50);
+
+/// The environment a started handler gets: where the portal is, and which CA to trust when the
+/// portal speaks https. The CA variables are the ones the usual clients read: OpenSSL (PHP,
+/// Python's `ssl`, Ruby), Python's requests, Node.js, curl.
+pub fn environment(portal: &Portal) -> Vec<(&'static str, String)> {
+    let mut environment = vec![("B24_PORTAL_URL", portal.origin()), ("B24_OAUTH_URL", portal.oauth_url())];
+    if let Some(ca_file) = portal.ca_file() {
+        let ca_file = ca_file.display().to_string();
+        for name in ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE"] {
+            environment.push((name, ca_file.clone()));
+        }
+    }
+    environment
+}
+
+/// Why the handler could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    #[error("cannot start --handler-cmd {command:?}: {source}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("--handler-cmd {command:?} exited ({status}) before it listened at {url}{}", last_output(.output))]
+    Exited { command: String, url: String, status: String, output: Vec<String> },
+    #[error(
+        "--handler-cmd {command:?} did not listen at {url} within {waited_ms} ms (--handler-wait-ms){}",
+        last_output(.output)
+    )]
+    NotListening { command: String, url: String, waited_ms: u128, output: Vec<String> },
+}
+
+fn last_output(lines: &[String]) -> String {
+    if lines.is_empty() {
+        return "; it wrote nothing".to_owned();
+    }
+    let mut text = "; its last output:".to_owned();
+    for line in lines {
+        text.push_str("\n  | ");
+        text.push_str(line);
+    }
+    text
+}
+
+/// A started handler; dropping it stops its whole process group.
+pub struct HandlerProcess {
+    child: tokio::process::Child,
+    group: ProcessGroup,
+    output: Arc<Mutex<Tail>>,
+    drains: Vec<JoinHandle<()>>,
+}
+
+impl Drop for HandlerProcess {
+    fn drop(&mut self) {
+        self.group.stop(GRACE);
+        // Reaps the leader now rather than leaving a zombie for the rest of the run.
+        let _ = self.child.try_wait();
+        for drain in &self.drains {
+            drain.abort();
+        }
+    }
+}
+
+impl HandlerProcess {
+    /// Starts `sh -c command` with `environment` added to ours, and waits up to `wait` until
+    /// something accepts connections at `url`'s host and port.
+    pub async fn start(
+        command: &str,
+        url: &Url,
+        environment: &[(&str, String)],
+        wait: Duration,
+    ) -> Result<HandlerProcess, LaunchError> {
+        let spawn_error = |source| LaunchError::Spawn { command: command.to_owned(), source };
+        let mut child = tokio::process::Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .envs(environment.iter().map(|(name, value)| (name, value)))
+            // Its own group: a terminal's Ctrl-C does not reach it, and stopping the group
+            // reaches every process it started.
+            .process_group(0)
+            .stdin(Stdio::null())
+            // Both kept for the error message; its stdout must not mix with the report.
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(spawn_error)?;
+        let group = child.id().and_then(ProcessGroup::led_by).ok_or_else(|| {
+            spawn_error(std::io::Error::other("the shell exited before its process group could be known"))
+        })?;
+        let output = Arc::new(Mutex::new(Tail::default()));
+        let mut drains = Vec::new();
+        if let Some(stdout) = child.stdout.take() {
+            drains.push(tokio::spawn(tail::drain(stdout, output.clone())));
+        }
+        if let Some(stderr) = child.stderr.take() {
+            drains.push(tokio::spawn(tail::drain(stderr, output.clone())));
+        }
+        let mut process = HandlerProcess { child, group, output, drains };
+        process.await_listening(command, url, wait).await?;
+        Ok(process)
+    }
+
+    async fn await_listening(&mut self, command: &str, url: &Url, wait: Duration) -> Result<(), LaunchError> {
+        let started = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // What it wrote last is often still in the pipes: read them to their end first.
+                for drain in &mut self.drains {
+                    let _ = tokio::time::timeout(Duration::from_millis(500), drain).await;
+                }
+                return Err(LaunchError::Exited {
+                    command: command.to_owned(),
+                    url: url.to_string(),
+                    status: status.to_string(),
+                    output: self.output(),
+                });
+            }
+            let left = wait.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(LaunchError::NotListening {
+                    command: command.to_owned(),
+                    url: url.to_string(),
+                    waited_ms: wait.as_millis(),
+                    output: self.output(),
+                });
+            }
+            if listening(url, left.min(POLL * 4)).await.is_ok() {
+                return Ok(());
+            }
+            tokio::time::sleep(POLL.min(left)).await;
+        }
+    }
+
+    fn output(&self) -> Vec<String> {
+        tail::lock(&self.output).lines()
+    }
+}
+
+/// Whether something accepts TCP connections at `url`'s host and port within `within`; the
+/// reason when not.
+pub(crate) async fn listening(url: &Url, within: Duration) -> Result<(), String> {
+    let host = url.host_str().ok_or("the URL has no host")?;
+    let port = url.port_or_known_default().ok_or("the URL has no port")?;
+    let connect = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port));
+    match tokio::time::timeout(within, connect).await {
+        // Probing a free port of the ephemeral range can pick that very port as the source, and
+        // TCP then connects the socket to itself.
+        Ok(Ok(stream)) if stream.local_addr().ok() == stream.peer_addr().ok() => {
+            Err("nothing listens (the probe connected to itself)".to_owned())
+        }
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err(format!("no connection within {} ms", within.as_millis())),
+    }
+}

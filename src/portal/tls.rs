@@ -1,0 +1,154 @@
+//! The portal over https (PROTOCOL.md 5: the official SDKs call the portal over https only).
+//! wiremock speaks plain HTTP, so a TLS front terminates TLS on its own loopback port and pipes
+//! the decrypted bytes to the wiremock server. Its certificate is issued for the run by a CA made
+//! for the run, whose PEM a handler is told to trust (the CA file).
+
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose,
+    SanType,
+};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use time::OffsetDateTime;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
+
+/// The running TLS front; dropping it closes its port, its connections, and removes the CA file.
+pub(super) struct TlsFront {
+    addr: SocketAddr,
+    ca_pem: String,
+    ca_file: PathBuf,
+    task: JoinHandle<()>,
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        self.task.abort();
+        let _ = std::fs::remove_file(&self.ca_file);
+    }
+}
+
+impl TlsFront {
+    /// Listens on `addr` and relays every TLS connection to the plain server at `backend`.
+    pub async fn start(addr: SocketAddr, backend: SocketAddr) -> io::Result<TlsFront> {
+        let listener = TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        let credentials = Credentials::issue().map_err(io::Error::other)?;
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .and_then(|b| b.with_no_client_auth().with_single_cert(vec![credentials.leaf], credentials.key))
+            .map_err(io::Error::other)?;
+        let ca_file = write_ca_file(&credentials.ca_pem, addr)?;
+        let acceptor = TlsAcceptor::from(Arc::new(config));
+        let task = tokio::spawn(serve(listener, acceptor, backend));
+        Ok(TlsFront { addr, ca_pem: credentials.ca_pem, ca_file, task })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    pub fn ca_file(&self) -> &Path {
+        &self.ca_file
+    }
+}
+
+async fn serve(listener: TcpListener, acceptor: TlsAcceptor, backend: SocketAddr) {
+    // Owned by this task, so aborting the front also aborts every connection it relays.
+    let mut connections = JoinSet::new();
+    loop {
+        let tcp = match listener.accept().await {
+            Ok((tcp, _)) => tcp,
+            Err(_) => {
+                // Out of file descriptors, typically: wait for connections to close, don't spin.
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        while connections.try_join_next().is_some() {}
+        connections.spawn(relay(tcp, acceptor.clone(), backend));
+    }
+}
+
+async fn relay(tcp: TcpStream, acceptor: TlsAcceptor, backend: SocketAddr) -> io::Result<()> {
+    // Records are written as they come; without TCP_NODELAY a small answer waits ~40 ms on the
+    // client's delayed ACK (STACK.md, Nagle).
+    tcp.set_nodelay(true)?;
+    let mut tls = acceptor.accept(tcp).await?;
+    let mut plain = TcpStream::connect(backend).await?;
+    plain.set_nodelay(true)?;
+    tokio::io::copy_bidirectional(&mut tls, &mut plain).await?;
+    Ok(())
+}
+
+/// The run's CA and the portal's certificate, issued by it.
+struct Credentials {
+    ca_pem: String,
+    leaf: CertificateDer<'static>,
+    key: PrivateKeyDer<'static>,
+}
+
+impl Credentials {
+    fn issue() -> Result<Credentials, rcgen::Error> {
+        let now = OffsetDateTime::now_utc();
+        // A little slack before now for clocks that disagree; a month covers any run, and stays
+        // under the validity limits some TLS clients put on leaf certificates.
+        let (not_before, not_after) = (now - time::Duration::hours(1), now + time::Duration::days(30));
+
+        let mut ca = CertificateParams::default();
+        ca.distinguished_name.push(DnType::CommonName, "b24-conform run CA");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+        (ca.not_before, ca.not_after) = (not_before, not_after);
+        let ca_key = KeyPair::generate()?;
+        let ca_pem = ca.self_signed(&ca_key)?.pem();
+        let issuer = Issuer::new(ca, ca_key);
+
+        // webpki refuses a CA certificate as an end entity (STACK.md): the leaf is CA:FALSE.
+        let mut leaf = CertificateParams::default();
+        leaf.distinguished_name.push(DnType::CommonName, "b24-conform mock portal");
+        leaf.subject_alt_names =
+            vec![SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)), SanType::DnsName("localhost".try_into()?)];
+        leaf.is_ca = IsCa::ExplicitNoCa;
+        leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        leaf.use_authority_key_identifier_extension = true;
+        (leaf.not_before, leaf.not_after) = (not_before, not_after);
+        let leaf_key = KeyPair::generate()?;
+        let leaf_der = leaf.signed_by(&leaf_key, &issuer)?.der().clone();
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
+        Ok(Credentials { ca_pem, leaf: leaf_der, key })
+    }
+}
+
+/// Writes the CA's PEM to a file of its own in the temporary directory, named by process, port
+/// and a counter so that portals running side by side never share one.
+fn write_ca_file(ca_pem: &str, addr: SocketAddr) -> io::Result<PathBuf> {
+    static WRITTEN: AtomicUsize = AtomicUsize::new(0);
+    let name = format!(
+        "b24-conform-ca-{}-{}-{}.pem",
+        std::process::id(),
+        addr.port(),
+        WRITTEN.fetch_add(1, Ordering::Relaxed)
+    );
+    let path = std::env::temp_dir().join(name);
+    // create_new: never follow a link someone left at that name in a shared temporary directory.
+    let mut file = OpenOptions::new().write(true).create_new(true).open(&path)?;
+    if let Err(e) = file.write_all(ca_pem.as_bytes()) {
+        let _ = std::fs::remove_file(&path);
+        return Err(e);
+    }
+    Ok(path)
+}

@@ -1,0 +1,96 @@
+//! The mock portal over https (`--portal-tls`): the official SDKs call the portal over https
+//! only (PROTOCOL.md 5), so the portal must be reachable over TLS with a CA made for the run.
+
+use b24_conform::fire;
+use b24_conform::portal::Portal;
+use b24_conform::report::render_human;
+use b24_conform::run::{Handler, RunConfig, run};
+use b24_conform::suite::TokenState;
+
+const AUTH: &str = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0";
+const REFRESH: &str = "r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0";
+
+async fn tls_portal() -> Portal {
+    let portal = Portal::start_tls("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    portal.grant(0, AUTH, REFRESH, TokenState::Valid);
+    portal
+}
+
+#[tokio::test]
+async fn the_portal_answers_over_https_to_a_client_that_trusts_the_runs_ca() {
+    let portal = tls_portal().await;
+    assert!(portal.origin().starts_with("https://127.0.0.1:"), "{}", portal.origin());
+    assert_eq!(portal.rest_url(), format!("{}/rest/", portal.origin()));
+    assert_eq!(portal.oauth_url(), format!("{}/oauth/token/", portal.origin()));
+    let binding = portal.binding();
+    assert_eq!(binding.protocol, 1);
+    assert_eq!(binding.server_endpoint, portal.rest_url());
+    assert_eq!(format!("https://{}", binding.domain), portal.origin());
+
+    let client = fire::client_trusting(portal.ca_pem().unwrap()).unwrap();
+    for origin in [portal.origin(), portal.origin().replace("127.0.0.1", "localhost")] {
+        let response = client.get(format!("{origin}/rest/user.current.json?auth={AUTH}")).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{origin}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["result"]["ID"], "1", "{origin}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_trust_the_runs_ca_is_refused() {
+    let portal = tls_portal().await;
+    let error = fire::client().get(format!("{}user.current?auth={AUTH}", portal.rest_url())).send().await.unwrap_err();
+    let mut chain = error.to_string();
+    let mut source = std::error::Error::source(&error);
+    while let Some(inner) = source {
+        chain.push_str(&format!(": {inner}"));
+        source = inner.source();
+    }
+    assert!(chain.contains("certificate"), "not a TLS verification error: {chain}");
+    assert!(portal.take_calls(0).is_empty(), "the refused client reached the portal");
+}
+
+#[tokio::test]
+async fn the_refresh_answer_names_the_https_portal() {
+    let portal = tls_portal().await;
+    let client = fire::client_trusting(portal.ca_pem().unwrap()).unwrap();
+    let form =
+        [("grant_type", "refresh_token"), ("client_id", "app"), ("client_secret", "s"), ("refresh_token", REFRESH)];
+    let answer: serde_json::Value =
+        client.post(portal.oauth_url()).form(&form).send().await.unwrap().json().await.unwrap();
+    assert_eq!(answer["client_endpoint"], portal.rest_url());
+    assert_eq!(answer["domain"], portal.binding().domain);
+}
+
+#[tokio::test]
+async fn the_ca_file_holds_the_ca_while_the_portal_runs() {
+    let portal = tls_portal().await;
+    let path = portal.ca_file().unwrap().to_owned();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), portal.ca_pem().unwrap());
+    assert!(portal.ca_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
+    drop(portal);
+    assert!(!path.exists(), "{} outlived its portal", path.display());
+}
+
+#[tokio::test]
+async fn a_plain_portal_has_no_ca() {
+    let portal = Portal::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    assert!(portal.origin().starts_with("http://"));
+    assert_eq!(portal.binding().protocol, 0);
+    assert!(portal.ca_pem().is_none() && portal.ca_file().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_reference_handler_passes_the_catalog_against_the_https_portal() {
+    let config = RunConfig { portal_tls: true, ..RunConfig::new(Handler::Builtin(None)) };
+    let report = run(&config, |_| {}).await.expect("the run happens");
+    assert_eq!(report.summary.passed, report.summary.cases, "{}", render_human(&report));
+    let calls: Vec<_> = report.cases.iter().flat_map(|c| &c.portal_calls).collect();
+    assert!(calls.iter().any(|c| c.succeeded()), "the handler never reached the portal over https");
+    let protocols: Vec<_> = report
+        .cases
+        .iter()
+        .filter_map(|c| c.request.url.split("PROTOCOL=").nth(1).map(|rest| rest.chars().next()))
+        .collect();
+    assert!(!protocols.is_empty() && protocols.iter().all(|p| *p == Some('1')), "{protocols:?}");
+}
