@@ -14,7 +14,7 @@ use b24_conform::fire::Limits;
 use b24_conform::payload::Wire;
 use b24_conform::portal::Portal;
 use b24_conform::reference::Fault;
-use b24_conform::report::render_human;
+use b24_conform::report::{self, Format};
 use b24_conform::run::{self, Handler, RunConfig, RunError, Stage};
 use b24_conform::suite::{Draw, SuiteSource};
 
@@ -114,10 +114,14 @@ struct RunArgs {
     #[arg(long, value_enum, default_value_t)]
     wire: Wire,
     #[arg(long, value_enum, default_value_t)]
-    format: RunFormat,
+    format: Format,
     /// Write the report to FILE instead of standard output (written whole or not at all).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// Also write the report in FORMAT to FILE, e.g. junit=report.xml; repeatable, each file
+    /// written whole or not at all.
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report_file)]
+    reports: Vec<(Format, PathBuf)>,
     /// Where the mock portal listens; port 0 takes a free one.
     #[arg(long, default_value = "127.0.0.1:0")]
     portal_addr: SocketAddr,
@@ -164,13 +168,6 @@ enum ListFormat {
 }
 
 #[derive(Clone, Copy, Default, ValueEnum)]
-enum RunFormat {
-    #[default]
-    Human,
-    Json,
-}
-
-#[derive(Clone, Copy, Default, ValueEnum)]
 enum PayloadShape {
     /// A curl command that sends the request to --handler.
     #[default]
@@ -183,6 +180,20 @@ enum PayloadShape {
 
 fn parse_handler(text: &str) -> Result<Handler, String> {
     text.parse()
+}
+
+fn parse_report_file(text: &str) -> Result<(Format, PathBuf), String> {
+    let formats =
+        || Format::value_variants().iter().filter_map(|f| f.to_possible_value()).map(|v| v.get_name().to_owned());
+    let example = "give FORMAT=FILE, e.g. --report junit=report.xml";
+    let (name, path) = text.split_once('=').ok_or_else(|| format!("no `=` in {text:?}; {example}"))?;
+    let format = Format::from_str(name, true).map_err(|_| {
+        format!("unknown format {name:?}; the formats are {}; {example}", formats().collect::<Vec<_>>().join(", "))
+    })?;
+    if path.is_empty() {
+        return Err(format!("no file after `=` in {text:?}; {example}"));
+    }
+    Ok((format, PathBuf::from(path)))
 }
 
 fn main() -> ExitCode {
@@ -211,7 +222,7 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
             let cases = run::select(&suite.sources(), &suite.filter, suite.draw())?;
             let rows = cases.iter().map(|c| {
                 let row = serde_json::json!({"id": c.id, "expect": c.expect, "title": c.title, "doc": c.doc.quote, "source": c.doc.source});
-                (format!("{:<36} {:<8} {}", c.id, format!("{:?}", c.expect).to_lowercase(), c.title), row)
+                (format!("{:<36} {:<8} {}", c.id, c.expect.label(), c.title), row)
             });
             print_rows(rows, format)
         }
@@ -261,8 +272,8 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
     let work = async {
         let cases = run::select(&config.suites, &config.filters, config.draw)?;
         let stage = Stage::start(&config, &cases).await?;
-        if let Some(ca_file) = stage.portal().ca_file() {
-            eprintln!("mock portal at {}; its CA certificate: {}", stage.portal().origin(), ca_file.display());
+        if let Some(authority) = stage.authority() {
+            eprintln!("mock portal at {}; CA certificate: {}", stage.portal().origin(), authority.ca_file().display());
         }
         Ok::<_, RunError>(stage.perform(&config, &cases, |_| {}).await)
     };
@@ -275,25 +286,27 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
             return Ok(130);
         }
     };
-    let text = match args.format {
-        RunFormat::Human => render_human(&report),
-        RunFormat::Json => report.to_json() + "\n",
-    };
+    let text = report::render(&report, args.format);
     match &args.out {
-        Some(path) => {
-            write_whole(path, text.as_bytes())?;
-            let s = &report.summary;
-            eprintln!(
-                "{} cases: {} passed, {} failed, {} errored (seed {}); report in {}",
-                s.cases,
-                s.passed,
-                s.failed,
-                s.errored,
-                report.seed,
-                path.display()
-            );
-        }
+        Some(path) => write_whole("--out", path, text.as_bytes())?,
         None => print!("{text}"),
+    }
+    for (format, path) in &args.reports {
+        write_whole("--report", path, report::render(&report, *format).as_bytes())?;
+    }
+    let files: Vec<String> =
+        args.out.iter().chain(args.reports.iter().map(|(_, path)| path)).map(|p| p.display().to_string()).collect();
+    if !files.is_empty() {
+        let s = &report.summary;
+        eprintln!(
+            "{} cases: {} passed, {} failed, {} errored (seed {}); report in {}",
+            s.cases,
+            s.passed,
+            s.failed,
+            s.errored,
+            report.seed,
+            files.join(", ")
+        );
     }
     Ok(report.exit_code() as u8)
 }
@@ -309,7 +322,8 @@ fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
     let Some(case) = cases.iter().find(|c| c.id == args.case) else {
         bail!("--case {:?}: no such case; `b24-conform list` shows the ids", args.case);
     };
-    let binding = Portal::binding_at(args.portal_addr);
+    let foreign = SocketAddr::new(args.portal_addr.ip(), args.portal_addr.port().wrapping_add(1));
+    let binding = Portal::binding_at(args.portal_addr, foreign);
     let text = match args.shape {
         PayloadShape::Curl => case.request(&args.handler, &binding, args.wire).to_curl(),
         PayloadShape::Form => {
@@ -341,7 +355,7 @@ async fn portal_command(addr: SocketAddr, suite: SuiteArgs) -> anyhow::Result<u8
     println!("Mock Bitrix24 portal at {}", portal.origin());
     println!("  REST        {}", portal.rest_url());
     println!("  OAuth       {}", portal.oauth_url());
-    println!("  member_id   {}", portal.binding().member_id);
+    println!("  member_id   {}", Portal::binding_at(portal.addr(), portal.addr()).member_id);
     println!("  tokens      the {} cases' AUTH_ID/REFRESH_ID (`b24-conform payload --case ID`)", cases.len());
     println!("  AUTH_ID     {} ({})", example.payload.auth_id, example.id);
     println!("  REFRESH_ID  {}", example.payload.refresh_id);
@@ -363,10 +377,10 @@ fn print_rows(rows: impl Iterator<Item = (String, serde_json::Value)>, format: L
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half
 /// a report and an earlier report survives a failed write.
-fn write_whole(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let file_name = path.file_name().with_context(|| format!("--out {}: not a file path", path.display()))?;
+fn write_whole(flag: &str, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let file_name = path.file_name().with_context(|| format!("{flag} {}: not a file path", path.display()))?;
     let temporary = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
-    std::fs::write(&temporary, bytes).with_context(|| format!("--out {}: cannot write", path.display()))?;
-    std::fs::rename(&temporary, path).with_context(|| format!("--out {}: cannot replace", path.display()))?;
+    std::fs::write(&temporary, bytes).with_context(|| format!("{flag} {}: cannot write", path.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| format!("{flag} {}: cannot replace", path.display()))?;
     Ok(())
 }

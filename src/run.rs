@@ -13,7 +13,7 @@ use crate::checks;
 use crate::fire::{self, Exchange, Limits};
 use crate::launch::{self, HandlerProcess, LaunchError};
 use crate::payload::{Binding, Wire};
-use crate::portal::Portal;
+use crate::portal::{Authority, Portal, Role};
 use crate::reference::{Fault, Installation, Reference};
 use crate::report::{CaseReport, RunReport};
 use crate::suite::{self, Case, Draw, Filter, SuiteError, SuiteSource};
@@ -165,7 +165,10 @@ pub struct Stage {
     /// Declared first so it stops first, while the portal it may be calling still answers.
     _process: Option<HandlerProcess>,
     portal: Portal,
+    foreign: Portal,
     _reference: Option<Reference>,
+    /// After the portals, so the CA file outlives every server that uses its certificate.
+    authority: Option<Authority>,
     handler_url: Url,
     binding: Binding,
     client: reqwest::Client,
@@ -179,23 +182,38 @@ impl Stage {
     /// portal's URLs), checks that the handler listens, and issues each case its tokens; case
     /// `i` of `cases` is owner `i` from then on.
     pub async fn start(config: &RunConfig, cases: &[Case]) -> Result<Stage, RunError> {
-        let started = Instant::now();
-        let portal = if config.portal_tls {
-            Portal::start_tls(config.portal_addr).await
-        } else {
-            Portal::start(config.portal_addr).await
+        if config.handler_cmd.is_some() && matches!(config.handler, Handler::Builtin(_)) {
+            return Err(RunError::CommandWithoutUrl);
         }
-        .map_err(|e| RunError::Portal { addr: config.portal_addr, reason: e.to_string() })?;
-        let binding = portal.binding();
+        let started = Instant::now();
+        let authority = match config.portal_tls {
+            true => Some(
+                Authority::new().map_err(|e| RunError::Portal { addr: config.portal_addr, reason: e.to_string() })?,
+            ),
+            false => None,
+        };
+        let start = |addr: SocketAddr, role: Role| {
+            let authority = authority.as_ref();
+            async move {
+                Portal::start_as(addr, role, authority)
+                    .await
+                    .map_err(|e| RunError::Portal { addr, reason: e.to_string() })
+            }
+        };
+        let portal = start(config.portal_addr, Role::Home).await?;
+        // A second Bitrix24 the app is not installed on: cases whose DOMAIN names it (`{foreign}`)
+        // show whether a handler sends tokens wherever a request tells it to. Over https too, or
+        // a handler that only speaks https could never leak a token to it.
+        let foreign = start(SocketAddr::from(([127, 0, 0, 1], 0)), Role::Foreign).await?;
+        let binding = portal.binding(&foreign);
         let (reference, handler_url) = match &config.handler {
-            Handler::Builtin(_) if config.handler_cmd.is_some() => return Err(RunError::CommandWithoutUrl),
             Handler::Builtin(fault) => {
                 let installation = Installation {
                     domain: binding.domain.clone(),
                     member_id: binding.member_id.clone(),
                     rest_url: portal.rest_url(),
                     oauth_url: portal.oauth_url(),
-                    ca_pem: portal.ca_pem().map(str::to_owned),
+                    ca_pem: authority.as_ref().map(|a| a.ca_pem().to_owned()),
                 };
                 let reference =
                     Reference::start(installation, *fault).await.map_err(|e| RunError::Reference(e.to_string()))?;
@@ -206,19 +224,28 @@ impl Stage {
         };
         let process = match &config.handler_cmd {
             Some(command) => Some(
-                HandlerProcess::start(command, &handler_url, &launch::environment(&portal), config.handler_wait)
-                    .await?,
+                HandlerProcess::start(
+                    command,
+                    &handler_url,
+                    &launch::environment(&portal, authority.as_ref()),
+                    config.handler_wait,
+                )
+                .await?,
             ),
             None => None,
         };
         ensure_listening(&handler_url).await?;
         for (owner, case) in cases.iter().enumerate() {
-            portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+            for p in [&portal, &foreign] {
+                p.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+            }
         }
         Ok(Stage {
             _process: process,
             portal,
+            foreign,
             _reference: reference,
+            authority,
             handler_url,
             binding,
             client: fire::client(),
@@ -228,9 +255,14 @@ impl Stage {
         })
     }
 
-    /// The mock portal: its URLs, and its CA when it speaks https.
+    /// The mock portal the app is installed on.
     pub fn portal(&self) -> &Portal {
         &self.portal
+    }
+
+    /// The run's CA, when the portals speak https.
+    pub fn authority(&self) -> Option<&Authority> {
+        self.authority.as_ref()
     }
 
     /// Fires `cases` (the ones the stage was started with), `config.jobs` at a time, and judges
@@ -253,7 +285,9 @@ impl Stage {
     pub async fn exercise(&self, owner: usize, case: &Case) -> (usize, CaseReport) {
         let request = case.request(&self.handler_url, &self.binding, self.wire);
         let response = fire::fire(&self.client, &request, self.limits).await;
-        let exchange = Exchange { request, response, portal_calls: self.portal.take_calls(owner) };
+        let mut portal_calls = self.portal.take_calls(owner);
+        portal_calls.extend(self.foreign.take_calls(owner));
+        let exchange = Exchange { request, response, portal_calls };
         let verdicts = checks::check(case, &exchange);
         (owner, CaseReport::new(case, exchange, verdicts))
     }

@@ -147,3 +147,54 @@ fn list_checks_and_faults_speak_json() {
         assert!(!rows.is_empty(), "{command}");
     }
 }
+
+#[test]
+fn report_writes_more_formats_in_the_same_run() {
+    let dir = std::env::temp_dir().join(format!("b24-conform-reports-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (xml, html) = (dir.join("out.xml"), dir.join("out.html"));
+    let junit = format!("junit={}", xml.display());
+    let page = format!("HTML={}", html.display());
+    let out = b24(&["run", "--filter", "missing/*", "--report", &junit, "--report", &page]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("\n7 cases: 7 passed, 0 failed, 0 errored in "), "{}", text(&out.stdout));
+    assert!(text(&out.stderr).contains(&format!("report in {}, {}", xml.display(), html.display())));
+    let xml = std::fs::read_to_string(&xml).unwrap();
+    assert_eq!(xml.matches("<testcase ").count(), 7, "{xml}");
+    let html = std::fs::read_to_string(&html).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("<code>missing/member_id</code>"), "{html}");
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn format_markdown_is_a_pull_request_comment() {
+    let out = b24(&["run", "--handler", "builtin:reference?fault=accepts-missing-member-id", "--format", "markdown"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.starts_with("## b24-conform ❌ failed: `builtin:reference?fault=accepts-missing-member-id`"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("### ❌ `missing/member_id`") && stdout.contains("```sh\ncurl -sS -i -X POST"), "{stdout}");
+}
+
+#[test]
+fn a_bad_report_value_exits_2_and_says_how() {
+    for (value, says) in
+        [("junit", "no `=` in \"junit\""), ("pdf=out.pdf", "unknown format \"pdf\""), ("html=", "no file after `=`")]
+    {
+        let out = b24(&["run", "--report", value]);
+        assert_eq!(out.status.code(), Some(2), "{value}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains("--report <FORMAT=FILE>") && stderr.contains(says), "{value}: {stderr}");
+        assert!(stderr.contains("give FORMAT=FILE, e.g. --report junit=report.xml"), "{value}: {stderr}");
+    }
+    let stderr = text(&b24(&["run", "--report", "pdf=out.pdf"]).stderr);
+    assert!(stderr.contains("the formats are human, json, junit, markdown, html"), "{stderr}");
+}

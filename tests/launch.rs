@@ -129,7 +129,13 @@ async fn after_the_run_the_handler_and_every_process_it_started_are_gone() {
     assert!(!runs(&sleeper), "the shell's child {sleeper} survived the run");
     if listens(port) {
         let s = TcpStream::connect(("127.0.0.1", port)).ok().map(|s| (s.local_addr().ok(), s.peer_addr().ok()));
-        let ss = Command::new("sh").arg("-c").arg(format!("ss -tanp | grep {port}; ps -eo pid,pgid,stat,lstart,cmd | grep -v grep | grep -E 'landing|sleep'")).output().unwrap();
+        let ss = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ss -tanp | grep {port}; ps -eo pid,pgid,stat,lstart,cmd | grep -v grep | grep -E 'landing|sleep'"
+            ))
+            .output()
+            .unwrap();
         panic!("the handler still listens on {port}: {s:?} {}", String::from_utf8_lossy(&ss.stdout));
     }
 }

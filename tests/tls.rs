@@ -2,7 +2,7 @@
 //! only (PROTOCOL.md 5), so the portal must be reachable over TLS with a CA made for the run.
 
 use b24_conform::fire;
-use b24_conform::portal::Portal;
+use b24_conform::portal::{Authority, Portal, Role};
 use b24_conform::report::render_human;
 use b24_conform::run::{Handler, RunConfig, run};
 use b24_conform::suite::TokenState;
@@ -10,24 +10,27 @@ use b24_conform::suite::TokenState;
 const AUTH: &str = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0";
 const REFRESH: &str = "r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0";
 
-async fn tls_portal() -> Portal {
-    let portal = Portal::start_tls("127.0.0.1:0".parse().unwrap()).await.unwrap();
+async fn tls_portal(role: Role, authority: &Authority) -> Portal {
+    let portal = Portal::start_as("127.0.0.1:0".parse().unwrap(), role, Some(authority)).await.unwrap();
     portal.grant(0, AUTH, REFRESH, TokenState::Valid);
     portal
 }
 
 #[tokio::test]
 async fn the_portal_answers_over_https_to_a_client_that_trusts_the_runs_ca() {
-    let portal = tls_portal().await;
+    let authority = Authority::new().unwrap();
+    let portal = tls_portal(Role::Home, &authority).await;
+    let foreign = tls_portal(Role::Foreign, &authority).await;
     assert!(portal.origin().starts_with("https://127.0.0.1:"), "{}", portal.origin());
     assert_eq!(portal.rest_url(), format!("{}/rest/", portal.origin()));
     assert_eq!(portal.oauth_url(), format!("{}/oauth/token/", portal.origin()));
-    let binding = portal.binding();
+    let binding = portal.binding(&foreign);
     assert_eq!(binding.protocol, 1);
     assert_eq!(binding.server_endpoint, portal.rest_url());
     assert_eq!(format!("https://{}", binding.domain), portal.origin());
+    assert_eq!(format!("https://{}", binding.foreign_domain), foreign.origin());
 
-    let client = fire::client_trusting(portal.ca_pem().unwrap()).unwrap();
+    let client = fire::client_trusting(authority.ca_pem()).unwrap();
     for origin in [portal.origin(), portal.origin().replace("127.0.0.1", "localhost")] {
         let response = client.get(format!("{origin}/rest/user.current.json?auth={AUTH}")).send().await.unwrap();
         assert_eq!(response.status(), 200, "{origin}");
@@ -38,7 +41,8 @@ async fn the_portal_answers_over_https_to_a_client_that_trusts_the_runs_ca() {
 
 #[tokio::test]
 async fn a_client_that_does_not_trust_the_runs_ca_is_refused() {
-    let portal = tls_portal().await;
+    let authority = Authority::new().unwrap();
+    let portal = tls_portal(Role::Home, &authority).await;
     let error = fire::client().get(format!("{}user.current?auth={AUTH}", portal.rest_url())).send().await.unwrap_err();
     let mut chain = error.to_string();
     let mut source = std::error::Error::source(&error);
@@ -52,32 +56,50 @@ async fn a_client_that_does_not_trust_the_runs_ca_is_refused() {
 
 #[tokio::test]
 async fn the_refresh_answer_names_the_https_portal() {
-    let portal = tls_portal().await;
-    let client = fire::client_trusting(portal.ca_pem().unwrap()).unwrap();
+    let authority = Authority::new().unwrap();
+    let portal = tls_portal(Role::Home, &authority).await;
+    let foreign = tls_portal(Role::Foreign, &authority).await;
+    let client = fire::client_trusting(authority.ca_pem()).unwrap();
     let form =
         [("grant_type", "refresh_token"), ("client_id", "app"), ("client_secret", "s"), ("refresh_token", REFRESH)];
     let answer: serde_json::Value =
         client.post(portal.oauth_url()).form(&form).send().await.unwrap().json().await.unwrap();
     assert_eq!(answer["client_endpoint"], portal.rest_url());
-    assert_eq!(answer["domain"], portal.binding().domain);
+    assert_eq!(answer["domain"], portal.binding(&foreign).domain);
 }
 
 #[tokio::test]
-async fn the_ca_file_holds_the_ca_while_the_portal_runs() {
-    let portal = tls_portal().await;
-    let path = portal.ca_file().unwrap().to_owned();
-    assert_eq!(std::fs::read_to_string(&path).unwrap(), portal.ca_pem().unwrap());
-    assert!(portal.ca_pem().unwrap().starts_with("-----BEGIN CERTIFICATE-----"));
-    drop(portal);
-    assert!(!path.exists(), "{} outlived its portal", path.display());
+async fn the_foreign_portal_speaks_https_too_and_names_the_case_a_leaked_token_belongs_to() {
+    let authority = Authority::new().unwrap();
+    let foreign = tls_portal(Role::Foreign, &authority).await;
+    assert!(foreign.origin().starts_with("https://"), "{}", foreign.origin());
+    let client = fire::client_trusting(authority.ca_pem()).unwrap();
+    let response = client.post(format!("{}user.current.json", foreign.rest_url())).form(&[("auth", AUTH)]);
+    assert_eq!(response.send().await.unwrap().status(), 401);
+    let calls = foreign.take_calls(0);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(calls[0].portal, Role::Foreign);
+}
+
+#[test]
+fn the_ca_file_holds_the_ca_while_the_authority_lives() {
+    let authority = Authority::new().unwrap();
+    let path = authority.ca_file().to_owned();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), authority.ca_pem());
+    assert!(authority.ca_pem().starts_with("-----BEGIN CERTIFICATE-----"));
+    let other = Authority::new().unwrap();
+    assert_ne!(other.ca_file(), path, "two runs share a CA file");
+    assert_ne!(other.ca_pem(), authority.ca_pem(), "two runs share a CA");
+    drop(authority);
+    assert!(!path.exists(), "{} outlived its run", path.display());
 }
 
 #[tokio::test]
-async fn a_plain_portal_has_no_ca() {
+async fn a_plain_portal_speaks_http_with_protocol_0() {
     let portal = Portal::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
     assert!(portal.origin().starts_with("http://"));
-    assert_eq!(portal.binding().protocol, 0);
-    assert!(portal.ca_pem().is_none() && portal.ca_file().is_none());
+    assert_eq!(portal.binding(&portal).protocol, 0);
+    assert_eq!(portal.binding(&portal), Portal::binding_at(portal.addr(), portal.addr()));
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -1,56 +1,195 @@
-//! Mutation operators: each bends the fields of a valid request in one named way.
+//! Mutation operators: each bends a valid request in one named way. They compose: a case lists
+//! several and they apply in order. Field operators work on the field list; request operators
+//! (`method`, `header`, `body`, `wire`) on the HTTP request after encoding.
 
 use serde::{Deserialize, Serialize};
 
-use crate::payload::Field;
+use crate::payload::{Field, HttpRequest, Place, Wire};
 
-/// One change to a request's fields. Suite files name them: `{ remove = "member_id" }`,
-/// `{ set = { field = "PLACEMENT", value = "CRM_LEAD_DETAIL_TAB" } }`.
+/// One change to a request. Suite files name them as one-key tables, e.g.
+/// `{ remove = "member_id" }` or `{ set = { field = "PLACEMENT", value = "DEFAULT" } }`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub enum Mutation {
-    /// Drop the field entirely.
+    /// Drop the field.
     Remove(String),
-    /// Give the field this exact value (added at its documented place when absent). For
-    /// PLACEMENT_OPTIONS the value is the raw string, so it can be anything but JSON.
+    /// Give the field this value (added at its documented place when absent). `{portal}` and
+    /// `{foreign}` in the value stand for the home and the foreign portal's `host:port`.
     Set { field: String, value: String },
+    /// Send the field with an empty value.
+    Empty(String),
+    /// Send the field as whitespace only.
+    Blank(String),
+    /// Repeat the field's value until it is `bytes` long.
+    Oversize { field: String, bytes: usize },
+    /// Send the field a second time, with another value, after the first.
+    Duplicate { field: String, value: String },
+    /// Send the field in PHP array syntax: a JSON object value as `F[KEY]=…` pairs
+    /// (`PLACEMENT_OPTIONS[SITE_ID]=30`), anything else as `F[]=value`.
+    PhpArray(String),
+    /// Move the field from the query string to the body, or from the body to the query string.
+    Move(String),
+    /// Put this exact wire text as the value, not percent-encoded again: invalid
+    /// percent-encoding (`%ZZ`) or bytes that are not UTF-8 (`%FF%FE`).
+    Raw { field: String, encoded: String },
+    /// Send with this HTTP method; a GET carries every field in the query string.
+    Method(String),
+    /// Set a request header (e.g. a wrong Content-Type).
+    Header { name: String, value: String },
+    /// Replace the whole body with this text.
+    Body(String),
+    /// Encode the fields this way instead of the run's wire.
+    Wire(Wire),
 }
 
 impl Mutation {
-    /// Applies this mutation to `fields`.
-    pub fn apply(&self, fields: &mut Vec<Field>) {
+    /// Applies a field operator to `fields`; request operators leave them alone.
+    pub fn apply_fields(&self, fields: &mut Vec<Field>) {
+        let position = |fields: &[Field], name: &str| fields.iter().position(|f| f.name == name);
         match self {
             Mutation::Remove(name) => fields.retain(|f| &f.name != name),
-            Mutation::Set { field, value } => match fields.iter_mut().find(|f| &f.name == field) {
-                Some(existing) => existing.value.clone_from(value),
-                None => fields.push(Field::new(field, value.clone())),
-            },
+            Mutation::Set { field, value } => set(fields, field, value.clone(), false),
+            Mutation::Empty(name) => set(fields, name, String::new(), false),
+            Mutation::Blank(name) => set(fields, name, " \t ".into(), false),
+            Mutation::Oversize { field, bytes } => {
+                let seed = fields.iter().find(|f| &f.name == field).map_or("x".into(), |f| f.value.clone());
+                let seed = if seed.is_empty() { "x".to_owned() } else { seed };
+                let value: String = seed.chars().cycle().take(*bytes).collect();
+                set(fields, field, value, false);
+            }
+            Mutation::Duplicate { field, value } => {
+                if let Some(i) = position(fields, field) {
+                    let copy = Field { value: value.clone(), raw: false, ..fields[i].clone() };
+                    fields.insert(i + 1, copy);
+                }
+            }
+            Mutation::PhpArray(name) => {
+                if let Some(i) = position(fields, name) {
+                    let field = fields.remove(i);
+                    let pairs = match serde_json::from_str::<serde_json::Value>(&field.value) {
+                        Ok(serde_json::Value::Object(object)) => object
+                            .into_iter()
+                            .map(|(k, v)| (format!("{name}[{k}]"), v.as_str().map_or(v.to_string(), str::to_owned)))
+                            .collect(),
+                        _ => vec![(format!("{name}[]"), field.value.clone())],
+                    };
+                    for (offset, (key, value)) in pairs.into_iter().enumerate() {
+                        fields.insert(i + offset, Field { name: key, value, ..field.clone() });
+                    }
+                }
+            }
+            Mutation::Move(name) => {
+                for field in fields.iter_mut().filter(|f| &f.name == name) {
+                    field.place = match field.place {
+                        Place::Query => Place::Body,
+                        Place::Body => Place::Query,
+                    };
+                }
+            }
+            Mutation::Raw { field, encoded } => set(fields, field, encoded.clone(), true),
+            Mutation::Method(_) | Mutation::Header { .. } | Mutation::Body(_) | Mutation::Wire(_) => {}
         }
     }
 
-    /// The field this mutation touches.
-    pub fn field(&self) -> &str {
+    /// Applies a request operator to the encoded request; field operators leave it alone.
+    pub fn apply_request(&self, request: &mut HttpRequest) {
         match self {
-            Mutation::Remove(name) => name,
-            Mutation::Set { field, .. } => field,
+            Mutation::Method(method) => {
+                request.method = method.to_uppercase();
+                if request.method == "GET" && !request.body.is_empty() {
+                    let body = String::from_utf8_lossy(&request.body).into_owned();
+                    request.url.push(if request.url.contains('?') { '&' } else { '?' });
+                    request.url.push_str(&body);
+                    request.body.clear();
+                    request.headers.retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
+                }
+            }
+            Mutation::Header { name, value } => {
+                request.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+                request.headers.push((name.to_ascii_lowercase(), value.clone()));
+            }
+            Mutation::Body(body) => request.body = body.clone().into_bytes(),
+            _ => {}
         }
+    }
+
+    /// The wire this mutation asks for, if it is a `wire` operator.
+    pub fn wire(&self) -> Option<Wire> {
+        match self {
+            Mutation::Wire(wire) => Some(*wire),
+            _ => None,
+        }
+    }
+}
+
+fn set(fields: &mut Vec<Field>, name: &str, value: String, raw: bool) {
+    match fields.iter_mut().find(|f| f.name == name) {
+        Some(existing) => {
+            existing.value = value;
+            existing.raw = raw;
+        }
+        None => fields.push(Field { raw, ..Field::new(name, value) }),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::{Payload, Place};
+    use crate::payload::Payload;
+    use url::Url;
+
+    fn fields_after(mutations: &[Mutation]) -> Vec<Field> {
+        let mut fields = Payload::documented_example().to_fields();
+        for m in mutations {
+            m.apply_fields(&mut fields);
+        }
+        fields
+    }
+
+    fn value<'a>(fields: &'a [Field], name: &str) -> Option<&'a str> {
+        fields.iter().find(|f| f.name == name).map(|f| f.value.as_str())
+    }
 
     #[test]
-    fn remove_and_set() {
-        let mut fields = Payload::documented_example().to_fields();
-        Mutation::Remove("member_id".into()).apply(&mut fields);
-        assert!(!fields.iter().any(|f| f.name == "member_id"));
-        Mutation::Set { field: "LANG".into(), value: "xx".into() }.apply(&mut fields);
-        Mutation::Set { field: "X_NEW".into(), value: "1".into() }.apply(&mut fields);
-        let lang = fields.iter().find(|f| f.name == "LANG").unwrap();
-        assert_eq!((lang.value.as_str(), lang.place), ("xx", Place::Query));
-        assert_eq!(fields.last().unwrap().place, Place::Body);
+    fn field_operators() {
+        let fields = fields_after(&[
+            Mutation::Remove("member_id".into()),
+            Mutation::Set { field: "X_NEW".into(), value: "1".into() },
+            Mutation::Empty("status".into()),
+            Mutation::Oversize { field: "LANG".into(), bytes: 5 },
+            Mutation::Move("DOMAIN".into()),
+        ]);
+        assert_eq!(value(&fields, "member_id"), None);
+        assert_eq!(fields.last().map(|f| (f.name.as_str(), f.place)), Some(("X_NEW", Place::Body)));
+        assert_eq!(value(&fields, "status"), Some(""));
+        assert_eq!(value(&fields, "LANG"), Some("dedede"[..5].as_ref()));
+        assert_eq!(fields.iter().find(|f| f.name == "DOMAIN").map(|f| f.place), Some(Place::Body));
+    }
+
+    #[test]
+    fn php_array_and_duplicate_and_raw_on_the_wire() {
+        let fields = fields_after(&[
+            Mutation::PhpArray("PLACEMENT_OPTIONS".into()),
+            Mutation::PhpArray("status".into()),
+            Mutation::Duplicate { field: "PLACEMENT".into(), value: "DEFAULT".into() },
+            Mutation::Raw { field: "LANG".into(), encoded: "%ZZ".into() },
+        ]);
+        let request = Wire::Split.encode(&Url::parse("http://h/").unwrap(), &fields);
+        let body = String::from_utf8(request.body).unwrap();
+        assert!(body.contains("PLACEMENT_OPTIONS%5BSITE_ID%5D=30&PLACEMENT_OPTIONS%5BLID%5D=30"), "{body}");
+        assert!(body.contains("status%5B%5D=F"), "{body}");
+        assert!(body.contains("PLACEMENT=LANDING_SETTINGS&PLACEMENT=DEFAULT"), "{body}");
+        assert!(request.url.contains("LANG=%ZZ"), "{}", request.url);
+    }
+
+    #[test]
+    fn get_carries_everything_in_the_query() {
+        let mut request =
+            Wire::Split.encode(&Url::parse("http://h/").unwrap(), &Payload::documented_example().to_fields());
+        Mutation::Method("get".into()).apply_request(&mut request);
+        assert_eq!(request.method, "GET");
+        assert!(
+            request.body.is_empty() && request.url.contains("&member_id=") && request.header("content-type").is_none()
+        );
     }
 }

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 use url::Url;
 
-use crate::portal::Portal;
+use crate::portal::{Authority, Portal};
 use group::ProcessGroup;
 use tail::Tail;
 
@@ -24,10 +24,10 @@ const POLL: Duration = Duration::from_millis(50);
 /// The environment a started handler gets: where the portal is, and which CA to trust when the
 /// portal speaks https. The CA variables are the ones the usual clients read: OpenSSL (PHP,
 /// Python's `ssl`, Ruby), Python's requests, Node.js, curl.
-pub fn environment(portal: &Portal) -> Vec<(&'static str, String)> {
+pub fn environment(portal: &Portal, authority: Option<&Authority>) -> Vec<(&'static str, String)> {
     let mut environment = vec![("B24_PORTAL_URL", portal.origin()), ("B24_OAUTH_URL", portal.oauth_url())];
-    if let Some(ca_file) = portal.ca_file() {
-        let ca_file = ca_file.display().to_string();
+    if let Some(authority) = authority {
+        let ca_file = authority.ca_file().display().to_string();
         for name in ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE"] {
             environment.push((name, ca_file.clone()));
         }

@@ -75,18 +75,21 @@ pub const LANGUAGES: &[&str] = &[
 ];
 
 /// One field as it travels: the unit mutations work on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Field {
     pub name: String,
     pub value: String,
     pub place: Place,
+    /// The value is already in wire form (percent-encoded by hand) and is sent as it is: how
+    /// invalid percent-encoding and bytes that are not UTF-8 reach the handler.
+    pub raw: bool,
 }
 
 impl Field {
     /// A field at its documented place (the body for names the documentation does not list).
     pub fn new(name: &str, value: impl Into<String>) -> Field {
         let place = field_spec(name).map_or(Place::Body, |s| s.place);
-        Field { name: name.to_owned(), value: value.into(), place }
+        Field { name: name.to_owned(), value: value.into(), place, raw: false }
     }
 }
 
@@ -130,6 +133,8 @@ pub struct Binding {
     pub protocol: u8,
     pub server_endpoint: String,
     pub member_id: String,
+    /// `host:port` of a second portal the app is not installed on; suites write `{foreign}`.
+    pub foreign_domain: String,
 }
 
 impl Payload {

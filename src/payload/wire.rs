@@ -6,7 +6,7 @@ use url::{Url, form_urlencoded};
 use super::{Field, Place};
 
 /// How the fields travel to the handler.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Wire {
     /// As Bitrix24 sends it: DOMAIN, PROTOCOL, LANG, APP_SID in the query string, the rest in an
@@ -64,12 +64,17 @@ impl Wire {
     }
 }
 
-fn urlencode<'a>(fields: impl Iterator<Item = &'a Field>) -> String {
-    let mut out = form_urlencoded::Serializer::new(String::new());
-    for field in fields {
-        out.append_pair(&field.name, &field.value);
-    }
-    out.finish()
+/// `name=value&…`, percent-encoded as a browser encodes a form; raw values go as they are.
+pub(crate) fn urlencode<'a>(fields: impl Iterator<Item = &'a Field>) -> String {
+    let pairs: Vec<String> = fields
+        .map(|f| {
+            let name: String = form_urlencoded::byte_serialize(f.name.as_bytes()).collect();
+            let value: String =
+                if f.raw { f.value.clone() } else { form_urlencoded::byte_serialize(f.value.as_bytes()).collect() };
+            format!("{name}={value}")
+        })
+        .collect();
+    pairs.join("&")
 }
 
 impl HttpRequest {

@@ -9,7 +9,6 @@ mod tls;
 mod tokens;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
@@ -20,6 +19,7 @@ use crate::payload::{Binding, opaque_token};
 use crate::suite::TokenState;
 
 use tls::TlsFront;
+pub use tls::{Authority, AuthorityError};
 pub use tokens::TokenRole;
 use tokens::Tokens;
 
@@ -39,6 +39,8 @@ pub struct PortalCall {
     /// The case the call's token belongs to; `None` when it carried no token the run issued.
     #[serde(skip)]
     pub owner: Option<usize>,
+    /// Which Bitrix24 got the call: the one the app is installed on, or a foreign one.
+    pub portal: Role,
     pub endpoint: Endpoint,
     /// The REST method (lower-cased, as Bitrix24 reads it), the grant type, or the path.
     pub method: String,
@@ -57,6 +59,17 @@ impl PortalCall {
     }
 }
 
+/// The part a portal plays in a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// The Bitrix24 the app is installed on: it answers as Bitrix24 does.
+    Home,
+    /// A Bitrix24 the app is not installed on. It knows the run's tokens only to attribute a
+    /// leaked one to its case, and refuses every call as an unknown token.
+    Foreign,
+}
+
 /// Things the mock portal says about itself in its answers.
 const MEMBER_SEED: &str = "b24-conform mock portal";
 
@@ -69,6 +82,7 @@ pub struct Portal {
 }
 
 struct State {
+    role: Role,
     tokens: Tokens,
     calls: Vec<PortalCall>,
     bindings: Vec<rest::RepoBinding>,
@@ -82,41 +96,35 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl Portal {
-    /// Starts the portal over plain http on `addr` (port 0 picks a free one). Fails when the
-    /// port is taken.
+    /// Starts the home portal over plain http on `addr` (port 0 picks a free one). Fails when
+    /// the port is taken.
     pub async fn start(addr: SocketAddr) -> std::io::Result<Portal> {
-        Portal::launch(addr, false).await
+        Portal::start_as(addr, Role::Home, None).await
     }
 
-    /// Starts the portal over https on `addr`, with a certificate for 127.0.0.1 and localhost
-    /// issued by a CA made for this portal ([`Portal::ca_pem`], [`Portal::ca_file`]).
-    pub async fn start_tls(addr: SocketAddr) -> std::io::Result<Portal> {
-        Portal::launch(addr, true).await
-    }
-
-    async fn launch(addr: SocketAddr, tls: bool) -> std::io::Result<Portal> {
+    /// Starts a portal playing `role`, over https with `tls`'s certificate when given.
+    pub async fn start_as(addr: SocketAddr, role: Role, tls: Option<&Authority>) -> std::io::Result<Portal> {
         // With TLS, `addr` is the front's: the plain server behind it takes any free port.
-        let plain_addr = if tls { SocketAddr::new(addr.ip(), 0) } else { addr };
+        let plain_addr = if tls.is_some() { SocketAddr::new(addr.ip(), 0) } else { addr };
         let listener = std::net::TcpListener::bind(plain_addr)?;
         let plain_addr = listener.local_addr()?;
         let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
-        let tls = if tls { Some(TlsFront::start(addr, plain_addr).await?) } else { None };
+        let tls = match tls {
+            Some(authority) => Some(TlsFront::start(addr, plain_addr, authority).await?),
+            None => None,
+        };
         let public_addr = tls.as_ref().map_or(plain_addr, TlsFront::addr);
-        let binding = binding(public_addr, tls.is_some());
+        let member_id = opaque_token(MEMBER_SEED, 32);
         let state = Arc::new(Mutex::new(State {
+            role,
             tokens: Tokens::default(),
             calls: Vec::new(),
             bindings: Vec::new(),
             origin: origin(public_addr, tls.is_some()),
-            member_id: binding.member_id,
+            member_id,
         }));
         Mock::given(any()).respond_with(Responder(state.clone())).mount(&server).await;
         Ok(Portal { server, state, tls })
-    }
-
-    /// Where handlers reach the portal.
-    fn addr(&self) -> SocketAddr {
-        self.tls.as_ref().map_or(*self.server.address(), TlsFront::addr)
     }
 
     /// `http://127.0.0.1:PORT`, or `https://…` over TLS.
@@ -124,35 +132,32 @@ impl Portal {
         origin(self.addr(), self.tls.is_some())
     }
 
-    /// The REST endpoint handlers call: `http://127.0.0.1:PORT/rest/`.
+    /// The REST endpoint handlers call: `http(s)://127.0.0.1:PORT/rest/`.
     pub fn rest_url(&self) -> String {
         format!("{}/rest/", self.origin())
     }
 
-    /// The OAuth token endpoint: `http://127.0.0.1:PORT/oauth/token/`.
+    /// The OAuth token endpoint: `http(s)://127.0.0.1:PORT/oauth/token/`.
     pub fn oauth_url(&self) -> String {
         format!("{}/oauth/token/", self.origin())
     }
 
-    /// The fields that point a payload at this portal (PROTOCOL=1 over TLS).
-    pub fn binding(&self) -> Binding {
-        binding(self.addr(), self.tls.is_some())
+    /// Where handlers reach the portal.
+    pub fn addr(&self) -> SocketAddr {
+        self.tls.as_ref().map_or(*self.server.address(), TlsFront::addr)
     }
 
-    /// The fields that point a payload at a plain-http portal listening on `addr`: the same for
-    /// every such portal on that address, so a payload can be printed before its portal runs.
-    pub fn binding_at(addr: SocketAddr) -> Binding {
-        binding(addr, false)
+    /// The fields that point a payload at this portal, with `foreign` for the portal the app is
+    /// not installed on; PROTOCOL=1 when this portal speaks https.
+    pub fn binding(&self, foreign: &Portal) -> Binding {
+        binding(self.addr(), foreign.addr(), self.tls.is_some())
     }
 
-    /// The PEM of the CA that issued the portal's certificate, when it speaks TLS.
-    pub fn ca_pem(&self) -> Option<&str> {
-        self.tls.as_ref().map(TlsFront::ca_pem)
-    }
-
-    /// A file holding [`Portal::ca_pem`], removed when the portal stops.
-    pub fn ca_file(&self) -> Option<&Path> {
-        self.tls.as_ref().map(TlsFront::ca_file)
+    /// The fields that point a payload at a plain-http portal on `home`, with `foreign` for the
+    /// portal the app is not installed on: the same for every portal on those addresses, so a
+    /// payload can be printed before its portal runs.
+    pub fn binding_at(home: SocketAddr, foreign: SocketAddr) -> Binding {
+        binding(home, foreign, false)
     }
 
     /// Issues a case's token pair: AUTH_ID in `state`, REFRESH_ID good for one refresh.
@@ -173,12 +178,13 @@ fn origin(addr: SocketAddr, tls: bool) -> String {
     format!("{}://{addr}", if tls { "https" } else { "http" })
 }
 
-fn binding(addr: SocketAddr, tls: bool) -> Binding {
+fn binding(home: SocketAddr, foreign: SocketAddr, tls: bool) -> Binding {
     Binding {
-        domain: addr.to_string(),
+        domain: home.to_string(),
         protocol: u8::from(tls),
-        server_endpoint: format!("{}/rest/", origin(addr, tls)),
+        server_endpoint: format!("{}/rest/", origin(home, tls)),
         member_id: opaque_token(MEMBER_SEED, 32),
+        foreign_domain: foreign.to_string(),
     }
 }
 
@@ -189,7 +195,9 @@ impl Respond for Responder {
         let params = params::Params::read(request);
         let path = collapse_slashes(request.url.path());
         let mut state = lock(&self.0);
-        let (endpoint, method, owner, token, answer) = if path == "/oauth/token/" || path == "/oauth/token" {
+        let (endpoint, method, owner, token, answer) = if state.role == Role::Foreign {
+            foreign_answer(&state, &path, &params)
+        } else if path == "/oauth/token/" || path == "/oauth/token" {
             let (owner, token, answer) = oauth::refresh(&mut state, &params);
             (Endpoint::Oauth, params.text("grant_type").unwrap_or_default(), owner, token, answer)
         } else if let Some(method) = path.strip_prefix("/rest/") {
@@ -201,8 +209,10 @@ impl Respond for Responder {
             let answer = rest::Answer::error(404, "NOT_FOUND", "Not found");
             (Endpoint::Other, path.clone(), None, TokenRole::None, answer)
         };
+        let portal = state.role;
         state.calls.push(PortalCall {
             owner,
+            portal,
             endpoint,
             method,
             http_method: request.method.to_string(),
@@ -212,6 +222,22 @@ impl Respond for Responder {
         });
         answer.into_response()
     }
+}
+
+/// A foreign portal's refusal, attributed to the case whose token (access or refresh) came.
+fn foreign_answer(
+    state: &State,
+    path: &str,
+    params: &params::Params,
+) -> (Endpoint, String, Option<usize>, TokenRole, rest::Answer) {
+    let presented = params.auth().or_else(|| params.text("refresh_token"));
+    let (owner, role) = match presented.as_deref().map(|t| state.tokens.lookup(t)) {
+        Some(tokens::Lookup::Valid { owner, role } | tokens::Lookup::Expired { owner, role }) => (Some(owner), role),
+        Some(tokens::Lookup::Invalid { owner, role }) => (owner, role),
+        None => (None, TokenRole::None),
+    };
+    let answer = rest::Answer::error(401, "invalid_token", "The access token provided is invalid.");
+    (Endpoint::Other, path.to_owned(), owner, role, answer)
 }
 
 /// `/rest//user.current` is what the JS SDK sends when its endpoint ends in `/` (PROTOCOL.md).

@@ -1,7 +1,7 @@
 //! The portal over https (PROTOCOL.md 5: the official SDKs call the portal over https only).
 //! wiremock speaks plain HTTP, so a TLS front terminates TLS on its own loopback port and pipes
-//! the decrypted bytes to the wiremock server. Its certificate is issued for the run by a CA made
-//! for the run, whose PEM a handler is told to trust (the CA file).
+//! the decrypted bytes to the wiremock server. The certificate is issued by a CA made for the run
+//! (the [`Authority`]), whose PEM a handler is told to trust through a file.
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
@@ -21,47 +21,89 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
-/// The running TLS front; dropping it closes its port, its connections, and removes the CA file.
-pub(super) struct TlsFront {
-    addr: SocketAddr,
+/// Why the run's CA could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorityError {
+    #[error("cannot issue the run's certificates: {0}")]
+    Issue(#[from] rcgen::Error),
+    #[error("cannot configure TLS with the run's certificate: {0}")]
+    Config(#[from] rustls::Error),
+    #[error("cannot write the run's CA certificate to {path}: {source}")]
+    CaFile {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// The CA made for one run, and the certificate it issued for the mock portals (127.0.0.1 and
+/// localhost, so one certificate serves every portal of the run). Dropping it removes the CA file.
+pub struct Authority {
     ca_pem: String,
     ca_file: PathBuf,
+    acceptor: TlsAcceptor,
+}
+
+impl Drop for Authority {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.ca_file);
+    }
+}
+
+impl std::fmt::Debug for Authority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authority").field("ca_file", &self.ca_file).finish_non_exhaustive()
+    }
+}
+
+impl Authority {
+    /// Makes a CA, issues the portals' certificate, and writes the CA's PEM to a file of its own
+    /// in the temporary directory.
+    pub fn new() -> Result<Authority, AuthorityError> {
+        let credentials = Credentials::issue()?;
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()?
+            .with_no_client_auth()
+            .with_single_cert(vec![credentials.leaf], credentials.key)?;
+        let ca_file = write_ca_file(&credentials.ca_pem)?;
+        Ok(Authority { ca_pem: credentials.ca_pem, ca_file, acceptor: TlsAcceptor::from(Arc::new(config)) })
+    }
+
+    /// The CA's certificate, PEM.
+    pub fn ca_pem(&self) -> &str {
+        &self.ca_pem
+    }
+
+    /// The file holding [`Authority::ca_pem`], for handlers (SSL_CERT_FILE and friends).
+    pub fn ca_file(&self) -> &Path {
+        &self.ca_file
+    }
+}
+
+/// A running TLS front; dropping it closes its port and its connections.
+pub(super) struct TlsFront {
+    addr: SocketAddr,
     task: JoinHandle<()>,
 }
 
 impl Drop for TlsFront {
     fn drop(&mut self) {
         self.task.abort();
-        let _ = std::fs::remove_file(&self.ca_file);
     }
 }
 
 impl TlsFront {
-    /// Listens on `addr` and relays every TLS connection to the plain server at `backend`.
-    pub async fn start(addr: SocketAddr, backend: SocketAddr) -> io::Result<TlsFront> {
+    /// Listens on `addr` and relays every TLS connection, with `authority`'s certificate, to the
+    /// plain server at `backend`.
+    pub async fn start(addr: SocketAddr, backend: SocketAddr, authority: &Authority) -> io::Result<TlsFront> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let credentials = Credentials::issue().map_err(io::Error::other)?;
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()
-            .and_then(|b| b.with_no_client_auth().with_single_cert(vec![credentials.leaf], credentials.key))
-            .map_err(io::Error::other)?;
-        let ca_file = write_ca_file(&credentials.ca_pem, addr)?;
-        let acceptor = TlsAcceptor::from(Arc::new(config));
-        let task = tokio::spawn(serve(listener, acceptor, backend));
-        Ok(TlsFront { addr, ca_pem: credentials.ca_pem, ca_file, task })
+        let task = tokio::spawn(serve(listener, authority.acceptor.clone(), backend));
+        Ok(TlsFront { addr, task })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    pub fn ca_pem(&self) -> &str {
-        &self.ca_pem
-    }
-
-    pub fn ca_file(&self) -> &Path {
-        &self.ca_file
     }
 }
 
@@ -133,22 +175,17 @@ impl Credentials {
     }
 }
 
-/// Writes the CA's PEM to a file of its own in the temporary directory, named by process, port
-/// and a counter so that portals running side by side never share one.
-fn write_ca_file(ca_pem: &str, addr: SocketAddr) -> io::Result<PathBuf> {
+/// Writes the CA's PEM to a file of its own in the temporary directory, named by process and a
+/// counter so that runs side by side, in one process or many, never share one.
+fn write_ca_file(ca_pem: &str) -> Result<PathBuf, AuthorityError> {
     static WRITTEN: AtomicUsize = AtomicUsize::new(0);
-    let name = format!(
-        "b24-conform-ca-{}-{}-{}.pem",
-        std::process::id(),
-        addr.port(),
-        WRITTEN.fetch_add(1, Ordering::Relaxed)
-    );
+    let name = format!("b24-conform-ca-{}-{}.pem", std::process::id(), WRITTEN.fetch_add(1, Ordering::Relaxed));
     let path = std::env::temp_dir().join(name);
     // create_new: never follow a link someone left at that name in a shared temporary directory.
-    let mut file = OpenOptions::new().write(true).create_new(true).open(&path)?;
-    if let Err(e) = file.write_all(ca_pem.as_bytes()) {
-        let _ = std::fs::remove_file(&path);
-        return Err(e);
-    }
-    Ok(path)
+    let written = OpenOptions::new().write(true).create_new(true).open(&path).and_then(|mut file| {
+        file.write_all(ca_pem.as_bytes()).inspect_err(|_| {
+            let _ = std::fs::remove_file(&path);
+        })
+    });
+    written.map(|()| path.clone()).map_err(|source| AuthorityError::CaFile { path, source })
 }

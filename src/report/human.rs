@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::{CaseOutcome, RunReport};
+use super::{CaseOutcome, RunReport, seconds};
 
 pub fn render_human(report: &RunReport) -> String {
     let mut out = String::new();
@@ -12,30 +12,17 @@ pub fn render_human(report: &RunReport) -> String {
         "b24-conform {} against {} (seed {}, wire {})",
         report.version, report.handler, report.seed, report.wire
     );
-    let mut groups: Vec<&str> = Vec::new();
-    for case in &report.cases {
-        if !groups.contains(&case.doc.key.as_str()) {
-            groups.push(&case.doc.key);
-        }
-    }
-    for key in groups {
-        let mut cases = report.cases.iter().filter(|c| c.doc.key == key).peekable();
-        if let Some(first) = cases.peek() {
-            let _ = writeln!(out, "\n\u{201c}{}\u{201d}\n  {}", first.doc.quote, first.doc.source);
-        }
+    for (doc, cases) in report.groups() {
+        let _ = writeln!(out, "\n\u{201c}{}\u{201d}\n  {}", doc.quote, doc.source);
         for case in cases {
-            let label = match case.outcome {
-                CaseOutcome::Pass => "PASS ",
-                CaseOutcome::Fail => "FAIL ",
-                CaseOutcome::Error => "ERROR",
-            };
+            let label = case.outcome.label().to_uppercase();
             let status = case.response.as_ref().map_or("---".to_owned(), |r| r.status.to_string());
             let ms = case.response.as_ref().map_or(String::new(), |r| format!("{} ms", r.elapsed_ms));
             let _ = writeln!(
                 out,
-                "  {label} {:<34} {:<8} {status:>3} {ms:>7}  {}",
+                "  {label:<5} {:<34} {:<8} {status:>3} {ms:>7}  {}",
                 case.id,
-                format!("{:?}", case.expect).to_lowercase(),
+                case.expect.label(),
                 case.title
             );
             for failure in case.failures() {
@@ -60,12 +47,12 @@ pub fn render_human(report: &RunReport) -> String {
     let s = &report.summary;
     let _ = writeln!(
         out,
-        "\n{} cases: {} passed, {} failed, {} errored in {:.2} s (seed {})",
+        "\n{} cases: {} passed, {} failed, {} errored in {} (seed {})",
         s.cases,
         s.passed,
         s.failed,
         s.errored,
-        s.duration_ms as f64 / 1000.0,
+        seconds(s.duration_ms),
         report.seed
     );
     out

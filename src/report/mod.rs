@@ -1,7 +1,13 @@
 //! Reports: the results of a run as data, and one renderer per format.
 
+mod html;
 mod human;
+mod junit;
+mod markdown;
+#[cfg(test)]
+mod sample;
 
+use std::borrow::Cow;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -12,7 +18,37 @@ use crate::payload::{HttpRequest, Wire};
 use crate::portal::PortalCall;
 use crate::suite::{Case, DocRef, Expectation};
 
+pub use html::render_html;
 pub use human::render_human;
+pub use junit::render_junit;
+pub use markdown::render_markdown;
+
+/// The formats a run's report is written in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// For a person at a terminal.
+    #[default]
+    Human,
+    /// One JSON document (summary, cases, checks, exchanges), for programs.
+    Json,
+    /// JUnit XML, for CI test-report viewers.
+    Junit,
+    /// For a pull-request comment.
+    Markdown,
+    /// One self-contained page, for a person reading cold.
+    Html,
+}
+
+/// The report in `format`.
+pub fn render(report: &RunReport, format: Format) -> String {
+    match format {
+        Format::Human => render_human(report),
+        Format::Json => report.to_json() + "\n",
+        Format::Junit => render_junit(report),
+        Format::Markdown => render_markdown(report),
+        Format::Html => render_html(report),
+    }
+}
 
 /// How a case ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -23,6 +59,16 @@ pub enum CaseOutcome {
     Fail,
     /// The handler gave no answer at all.
     Error,
+}
+
+impl CaseOutcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            CaseOutcome::Pass => "pass",
+            CaseOutcome::Fail => "fail",
+            CaseOutcome::Error => "error",
+        }
+    }
 }
 
 /// One case's result.
@@ -126,8 +172,65 @@ impl RunReport {
         i32::from(self.summary.failed + self.summary.errored > 0)
     }
 
+    /// The cases grouped by the documentation sentence they enforce, groups in the order their
+    /// first case appears.
+    pub fn groups(&self) -> Vec<(&DocRef, Vec<&CaseReport>)> {
+        let mut groups: Vec<(&DocRef, Vec<&CaseReport>)> = Vec::new();
+        for case in &self.cases {
+            match groups.iter_mut().find(|(doc, _)| doc.key == case.doc.key) {
+                Some((_, cases)) => cases.push(case),
+                None => groups.push((&case.doc, vec![case])),
+            }
+        }
+        groups
+    }
+
     /// The JSON document.
     pub fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("a report serialises")
+    }
+}
+
+/// At most `cap` bytes of `bytes` as text, cut at a character boundary, and how many bytes were
+/// left out. Reports show bodies this way so one huge answer cannot swamp them.
+pub(crate) fn excerpt(bytes: &[u8], cap: usize) -> (Cow<'_, str>, usize) {
+    if bytes.len() <= cap {
+        return (String::from_utf8_lossy(bytes), 0);
+    }
+    // Step back over UTF-8 continuation bytes (at most three) so no character is cut in two.
+    let mut cut = cap;
+    while cut > cap.saturating_sub(3) && bytes[cut] & 0xC0 == 0x80 {
+        cut -= 1;
+    }
+    (String::from_utf8_lossy(&bytes[..cut]), bytes.len() - cut)
+}
+
+/// Seconds, as reports show a duration.
+pub(crate) fn seconds(ms: u64) -> String {
+    format!("{:.2} s", ms as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_excerpt_never_cuts_a_character_in_two() {
+        assert_eq!(excerpt("abc".as_bytes(), 3), (Cow::Borrowed("abc"), 0));
+        // "é" is two bytes: a cap in its middle keeps it out whole.
+        assert_eq!(excerpt("aéb".as_bytes(), 2), (Cow::Borrowed("a"), 3));
+        assert_eq!(excerpt("aéb".as_bytes(), 3), (Cow::Borrowed("aé"), 1));
+        assert_eq!(excerpt(&[0xff; 8], 4).1, 4);
+    }
+
+    #[test]
+    fn groups_keep_the_order_of_first_appearance() {
+        let report = sample::report();
+        let groups: Vec<(&str, Vec<&str>)> = report
+            .groups()
+            .into_iter()
+            .map(|(doc, cases)| (doc.key.as_str(), cases.iter().map(|c| c.id.as_str()).collect()))
+            .collect();
+        assert_eq!(groups, [("required", vec!["valid/one", "missing/member_id"]), ("survive", vec!["options/hang"])]);
     }
 }

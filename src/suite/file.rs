@@ -31,6 +31,8 @@ struct SuiteFile {
     #[serde(default)]
     case: Vec<CaseEntry>,
     #[serde(default)]
+    matrix: Vec<MatrixEntry>,
+    #[serde(default)]
     generate: Vec<GenerateEntry>,
 }
 
@@ -77,6 +79,56 @@ struct CaseEntry {
     expect: Expectation,
 }
 
+/// Many cases from one table: every field × every named value, through one operator. `{field}`
+/// and `{name}` in `id` and `title` become the field and the value's name.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MatrixEntry {
+    id: Spanned<String>,
+    title: String,
+    doc: Spanned<String>,
+    #[serde(default)]
+    base: Base,
+    #[serde(default = "one_empty_field")]
+    fields: Vec<String>,
+    values: BTreeMap<String, String>,
+    #[serde(default)]
+    op: MatrixOp,
+    /// Applied before the matrix's own mutation.
+    #[serde(default)]
+    mutate: Vec<Mutation>,
+    #[serde(default)]
+    token: TokenState,
+    expect: Expectation,
+}
+
+fn one_empty_field() -> Vec<String> {
+    vec![String::new()]
+}
+
+/// The operator a matrix applies with each field and value.
+#[derive(Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum MatrixOp {
+    #[default]
+    Set,
+    Raw,
+    Header,
+    Method,
+}
+
+impl MatrixOp {
+    fn mutation(self, field: &str, value: &str) -> Mutation {
+        let (field, value) = (field.to_owned(), value.to_owned());
+        match self {
+            MatrixOp::Set => Mutation::Set { field, value },
+            MatrixOp::Raw => Mutation::Raw { field, encoded: value },
+            MatrixOp::Header => Mutation::Header { name: field, value },
+            MatrixOp::Method => Mutation::Method(value),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct GenerateEntry {
@@ -108,8 +160,7 @@ pub(super) fn parse(path: &str, text: &str, draw: Draw) -> Result<Vec<Case>, Sui
             Err(at(key.span(), format!("unknown doc `{}`; the [docs] tables of this file are: {known}", key.get_ref())))
         }
     };
-    let check_id = |id: &Spanned<String>, seen: &[Case]| {
-        let text = id.get_ref();
+    let check_id = |id: &Spanned<String>, text: &str, seen: &[Case]| {
         if text.is_empty() || !text.chars().all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c)) {
             return Err(at(id.span(), format!("case id `{text}` must be letters, digits and / _ . - only")));
         }
@@ -122,13 +173,14 @@ pub(super) fn parse(path: &str, text: &str, draw: Draw) -> Result<Vec<Case>, Sui
     let documented = Payload::documented_example();
     let legacy =
         Payload { application_scope: None, application_token: None, server_endpoint: None, ..documented.clone() };
+    let base_of = |base: Base| match base {
+        Base::Documented => &documented,
+        Base::Legacy => &legacy,
+    };
     let mut cases = Vec::new();
     for entry in &file.case {
-        check_id(&entry.id, &cases)?;
-        let base = match entry.base {
-            Base::Documented => &documented,
-            Base::Legacy => &legacy,
-        };
+        check_id(&entry.id, entry.id.get_ref(), &cases)?;
+        let base = base_of(entry.base);
         cases.push(Case {
             id: entry.id.get_ref().clone(),
             title: entry.title.clone(),
@@ -139,8 +191,29 @@ pub(super) fn parse(path: &str, text: &str, draw: Draw) -> Result<Vec<Case>, Sui
             mutations: entry.mutate.clone(),
         });
     }
+    for matrix in &file.matrix {
+        let doc = doc(&matrix.doc)?;
+        for field in &matrix.fields {
+            for (name, value) in &matrix.values {
+                let fill = |template: &str| template.replace("{field}", field).replace("{name}", name);
+                let id = fill(matrix.id.get_ref());
+                check_id(&matrix.id, &id, &cases)?;
+                let mut mutations = matrix.mutate.clone();
+                mutations.push(matrix.op.mutation(field, value));
+                cases.push(Case {
+                    title: fill(&matrix.title),
+                    doc: doc.clone(),
+                    expect: matrix.expect,
+                    token: matrix.token,
+                    payload: catalog_payload(&id, base_of(matrix.base)),
+                    mutations,
+                    id,
+                });
+            }
+        }
+    }
     for group in &file.generate {
-        check_id(&group.id, &cases)?;
+        check_id(&group.id, group.id.get_ref(), &cases)?;
         let doc = doc(&group.doc)?;
         let count = draw.count.unwrap_or(group.count);
         for (n, payload) in generated_payloads(group.id.get_ref(), draw, count).into_iter().enumerate() {
@@ -187,7 +260,8 @@ mod tests {
         );
         let bad_mutation = case.replace("expect", "mutate = [{ delete = \"LANG\" }]\nexpect");
         assert!(
-            error(&format!("{HEAD}{bad_mutation}")).contains("unknown variant `delete`, expected `remove` or `set`")
+            error(&format!("{HEAD}{bad_mutation}"))
+                .contains("unknown variant `delete`, expected one of `remove`, `set`")
         );
         let bad_expect = case.replace("\"accept\"", "\"pass\"");
         assert!(error(&format!("{HEAD}{bad_expect}")).contains("expected one of `accept`, `reject`, `tolerate`"));

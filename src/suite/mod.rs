@@ -25,6 +25,17 @@ pub enum Expectation {
     Tolerate,
 }
 
+impl Expectation {
+    /// The name suite files and reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            Expectation::Accept => "accept",
+            Expectation::Reject => "reject",
+            Expectation::Tolerate => "tolerate",
+        }
+    }
+}
+
 /// What the mock portal holds for the case's AUTH_ID.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -64,18 +75,28 @@ pub struct Case {
 }
 
 impl Case {
-    /// The case's fields as fired: its payload bound to one portal, then mutated.
+    /// The case's fields as fired: its payload bound to one portal, then mutated, with
+    /// `{portal}` and `{foreign}` standing for the two portals' `host:port`.
     pub fn fields(&self, binding: &Binding) -> Vec<Field> {
         let mut fields = self.payload.bind(binding).to_fields();
         for mutation in &self.mutations {
-            mutation.apply(&mut fields);
+            mutation.apply_fields(&mut fields);
+        }
+        for field in fields.iter_mut().filter(|f| f.value.contains('{')) {
+            field.value =
+                field.value.replace("{portal}", &binding.domain).replace("{foreign}", &binding.foreign_domain);
         }
         fields
     }
 
-    /// The exact request fired at `handler` for this case.
+    /// The exact request fired at `handler` for this case; a `wire` mutation overrides `wire`.
     pub fn request(&self, handler: &Url, binding: &Binding, wire: Wire) -> HttpRequest {
-        wire.encode(handler, &self.fields(binding))
+        let wire = self.mutations.iter().find_map(Mutation::wire).unwrap_or(wire);
+        let mut request = wire.encode(handler, &self.fields(binding));
+        for mutation in &self.mutations {
+            mutation.apply_request(&mut request);
+        }
+        request
     }
 }
 
