@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use tokio::signal::unix::{SignalKind, signal};
 
 use b24_conform::checks;
 use b24_conform::fire::Limits;
@@ -275,15 +276,20 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         if let Some(authority) = stage.authority() {
             eprintln!("mock portal at {}; CA certificate: {}", stage.portal().origin(), authority.ca_file().display());
         }
-        Ok::<_, RunError>(stage.perform(&config, &cases, |_| {}).await)
+        stage.perform(&config, &cases, |_| {}).await
     };
     // The handler of --handler-cmd runs in its own process group, out of reach of the
-    // terminal's Ctrl-C: dropping the run stops it.
+    // terminal's Ctrl-C and of a signal sent to us alone: dropping the run stops it.
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
     let report = tokio::select! {
         report = work => report?,
         Ok(()) = tokio::signal::ctrl_c() => {
             eprintln!("interrupted");
             return Ok(130);
+        }
+        Some(()) = terminate.recv() => {
+            eprintln!("terminated");
+            return Ok(143);
         }
     };
     let text = report::render(&report, args.format);

@@ -15,7 +15,7 @@ use crate::launch::{self, HandlerProcess, LaunchError};
 use crate::payload::{Binding, Wire};
 use crate::portal::{Authority, Portal, Role};
 use crate::reference::{Fault, Installation, Reference};
-use crate::report::{CaseReport, RunReport};
+use crate::report::{CaseOutcome, CaseReport, RunReport};
 use crate::suite::{self, Case, Draw, Filter, SuiteError, SuiteSource};
 
 /// The handler under test.
@@ -109,6 +109,9 @@ impl RunConfig {
     }
 }
 
+/// How long a started handler's exit may take to be seen after its connections went dead.
+const EXIT_SHOWS: Duration = Duration::from_secs(1);
+
 /// The seed used when none is given, so that runs are reproducible by default.
 pub const DEFAULT_SEED: u64 = 24;
 
@@ -156,14 +159,14 @@ pub fn select(sources: &[SuiteSource], filters: &[String], draw: Draw) -> Result
 pub async fn run(config: &RunConfig, on_case: impl FnMut(&CaseReport)) -> Result<RunReport, RunError> {
     let cases = select(&config.suites, &config.filters, config.draw)?;
     let stage = Stage::start(config, &cases).await?;
-    Ok(stage.perform(config, &cases, on_case).await)
+    stage.perform(config, &cases, on_case).await
 }
 
 /// The scene of a run: the mock portal holding every case's tokens and the handler under test,
 /// started once and shared by all cases. Dropping it stops them all.
 pub struct Stage {
     /// Declared first so it stops first, while the portal it may be calling still answers.
-    _process: Option<HandlerProcess>,
+    process: Option<HandlerProcess>,
     portal: Portal,
     foreign: Portal,
     _reference: Option<Reference>,
@@ -241,7 +244,7 @@ impl Stage {
             }
         }
         Ok(Stage {
-            _process: process,
+            process,
             portal,
             foreign,
             _reference: reference,
@@ -267,18 +270,41 @@ impl Stage {
 
     /// Fires `cases` (the ones the stage was started with), `config.jobs` at a time, and judges
     /// them. `on_case` sees each case as it completes (in completion order); the report lists
-    /// them in suite order, and its duration counts from the stage's start.
-    pub async fn perform(&self, config: &RunConfig, cases: &[Case], mut on_case: impl FnMut(&CaseReport)) -> RunReport {
-        let mut exchanges = futures::stream::iter(cases.iter().enumerate())
-            .map(|(owner, case)| self.exercise(owner, case))
-            .buffer_unordered(config.jobs.max(1));
-        let mut reports: Vec<Option<CaseReport>> = vec![None; cases.len()];
-        while let Some((owner, report)) = exchanges.next().await {
-            on_case(&report);
-            reports[owner] = Some(report);
+    /// them in suite order, and its duration counts from the stage's start. A started handler
+    /// that exits meanwhile ends the run.
+    pub async fn perform(
+        &self,
+        config: &RunConfig,
+        cases: &[Case],
+        mut on_case: impl FnMut(&CaseReport),
+    ) -> Result<RunReport, RunError> {
+        let all = async {
+            let mut exchanges = futures::stream::iter(cases.iter().enumerate())
+                .map(|(owner, case)| self.exercise(owner, case))
+                .buffer_unordered(config.jobs.max(1));
+            let mut reports: Vec<Option<CaseReport>> = vec![None; cases.len()];
+            while let Some((owner, report)) = exchanges.next().await {
+                on_case(&report);
+                reports[owner] = Some(report);
+            }
+            reports.into_iter().flatten().collect()
+        };
+        let reports: Vec<CaseReport> = match &self.process {
+            Some(process) => tokio::select! {
+                reports = all => reports,
+                died = process.died() => return Err(died.into()),
+            },
+            None => all.await,
+        };
+        // A handler that dies resets its connections before its exit can be reaped, so the
+        // last cases can end, unanswered, first: give its exit a moment to show.
+        if let Some(process) = &self.process
+            && reports.iter().any(|r| r.outcome == CaseOutcome::Error)
+            && let Ok(died) = tokio::time::timeout(EXIT_SHOWS, process.died()).await
+        {
+            return Err(died.into());
         }
-        let reports = reports.into_iter().flatten().collect();
-        RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, reports, self.started.elapsed())
+        Ok(RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, reports, self.started.elapsed()))
     }
 
     /// Fires one case and judges the exchange.

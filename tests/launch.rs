@@ -1,17 +1,33 @@
-//! `--handler-cmd`: the harness starts the handler under test, tells it where the portal is,
-//! waits for it to listen, and stops it, with every process it started, after the run. The
-//! handler here is `fixtures/handlers/landing_settings.py` (Python 3, standard library).
+//! `--handler-cmd`: the harness starts the handler under test, tells it where the portal is (and,
+//! with `--portal-tls`, which CA to trust), waits for it to listen, ends the run when it dies,
+//! and stops it, with every process it started, after the run. The handler here is
+//! `fixtures/handlers/landing_settings.py` (Python 3, standard library), which verifies the
+//! portal's certificate against the CA of SSL_CERT_FILE and nothing else.
 
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use b24_conform::portal::Role;
 use b24_conform::report::render_human;
 use b24_conform::run::{Handler, RunConfig, run};
 
-fn fixture() -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/handlers/landing_settings.py").display().to_string()
+/// Fails, rather than skips, without python3: CI has it, and a skipped acceptance test would
+/// pass unseen.
+fn require_python3() {
+    let probe = Command::new("python3").arg("--version").output();
+    assert!(
+        probe.as_ref().is_ok_and(|out| out.status.success()),
+        "these tests start Python handlers and need python3 (3.8 or later) on PATH: {probe:?}"
+    );
+}
+
+/// `python3 landing_settings.py PORT`.
+fn python_handler(port: u16) -> String {
+    require_python3();
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/handlers/landing_settings.py");
+    format!("python3 '{}' {port}", fixture.display())
 }
 
 /// A loopback port nothing listens on now, for the handler to take.
@@ -24,33 +40,58 @@ fn config_for(port: u16, command: String) -> RunConfig {
     RunConfig { handler_cmd: Some(command), ..RunConfig::new(handler) }
 }
 
+/// A file in the temporary directory for this test alone.
+fn scratch(name: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("b24-conform-launch-{}-{name}", std::process::id()))
+}
+
+fn b24_conform(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_b24-conform")).args(args).output().unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_python_handler_started_by_command_completes_the_valid_cases_over_https() {
     let port = free_port();
-    let config = RunConfig {
-        portal_tls: true,
-        filters: vec!["valid/*".into()],
-        ..config_for(port, format!("exec python3 '{}' {port}", fixture()))
-    };
+    let config =
+        RunConfig { portal_tls: true, filters: vec!["valid/*".into()], ..config_for(port, python_handler(port)) };
     let started = Instant::now();
     let report = run(&config, |_| {}).await.expect("the run happens");
     assert_eq!(report.summary.passed, report.summary.cases, "{}", render_human(&report));
     assert!(report.summary.cases >= 10, "{:?}", report.summary);
-    // The handler called the portal over https with the run's CA, and refreshed nothing it
-    // did not have to.
-    let calls: Vec<_> = report.cases.iter().flat_map(|c| &c.portal_calls).collect();
-    assert!(calls.iter().filter(|c| c.method == "user.current").all(|c| c.succeeded()), "{calls:?}");
-    assert!(calls.iter().any(|c| c.method == "landing.site.getlist"), "{calls:?}");
+    assert!(report.cases.iter().all(|c| c.request.url.contains("PROTOCOL=1")), "a payload did not say https");
+    // Every case made its calls to the home portal, over https (the portals listen on nothing
+    // else), and each succeeded: the handler verified the certificate and went on.
+    for case in &report.cases {
+        assert!(case.portal_calls.iter().any(|c| c.method == "user.current"), "{}: {:?}", case.id, case.portal_calls);
+        assert!(case.portal_calls.iter().all(|c| c.portal == Role::Home && c.succeeded()), "{case:?}");
+    }
     eprintln!("{} valid cases through a started Python handler in {:?}", report.summary.cases, started.elapsed());
 }
 
+/// The control for the test above: the same handler, not given the run's CA, trusts the
+/// system's CAs only, refuses the portal's certificate, and fails the same cases.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_python_handler_refreshes_a_refused_token_and_refuses_bad_requests() {
+async fn the_same_handler_without_the_runs_ca_refuses_the_portal_and_fails_the_valid_cases() {
+    let port = free_port();
+    let command = format!("SSL_CERT_FILE= {}", python_handler(port));
+    let config = RunConfig { portal_tls: true, filters: vec!["valid/*".into()], ..config_for(port, command) };
+    let report = run(&config, |_| {}).await.expect("the run happens");
+    assert_eq!(report.summary.passed, 0, "{}", render_human(&report));
+    for case in &report.cases {
+        assert_eq!(case.response.as_ref().map(|r| r.status), Some(502), "{}", case.id);
+        let body = case.response.as_ref().map(|r| String::from_utf8_lossy(&r.body).into_owned()).unwrap_or_default();
+        assert!(body.contains("CERTIFICATE_VERIFY_FAILED"), "{}: {body}", case.id);
+        assert!(case.portal_calls.is_empty(), "a call passed the TLS handshake: {:?}", case.portal_calls);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_python_handler_refreshes_a_refused_token_and_refuses_bad_requests_over_https() {
     let port = free_port();
     let config = RunConfig {
         portal_tls: true,
         filters: vec!["token/*".into(), "missing/*".into(), "options/*".into(), "placement/*".into()],
-        ..config_for(port, format!("exec python3 '{}' {port}", fixture()))
+        ..config_for(port, python_handler(port))
     };
     let report = run(&config, |_| {}).await.expect("the run happens");
     assert_eq!(report.summary.passed, report.summary.cases, "{}", render_human(&report));
@@ -60,30 +101,93 @@ async fn the_python_handler_refreshes_a_refused_token_and_refuses_bad_requests()
 }
 
 #[test]
-fn a_handler_that_exits_before_it_listens_ends_the_run_with_exit_3_and_its_words() {
+fn the_ca_file_is_written_its_path_printed_and_given_to_the_handler_and_removed_after() {
     let port = free_port();
-    let out = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
-        .args(["run", "--handler", &format!("http://127.0.0.1:{port}/"), "--handler-cmd", "echo boom >&2; exit 7"])
-        .output()
-        .unwrap();
+    let (seen, copy) = (scratch(&format!("env-{port}")), scratch(&format!("ca-{port}.pem")));
+    let command = format!(
+        "env | grep -E '^(SSL_CERT_FILE|REQUESTS_CA_BUNDLE|NODE_EXTRA_CA_CERTS|CURL_CA_BUNDLE|B24_[A-Z_]+)=' | sort > '{}'; \
+         cp \"$SSL_CERT_FILE\" '{}'; exec {}",
+        seen.display(),
+        copy.display(),
+        python_handler(port)
+    );
+    let handler = format!("http://127.0.0.1:{port}/");
+    let out =
+        b24_conform(&["run", "--portal-tls", "--handler", &handler, "--handler-cmd", &command, "--filter", "valid/*"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let (environment, ca) = (std::fs::read_to_string(&seen), std::fs::read_to_string(&copy));
+    let _ = (std::fs::remove_file(&seen), std::fs::remove_file(&copy));
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+
+    let printed = stderr.lines().find_map(|l| l.split_once("CA certificate: ")).map(|(_, path)| path.trim());
+    let printed = printed.unwrap_or_else(|| panic!("no CA path on stderr: {stderr}"));
+    let environment = environment.unwrap();
+    for name in ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE"] {
+        assert!(environment.contains(&format!("{name}={printed}\n")), "{name} is not {printed}: {environment}");
+    }
+    assert!(environment.contains("B24_PORTAL_URL=https://127.0.0.1:"), "{environment}");
+    assert!(environment.contains("B24_OAUTH_URL=https://127.0.0.1:"), "{environment}");
+    let ca = ca.unwrap();
+    assert!(ca.starts_with("-----BEGIN CERTIFICATE-----\n") && ca.trim_end().ends_with("-----END CERTIFICATE-----"));
+    assert!(!Path::new(printed).exists(), "the CA file {printed} outlived the run");
+}
+
+#[test]
+fn a_handler_that_exits_before_it_listens_ends_the_run_with_exit_3_and_its_last_lines() {
+    let port = free_port();
+    let command = "i=1; while [ $i -le 30 ]; do echo \"line $i\" >&2; i=$((i+1)); done; exit 7";
+    let out = b24_conform(&["run", "--handler", &format!("http://127.0.0.1:{port}/"), "--handler-cmd", command]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("boom") && stderr.contains("exit status: 7"), "{stderr}");
+    assert!(stderr.contains("exited (exit status: 7) before it listened"), "{stderr}");
+    // The last lines, not all of them.
+    assert!(stderr.contains("| line 30\n") && stderr.contains("| line 11\n"), "{stderr}");
+    assert!(!stderr.contains("| line 10\n"), "{stderr}");
     assert!(out.stdout.is_empty(), "the handler's output went to the report: {}", String::from_utf8_lossy(&out.stdout));
+}
+
+#[test]
+fn a_handler_that_dies_while_the_cases_run_ends_the_run_with_exit_3_and_its_last_lines() {
+    let port = free_port();
+    // Listens, lets the readiness probes (which send nothing) come and go, and exits on the
+    // first request.
+    let server = format!(
+        "import socket, sys\n\
+         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+         s.bind(('127.0.0.1', {port})); s.listen(16)\n\
+         while True:\n\
+         \x20   c, _ = s.accept()\n\
+         \x20   if c.recv(1):\n\
+         \x20       print('dying on the first request', file=sys.stderr); sys.exit(9)\n"
+    );
+    require_python3();
+    let command = format!("exec python3 -c \"{server}\"");
+    let started = Instant::now();
+    let out = b24_conform(&["run", "--handler", &format!("http://127.0.0.1:{port}/"), "--handler-cmd", &command]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("exited (exit status: 9) while the cases ran"), "{stderr}");
+    assert!(stderr.contains("| dying on the first request"), "{stderr}");
+    // Not after every remaining case has waited out its 10 s timeout.
+    assert!(started.elapsed() < Duration::from_secs(8), "{:?}", started.elapsed());
 }
 
 #[test]
 fn a_handler_that_never_listens_ends_the_run_with_exit_3_after_the_wait() {
     let port = free_port();
     let started = Instant::now();
-    let out = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
-        .args(["run", "--handler", &format!("http://127.0.0.1:{port}/"), "--handler-wait-ms", "300"])
-        .args(["--handler-cmd", "echo starting up; sleep 30"])
-        .output()
-        .unwrap();
+    let out = b24_conform(&[
+        "run",
+        "--handler",
+        &format!("http://127.0.0.1:{port}/"),
+        "--handler-wait-ms",
+        "300",
+        "--handler-cmd",
+        "echo starting up; sleep 30",
+    ]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("within 300 ms") && stderr.contains("starting up"), "{stderr}");
+    assert!(stderr.contains("within 300 ms") && stderr.contains("| starting up"), "{stderr}");
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "the sleeping handler was waited for: {:?}",
@@ -92,15 +196,26 @@ fn a_handler_that_never_listens_ends_the_run_with_exit_3_after_the_wait() {
 }
 
 #[test]
+fn a_port_already_taken_is_refused_before_the_command_runs() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", taken.local_addr().unwrap());
+    let marker = scratch("never-started");
+    let out = b24_conform(&["run", "--handler", &url, "--handler-cmd", &format!("touch '{}'", marker.display())]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("something already listens at"), "{stderr}");
+    assert!(!marker.exists(), "the command ran");
+}
+
+#[test]
 fn a_command_needs_a_handler_url() {
-    let out = Command::new(env!("CARGO_BIN_EXE_b24-conform")).args(["run", "--handler-cmd", "true"]).output().unwrap();
+    let out = b24_conform(&["run", "--handler-cmd", "true"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--handler-cmd needs --handler URL"));
 }
 
 /// Whether something accepts connections on `port`. A connection to itself does not count: a
 /// free port in the ephemeral range can be picked as the source port of the probe.
-#[cfg(target_os = "linux")]
 fn listens(port: u16) -> bool {
     TcpStream::connect(("127.0.0.1", port)).is_ok_and(|s| s.local_addr().ok() != s.peer_addr().ok())
 }
@@ -117,9 +232,9 @@ fn runs(pid: &str) -> bool {
 #[tokio::test(flavor = "multi_thread")]
 async fn after_the_run_the_handler_and_every_process_it_started_are_gone() {
     let port = free_port();
-    let pid_file = std::env::temp_dir().join(format!("b24-conform-launch-test-{}-{port}", std::process::id()));
-    // A child the handler's shell leaves behind: a kill of the shell's pid alone would miss it.
-    let command = format!("sleep 300 & echo $! > '{}'; python3 '{}' {port}", pid_file.display(), fixture());
+    let pid_file = scratch(&format!("sleeper-{port}"));
+    // A child the handler's shell leaves behind: a signal to the shell's pid alone would miss it.
+    let command = format!("sleep 300 & echo $! > '{}'; {}", pid_file.display(), python_handler(port));
     let config = RunConfig { filters: vec!["valid/documented-example".into()], ..config_for(port, command) };
     let report = run(&config, |_| {}).await.expect("the run happens");
     assert_eq!(report.summary.passed, 1, "{}", render_human(&report));
@@ -127,15 +242,5 @@ async fn after_the_run_the_handler_and_every_process_it_started_are_gone() {
     let sleeper = std::fs::read_to_string(&pid_file).unwrap().trim().to_owned();
     let _ = std::fs::remove_file(&pid_file);
     assert!(!runs(&sleeper), "the shell's child {sleeper} survived the run");
-    if listens(port) {
-        let s = TcpStream::connect(("127.0.0.1", port)).ok().map(|s| (s.local_addr().ok(), s.peer_addr().ok()));
-        let ss = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "ss -tanp | grep {port}; ps -eo pid,pgid,stat,lstart,cmd | grep -v grep | grep -E 'landing|sleep'"
-            ))
-            .output()
-            .unwrap();
-        panic!("the handler still listens on {port}: {s:?} {}", String::from_utf8_lossy(&ss.stdout));
-    }
+    assert!(!listens(port), "the handler still listens on {port}");
 }

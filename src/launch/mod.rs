@@ -1,14 +1,15 @@
 //! The handler under test, started by the harness (`--handler-cmd`): `sh -c COMMAND` in a
 //! process group of its own, told where the portal is through its environment, waited for
-//! until it listens, and stopped, children and all, when the run ends.
+//! until it listens, watched while the cases run, and stopped, children and all, at the end.
 
 mod group;
 mod tail;
 
-use std::process::Stdio;
+use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use url::Url;
 
@@ -20,10 +21,13 @@ use tail::Tail;
 const GRACE: Duration = Duration::from_secs(2);
 /// How often the wait for the handler looks again.
 const POLL: Duration = Duration::from_millis(50);
+/// How long the output of a handler that exited may take to reach its end: a child it left
+/// behind can hold the pipes open for ever.
+const LAST_WORDS: Duration = Duration::from_millis(500);
 
 /// The environment a started handler gets: where the portal is, and which CA to trust when the
-/// portal speaks https. The CA variables are the ones the usual clients read: OpenSSL (PHP,
-/// Python's `ssl`, Ruby), Python's requests, Node.js, curl.
+/// portal speaks https. The CA variables are the ones the usual clients read: OpenSSL (Python's
+/// `ssl`, PHP streams, Ruby, Go), Python's requests, Node.js, the curl tool.
 pub fn environment(portal: &Portal, authority: Option<&Authority>) -> Vec<(&'static str, String)> {
     let mut environment = vec![("B24_PORTAL_URL", portal.origin()), ("B24_OAUTH_URL", portal.oauth_url())];
     if let Some(authority) = authority {
@@ -35,7 +39,7 @@ pub fn environment(portal: &Portal, authority: Option<&Authority>) -> Vec<(&'sta
     environment
 }
 
-/// Why the handler could not be started.
+/// Why the started handler could not serve the run.
 #[derive(Debug, thiserror::Error)]
 pub enum LaunchError {
     #[error("cannot start --handler-cmd {command:?}: {source}")]
@@ -44,8 +48,15 @@ pub enum LaunchError {
         #[source]
         source: std::io::Error,
     },
+    #[error(
+        "something already listens at {url}: the run would test it instead of what --handler-cmd {command:?} \
+         starts; stop it, or give --handler another port"
+    )]
+    AlreadyListening { command: String, url: String },
     #[error("--handler-cmd {command:?} exited ({status}) before it listened at {url}{}", last_output(.output))]
     Exited { command: String, url: String, status: String, output: Vec<String> },
+    #[error("--handler-cmd {command:?} exited ({status}) while the cases ran{}", last_output(.output))]
+    Died { command: String, status: String, output: Vec<String> },
     #[error(
         "--handler-cmd {command:?} did not listen at {url} within {waited_ms} ms (--handler-wait-ms){}",
         last_output(.output)
@@ -67,8 +78,10 @@ fn last_output(lines: &[String]) -> String {
 
 /// A started handler; dropping it stops its whole process group.
 pub struct HandlerProcess {
-    child: tokio::process::Child,
+    command: String,
     group: ProcessGroup,
+    /// The leader's exit status once it has exited; a task owns the child and reaps it.
+    exit: watch::Receiver<Option<ExitStatus>>,
     output: Arc<Mutex<Tail>>,
     drains: Vec<JoinHandle<()>>,
 }
@@ -76,8 +89,6 @@ pub struct HandlerProcess {
 impl Drop for HandlerProcess {
     fn drop(&mut self) {
         self.group.stop(GRACE);
-        // Reaps the leader now rather than leaving a zombie for the rest of the run.
-        let _ = self.child.try_wait();
         for drain in &self.drains {
             drain.abort();
         }
@@ -93,6 +104,10 @@ impl HandlerProcess {
         environment: &[(&str, String)],
         wait: Duration,
     ) -> Result<HandlerProcess, LaunchError> {
+        // Whatever listens there now is not the handler the command starts.
+        if listening(url, POLL).await.is_ok() {
+            return Err(LaunchError::AlreadyListening { command: command.to_owned(), url: url.to_string() });
+        }
         let spawn_error = |source| LaunchError::Spawn { command: command.to_owned(), source };
         let mut child = tokio::process::Command::new("sh")
             .arg("-c")
@@ -118,33 +133,36 @@ impl HandlerProcess {
         if let Some(stderr) = child.stderr.take() {
             drains.push(tokio::spawn(tail::drain(stderr, output.clone())));
         }
-        let mut process = HandlerProcess { child, group, output, drains };
-        process.await_listening(command, url, wait).await?;
+        let (exited, exit) = watch::channel(None);
+        tokio::spawn(async move {
+            if let Ok(status) = child.wait().await {
+                let _ = exited.send(Some(status));
+            }
+        });
+        let process = HandlerProcess { command: command.to_owned(), group, exit, output, drains };
+        process.await_listening(url, wait).await?;
         Ok(process)
     }
 
-    async fn await_listening(&mut self, command: &str, url: &Url, wait: Duration) -> Result<(), LaunchError> {
+    async fn await_listening(&self, url: &Url, wait: Duration) -> Result<(), LaunchError> {
         let started = Instant::now();
         loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                // What it wrote last is often still in the pipes: read them to their end first.
-                for drain in &mut self.drains {
-                    let _ = tokio::time::timeout(Duration::from_millis(500), drain).await;
-                }
+            let exited = *self.exit.borrow();
+            if let Some(status) = exited {
                 return Err(LaunchError::Exited {
-                    command: command.to_owned(),
+                    command: self.command.clone(),
                     url: url.to_string(),
                     status: status.to_string(),
-                    output: self.output(),
+                    output: self.last_words().await,
                 });
             }
             let left = wait.saturating_sub(started.elapsed());
             if left.is_zero() {
                 return Err(LaunchError::NotListening {
-                    command: command.to_owned(),
+                    command: self.command.clone(),
                     url: url.to_string(),
                     waited_ms: wait.as_millis(),
-                    output: self.output(),
+                    output: self.last_words().await,
                 });
             }
             if listening(url, left.min(POLL * 4)).await.is_ok() {
@@ -154,7 +172,24 @@ impl HandlerProcess {
         }
     }
 
-    fn output(&self) -> Vec<String> {
+    /// Resolves when the handler's shell exits, with why: a handler that dies while the cases
+    /// run must end the run, not turn every remaining case into a connection error.
+    pub async fn died(&self) -> LaunchError {
+        let mut exit = self.exit.clone();
+        // An error means the task that waits for the child is gone: only a runtime shutting
+        // down does that.
+        let status = exit.wait_for(Option::is_some).await.ok().and_then(|status| *status);
+        let status = status.map_or_else(|| "unknown status".to_owned(), |status| status.to_string());
+        LaunchError::Died { command: self.command.clone(), status, output: self.last_words().await }
+    }
+
+    /// What the handler wrote last, once its pipes are read to their end (or after a moment,
+    /// when a child it left behind holds them open).
+    async fn last_words(&self) -> Vec<String> {
+        let deadline = Instant::now() + LAST_WORDS;
+        while self.drains.iter().any(|drain| !drain.is_finished()) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         tail::lock(&self.output).lines()
     }
 }

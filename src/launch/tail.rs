@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 /// Lines kept; older ones are dropped.
-const LINES: usize = 50;
+const LINES: usize = 20;
 /// Bytes kept of one line; the rest of a longer line is dropped.
 const LINE_BYTES: usize = 1000;
 
