@@ -276,7 +276,18 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         if let Some(authority) = stage.authority() {
             eprintln!("mock portal at {}; CA certificate: {}", stage.portal().origin(), authority.ca_file().display());
         }
-        stage.perform(&config, &cases, |_| {}).await
+        let report = stage.perform(&config, &cases, |_| {}).await?;
+        let refused = stage.handshake_failures();
+        if let (Some(authority), 1..) = (stage.authority(), refused.count) {
+            eprintln!(
+                "warning: the mock portal refused {} TLS handshake(s), the first: {}; does the handler trust the \
+                 run's CA ({}; --handler-cmd gives it in SSL_CERT_FILE), and speak https to it?",
+                refused.count,
+                refused.first,
+                authority.ca_file().display()
+            );
+        }
+        Ok::<_, RunError>(report)
     };
     // The handler of --handler-cmd runs in its own process group, out of reach of the
     // terminal's Ctrl-C and of a signal sent to us alone: dropping the run stops it.

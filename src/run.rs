@@ -13,7 +13,7 @@ use crate::checks;
 use crate::fire::{self, Exchange, Limits};
 use crate::launch::{self, HandlerProcess, LaunchError};
 use crate::payload::{Binding, Wire};
-use crate::portal::{Authority, Portal, Role};
+use crate::portal::{Authority, HandshakeFailures, Portal, Role};
 use crate::reference::{Fault, Installation, Reference};
 use crate::report::{CaseOutcome, CaseReport, RunReport};
 use crate::suite::{self, Case, Draw, Filter, SuiteError, SuiteSource};
@@ -261,6 +261,12 @@ impl Stage {
     /// The mock portal the app is installed on.
     pub fn portal(&self) -> &Portal {
         &self.portal
+    }
+
+    /// The TLS handshakes the portals refused so far (none over plain http): the one trace a
+    /// handler that does not trust the run's CA leaves at the portal.
+    pub fn handshake_failures(&self) -> HandshakeFailures {
+        self.portal.handshake_failures().merge(self.foreign.handshake_failures())
     }
 
     /// The run's CA, when the portals speak https.

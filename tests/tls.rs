@@ -2,7 +2,7 @@
 //! only (PROTOCOL.md 5), so the portal must be reachable over TLS with a CA made for the run.
 
 use b24_conform::fire;
-use b24_conform::portal::{Authority, Portal, Role};
+use b24_conform::portal::{Authority, HandshakeFailures, Portal, Role};
 use b24_conform::report::render_human;
 use b24_conform::run::{Handler, RunConfig, run};
 use b24_conform::suite::TokenState;
@@ -52,6 +52,34 @@ async fn a_client_that_does_not_trust_the_runs_ca_is_refused() {
     }
     assert!(chain.contains("certificate"), "not a TLS verification error: {chain}");
     assert!(portal.take_calls(0).is_empty(), "the refused client reached the portal");
+    let failures = settled_failures(&portal, 1).await;
+    assert!(failures.first.contains("UnknownIssuer") || failures.first.contains("alert"), "{failures:?}");
+}
+
+#[tokio::test]
+async fn plain_http_to_the_https_portal_is_a_refused_handshake_too() {
+    let authority = Authority::new().unwrap();
+    let portal = tls_portal(Role::Home, &authority).await;
+    assert_eq!(portal.handshake_failures().count, 0);
+    let plain = portal.rest_url().replace("https://", "http://");
+    assert!(fire::client().get(format!("{plain}user.current?auth={AUTH}")).send().await.is_err());
+    let failures = settled_failures(&portal, 1).await;
+    assert!(!failures.first.is_empty(), "{failures:?}");
+    assert!(portal.take_calls(0).is_empty());
+}
+
+/// The portal's tally once it reaches `count`: the server side of a failed handshake may end a
+/// moment after the client's.
+async fn settled_failures(portal: &Portal, count: usize) -> HandshakeFailures {
+    for _ in 0..100 {
+        if portal.handshake_failures().count >= count {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    let failures = portal.handshake_failures();
+    assert_eq!(failures.count, count, "{failures:?}");
+    failures
 }
 
 #[tokio::test]

@@ -30,12 +30,14 @@ impl ProcessGroup {
         let Ok(processes) = std::fs::read_dir("/proc") else { return self.signal(0) };
         let group = self.0.to_string();
         processes.flatten().any(|process| {
-            let Ok(stat) = std::fs::read_to_string(process.path().join("stat")) else { return false };
-            // `pid (comm) state ppid pgrp …`; comm may itself hold spaces and parentheses.
-            let Some((_, after_comm)) = stat.rsplit_once(')') else { return false };
-            let mut fields = after_comm.split_whitespace();
-            let (state, _ppid, pgrp) = (fields.next(), fields.next(), fields.next());
-            pgrp == Some(group.as_str()) && state != Some("Z") && state != Some("X")
+            let Some((state, pgrp)) = state_and_group(&process.path().join("stat")) else { return false };
+            if pgrp != group {
+                return false;
+            }
+            // The leader thread shows Z as soon as it exits, while the process's other threads
+            // may still hold its files, listening socket included: every thread must be done.
+            let Ok(threads) = std::fs::read_dir(process.path().join("task")) else { return alive(&state) };
+            threads.flatten().any(|thread| state_and_group(&thread.path().join("stat")).is_some_and(|(s, _)| alive(&s)))
         })
     }
 
@@ -60,4 +62,21 @@ impl ProcessGroup {
         }
         self.signal(libc::SIGKILL);
     }
+}
+
+/// The state and process group of a `/proc/…/stat` file: `pid (comm) state ppid pgrp …`, where
+/// comm may itself hold spaces and parentheses.
+#[cfg(target_os = "linux")]
+fn state_and_group(stat: &std::path::Path) -> Option<(String, String)> {
+    let stat = std::fs::read_to_string(stat).ok()?;
+    let (_, after_comm) = stat.rsplit_once(')')?;
+    let mut fields = after_comm.split_whitespace();
+    let (state, _ppid, pgrp) = (fields.next()?, fields.next()?, fields.next()?);
+    Some((state.to_owned(), pgrp.to_owned()))
+}
+
+/// Neither a zombie nor dead.
+#[cfg(target_os = "linux")]
+fn alive(state: &str) -> bool {
+    state != "Z" && state != "X"
 }

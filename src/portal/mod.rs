@@ -19,7 +19,7 @@ use crate::payload::{Binding, opaque_token};
 use crate::suite::TokenState;
 
 use tls::TlsFront;
-pub use tls::{Authority, AuthorityError};
+pub use tls::{Authority, AuthorityError, HandshakeFailures};
 pub use tokens::TokenRole;
 use tokens::Tokens;
 
@@ -158,6 +158,11 @@ impl Portal {
     /// payload can be printed before its portal runs.
     pub fn binding_at(home: SocketAddr, foreign: SocketAddr) -> Binding {
         binding(home, foreign, false)
+    }
+
+    /// The TLS handshakes this portal refused so far; none over plain http.
+    pub fn handshake_failures(&self) -> HandshakeFailures {
+        self.tls.as_ref().map(TlsFront::handshake_failures).unwrap_or_default()
     }
 
     /// Issues a case's token pair: AUTH_ID in `state`, REFRESH_ID good for one refresh.

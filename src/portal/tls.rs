@@ -7,8 +7,8 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use rcgen::{
@@ -80,10 +80,32 @@ impl Authority {
     }
 }
 
+/// TLS handshakes the front refused: a handler that does not trust the run's CA, or speaks plain
+/// http to the https portal, fails here and nowhere else the portal can see.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HandshakeFailures {
+    pub count: usize,
+    /// Why the first one failed, as rustls says it (e.g. `received fatal alert: UnknownCA`).
+    pub first: String,
+}
+
+impl HandshakeFailures {
+    /// Both tallies in one, the earlier first reason kept.
+    pub fn merge(self, other: HandshakeFailures) -> HandshakeFailures {
+        let first = if self.count > 0 { self.first } else { other.first };
+        HandshakeFailures { count: self.count + other.count, first }
+    }
+}
+
+/// How long a client has to complete its handshake; one that connects and says nothing must not
+/// hold a task for the rest of the run.
+const HANDSHAKE: Duration = Duration::from_secs(10);
+
 /// A running TLS front; dropping it closes its port and its connections.
 pub(super) struct TlsFront {
     addr: SocketAddr,
     task: JoinHandle<()>,
+    failures: Arc<Mutex<HandshakeFailures>>,
 }
 
 impl Drop for TlsFront {
@@ -98,16 +120,31 @@ impl TlsFront {
     pub async fn start(addr: SocketAddr, backend: SocketAddr, authority: &Authority) -> io::Result<TlsFront> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let task = tokio::spawn(serve(listener, authority.acceptor.clone(), backend));
-        Ok(TlsFront { addr, task })
+        let failures = Arc::new(Mutex::new(HandshakeFailures::default()));
+        let task = tokio::spawn(serve(listener, authority.acceptor.clone(), backend, failures.clone()));
+        Ok(TlsFront { addr, task, failures })
     }
 
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
+
+    pub fn handshake_failures(&self) -> HandshakeFailures {
+        lock(&self.failures).clone()
+    }
 }
 
-async fn serve(listener: TcpListener, acceptor: TlsAcceptor, backend: SocketAddr) {
+/// The tally stays readable even if a relay panicked while holding it.
+fn lock(failures: &Mutex<HandshakeFailures>) -> MutexGuard<'_, HandshakeFailures> {
+    failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+async fn serve(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    backend: SocketAddr,
+    failures: Arc<Mutex<HandshakeFailures>>,
+) {
     // Owned by this task, so aborting the front also aborts every connection it relays.
     let mut connections = JoinSet::new();
     loop {
@@ -120,15 +157,30 @@ async fn serve(listener: TcpListener, acceptor: TlsAcceptor, backend: SocketAddr
             }
         };
         while connections.try_join_next().is_some() {}
-        connections.spawn(relay(tcp, acceptor.clone(), backend));
+        connections.spawn(relay(tcp, acceptor.clone(), backend, failures.clone()));
     }
 }
 
-async fn relay(tcp: TcpStream, acceptor: TlsAcceptor, backend: SocketAddr) -> io::Result<()> {
+async fn relay(
+    tcp: TcpStream,
+    acceptor: TlsAcceptor,
+    backend: SocketAddr,
+    failures: Arc<Mutex<HandshakeFailures>>,
+) -> io::Result<()> {
     // Records are written as they come; without TCP_NODELAY a small answer waits ~40 ms on the
     // client's delayed ACK (STACK.md, Nagle).
     tcp.set_nodelay(true)?;
-    let mut tls = acceptor.accept(tcp).await?;
+    let handshake = match tokio::time::timeout(HANDSHAKE, acceptor.accept(tcp)).await {
+        Ok(handshake) => handshake,
+        Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "no handshake within 10 s")),
+    };
+    let mut tls = handshake.inspect_err(|e| {
+        let mut failures = lock(&failures);
+        if failures.count == 0 {
+            failures.first = e.to_string();
+        }
+        failures.count += 1;
+    })?;
     let mut plain = TcpStream::connect(backend).await?;
     plain.set_nodelay(true)?;
     tokio::io::copy_bidirectional(&mut tls, &mut plain).await?;
