@@ -339,7 +339,7 @@ fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
     let Some(case) = cases.iter().find(|c| c.id == args.case) else {
         bail!("--case {:?}: no such case; `b24-conform list` shows the ids", args.case);
     };
-    let foreign = SocketAddr::new(args.portal_addr.ip(), args.portal_addr.port().wrapping_add(1));
+    let foreign = run::foreign_addr(args.portal_addr);
     let binding = Portal::binding_at(args.portal_addr, foreign);
     let text = match args.shape {
         PayloadShape::Curl => case.request(&args.handler, &binding, args.wire).to_curl(),

@@ -162,6 +162,15 @@ pub async fn run(config: &RunConfig, on_case: impl FnMut(&CaseReport)) -> Result
     stage.perform(config, &cases, on_case).await
 }
 
+/// Where the foreign portal listens: the port after a fixed home port, so that payloads naming
+/// `{foreign}` are the same run after run; any free port when the home port is.
+pub fn foreign_addr(home: SocketAddr) -> SocketAddr {
+    match home.port() {
+        0 => home,
+        port => SocketAddr::new(home.ip(), port.wrapping_add(1)),
+    }
+}
+
 /// The scene of a run: the mock portal holding every case's tokens and the handler under test,
 /// started once and shared by all cases. Dropping it stops them all.
 pub struct Stage {
@@ -207,7 +216,7 @@ impl Stage {
         // A second Bitrix24 the app is not installed on: cases whose DOMAIN names it (`{foreign}`)
         // show whether a handler sends tokens wherever a request tells it to. Over https too, or
         // a handler that only speaks https could never leak a token to it.
-        let foreign = start(SocketAddr::from(([127, 0, 0, 1], 0)), Role::Foreign).await?;
+        let foreign = start(foreign_addr(config.portal_addr), Role::Foreign).await?;
         let binding = portal.binding(&foreign);
         let (reference, handler_url) = match &config.handler {
             Handler::Builtin(fault) => {
@@ -230,7 +239,7 @@ impl Stage {
                 HandlerProcess::start(
                     command,
                     &handler_url,
-                    &launch::environment(&portal, authority.as_ref()),
+                    &launch::environment(&portal, &binding.member_id, authority.as_ref()),
                     config.handler_wait,
                 )
                 .await?,

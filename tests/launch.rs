@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use b24_conform::portal::Role;
+use b24_conform::portal::{Role, TokenRole};
 use b24_conform::report::render_human;
 use b24_conform::run::{Handler, RunConfig, run};
 
@@ -93,12 +93,14 @@ fn the_same_handler_without_the_runs_ca_refuses_the_portal_and_fails_the_valid_c
     assert!(stderr.contains("warning: the mock portal refused ") && stderr.contains("UnknownCA"), "{stderr}");
 }
 
+/// Over https, the OAuth refresh works, and a request naming another portal (the foreign one,
+/// over https too) or another member_id is refused without a call.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_python_handler_refreshes_a_refused_token_and_refuses_bad_requests_over_https() {
+async fn the_python_handler_refreshes_over_https_and_keeps_tokens_from_other_portals() {
     let port = free_port();
     let config = RunConfig {
         portal_tls: true,
-        filters: vec!["token/*".into(), "missing/*".into(), "options/*".into(), "placement/*".into()],
+        filters: vec!["token/*".into(), "domain/*".into(), "member-id/*".into()],
         ..config_for(port, python_handler(port))
     };
     let report = run(&config, |_| {}).await.expect("the run happens");
@@ -106,6 +108,23 @@ async fn the_python_handler_refreshes_a_refused_token_and_refuses_bad_requests_o
     let expired = report.cases.iter().find(|c| c.id == "token/expired").unwrap();
     assert_eq!(expired.response.as_ref().map(|r| r.status), Some(200));
     assert!(expired.portal_calls.iter().any(|c| c.method == "refresh_token" && c.succeeded()), "{expired:?}");
+    let foreign = report.cases.iter().find(|c| c.id == "domain/foreign").unwrap();
+    assert!(foreign.request.url.contains("PROTOCOL=1"), "{}", foreign.request.url);
+    assert_eq!(foreign.response.as_ref().map(|r| r.status), Some(403));
+    assert!(foreign.portal_calls.is_empty(), "{:?}", foreign.portal_calls);
+}
+
+/// The control for the foreign half of the test above: the same handler with a defect switched
+/// on (it calls whatever portal DOMAIN names) reaches the foreign portal, which speaks https with
+/// the run's CA, and the portal attributes the leaked token to its case.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handler_that_follows_domain_reaches_the_foreign_portal_over_https() {
+    let port = free_port();
+    let command = format!("B24_FOLLOW_DOMAIN=1 {}", python_handler(port));
+    let config = RunConfig { portal_tls: true, filters: vec!["domain/foreign".into()], ..config_for(port, command) };
+    let report = run(&config, |_| {}).await.expect("the run happens");
+    let calls = &report.cases[0].portal_calls;
+    assert!(calls.iter().any(|c| c.portal == Role::Foreign && c.token == TokenRole::Given), "{calls:?}");
 }
 
 #[test]

@@ -126,6 +126,12 @@ fn classify(url: &str, error: reqwest::Error) -> FireError {
         }
         FireError::Connect { url: url.to_owned(), reason }
     } else {
-        FireError::Transport(error.to_string())
+        // The URL can be a megabyte long; the report shows the request elsewhere.
+        let error = error.without_url();
+        let mut reason = error.to_string();
+        if let Some(inner) = std::error::Error::source(&error) {
+            reason = format!("{reason}: {inner}");
+        }
+        FireError::Transport(reason)
     }
 }

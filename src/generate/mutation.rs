@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::payload::{Field, HttpRequest, Place, Wire};
+use crate::payload::{Field, HttpRequest, PLACEMENT_OPTIONS, Place, Wire, to_bitrix_json};
 
 /// One change to a request. Suite files name them as one-key tables, e.g.
 /// `{ remove = "member_id" }` or `{ set = { field = "PLACEMENT", value = "DEFAULT" } }`.
@@ -24,6 +24,12 @@ pub enum Mutation {
     Oversize { field: String, bytes: usize },
     /// Send the field a second time, with another value, after the first.
     Duplicate { field: String, value: String },
+    /// Set one key of PLACEMENT_OPTIONS to a string, re-encoded as Bitrix24 encodes it (an absent
+    /// or non-object PLACEMENT_OPTIONS becomes an object first).
+    Option { key: String, value: String },
+    /// Nest `depth` JSON arrays in the field's value: as an extra key `nest` when the value is
+    /// a JSON object, around the whole value otherwise.
+    Nest { field: String, depth: usize },
     /// Send the field in PHP array syntax: a JSON object value as `F[KEY]=…` pairs
     /// (`PLACEMENT_OPTIONS[SITE_ID]=30`), anything else as `F[]=value`.
     PhpArray(String),
@@ -76,6 +82,25 @@ impl Mutation {
                     for (offset, (key, value)) in pairs.into_iter().enumerate() {
                         fields.insert(i + offset, Field { name: key, value, ..field.clone() });
                     }
+                }
+            }
+            Mutation::Option { key, value } => {
+                let mut options = fields
+                    .iter()
+                    .find(|f| f.name == PLACEMENT_OPTIONS)
+                    .and_then(|f| serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&f.value).ok())
+                    .unwrap_or_default();
+                options.insert(key.clone(), serde_json::Value::String(value.clone()));
+                set(fields, PLACEMENT_OPTIONS, to_bitrix_json(&serde_json::Value::Object(options)), false);
+            }
+            Mutation::Nest { field, depth } => {
+                if let Some(existing) = fields.iter_mut().find(|f| &f.name == field) {
+                    let nest = format!("{}{}", "[".repeat(*depth), "]".repeat(*depth));
+                    existing.value = match existing.value.trim_end().strip_suffix('}') {
+                        Some(open) if open.trim_end().ends_with('{') => format!("{open}\"nest\":{nest}}}"),
+                        Some(open) => format!("{open},\"nest\":{nest}}}"),
+                        None => format!("{}{}{}", "[".repeat(*depth), existing.value, "]".repeat(*depth)),
+                    };
                 }
             }
             Mutation::Move(name) => {
@@ -180,6 +205,23 @@ mod tests {
         assert!(body.contains("status%5B%5D=F"), "{body}");
         assert!(body.contains("PLACEMENT=LANDING_SETTINGS&PLACEMENT=DEFAULT"), "{body}");
         assert!(request.url.contains("LANG=%ZZ"), "{}", request.url);
+    }
+
+    #[test]
+    fn option_and_nest_keep_the_object_bitrix_encoded() {
+        let fields = fields_after(&[
+            Mutation::Option { key: "URI".into(), value: "/sites/<x>".into() },
+            Mutation::Nest { field: "PLACEMENT_OPTIONS".into(), depth: 3 },
+        ]);
+        assert_eq!(
+            value(&fields, "PLACEMENT_OPTIONS"),
+            Some(r#"{"SITE_ID":"30","LID":"30","URI":"\/sites\/\u003Cx\u003E","nest":[[[]]]}"#)
+        );
+        let fields = fields_after(&[
+            Mutation::Remove("PLACEMENT_OPTIONS".into()),
+            Mutation::Option { key: "SITE_ID".into(), value: "7".into() },
+        ]);
+        assert_eq!(value(&fields, "PLACEMENT_OPTIONS"), Some(r#"{"SITE_ID":"7"}"#));
     }
 
     #[test]

@@ -25,11 +25,16 @@ const POLL: Duration = Duration::from_millis(50);
 /// behind can hold the pipes open for ever.
 const LAST_WORDS: Duration = Duration::from_millis(500);
 
-/// The environment a started handler gets: where the portal is, and which CA to trust when the
-/// portal speaks https. The CA variables are the ones the usual clients read: OpenSSL (Python's
-/// `ssl`, PHP streams, Ruby, Go), Python's requests, Node.js, the curl tool.
-pub fn environment(portal: &Portal, authority: Option<&Authority>) -> Vec<(&'static str, String)> {
-    let mut environment = vec![("B24_PORTAL_URL", portal.origin()), ("B24_OAUTH_URL", portal.oauth_url())];
+/// The environment a started handler gets: what an app knows of the portal it is installed on
+/// (where it is, its member_id), and which CA to trust when the portal speaks https. The CA
+/// variables are the ones the usual clients read: OpenSSL (Python's `ssl`, PHP streams, Ruby,
+/// Go), Python's requests, Node.js, the curl tool.
+pub fn environment(portal: &Portal, member_id: &str, authority: Option<&Authority>) -> Vec<(&'static str, String)> {
+    let mut environment = vec![
+        ("B24_PORTAL_URL", portal.origin()),
+        ("B24_OAUTH_URL", portal.oauth_url()),
+        ("B24_MEMBER_ID", member_id.to_owned()),
+    ];
     if let Some(authority) = authority {
         let ca_file = authority.ca_file().display().to_string();
         for name in ["SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS", "CURL_CA_BUNDLE"] {

@@ -64,6 +64,9 @@ pub fn field_spec(name: &str) -> Option<&'static FieldSpec> {
 /// The placement code this harness tests first.
 pub const LANDING_SETTINGS: &str = "LANDING_SETTINGS";
 
+/// The field that carries the placement's context as a JSON string.
+pub const PLACEMENT_OPTIONS: &str = "PLACEMENT_OPTIONS";
+
 /// The application statuses Bitrix24 documents, plus `S` (subscription) that its source and all
 /// official SDKs know (PROTOCOL.md 1.2).
 pub const STATUSES: &[&str] = &["L", "F", "D", "T", "P", "S"];

@@ -106,26 +106,48 @@ fn one_empty_field() -> Vec<String> {
     vec![String::new()]
 }
 
-/// The operator a matrix applies with each field and value.
+/// The operator a matrix applies with each field and value: the mutation of the same name.
 #[derive(Clone, Copy, Default, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum MatrixOp {
     #[default]
     Set,
     Raw,
+    Duplicate,
+    /// The value is unused.
+    PhpArray,
+    /// The value is unused.
+    Move,
+    /// The value is the size in bytes.
+    Oversize,
+    /// The field is a header name.
     Header,
+    /// The field is unused; the value is the HTTP method.
     Method,
+    /// The field is a key of PLACEMENT_OPTIONS, set to the value.
+    Option,
+    /// The field is unused; the value becomes a key of PLACEMENT_OPTIONS.
+    OptionKey,
 }
 
 impl MatrixOp {
-    fn mutation(self, field: &str, value: &str) -> Mutation {
+    fn mutation(self, field: &str, value: &str) -> Result<Mutation, String> {
         let (field, value) = (field.to_owned(), value.to_owned());
-        match self {
+        Ok(match self {
             MatrixOp::Set => Mutation::Set { field, value },
             MatrixOp::Raw => Mutation::Raw { field, encoded: value },
+            MatrixOp::Duplicate => Mutation::Duplicate { field, value },
+            MatrixOp::PhpArray => Mutation::PhpArray(field),
+            MatrixOp::Move => Mutation::Move(field),
+            MatrixOp::Oversize => {
+                let bytes = value.parse().map_err(|_| format!("oversize needs a size in bytes, not `{value}`"))?;
+                Mutation::Oversize { field, bytes }
+            }
             MatrixOp::Header => Mutation::Header { name: field, value },
             MatrixOp::Method => Mutation::Method(value),
-        }
+            MatrixOp::Option => Mutation::Option { key: field, value },
+            MatrixOp::OptionKey => Mutation::Option { key: value, value: "1".into() },
+        })
     }
 }
 
@@ -199,7 +221,7 @@ pub(super) fn parse(path: &str, text: &str, draw: Draw) -> Result<Vec<Case>, Sui
                 let id = fill(matrix.id.get_ref());
                 check_id(&matrix.id, &id, &cases)?;
                 let mut mutations = matrix.mutate.clone();
-                mutations.push(matrix.op.mutation(field, value));
+                mutations.push(matrix.op.mutation(field, value).map_err(|m| at(matrix.id.span(), m))?);
                 cases.push(Case {
                     title: fill(&matrix.title),
                     doc: doc.clone(),
