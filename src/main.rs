@@ -10,7 +10,7 @@ use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tokio::signal::unix::{SignalKind, signal};
 
-use b24_conform::checks;
+use b24_conform::checks::{self, Settings};
 use b24_conform::fire::Limits;
 use b24_conform::payload::Wire;
 use b24_conform::portal::Portal;
@@ -138,6 +138,12 @@ struct RunArgs {
     /// How long the --handler-cmd handler has to accept connections at --handler.
     #[arg(long, default_value_t = 30_000, value_name = "N")]
     handler_wait_ms: u64,
+    /// The `latency-budget` check fails (as a warning) an answer slower than this.
+    #[arg(long, default_value_t = 3_000, value_name = "N")]
+    latency_budget_ms: u64,
+    /// Warnings fail the run too.
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Args)]
@@ -269,6 +275,7 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         portal_tls: args.portal_tls,
         handler_cmd: args.handler_cmd.clone(),
         handler_wait: Duration::from_millis(args.handler_wait_ms),
+        settings: Settings { latency_budget: Duration::from_millis(args.latency_budget_ms), strict: args.strict },
     };
     let work = async {
         let cases = run::select(&config.suites, &config.filters, config.draw)?;

@@ -86,12 +86,14 @@ pub struct RunConfig {
     pub handler_cmd: Option<String>,
     /// How long the started handler has to listen.
     pub handler_wait: Duration,
+    pub settings: checks::Settings,
 }
 
 impl RunConfig {
     /// The defaults of `b24-conform run` for `handler`: the built-in catalog, seed 24, 8 jobs,
     /// 10 s per case, 1 MiB of body, the split wire, a plain-http portal on a free loopback port,
-    /// a handler that is already running (30 s to listen when given a command).
+    /// a handler that is already running (30 s to listen when given a command), a 3 s latency
+    /// budget, warnings not failing the run.
     pub fn new(handler: Handler) -> RunConfig {
         RunConfig {
             handler,
@@ -105,6 +107,7 @@ impl RunConfig {
             portal_tls: false,
             handler_cmd: None,
             handler_wait: Duration::from_secs(30),
+            settings: checks::Settings::default(),
         }
     }
 }
@@ -187,6 +190,7 @@ pub struct Stage {
     wire: Wire,
     limits: Limits,
     started: Instant,
+    settings: checks::Settings,
 }
 
 impl Stage {
@@ -264,6 +268,7 @@ impl Stage {
             wire: config.wire,
             limits: config.limits,
             started,
+            settings: config.settings,
         })
     }
 
@@ -329,7 +334,7 @@ impl Stage {
         let mut portal_calls = self.portal.take_calls(owner);
         portal_calls.extend(self.foreign.take_calls(owner));
         let exchange = Exchange { request, response, portal_calls };
-        let verdicts = checks::check(case, &exchange);
+        let verdicts = checks::check(case, &exchange, &self.settings);
         (owner, CaseReport::new(case, exchange, verdicts))
     }
 }

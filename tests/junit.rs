@@ -7,6 +7,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use b24_conform::checks::{self, Severity};
 use b24_conform::reference::Fault;
 use b24_conform::report::{RunReport, render_junit};
 use b24_conform::run::{Handler, RunConfig, run};
@@ -79,11 +80,17 @@ async fn every_fault_validates_and_names_its_check() {
         return;
     }
     for &fault in Fault::ALL {
-        let report = run_with(RunConfig::new(Handler::Builtin(Some(fault)))).await;
+        // slow-page holds every page 3.2 s: fire them all at once.
+        let config = RunConfig { jobs: 256, ..RunConfig::new(Handler::Builtin(Some(fault))) };
+        let report = run_with(config).await;
         let xml = assert_junit(fault.name(), &report);
         assert_eq!(xml.matches("<failure ").count(), report.summary.failed, "{}\n{xml}", fault.name());
-        assert!(xml.contains(&format!("<failure message=\"failed: {}\">{}: ", fault.check(), fault.check())), "{xml}");
-        assert!(xml.contains("\nreproduce: curl -sS -i -X POST "), "{xml}");
+        // A warning fails no case, so it is no JUnit failure.
+        if checks::find(fault.check()).is_some_and(|c| c.severity == Severity::Error) {
+            let failure = format!("<failure message=\"failed: {}\">{}: ", fault.check(), fault.check());
+            assert!(xml.contains(&failure), "{xml}");
+            assert!(xml.contains("\nreproduce: curl -sS -i -X "), "{xml}");
+        }
     }
 }
 

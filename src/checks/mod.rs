@@ -2,9 +2,14 @@
 //! title, a severity and the documentation it enforces; each is proven by a fault of the
 //! reference handler that it, and only it, flags.
 
+mod injection;
+mod latency;
+mod leak;
 mod page;
 mod status;
 mod token;
+
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -15,8 +20,25 @@ use crate::suite::Case;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// A failure fails the case and the run.
     Error,
+    /// A failure is reported; it fails the run only with `--strict`.
     Warning,
+}
+
+/// What the user tunes about the checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// `latency-budget` fails an answer slower than this.
+    pub latency_budget: Duration,
+    /// Warnings count as errors.
+    pub strict: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings { latency_budget: Duration::from_secs(3), strict: false }
+    }
 }
 
 /// What a check found.
@@ -33,6 +55,8 @@ pub enum Outcome {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Verdict {
     pub id: &'static str,
+    /// The check's severity in this run (`--strict` makes every one `error`).
+    pub severity: Severity,
     pub outcome: Outcome,
     pub message: String,
 }
@@ -46,7 +70,7 @@ pub struct Check {
     /// The documentation it enforces, with its source.
     pub doc: &'static str,
     #[serde(skip)]
-    judge: fn(&Case, &Exchange) -> (Outcome, String),
+    judge: fn(&Case, &Exchange, &Settings) -> (Outcome, String),
 }
 
 /// Every check, in the order reports list them.
@@ -56,6 +80,10 @@ pub const ALL: &[Check] = &[
     status::REJECTS_INVALID,
     page::HTML_RESPONSE,
     token::REFRESHES_EXPIRED_TOKEN,
+    injection::NO_REFLECTED_INJECTION,
+    leak::NO_ERROR_LEAK,
+    page::IFRAME_EMBEDDABLE,
+    latency::LATENCY_BUDGET,
 ];
 
 /// The check called `id`.
@@ -64,11 +92,12 @@ pub fn find(id: &str) -> Option<&'static Check> {
 }
 
 /// Every check's verdict on one exchange.
-pub fn check(case: &Case, exchange: &Exchange) -> Vec<Verdict> {
+pub fn check(case: &Case, exchange: &Exchange, settings: &Settings) -> Vec<Verdict> {
     ALL.iter()
         .map(|c| {
-            let (outcome, message) = (c.judge)(case, exchange);
-            Verdict { id: c.id, outcome, message }
+            let (outcome, message) = (c.judge)(case, exchange, settings);
+            let severity = if settings.strict { Severity::Error } else { c.severity };
+            Verdict { id: c.id, severity, outcome, message }
         })
         .collect()
 }

@@ -7,7 +7,7 @@ pub const HTML_RESPONSE: Check = Check {
     severity: Severity::Error,
     title: "A 2xx answer is a non-empty HTML page",
     doc: "widget_data.md, What the Handler Must Return: an HTML page shown in the frame (PROTOCOL.md 1.1)",
-    judge: |_, exchange| {
+    judge: |_, exchange, _| {
         let Ok(response) = &exchange.response else { return skip("no answer") };
         if !(200..300).contains(&response.status) {
             return skip(format!("answered {}, not a page", response.status));
@@ -20,5 +20,43 @@ pub const HTML_RESPONSE: Check = Check {
             return fail("the page is empty");
         }
         pass(format!("{content_type}, {} bytes", response.body.len()))
+    },
+};
+
+pub const IFRAME_EMBEDDABLE: Check = Check {
+    id: "iframe-embeddable",
+    severity: Severity::Error,
+    title: "A 2xx page does not forbid the portal from framing it (X-Frame-Options, CSP frame-ancestors)",
+    doc: "widget_data.md, What the Handler Must Return; site-does-not-allow-connection.md: a page that forbids framing shows as a blank area (PROTOCOL.md 1.1)",
+    judge: |_, exchange, _| {
+        let Ok(response) = &exchange.response else { return skip("no answer") };
+        if !(200..300).contains(&response.status) {
+            return skip(format!("answered {}, not a page", response.status));
+        }
+        let headers =
+            |name: &'static str| response.headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str());
+        for value in headers("x-frame-options") {
+            let value = value.trim().to_ascii_uppercase();
+            if value == "DENY" || value == "SAMEORIGIN" {
+                return fail(format!("X-Frame-Options: {value} keeps the portal from framing the page"));
+            }
+        }
+        // Every policy is enforced, so one that forbids is enough.
+        for policy in headers("content-security-policy").flat_map(|v| v.split(',')) {
+            let Some(sources) = policy.split(';').map(str::trim).find_map(|d| {
+                d.strip_prefix("frame-ancestors").filter(|rest| rest.is_empty() || rest.starts_with(' '))
+            }) else {
+                continue;
+            };
+            let sources: Vec<&str> = sources.split_whitespace().collect();
+            // The portal is never the app's own origin, so 'self' alone forbids it too.
+            if sources.iter().all(|s| s.eq_ignore_ascii_case("'none'") || s.eq_ignore_ascii_case("'self'")) {
+                return fail(format!(
+                    "Content-Security-Policy frame-ancestors {} keeps the portal out",
+                    sources.join(" ")
+                ));
+            }
+        }
+        pass("nothing forbids framing")
     },
 };

@@ -10,7 +10,7 @@ pub const NO_SERVER_ERROR: Check = Check {
     severity: Severity::Error,
     title: "Every request gets an answer, and never a 5xx",
     doc: "Handlers must cope with whatever the portal sends (PROTOCOL.md 1.1: \"handlers must not crash either way\")",
-    judge: |_, exchange| match &exchange.response {
+    judge: |_, exchange, _| match &exchange.response {
         Err(error) => fail(format!("no answer: {error}")),
         Ok(r) if r.status >= 500 => fail(format!("answered {} (a server error)", r.status)),
         Ok(r) => pass(format!("answered {}", r.status)),
@@ -22,7 +22,7 @@ pub const ACCEPTS_VALID: Check = Check {
     severity: Severity::Error,
     title: "A request Bitrix24 sends is answered 2xx",
     doc: "Seed page, What the Handler Receives: \"Data is transmitted as a POST request\" with the fields listed",
-    judge: |case, exchange| judge_status(case, exchange, Expectation::Accept, 200..300, "a request Bitrix24 sends"),
+    judge: |case, exchange, _| judge_status(case, exchange, Expectation::Accept, 200..300, "a request Bitrix24 sends"),
 };
 
 pub const REJECTS_INVALID: Check = Check {
@@ -30,7 +30,7 @@ pub const REJECTS_INVALID: Check = Check {
     severity: Severity::Error,
     title: "A request Bitrix24 never sends is answered 4xx",
     doc: "Seed page: \"Required parameters are marked with *\"; security-recommendations.md: validate all incoming params",
-    judge: |case, exchange| {
+    judge: |case, exchange, _| {
         judge_status(case, exchange, Expectation::Reject, 400..500, "a request Bitrix24 never sends")
     },
 };

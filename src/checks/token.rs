@@ -9,7 +9,7 @@ pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
     severity: Severity::Error,
     title: "A refused AUTH_ID is refreshed with REFRESH_ID and the call retried, or the answer is 401",
     doc: "Seed page: REFRESH_ID \"can be used to refresh the authorization token\"; auto-renewal.md: on expired_token refresh, then repeat the call (PROTOCOL.md 3)",
-    judge: |case, exchange| {
+    judge: |case, exchange, _| {
         if case.token == TokenState::Valid {
             return skip("the case's token is valid");
         }

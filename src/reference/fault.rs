@@ -1,5 +1,5 @@
-//! Faults: single realistic defects the reference handler can switch on, one per check, so
-//! every check is seen to fail.
+//! Faults: single realistic defects the reference handler can switch on, at least one per
+//! check, so every check is seen to fail — and each family of the catalog is seen to catch one.
 
 use serde::Serialize;
 
@@ -7,58 +7,173 @@ use serde::Serialize;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Fault {
-    /// `json_decode` without a guard: unparsable PLACEMENT_OPTIONS become an uncaught exception.
     OptionsJson500,
-    /// member_id is never looked at, so a request without it is served.
     AcceptsMissingMemberId,
-    /// APPLICATION_TOKEN is demanded, though older portals never send it.
+    AnyMemberId,
+    AnyDomain,
+    ProtocolUnchecked,
+    IgnoresPlacement,
+    GetServesPage,
     RequiresAppToken,
-    /// The settings page is sent as JSON, which the portal's frame shows as text.
+    LangAllowlist,
+    StatusAllowlist,
+    AuthExpires500,
+    InvalidUtf8500,
+    LangMarkup500,
     JsonPage,
-    /// An `expired_token` answer is ignored and the page is rendered without the user.
     NoRefresh,
+    ReflectsLang,
+    LangInScript,
+    OptionsUnescaped,
+    TrustsUri,
+    LeaksStackTrace,
+    ForbidsFraming,
+    SlowPage,
 }
 
 impl Fault {
     pub const ALL: &[Fault] = &[
         Fault::OptionsJson500,
         Fault::AcceptsMissingMemberId,
+        Fault::AnyMemberId,
+        Fault::AnyDomain,
+        Fault::ProtocolUnchecked,
+        Fault::IgnoresPlacement,
+        Fault::GetServesPage,
         Fault::RequiresAppToken,
+        Fault::LangAllowlist,
+        Fault::StatusAllowlist,
+        Fault::AuthExpires500,
+        Fault::InvalidUtf8500,
+        Fault::LangMarkup500,
         Fault::JsonPage,
         Fault::NoRefresh,
+        Fault::ReflectsLang,
+        Fault::LangInScript,
+        Fault::OptionsUnescaped,
+        Fault::TrustsUri,
+        Fault::LeaksStackTrace,
+        Fault::ForbidsFraming,
+        Fault::SlowPage,
     ];
 
-    /// The name used in `builtin:reference?fault=NAME`.
-    pub fn name(self) -> &'static str {
+    /// The name used in `builtin:reference?fault=NAME`, the check it trips (and the only one),
+    /// and the defect in a sentence.
+    fn spec(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            Fault::OptionsJson500 => "options-json-500",
-            Fault::AcceptsMissingMemberId => "accepts-missing-member-id",
-            Fault::RequiresAppToken => "requires-app-token",
-            Fault::JsonPage => "json-page",
-            Fault::NoRefresh => "no-refresh",
+            Fault::OptionsJson500 => (
+                "options-json-500",
+                "no-server-error",
+                "json_decode without a guard: PLACEMENT_OPTIONS that is not a JSON object with SITE_ID crashes the handler (500)",
+            ),
+            Fault::AcceptsMissingMemberId => (
+                "accepts-missing-member-id",
+                "rejects-invalid",
+                "member_id is compared only when present: a request without it gets the page",
+            ),
+            Fault::AnyMemberId => (
+                "any-member-id",
+                "rejects-invalid",
+                "member_id must be present but is never compared with the installation's",
+            ),
+            Fault::AnyDomain => (
+                "any-domain",
+                "rejects-invalid",
+                "DOMAIN is never compared with the installation's: any portal's request gets the page (calls still go home)",
+            ),
+            Fault::ProtocolUnchecked => {
+                ("protocol-unchecked", "rejects-invalid", "PROTOCOL is never read: any value, or none, is served")
+            }
+            Fault::IgnoresPlacement => (
+                "ignores-placement",
+                "rejects-invalid",
+                "PLACEMENT is never read: the settings page is served for any placement",
+            ),
+            Fault::GetServesPage => {
+                ("get-serves-page", "rejects-invalid", "a GET with the fields in the query string gets the page")
+            }
+            Fault::RequiresAppToken => (
+                "requires-app-token",
+                "accepts-valid",
+                "APPLICATION_TOKEN is required, so portals that don't send it get 400",
+            ),
+            Fault::LangAllowlist => (
+                "lang-allowlist",
+                "accepts-valid",
+                "LANG outside the cloud's languages is refused (400) instead of falling back",
+            ),
+            Fault::StatusAllowlist => (
+                "status-allowlist",
+                "accepts-valid",
+                "status S (subscription), missing from the docs' list, is refused (400)",
+            ),
+            Fault::AuthExpires500 => (
+                "auth-expires-500",
+                "no-server-error",
+                "AUTH_EXPIRES is parsed as an integer without a guard: anything else crashes the handler (500)",
+            ),
+            Fault::InvalidUtf8500 => (
+                "invalid-utf8-500",
+                "no-server-error",
+                "the request is decoded as strict UTF-8: invalid bytes crash the handler (500)",
+            ),
+            Fault::LangMarkup500 => {
+                ("lang-markup-500", "no-server-error", "a template engine chokes on LANG containing '<': 500")
+            }
+            Fault::JsonPage => ("json-page", "html-response", "the page is sent as application/json instead of HTML"),
+            Fault::NoRefresh => (
+                "no-refresh",
+                "refreshes-expired-token",
+                "an expired_token answer is ignored; the page is rendered without the user",
+            ),
+            Fault::ReflectsLang => (
+                "reflects-lang",
+                "no-reflected-injection",
+                "LANG goes unescaped into <html lang=\"…\">: a double quote breaks out of the attribute",
+            ),
+            Fault::LangInScript => (
+                "lang-in-script",
+                "no-reflected-injection",
+                "LANG goes unescaped into a single-quoted JavaScript string",
+            ),
+            Fault::OptionsUnescaped => (
+                "options-unescaped",
+                "no-reflected-injection",
+                "PLACEMENT_OPTIONS.SITE_ID is shown in the page text unescaped",
+            ),
+            Fault::TrustsUri => (
+                "trusts-uri",
+                "no-reflected-injection",
+                "PLACEMENT_OPTIONS.URI becomes a link escaped for HTML but never checked to be a path: javascript: runs",
+            ),
+            Fault::LeaksStackTrace => (
+                "leaks-stack-trace",
+                "no-error-leak",
+                "a bad PLACEMENT_OPTIONS is refused (400) with the Python traceback in the page",
+            ),
+            Fault::ForbidsFraming => (
+                "forbids-framing",
+                "iframe-embeddable",
+                "the page is sent with X-Frame-Options: SAMEORIGIN, so the portal's frame stays blank",
+            ),
+            Fault::SlowPage => {
+                ("slow-page", "latency-budget", "every page waits 3.2 s on an upstream it does not need")
+            }
         }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.spec().0
     }
 
     /// The check this fault exists to trip, and the only one it trips.
     pub fn check(self) -> &'static str {
-        match self {
-            Fault::OptionsJson500 => "no-server-error",
-            Fault::AcceptsMissingMemberId => "rejects-invalid",
-            Fault::RequiresAppToken => "accepts-valid",
-            Fault::JsonPage => "html-response",
-            Fault::NoRefresh => "refreshes-expired-token",
-        }
+        self.spec().1
     }
 
     /// The defect, in a sentence.
     pub fn defect(self) -> &'static str {
-        match self {
-            Fault::OptionsJson500 => "PLACEMENT_OPTIONS that is not JSON crashes the handler: 500",
-            Fault::AcceptsMissingMemberId => "member_id is never checked: a request without it gets the page",
-            Fault::RequiresAppToken => "APPLICATION_TOKEN is required, so portals that don't send it get 400",
-            Fault::JsonPage => "the page is sent as application/json instead of HTML",
-            Fault::NoRefresh => "an expired_token answer is ignored; the page is rendered without the user",
-        }
+        self.spec().2
     }
 
     pub fn from_name(name: &str) -> Option<Fault> {

@@ -20,7 +20,7 @@ use url::form_urlencoded;
 
 pub use fault::Fault;
 
-use crate::payload::{LANDING_SETTINGS, PlacementOptions};
+use crate::payload::{LANDING_SETTINGS, LANGUAGES, PlacementOptions};
 
 /// Where the reference handler finds the portal it is installed on.
 #[derive(Clone, Debug)]
@@ -108,10 +108,13 @@ async fn page(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: He
 }
 
 async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, Refusal> {
-    if method != Method::POST {
+    if method != Method::POST && !(method == Method::GET && app.has(Fault::GetServesPage)) {
         return Err(refuse(StatusCode::METHOD_NOT_ALLOWED, "Bitrix24 opens this page with POST"));
     }
     let params = read_params(uri, headers, body);
+    if app.has(Fault::InvalidUtf8500) && params.values().any(|v| v.contains('\u{FFFD}')) {
+        return Ok(crash());
+    }
     let get = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
     let need = |name: &str| {
         get(name)
@@ -119,38 +122,56 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
     };
 
     let domain = need("DOMAIN")?;
-    if !matches!(need("PROTOCOL")?, "0" | "1") {
+    if !app.has(Fault::ProtocolUnchecked) && !matches!(need("PROTOCOL")?, "0" | "1") {
         return Err(refuse(StatusCode::BAD_REQUEST, "PROTOCOL must be 0 or 1"));
     }
     let lang = need("LANG")?;
-    if !app.has(Fault::AcceptsMissingMemberId) {
-        need("member_id")?;
+    if app.has(Fault::LangAllowlist) && !LANGUAGES.contains(&lang) {
+        return Err(refuse(StatusCode::BAD_REQUEST, "this language is not supported"));
     }
-    let placement = need("PLACEMENT")?;
-    if placement != LANDING_SETTINGS {
-        return Err(refuse(
-            StatusCode::BAD_REQUEST,
-            format!("this handler serves {LANDING_SETTINGS}, not {placement}"),
-        ));
+    if app.has(Fault::LangMarkup500) && lang.contains('<') {
+        return Ok(crash());
+    }
+    let member_id = match get("member_id") {
+        None if app.has(Fault::AcceptsMissingMemberId) => None,
+        _ => Some(need("member_id")?),
+    };
+    if !app.has(Fault::IgnoresPlacement) {
+        let placement = need("PLACEMENT")?;
+        if placement != LANDING_SETTINGS {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                format!("this handler serves {LANDING_SETTINGS}, not {placement}"),
+            ));
+        }
     }
     if app.has(Fault::RequiresAppToken) {
         need("APPLICATION_TOKEN")?;
+    }
+    if app.has(Fault::StatusAllowlist) && get("status").is_some_and(|s| !["L", "F", "D", "T", "P"].contains(&s)) {
+        return Err(refuse(StatusCode::BAD_REQUEST, "unknown application status"));
+    }
+    if app.has(Fault::AuthExpires500) && get("AUTH_EXPIRES").is_some_and(|v| v.parse::<i64>().is_err()) {
+        return Ok(crash());
     }
     let options = match get("PLACEMENT_OPTIONS") {
         None => None,
         Some(text) => match PlacementOptions::parse(text) {
             Ok(options) => Some(options),
-            Err(_) if app.has(Fault::OptionsJson500) => {
-                return Ok((StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response());
+            Err(_) if app.has(Fault::OptionsJson500) => return Ok(crash()),
+            Err(reason) if app.has(Fault::LeaksStackTrace) => {
+                let trace = format!(
+                    "Traceback (most recent call last):\n  File \"/srv/app/handler.py\", line 42, in settings\n    options = parse(form)\nValueError: {reason}"
+                );
+                return Err(refuse(StatusCode::BAD_REQUEST, trace));
             }
             Err(reason) => return Err(refuse(StatusCode::BAD_REQUEST, format!("PLACEMENT_OPTIONS: {reason}"))),
         },
     };
     // Tokens go only to the portal this app is installed on.
-    let member_id = get("member_id").unwrap_or_default();
-    if domain != app.installation.domain
-        || (member_id != app.installation.member_id && !app.has(Fault::AcceptsMissingMemberId))
-    {
+    let foreign_domain = domain != app.installation.domain && !app.has(Fault::AnyDomain);
+    let foreign_member = member_id.is_some_and(|m| m != app.installation.member_id) && !app.has(Fault::AnyMemberId);
+    if foreign_domain || foreign_member {
         return Err(refuse(StatusCode::FORBIDDEN, "this app is not installed on that Bitrix24"));
     }
     let Some(auth_id) = get("AUTH_ID") else {
@@ -171,16 +192,53 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
         return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
     }
     let location = match &options {
+        Some(o) if app.has(Fault::OptionsUnescaped) => format!("<p>Site {}, page {}</p>", o.site_id, escape(&o.lid)),
         Some(o) => format!("<p>Site {}, page {}</p>", escape(&o.site_id), escape(&o.lid)),
         None => "<p>No site was given.</p>".to_owned(),
     };
+    // URI is where the editor was opened: a path on the portal. Anything else (a javascript:
+    // URL, another host) is not linked.
+    let back = options.as_ref().and_then(|o| o.extra.get("URI")).and_then(Value::as_str).filter(|uri| {
+        app.has(Fault::TrustsUri) || (uri.starts_with('/') && !uri.starts_with("//") && !uri.contains('\\'))
+    });
+    let back = back.map_or(String::new(), |uri| format!("<p><a href=\"{}\">Back to the page</a></p>", escape(uri)));
+    let lang_attribute = if app.has(Fault::ReflectsLang) { lang.to_owned() } else { escape(lang) };
+    let lang_script = if app.has(Fault::LangInScript) { format!("'{lang}'") } else { js_string(lang) };
     let content = format!(
-        "<h1>Settings of {}</h1>{location}<p>Opened by {} ({})</p>",
+        "<main lang=\"{lang_attribute}\"><h1>Settings of {}</h1>{location}<p>Opened by {} ({})</p>{back}</main>\n<script>var lang = {lang_script};</script>",
         escape(site_title),
         escape(user_name),
         escape(lang)
     );
-    Ok(html(StatusCode::OK, "Site settings", &content))
+    if app.has(Fault::SlowPage) {
+        tokio::time::sleep(std::time::Duration::from_millis(3_200)).await;
+    }
+    let mut page = html(StatusCode::OK, "Site settings", &content);
+    if app.has(Fault::ForbidsFraming) {
+        page.headers_mut().insert(header::X_FRAME_OPTIONS, header::HeaderValue::from_static("SAMEORIGIN"));
+    }
+    Ok(page)
+}
+
+/// What an uncaught exception looks like from outside.
+fn crash() -> Response {
+    (StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error").into_response()
+}
+
+/// A JavaScript string literal that is safe inside a `<script>` element too.
+fn js_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' | '\'' | '\\' | '<' | '>' | '&' | '`' => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                out.push_str(&format!("\\u{:04X}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// The query string and the form (or JSON) body, merged: Bitrix24 splits the fields between them.

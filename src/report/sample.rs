@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::{CaseOutcome, CaseReport, RunReport};
-use crate::checks::{Outcome, Verdict};
+use crate::checks::{Outcome, Severity, Verdict};
 use crate::fire::HttpResponse;
 use crate::payload::{HttpRequest, Wire};
 use crate::portal::{Endpoint, PortalCall, Role, TokenRole};
@@ -38,7 +38,12 @@ pub fn report() -> RunReport {
         doc: doc.clone(),
         expect,
         outcome,
-        checks: vec![Verdict { id: "no-server-error", outcome: Outcome::Pass, message: "answered 200".into() }],
+        checks: vec![Verdict {
+            id: "no-server-error",
+            severity: Severity::Error,
+            outcome: Outcome::Pass,
+            message: "answered 200".into(),
+        }],
         reproduce: request.to_curl(),
         request,
         response: None,
@@ -61,6 +66,7 @@ pub fn report() -> RunReport {
     failed.response = Some(answer(&format!("text/html; x={HOSTILE}"), &format!("<p>{HOSTILE}</p>")));
     failed.checks.push(Verdict {
         id: "rejects-invalid",
+        severity: Severity::Error,
         outcome: Outcome::Fail,
         message: format!("answered 200; expected 4xx {HOSTILE}"),
     });
@@ -77,7 +83,12 @@ pub fn report() -> RunReport {
 
     let mut errored =
         case("options/hang", &survive, Expectation::Tolerate, CaseOutcome::Error, request("PLACEMENT_OPTIONS=%7B"));
-    errored.checks = vec![Verdict { id: "no-server-error", outcome: Outcome::Fail, message: "no answer".into() }];
+    errored.checks = vec![Verdict {
+        id: "no-server-error",
+        severity: Severity::Error,
+        outcome: Outcome::Fail,
+        message: "no answer".into(),
+    }];
     errored.error = Some(format!("no complete answer within 10000 ms {HOSTILE}"));
 
     RunReport::new(
