@@ -10,10 +10,12 @@
 pub mod checks;
 pub mod fire;
 pub mod generate;
+pub mod install;
 pub mod launch;
 pub mod payload;
 pub mod portal;
 pub mod reference;
+pub mod regressions;
 pub mod report;
 pub mod run;
 pub mod suite;

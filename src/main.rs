@@ -12,8 +12,9 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use b24_conform::checks::{self, Settings};
 use b24_conform::fire::Limits;
+use b24_conform::install::InstallForm;
 use b24_conform::payload::Wire;
-use b24_conform::portal::Portal;
+use b24_conform::portal::{OauthClient, Portal, PortalConfig, Role};
 use b24_conform::reference::Fault;
 use b24_conform::report::{self, Format};
 use b24_conform::run::{self, Handler, RunConfig, RunError, Stage};
@@ -32,7 +33,7 @@ struct Cli {
 enum Command {
     /// Fire the suite at a handler and judge every answer (exit 0 all passed, 1 a case failed,
     /// 2 bad usage or input, 3 the run could not happen).
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// The cases of the suites, one line each: id, expectation, title.
     List {
         #[command(flatten)]
@@ -59,7 +60,40 @@ enum Command {
         addr: SocketAddr,
         #[command(flatten)]
         suite: SuiteArgs,
+        #[command(flatten)]
+        portal: PortalArgs,
     },
+}
+
+/// How the mock portal plays the app's Bitrix24.
+#[derive(Args)]
+struct PortalArgs {
+    /// The app's client_id: the OAuth server refuses refreshes without it (default: any).
+    #[arg(long, value_name = "ID")]
+    client_id: Option<String>,
+    /// The app's client_secret: the OAuth server refuses refreshes without it (default: any).
+    #[arg(long, value_name = "SECRET")]
+    client_secret: Option<String>,
+    /// HTTP status of insufficient_scope: 403 as documented, or 401 as the product's source has it.
+    #[arg(long, default_value_t = 403, value_parser = parse_scope_status, value_name = "401|403")]
+    insufficient_scope_status: u16,
+}
+
+impl PortalArgs {
+    fn config(&self) -> PortalConfig {
+        PortalConfig {
+            client: OauthClient { id: self.client_id.clone(), secret: self.client_secret.clone() },
+            insufficient_scope_status: self.insufficient_scope_status,
+        }
+    }
+}
+
+fn parse_scope_status(text: &str) -> Result<u16, String> {
+    match text {
+        "401" => Ok(401),
+        "403" => Ok(403),
+        _ => Err(format!("{text:?}: give 403 (the documentation) or 401 (the product's source)")),
+    }
 }
 
 /// Where `portal` listens and what `payload` points DOMAIN at, so the two work together.
@@ -91,7 +125,7 @@ impl SuiteArgs {
     }
 
     fn draw(&self) -> Draw {
-        Draw { seed: self.seed, count: self.cases }
+        Draw { seed: self.seed, count: self.cases, replay: Vec::new() }
     }
 }
 
@@ -126,13 +160,24 @@ struct RunArgs {
     /// Where the mock portal listens; port 0 takes a free one.
     #[arg(long, default_value = "127.0.0.1:0")]
     portal_addr: SocketAddr,
+    #[command(flatten)]
+    portal: PortalArgs,
+    /// The app's installation handler: Bitrix24's ONAPPINSTALL is fired there first, and the
+    /// cases then go to the LANDING_SETTINGS handler it binds (the built-in handler has one).
+    #[arg(long, value_name = "URL")]
+    install_url: Option<url::Url>,
+    /// How the installation reaches the app: the ONAPPINSTALL event (apps that use only the API)
+    /// or the installation page's POST in a frame (apps with a page).
+    #[arg(long, value_enum, default_value_t)]
+    install_as: InstallForm,
     /// Serve the mock portal over https (PROTOCOL=1), as the official SDKs require, with a CA
     /// made for the run; the CA's file is printed on stderr and given to --handler-cmd.
     #[arg(long)]
     portal_tls: bool,
     /// Start the handler with `sh -c CMD` before the run, and stop it, with every process it
-    /// started, after. It gets B24_PORTAL_URL and B24_OAUTH_URL, and with --portal-tls the CA in
-    /// SSL_CERT_FILE, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS, CURL_CA_BUNDLE. Needs --handler URL.
+    /// started, after. It gets B24_PORTAL_URL, B24_OAUTH_URL and B24_MEMBER_ID, and with
+    /// --portal-tls the CA in SSL_CERT_FILE, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS,
+    /// CURL_CA_BUNDLE. Needs --handler URL.
     #[arg(long, value_name = "CMD")]
     handler_cmd: Option<String>,
     /// How long the --handler-cmd handler has to accept connections at --handler.
@@ -144,6 +189,17 @@ struct RunArgs {
     /// Warnings fail the run too.
     #[arg(long)]
     strict: bool,
+    /// A failing generated case is shrunk to the smallest request that still fails, trying at
+    /// most N candidates (0: not shrunk).
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    shrink_budget: usize,
+    /// Generated draws that fail are recorded in FILE and drawn again first on the next run;
+    /// written only when one fails.
+    #[arg(long, default_value = "b24-conform.regressions", value_name = "FILE")]
+    regressions: PathBuf,
+    /// Neither read nor write the regressions file.
+    #[arg(long)]
+    no_regressions: bool,
 }
 
 #[derive(Args)]
@@ -224,12 +280,13 @@ fn main() -> ExitCode {
 
 async fn execute(command: Command) -> anyhow::Result<u8> {
     match command {
-        Command::Run(args) => run_command(args).await,
+        Command::Run(args) => run_command(*args).await,
         Command::List { suite, format } => {
-            let cases = run::select(&suite.sources(), &suite.filter, suite.draw())?;
+            let cases = run::select(&suite.sources(), &suite.filter, &suite.draw())?;
             let rows = cases.iter().map(|c| {
                 let row = serde_json::json!({"id": c.id, "expect": c.expect, "title": c.title, "doc": c.doc.quote, "source": c.doc.source});
-                (format!("{:<36} {:<8} {}", c.id, c.expect.label(), c.title), row)
+                let line = format!("{:<36} {:<8} {}\n{:46}“{}”", c.id, c.expect.label(), c.title, "", c.doc.quote);
+                (line, row)
             });
             print_rows(rows, format)
         }
@@ -258,7 +315,7 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
             print_rows(rows, format)
         }
         Command::Payload(args) => payload_command(args),
-        Command::Portal { addr, suite } => portal_command(addr, suite).await,
+        Command::Portal { addr, suite, portal } => portal_command(addr, suite, portal.config()).await,
     }
 }
 
@@ -272,13 +329,18 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         limits: Limits { timeout: Duration::from_millis(args.timeout_ms), body_cap: args.body_cap },
         wire: args.wire,
         portal_addr: args.portal_addr,
+        portal: args.portal.config(),
+        install_url: args.install_url.clone(),
+        install_form: args.install_as,
         portal_tls: args.portal_tls,
         handler_cmd: args.handler_cmd.clone(),
         handler_wait: Duration::from_millis(args.handler_wait_ms),
         settings: Settings { latency_budget: Duration::from_millis(args.latency_budget_ms), strict: args.strict },
+        shrink_budget: args.shrink_budget,
+        regressions: (!args.no_regressions).then_some(args.regressions),
     };
     let work = async {
-        let cases = run::select(&config.suites, &config.filters, config.draw)?;
+        let cases = run::cases(&config)?;
         let stage = Stage::start(&config, &cases).await?;
         if let Some(authority) = stage.authority() {
             eprintln!("mock portal at {}; CA certificate: {}", stage.portal().origin(), authority.ca_file().display());
@@ -341,8 +403,8 @@ fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
     } else {
         args.suites.iter().cloned().map(SuiteSource::File).collect()
     };
-    let draw = Draw { seed: args.seed, count: None };
-    let cases = run::select(&sources, &[], draw)?;
+    let draw = Draw { seed: args.seed, ..Draw::default() };
+    let cases = run::select(&sources, &[], &draw)?;
     let Some(case) = cases.iter().find(|c| c.id == args.case) else {
         bail!("--case {:?}: no such case; `b24-conform list` shows the ids", args.case);
     };
@@ -366,9 +428,11 @@ fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
     Ok(0)
 }
 
-async fn portal_command(addr: SocketAddr, suite: SuiteArgs) -> anyhow::Result<u8> {
-    let cases = run::select(&suite.sources(), &suite.filter, suite.draw())?;
-    let portal = Portal::start(addr).await.map_err(|e| RunError::Portal { addr, reason: e.to_string() })?;
+async fn portal_command(addr: SocketAddr, suite: SuiteArgs, config: PortalConfig) -> anyhow::Result<u8> {
+    let cases = run::select(&suite.sources(), &suite.filter, &suite.draw())?;
+    let portal = Portal::start_as(addr, Role::Home, config, None)
+        .await
+        .map_err(|e| RunError::Portal { addr, reason: e.to_string() })?;
     for (owner, case) in cases.iter().enumerate() {
         portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
     }

@@ -3,6 +3,7 @@
 //! and judges each exchange.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
@@ -11,12 +12,15 @@ use url::Url;
 
 use crate::checks;
 use crate::fire::{self, Exchange, Limits};
+use crate::generate::Shrinker;
+use crate::install::{self, InstallForm};
 use crate::launch::{self, HandlerProcess, LaunchError};
-use crate::payload::{Binding, Wire};
-use crate::portal::{Authority, HandshakeFailures, Portal, Role};
-use crate::reference::{Fault, Installation, Reference};
-use crate::report::{CaseOutcome, CaseReport, RunReport};
-use crate::suite::{self, Case, Draw, Filter, SuiteError, SuiteSource};
+use crate::payload::{Binding, LANDING_SETTINGS, Payload, Wire, opaque_token};
+use crate::portal::{Authority, HandshakeFailures, Portal, PortalCall, PortalConfig, Role};
+use crate::reference::{Credentials, Fault, Reference};
+use crate::regressions::{self, RegressionsError};
+use crate::report::{CaseOutcome, CaseReport, RunReport, Shrunk};
+use crate::suite::{self, Case, Draw, Filter, Origin, Replay, SuiteError, SuiteSource};
 
 /// The handler under test.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,6 +83,16 @@ pub struct RunConfig {
     pub wire: Wire,
     /// Where the mock portal listens; port 0 takes a free one.
     pub portal_addr: SocketAddr,
+    pub portal: PortalConfig,
+    /// The app's installation handler: the run installs the app there first (the built-in
+    /// handler always has one).
+    pub install_url: Option<Url>,
+    pub install_form: InstallForm,
+    pub settings: checks::Settings,
+    /// A failing generated case is shrunk with at most this many candidates (0: not shrunk).
+    pub shrink_budget: usize,
+    /// Where failing draws are recorded, and read back to be drawn again first.
+    pub regressions: Option<PathBuf>,
     /// The portal speaks https with a CA made for the run (PROTOCOL=1), as the official SDKs
     /// require (PROTOCOL.md 5).
     pub portal_tls: bool,
@@ -86,34 +100,36 @@ pub struct RunConfig {
     pub handler_cmd: Option<String>,
     /// How long the started handler has to listen.
     pub handler_wait: Duration,
-    pub settings: checks::Settings,
 }
 
 impl RunConfig {
     /// The defaults of `b24-conform run` for `handler`: the built-in catalog, seed 24, 8 jobs,
     /// 10 s per case, 1 MiB of body, the split wire, a plain-http portal on a free loopback port,
     /// a handler that is already running (30 s to listen when given a command), a 3 s latency
-    /// budget, warnings not failing the run.
+    /// budget, warnings not failing the run, failing draws shrunk with up to 256 candidates and
+    /// recorded nowhere.
     pub fn new(handler: Handler) -> RunConfig {
         RunConfig {
             handler,
             suites: vec![SuiteSource::Builtin],
             filters: Vec::new(),
-            draw: Draw { seed: DEFAULT_SEED, count: None },
+            draw: Draw { seed: DEFAULT_SEED, ..Draw::default() },
             jobs: 8,
             limits: Limits { timeout: Duration::from_secs(10), body_cap: 1 << 20 },
             wire: Wire::Split,
             portal_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+            portal: PortalConfig::default(),
+            install_url: None,
+            install_form: InstallForm::default(),
+            settings: checks::Settings::default(),
+            shrink_budget: 256,
+            regressions: None,
             portal_tls: false,
             handler_cmd: None,
             handler_wait: Duration::from_secs(30),
-            settings: checks::Settings::default(),
         }
     }
 }
-
-/// How long a started handler's exit may take to be seen after its connections went dead.
-const EXIT_SHOWS: Duration = Duration::from_secs(1);
 
 /// The seed used when none is given, so that runs are reproducible by default.
 pub const DEFAULT_SEED: u64 = 24;
@@ -131,6 +147,10 @@ pub enum RunError {
     Unreachable { url: String, reason: String },
     #[error("cannot start the built-in reference handler: {0}")]
     Reference(String),
+    #[error(transparent)]
+    Regressions(#[from] RegressionsError),
+    #[error("the installation bound PLACEMENT_HANDLER {url}, which does not answer: {reason}")]
+    BoundHandler { url: String, reason: String },
     #[error("--handler-cmd needs --handler URL, the address where the started handler listens")]
     CommandWithoutUrl,
     #[error(transparent)]
@@ -141,14 +161,18 @@ impl RunError {
     /// 2 for bad input, 3 for a run that could not happen (DESIGN.md, CLI contract).
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Suite(_) | RunError::NoCases(_) | RunError::CommandWithoutUrl => 2,
-            RunError::Portal { .. } | RunError::Unreachable { .. } | RunError::Reference(_) | RunError::Launch(_) => 3,
+            RunError::Suite(_) | RunError::NoCases(_) | RunError::Regressions(_) | RunError::CommandWithoutUrl => 2,
+            RunError::Portal { .. }
+            | RunError::Unreachable { .. }
+            | RunError::Reference(_)
+            | RunError::BoundHandler { .. }
+            | RunError::Launch(_) => 3,
         }
     }
 }
 
 /// The cases of `sources` that `filters` select, in suite order. Selecting none is an error.
-pub fn select(sources: &[SuiteSource], filters: &[String], draw: Draw) -> Result<Vec<Case>, RunError> {
+pub fn select(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Vec<Case>, RunError> {
     let filter = Filter::new(filters);
     let cases: Vec<Case> = suite::load(sources, draw)?.into_iter().filter(|c| filter.selects(&c.id)).collect();
     if cases.is_empty() {
@@ -157,13 +181,106 @@ pub fn select(sources: &[SuiteSource], filters: &[String], draw: Draw) -> Result
     Ok(cases)
 }
 
-/// Runs the cases and judges them. `on_case` sees each case as it completes (in completion
-/// order); the report lists them in suite order.
+/// Runs the cases and judges them. `on_case` sees each case as it is judged; the report lists
+/// them in suite order, the installation first. Cases are judged once every case has been
+/// answered, so that a call made with a case's token after its answer is judged with it.
+/// Failing generated cases are then shrunk, and their draws recorded in the regressions file,
+/// if there is one.
 pub async fn run(config: &RunConfig, on_case: impl FnMut(&CaseReport)) -> Result<RunReport, RunError> {
-    let cases = select(&config.suites, &config.filters, config.draw)?;
+    let cases = cases(config)?;
     let stage = Stage::start(config, &cases).await?;
     stage.perform(config, &cases, on_case).await
 }
+
+/// The cases of the run: the regressions file's draws first, when there is one, then the
+/// suites' cases the filters select.
+pub fn cases(config: &RunConfig) -> Result<Vec<Case>, RunError> {
+    let mut draw = config.draw.clone();
+    if let Some(path) = &config.regressions {
+        draw.replay = regressions::read(path)?;
+    }
+    select(&config.suites, &config.filters, &draw)
+}
+
+/// [`Stage::perform`] without the watch on a started handler.
+async fn perform(
+    stage: &Stage,
+    config: &RunConfig,
+    cases: &[Case],
+    mut on_case: impl FnMut(&CaseReport),
+) -> Result<RunReport, RunError> {
+    let mut exchanges: Vec<Option<Exchange>> = vec![None; cases.len()];
+    // In rounds, so that the portals can drop wiremock's copies of the requests between them,
+    // when no case is in flight: memory stays flat however long the run.
+    for (round, chunk) in cases.chunks(RECYCLE_EVERY).enumerate() {
+        if round > 0 {
+            stage.recycle().await;
+        }
+        let first = round * RECYCLE_EVERY;
+        let mut fired = futures::stream::iter(chunk.iter().enumerate())
+            .map(|(i, case)| async move { (first + i, stage.exercise(first + i, case).await) })
+            .buffer_unordered(config.jobs.max(1));
+        while let Some((owner, exchange)) = fired.next().await {
+            exchanges[owner] = Some(exchange);
+        }
+    }
+    let (install, unattributed) = stage.finish(&mut exchanges);
+    let mut judge_one = |case: &Case, exchange: Exchange| {
+        let report = judge(case, exchange, &config.settings);
+        on_case(&report);
+        report
+    };
+    let filter = Filter::new(&config.filters);
+    let install = install.filter(|(case, _)| filter.selects(&case.id)).map(|(case, e)| judge_one(&case, e));
+    let mut reports: Vec<CaseReport> =
+        cases.iter().zip(exchanges).filter_map(|(case, exchange)| Some(judge_one(case, exchange?))).collect();
+
+    let mut next_owner = cases.len();
+    let mut failed_draws = Vec::new();
+    let failing = cases.iter().zip(reports.iter_mut()).filter(|(_, r)| r.outcome != CaseOutcome::Pass);
+    for (case, report) in failing {
+        let Some(origin) = &case.origin else { continue };
+        if failed_draws.len() < MAX_SHRUNK && config.shrink_budget > 0 {
+            report.shrunk =
+                stage.shrink(case, origin, report, &mut next_owner, config.shrink_budget).await.map(Box::new);
+        }
+        let checks: Vec<&str> = report.failures().map(|v| v.id).collect();
+        let mut note =
+            format!("{} failed {}", case.id, if checks.is_empty() { "(no answer)".into() } else { checks.join(", ") });
+        if let Some(shrunk) = &report.shrunk {
+            note.push_str(&format!("; shrunk to {}", serde_json::to_string(&shrunk.mutations).unwrap_or_default()));
+        }
+        failed_draws.push((Replay { group: origin.group.clone(), seed: origin.seed }, note));
+    }
+    if let Some(path) = &config.regressions {
+        regressions::record(path, &failed_draws)?;
+    }
+    reports.splice(0..0, install);
+    let mut report =
+        RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, reports, stage.started.elapsed());
+    report.unattributed = unattributed;
+    Ok(report)
+}
+
+/// How long a started handler's exit may take to be seen after its connections went dead.
+const EXIT_SHOWS: Duration = Duration::from_secs(1);
+
+/// Cases fired between two recyclings of the portals (measured: wiremock keeps ~3.6 KB a request,
+/// so under 10 MB a round at two calls a case).
+const RECYCLE_EVERY: usize = 1000;
+
+/// A case's report: every check's verdict on its exchange.
+pub fn judge(case: &Case, exchange: Exchange, settings: &checks::Settings) -> CaseReport {
+    let verdicts = checks::check(case, &exchange, settings);
+    CaseReport::new(case, exchange, verdicts)
+}
+
+/// The owner number of the installation's tokens: apart from the cases' (0..) and the shrunk
+/// candidates' (numbered on from the cases).
+const INSTALL_OWNER: usize = usize::MAX;
+
+/// Failing generated cases shrunk per run, at most: each costs up to `shrink_budget` requests.
+const MAX_SHRUNK: usize = 8;
 
 /// Where the foreign portal listens: the port after a fixed home port, so that payloads naming
 /// `{foreign}` are the same run after run; any free port when the home port is.
@@ -184,19 +301,22 @@ pub struct Stage {
     _reference: Option<Reference>,
     /// After the portals, so the CA file outlives every server that uses its certificate.
     authority: Option<Authority>,
+    started: Instant,
     handler_url: Url,
     binding: Binding,
     client: reqwest::Client,
     wire: Wire,
     limits: Limits,
-    started: Instant,
     settings: checks::Settings,
+    /// The installation case and its exchange, once the app is installed.
+    install: Option<(Case, Exchange)>,
 }
 
 impl Stage {
-    /// Starts the portal, then the handler (built in, or `--handler-cmd`, which needs the
-    /// portal's URLs), checks that the handler listens, and issues each case its tokens; case
-    /// `i` of `cases` is owner `i` from then on.
+    /// Starts the portals, then the handler (built in, or `--handler-cmd`, which needs the
+    /// portal's URLs), checks that the handler listens, issues each case its tokens (case `i` of
+    /// `cases` is owner `i` from then on), and installs the app when there is an installation
+    /// handler.
     pub async fn start(config: &RunConfig, cases: &[Case]) -> Result<Stage, RunError> {
         if config.handler_cmd.is_some() && matches!(config.handler, Handler::Builtin(_)) {
             return Err(RunError::CommandWithoutUrl);
@@ -211,7 +331,7 @@ impl Stage {
         let start = |addr: SocketAddr, role: Role| {
             let authority = authority.as_ref();
             async move {
-                Portal::start_as(addr, role, authority)
+                Portal::start_as(addr, role, config.portal.clone(), authority)
                     .await
                     .map_err(|e| RunError::Portal { addr, reason: e.to_string() })
             }
@@ -222,21 +342,22 @@ impl Stage {
         // a handler that only speaks https could never leak a token to it.
         let foreign = start(foreign_addr(config.portal_addr), Role::Foreign).await?;
         let binding = portal.binding(&foreign);
-        let (reference, handler_url) = match &config.handler {
+        let (reference, handler_url, install_url) = match &config.handler {
             Handler::Builtin(fault) => {
-                let installation = Installation {
-                    domain: binding.domain.clone(),
-                    member_id: binding.member_id.clone(),
-                    rest_url: portal.rest_url(),
-                    oauth_url: portal.oauth_url(),
-                    ca_pem: authority.as_ref().map(|a| a.ca_pem().to_owned()),
+                let client = &config.portal.client;
+                let credentials = Credentials {
+                    client_id: client.id.clone().unwrap_or_else(|| "local.b24conform".to_owned()),
+                    client_secret: client.secret.clone().unwrap_or_else(|| "reference-secret".to_owned()),
                 };
-                let reference =
-                    Reference::start(installation, *fault).await.map_err(|e| RunError::Reference(e.to_string()))?;
-                let url = Url::parse(&reference.url()).map_err(|e| RunError::Reference(e.to_string()))?;
-                (Some(reference), url)
+                let ca_pem = authority.as_ref().map(Authority::ca_pem);
+                let reference = Reference::start(credentials, *fault, ca_pem)
+                    .await
+                    .map_err(|e| RunError::Reference(e.to_string()))?;
+                let parse = |url: String| Url::parse(&url).map_err(|e| RunError::Reference(e.to_string()));
+                let (url, install_url) = (parse(reference.url())?, parse(reference.install_url())?);
+                (Some(reference), url, Some(install_url))
             }
-            Handler::Url(url) => (None, url.clone()),
+            Handler::Url(url) => (None, url.clone(), config.install_url.clone()),
         };
         let process = match &config.handler_cmd {
             Some(command) => Some(
@@ -251,25 +372,51 @@ impl Stage {
             None => None,
         };
         ensure_listening(&handler_url).await?;
-        for (owner, case) in cases.iter().enumerate() {
-            for p in [&portal, &foreign] {
-                p.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
-            }
-        }
-        Ok(Stage {
+        let mut stage = Stage {
             process,
             portal,
             foreign,
             _reference: reference,
             authority,
+            started,
             handler_url,
             binding,
             client: fire::client(),
             wire: config.wire,
             limits: config.limits,
-            started,
             settings: config.settings,
-        })
+            install: None,
+        };
+        for (owner, case) in cases.iter().enumerate() {
+            stage.enlist(owner, case);
+        }
+        if let Some(install_url) = install_url {
+            stage.install(&install_url, config.install_form).await?;
+        }
+        Ok(stage)
+    }
+
+    /// Fires `cases` (the ones the stage was started with) and judges them, as [`run`] does. A
+    /// started handler that exits meanwhile ends the run.
+    pub async fn perform(
+        &self,
+        config: &RunConfig,
+        cases: &[Case],
+        on_case: impl FnMut(&CaseReport),
+    ) -> Result<RunReport, RunError> {
+        let Some(process) = &self.process else { return perform(self, config, cases, on_case).await };
+        let report = tokio::select! {
+            report = perform(self, config, cases, on_case) => report?,
+            died = process.died() => return Err(died.into()),
+        };
+        // A handler that dies resets its connections before its exit can be reaped, so the
+        // last cases can end, unanswered, first: give its exit a moment to show.
+        if report.cases.iter().any(|r| r.outcome == CaseOutcome::Error)
+            && let Ok(died) = tokio::time::timeout(EXIT_SHOWS, process.died()).await
+        {
+            return Err(died.into());
+        }
+        Ok(report)
     }
 
     /// The mock portal the app is installed on.
@@ -288,54 +435,118 @@ impl Stage {
         self.authority.as_ref()
     }
 
-    /// Fires `cases` (the ones the stage was started with), `config.jobs` at a time, and judges
-    /// them. `on_case` sees each case as it completes (in completion order); the report lists
-    /// them in suite order, and its duration counts from the stage's start. A started handler
-    /// that exits meanwhile ends the run.
-    pub async fn perform(
-        &self,
-        config: &RunConfig,
-        cases: &[Case],
-        mut on_case: impl FnMut(&CaseReport),
-    ) -> Result<RunReport, RunError> {
-        let all = async {
-            let mut exchanges = futures::stream::iter(cases.iter().enumerate())
-                .map(|(owner, case)| self.exercise(owner, case))
-                .buffer_unordered(config.jobs.max(1));
-            let mut reports: Vec<Option<CaseReport>> = vec![None; cases.len()];
-            while let Some((owner, report)) = exchanges.next().await {
-                on_case(&report);
-                reports[owner] = Some(report);
-            }
-            reports.into_iter().flatten().collect()
-        };
-        let reports: Vec<CaseReport> = match &self.process {
-            Some(process) => tokio::select! {
-                reports = all => reports,
-                died = process.died() => return Err(died.into()),
-            },
-            None => all.await,
-        };
-        // A handler that dies resets its connections before its exit can be reaped, so the
-        // last cases can end, unanswered, first: give its exit a moment to show.
-        if let Some(process) = &self.process
-            && reports.iter().any(|r| r.outcome == CaseOutcome::Error)
-            && let Ok(died) = tokio::time::timeout(EXIT_SHOWS, process.died()).await
-        {
-            return Err(died.into());
+    /// Installs the app at `url` in `form`; from then on the placement cases go to the
+    /// LANDING_SETTINGS handler it bound, if it bound one.
+    async fn install(&mut self, url: &Url, form: InstallForm) -> Result<(), RunError> {
+        ensure_listening(url).await?;
+        let case = install::case(form);
+        self.enlist(INSTALL_OWNER, &case);
+        let request = case.request(url, &self.binding, self.wire);
+        let exchange = self.fire(INSTALL_OWNER, request).await;
+        self.install = Some((case, exchange));
+        let bound = self.portal.bindings().into_iter().rev().find(|b| b.placement == LANDING_SETTINGS);
+        if let Some(bound) = bound {
+            let unanswered = |reason: String| RunError::BoundHandler { url: bound.handler.clone(), reason };
+            let url = Url::parse(&bound.handler).map_err(|e| unanswered(e.to_string()))?;
+            ensure_listening(&url).await.map_err(|e| unanswered(e.to_string()))?;
+            self.handler_url = url;
         }
-        Ok(RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, reports, self.started.elapsed()))
+        Ok(())
     }
 
-    /// Fires one case and judges the exchange.
-    pub async fn exercise(&self, owner: usize, case: &Case) -> (usize, CaseReport) {
+    /// Issues `case`'s tokens to `owner` at both portals, so that calls are attributed to it.
+    fn enlist(&self, owner: usize, case: &Case) {
+        for portal in [&self.portal, &self.foreign] {
+            portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+        }
+    }
+
+    /// Draws smaller and smaller versions of a failing generated case, firing each, and returns
+    /// the smallest that still fails one of the checks the case failed (or still gets no answer).
+    async fn shrink(
+        &self,
+        case: &Case,
+        origin: &Origin,
+        failed: &CaseReport,
+        next_owner: &mut usize,
+        budget: usize,
+    ) -> Option<Shrunk> {
+        let failing = |report: &CaseReport| -> Vec<&'static str> {
+            report.failures().filter(|v| v.severity == checks::Severity::Error).map(|v| v.id).collect()
+        };
+        let wanted = failing(failed);
+        let mut shrinker = Shrinker::new(origin.space, origin.seed);
+        let mut smallest: Option<CaseReport> = None;
+        while let Some(draft) = shrinker.candidate() {
+            if shrinker.steps() >= budget {
+                break;
+            }
+            let owner = *next_owner;
+            *next_owner += 1;
+            // Fresh tokens for each candidate: calls must be attributed to it alone.
+            let tag = format!("{}/shrink/{owner}", case.id);
+            let payload = Payload {
+                auth_id: opaque_token(&format!("{tag}/auth"), 70),
+                refresh_id: opaque_token(&format!("{tag}/refresh"), 70),
+                ..draft.payload.clone()
+            };
+            let candidate = Case { payload, mutations: draft.mutations.clone(), ..case.clone() };
+            self.enlist(owner, &candidate);
+            let report = judge(&candidate, self.exercise(owner, &candidate).await, &self.settings);
+            let still_fails = (failed.error.is_some() && report.error.is_some())
+                || failing(&report).iter().any(|id| wanted.contains(id));
+            if still_fails {
+                smallest = Some(report);
+            }
+            shrinker.verdict(still_fails);
+        }
+        let report = smallest?;
+        Some(Shrunk {
+            steps: shrinker.steps(),
+            mutations: shrinker.smallest().mutations.clone(),
+            failures: report.failures().cloned().collect(),
+            reproduce: report.reproduce,
+            request: report.request,
+        })
+    }
+
+    /// Drops the portals' copies of the requests they answered; only while no case is in flight.
+    async fn recycle(&self) {
+        self.portal.recycle().await;
+        self.foreign.recycle().await;
+    }
+
+    /// Fires one case and collects the calls made with its tokens until the answer.
+    pub async fn exercise(&self, owner: usize, case: &Case) -> Exchange {
         let request = case.request(&self.handler_url, &self.binding, self.wire);
+        self.fire(owner, request).await
+    }
+
+    async fn fire(&self, owner: usize, request: crate::payload::HttpRequest) -> Exchange {
         let response = fire::fire(&self.client, &request, self.limits).await;
         let mut portal_calls = self.portal.take_calls(owner);
         portal_calls.extend(self.foreign.take_calls(owner));
-        let exchange = Exchange { request, response, portal_calls };
-        let verdicts = checks::check(case, &exchange, &self.settings);
-        (owner, CaseReport::new(case, exchange, verdicts))
+        Exchange { request, response, portal_calls }
+    }
+
+    /// Ends the collection of the cases' calls: hands each case the calls that came with its
+    /// tokens after its answer (marked `late`), and returns the installation's case and exchange
+    /// and the calls that carried no token of the run.
+    pub fn finish(&self, exchanges: &mut [Option<Exchange>]) -> (Option<(Case, Exchange)>, Vec<PortalCall>) {
+        let mut install = self.install.clone();
+        let mut unattributed = Vec::new();
+        for call in self.portal.take_remaining().into_iter().chain(self.foreign.take_remaining()) {
+            let slot = match call.owner {
+                Some(INSTALL_OWNER) => install.as_mut().map(|(_, exchange)| exchange),
+                Some(owner) => exchanges.get_mut(owner).and_then(Option::as_mut),
+                None => None,
+            };
+            match slot {
+                Some(exchange) => exchange.portal_calls.push(call),
+                None => unattributed.push(call),
+            }
+        }
+        (install, unattributed)
     }
 }
 

@@ -19,7 +19,7 @@ use crate::suite::Case;
 /// One trial per selected case. Nothing starts until the first trial runs, so listing is cheap
 /// and a runner that spawns one process per trial (nextest) starts the stage once per trial.
 pub fn trials(config: RunConfig) -> Result<Vec<Trial>, RunError> {
-    let cases = Arc::new(run::select(&config.suites, &config.filters, config.draw)?);
+    let cases = Arc::new(run::select(&config.suites, &config.filters, &config.draw)?);
     let shared = Arc::new(Shared { config, cases: cases.clone(), stage: OnceLock::new() });
     Ok((0..cases.len())
         .map(|owner| {
@@ -49,7 +49,9 @@ impl Shared {
             })
             .as_ref()
             .map_err(|e| Failed::from(e.as_str()))?;
-        let (_, report) = runtime.block_on(stage.exercise(owner, &self.cases[owner]));
+        // Calls that come after the answer are not waited for here; `run` judges those too.
+        let case = &self.cases[owner];
+        let report = run::judge(case, runtime.block_on(stage.exercise(owner, case)), &self.config.settings);
         if report.outcome == CaseOutcome::Pass {
             return Ok(());
         }

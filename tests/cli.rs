@@ -2,8 +2,12 @@
 
 use std::process::{Command, Output};
 
+/// Runs the binary in a scratch directory, so that files it writes by default (the
+/// regressions file) never land in the repository.
 fn b24(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_b24-conform")).args(args).output().expect("the binary runs")
+    let scratch = std::env::temp_dir().join(format!("b24-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).expect("a scratch directory");
+    Command::new(env!("CARGO_BIN_EXE_b24-conform")).args(args).current_dir(scratch).output().expect("the binary runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -117,6 +121,8 @@ fn the_same_seed_gives_the_same_cases_and_payloads() {
     assert_eq!(payload("valid/generated#3", "7"), payload("valid/generated#3", "7"));
     assert_ne!(payload("valid/generated#3", "7"), payload("valid/generated#3", "8"));
     assert_eq!(payload("missing/member_id", "7"), payload("missing/member_id", "8"));
+    assert_eq!(payload("malformed/generated#3", "7"), payload("malformed/generated#3", "7"));
+    assert_ne!(payload("malformed/generated#3", "7"), payload("malformed/generated#3", "8"));
     // Whole runs: the same ids with the same payloads, byte for byte. The portal keeps one
     // port for both runs; the built-in handler's own port is not part of the payload.
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -197,4 +203,31 @@ fn a_bad_report_value_exits_2_and_says_how() {
     }
     let stderr = text(&b24(&["run", "--report", "pdf=out.pdf"]).stderr);
     assert!(stderr.contains("the formats are human, json, junit, markdown, html"), "{stderr}");
+}
+
+/// `b24-conform portal` starts the mock alone and prints its URLs and a working token; the
+/// `curl` it suggests gets `user.current` as Bitrix24 answers it: a result and its time block.
+#[test]
+fn the_portal_alone_answers_the_curl_it_prints() {
+    use std::io::{BufRead, BufReader};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut portal = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+        .args(["portal", "--addr", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the portal starts");
+    let lines = BufReader::new(portal.stdout.take().unwrap()).lines().map_while(Result::ok);
+    let printed: Vec<String> = lines.take_while(|l| !l.starts_with("Ctrl-C")).collect();
+    let field = |name: &str| {
+        printed.iter().find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned())).unwrap_or_default()
+    };
+    let try_line = field("try");
+    let curl = Command::new("sh").args(["-c", &format!("{try_line} -sS")]).output().expect("curl runs");
+    portal.kill().expect("the portal stops");
+    let _ = portal.wait();
+    assert_eq!(field("REST"), format!("http://127.0.0.1:{port}/rest/"), "{printed:?}");
+    assert!(field("OAuth").ends_with("/oauth/token/") && field("AUTH_ID").len() > 32, "{printed:?}");
+    let answer: serde_json::Value = serde_json::from_slice(&curl.stdout).expect("a JSON answer");
+    assert_eq!(answer["result"]["ID"], "1", "{answer}");
+    assert!(answer["time"]["start"].is_number() && answer["time"]["date_start"].is_string(), "{answer}");
 }

@@ -2,7 +2,7 @@
 //! only (PROTOCOL.md 5), so the portal must be reachable over TLS with a CA made for the run.
 
 use b24_conform::fire;
-use b24_conform::portal::{Authority, HandshakeFailures, Portal, Role};
+use b24_conform::portal::{Authority, HandshakeFailures, Portal, PortalConfig, Role};
 use b24_conform::report::render_human;
 use b24_conform::run::{Handler, RunConfig, run};
 use b24_conform::suite::TokenState;
@@ -11,7 +11,8 @@ const AUTH: &str = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0
 const REFRESH: &str = "r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0";
 
 async fn tls_portal(role: Role, authority: &Authority) -> Portal {
-    let portal = Portal::start_as("127.0.0.1:0".parse().unwrap(), role, Some(authority)).await.unwrap();
+    let portal =
+        Portal::start_as("127.0.0.1:0".parse().unwrap(), role, PortalConfig::default(), Some(authority)).await.unwrap();
     portal.grant(0, AUTH, REFRESH, TokenState::Valid);
     portal
 }

@@ -3,6 +3,7 @@
 //! reference handler that it, and only it, flags.
 
 mod injection;
+mod install;
 mod latency;
 mod leak;
 mod page;
@@ -80,6 +81,9 @@ pub const ALL: &[Check] = &[
     status::REJECTS_INVALID,
     page::HTML_RESPONSE,
     token::REFRESHES_EXPIRED_TOKEN,
+    token::USES_GIVEN_TOKEN,
+    token::TOKEN_STAYS_HOME,
+    install::BINDS_LANDING_SETTINGS,
     injection::NO_REFLECTED_INJECTION,
     leak::NO_ERROR_LEAK,
     page::IFRAME_EMBEDDABLE,

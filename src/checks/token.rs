@@ -1,7 +1,8 @@
-//! Token handling, judged from the calls the handler made to the mock portal.
+//! Token handling, judged from the calls the handler made to the mock portals with the case's
+//! tokens (its lineage: the given pair and every token refreshed from it).
 
 use super::{Check, Severity, fail, pass, skip};
-use crate::portal::{Endpoint, TokenRole};
+use crate::portal::{Endpoint, Role, TokenRole};
 use crate::suite::TokenState;
 
 pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
@@ -10,8 +11,12 @@ pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
     title: "A refused AUTH_ID is refreshed with REFRESH_ID and the call retried, or the answer is 401",
     doc: "Seed page: REFRESH_ID \"can be used to refresh the authorization token\"; auto-renewal.md: on expired_token refresh, then repeat the call (PROTOCOL.md 3)",
     judge: |case, exchange, _| {
-        if case.token == TokenState::Valid {
-            return skip("the case's token is valid");
+        let refusable = matches!(
+            case.token,
+            TokenState::Expired | TokenState::Expiring | TokenState::Invalid | TokenState::Revoked
+        );
+        if !refusable {
+            return skip(format!("the portal does not refuse this case's token ({})", case.token.label()));
         }
         let Ok(response) = &exchange.response else { return skip("no answer") };
         let rest: Vec<_> = exchange.portal_calls.iter().filter(|c| c.endpoint == Endpoint::Rest).collect();
@@ -49,3 +54,85 @@ pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
         }
     },
 };
+
+pub const USES_GIVEN_TOKEN: Check = Check {
+    id: "uses-given-token",
+    severity: Severity::Error,
+    title: "Every upstream call carries the token of its own request, while that request is open",
+    doc: "Seed page: AUTH_ID is the token \"issued for the user who invoked the widget\", for calls \"on behalf of this user\"; PROTOCOL.md 5.2: plain CRest uses the stored install-time tokens for every user",
+    judge: |_, exchange, _| {
+        let calls = &exchange.portal_calls;
+        if calls.is_empty() {
+            return skip("the handler made no call with this case's tokens");
+        }
+        let late: Vec<_> = calls.iter().filter(|c| c.late).collect();
+        match late.first() {
+            // Nothing but another request (or work left running after the answer) can send a
+            // token after its own request was answered: the token was kept in shared state.
+            Some(first) => fail(format!(
+                "{} call(s) carried this case's {} token after the handler had answered this case (first: {}): \
+                 another request used this request's token, as when auth is kept in global state",
+                late.len(),
+                first.token.label(),
+                first.method
+            )),
+            None => pass(format!("all {} calls with this case's tokens came while its request was open", calls.len())),
+        }
+    },
+};
+
+pub const TOKEN_STAYS_HOME: Check = Check {
+    id: "token-stays-home",
+    severity: Severity::Error,
+    title: "Tokens go only to the installed portal and its OAuth server, and never back in the answer",
+    doc: "security-recommendations.md: verify the token was issued for your application and Bitrix24, never expose secrets client-side (PROTOCOL.md 6: DOMAIN is unauthenticated)",
+    judge: |case, exchange, _| {
+        if let Some(call) = exchange.portal_calls.iter().find(|c| c.portal == Role::Foreign) {
+            return fail(format!(
+                "the case's {} token went to a Bitrix24 the app is not installed on ({} {}): DOMAIN was trusted",
+                call.token.label(),
+                call.http_method,
+                call.method
+            ));
+        }
+        let Ok(response) = &exchange.response else { return skip("no answer") };
+        let answer = format!("{:?}\n{}", response.headers, response.body_text());
+        let tokens = [("AUTH_ID", &case.payload.auth_id), ("REFRESH_ID", &case.payload.refresh_id)];
+        // Short values could appear by chance; real tokens are 32–70 characters.
+        if let Some((name, _)) = tokens.iter().find(|(_, t)| t.len() >= 16 && answer.contains(t.as_str())) {
+            return fail(format!("the answer echoes the request's {name}"));
+        }
+        pass(format!("{} call(s), all to the installed portal; no token in the answer", exchange.portal_calls.len()))
+    },
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::{Outcome, Settings};
+    use crate::fire::{Exchange, HttpResponse};
+    use crate::install::{self, InstallForm};
+    use crate::payload::HttpRequest;
+
+    /// The answer half of token-stays-home, which no fault of the reference handler exercises:
+    /// a page that carries the request's REFRESH_ID back fails; the same page without it passes.
+    #[test]
+    fn a_token_echoed_in_the_answer_fails() {
+        let case = install::case(InstallForm::Frame);
+        let exchange = |body: String| Exchange {
+            request: HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: vec![] },
+            response: Ok(HttpResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "text/html".into())],
+                body: body.into_bytes(),
+                truncated: false,
+                elapsed_ms: 1,
+            }),
+            portal_calls: Vec::new(),
+        };
+        let judge = |body: String| (TOKEN_STAYS_HOME.judge)(&case, &exchange(body), &Settings::default());
+        let echoed = judge(format!("<script>var refresh = '{}';</script>", case.payload.refresh_id));
+        assert_eq!(echoed, (Outcome::Fail, "the answer echoes the request's REFRESH_ID".to_owned()));
+        assert_eq!(judge("<p>Settings</p>".to_owned()).0, Outcome::Pass);
+    }
+}

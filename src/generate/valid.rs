@@ -1,8 +1,6 @@
 //! The valid space: every payload a right Bitrix24 may send to a LANDING_SETTINGS handler.
 
 use proptest::prelude::*;
-use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::{Map, Value};
 
 use crate::payload::{LANDING_SETTINGS, LANGUAGES, Payload, PlacementOptions, STATUSES};
@@ -60,40 +58,4 @@ pub fn valid_payload() -> impl Strategy<Value = Payload> {
                 ..example
             }
         })
-}
-
-/// `count` valid payloads, the same for the same seed, in the same order; the first `k` do not
-/// depend on `count`.
-pub fn valid_payloads(seed: u64, count: usize) -> Vec<Payload> {
-    let mut runner = runner(seed);
-    let strategy = valid_payload();
-    (0..count).map(|_| strategy.new_tree(&mut runner).expect("the valid strategy never rejects").current()).collect()
-}
-
-/// A runner whose draws depend on `seed` alone, never on PROPTEST_* variables.
-fn runner(seed: u64) -> TestRunner {
-    let mut bytes = [0u8; 32];
-    bytes[..8].copy_from_slice(&seed.to_le_bytes());
-    TestRunner::new_with_rng(Config::default(), TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::payload::Payload;
-
-    #[test]
-    fn same_seed_same_payloads_and_prefix_stable() {
-        let a = valid_payloads(7, 20);
-        assert_eq!(a, valid_payloads(7, 20));
-        assert_eq!(a[..5], valid_payloads(7, 5)[..]);
-        assert_ne!(a, valid_payloads(8, 20));
-    }
-
-    #[test]
-    fn generated_payloads_are_valid() {
-        for payload in valid_payloads(1, 50) {
-            assert_eq!(Payload::from_fields(&payload.to_fields()), Ok(payload));
-        }
-    }
 }

@@ -2,12 +2,15 @@
 //! answers REST calls at `/rest/{method}[.json]` and token refreshes at `/oauth/token/`, keeps a
 //! token table, and records every call, attributed to the case whose token it carried.
 
+mod answer;
+mod landing;
 mod oauth;
 mod params;
 mod rest;
 mod tls;
 mod tokens;
 
+use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -18,6 +21,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use crate::payload::{Binding, opaque_token};
 use crate::suite::TokenState;
 
+pub use landing::RepoBinding;
 use tls::TlsFront;
 pub use tls::{Authority, AuthorityError, HandshakeFailures};
 pub use tokens::TokenRole;
@@ -50,12 +54,41 @@ pub struct PortalCall {
     pub status: u16,
     /// The error code of the answer, if it was an error.
     pub error: Option<String>,
+    /// The call came after the handler had answered the request its token belongs to: another
+    /// request (or a background task) made it with this case's token.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub late: bool,
+    /// What a `landing.repo.bind` call asked the portal to bind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub binding: Option<RepoBinding>,
 }
 
 impl PortalCall {
     /// A REST call that the portal answered with a result.
     pub fn succeeded(&self) -> bool {
         (200..300).contains(&self.status) && self.error.is_none()
+    }
+}
+
+impl std::fmt::Display for PortalCall {
+    /// `home: POST user.current, given token → 401 expired_token`, as plain text.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} {}, {} token → {}",
+            self.portal.label(),
+            self.http_method,
+            self.method,
+            self.token.label(),
+            self.status
+        )?;
+        if let Some(error) = &self.error {
+            write!(f, " {error}")?;
+        }
+        if self.late {
+            write!(f, " (after the answer)")?;
+        }
+        Ok(())
     }
 }
 
@@ -68,6 +101,38 @@ pub enum Role {
     /// A Bitrix24 the app is not installed on. It knows the run's tokens only to attribute a
     /// leaked one to its case, and refuses every call as an unknown token.
     Foreign,
+}
+
+/// What a run tells the portal about the app, and answers on which sources disagree.
+#[derive(Clone, Debug)]
+pub struct PortalConfig {
+    pub client: OauthClient,
+    /// The HTTP status of `insufficient_scope`: 403 in the documentation (the default), 401 in
+    /// the product's source (PROTOCOL.md 2.4).
+    pub insufficient_scope_status: u16,
+}
+
+impl Default for PortalConfig {
+    fn default() -> PortalConfig {
+        PortalConfig { client: OauthClient::default(), insufficient_scope_status: 403 }
+    }
+}
+
+/// The app's OAuth credentials; the OAuth server accepts any value of a `None` part.
+#[derive(Clone, Debug, Default)]
+pub struct OauthClient {
+    pub id: Option<String>,
+    pub secret: Option<String>,
+}
+
+impl Role {
+    /// The name reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Home => "home",
+            Role::Foreign => "foreign",
+        }
+    }
 }
 
 /// Things the mock portal says about itself in its answers.
@@ -83,9 +148,12 @@ pub struct Portal {
 
 struct State {
     role: Role,
+    config: PortalConfig,
     tokens: Tokens,
     calls: Vec<PortalCall>,
-    bindings: Vec<rest::RepoBinding>,
+    /// Cases whose calls were taken because the handler answered them.
+    answered: HashSet<usize>,
+    bindings: Vec<RepoBinding>,
     origin: String,
     member_id: String,
 }
@@ -96,14 +164,19 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl Portal {
-    /// Starts the home portal over plain http on `addr` (port 0 picks a free one). Fails when
-    /// the port is taken.
+    /// Starts the home portal over plain http on `addr` (port 0 picks a free one), accepting any
+    /// OAuth client. Fails when the port is taken.
     pub async fn start(addr: SocketAddr) -> std::io::Result<Portal> {
-        Portal::start_as(addr, Role::Home, None).await
+        Portal::start_as(addr, Role::Home, PortalConfig::default(), None).await
     }
 
     /// Starts a portal playing `role`, over https with `tls`'s certificate when given.
-    pub async fn start_as(addr: SocketAddr, role: Role, tls: Option<&Authority>) -> std::io::Result<Portal> {
+    pub async fn start_as(
+        addr: SocketAddr,
+        role: Role,
+        config: PortalConfig,
+        tls: Option<&Authority>,
+    ) -> std::io::Result<Portal> {
         // With TLS, `addr` is the front's: the plain server behind it takes any free port.
         let plain_addr = if tls.is_some() { SocketAddr::new(addr.ip(), 0) } else { addr };
         let listener = std::net::TcpListener::bind(plain_addr)?;
@@ -117,14 +190,30 @@ impl Portal {
         let member_id = opaque_token(MEMBER_SEED, 32);
         let state = Arc::new(Mutex::new(State {
             role,
+            config,
             tokens: Tokens::default(),
             calls: Vec::new(),
+            answered: HashSet::new(),
             bindings: Vec::new(),
             origin: origin(public_addr, tls.is_some()),
             member_id,
         }));
-        Mock::given(any()).respond_with(Responder(state.clone())).mount(&server).await;
-        Ok(Portal { server, state, tls })
+        let portal = Portal { server, state, tls };
+        portal.mount().await;
+        Ok(portal)
+    }
+
+    async fn mount(&self) {
+        Mock::given(any()).respond_with(Responder(self.state.clone())).mount(&self.server).await;
+    }
+
+    /// Frees what wiremock keeps of every request it answered (a clone each, even with recording
+    /// off: STACK.md) by dropping the mock and mounting it again. The token table and the calls
+    /// not yet taken live in the portal's own state and are kept. Between the two steps a request
+    /// would get an empty 404: call it only when no case is in flight.
+    pub async fn recycle(&self) {
+        self.server.reset().await;
+        self.mount().await;
     }
 
     /// `http://127.0.0.1:PORT`, or `https://…` over TLS.
@@ -170,12 +259,25 @@ impl Portal {
         lock(&self.state).tokens.grant(owner, auth_id, refresh_id, state);
     }
 
-    /// Removes and returns the calls attributed to case `owner`, in the order they arrived.
+    /// Removes and returns the calls attributed to case `owner`, in the order they arrived, once
+    /// the handler has answered the case: any later call with its tokens is marked `late`.
     pub fn take_calls(&self, owner: usize) -> Vec<PortalCall> {
         let mut state = lock(&self.state);
+        state.answered.insert(owner);
         let (mine, rest) = std::mem::take(&mut state.calls).into_iter().partition(|c| c.owner == Some(owner));
         state.calls = rest;
         mine
+    }
+
+    /// Removes and returns every call not taken yet: late ones of answered cases, and those that
+    /// carried no token of the run.
+    pub fn take_remaining(&self) -> Vec<PortalCall> {
+        std::mem::take(&mut lock(&self.state).calls)
+    }
+
+    /// What apps have bound with `landing.repo.bind` and not unbound, oldest first.
+    pub fn bindings(&self) -> Vec<RepoBinding> {
+        lock(&self.state).bindings.clone()
     }
 }
 
@@ -200,21 +302,36 @@ impl Respond for Responder {
         let params = params::Params::read(request);
         let path = collapse_slashes(request.url.path());
         let mut state = lock(&self.0);
-        let (endpoint, method, owner, token, answer) = if state.role == Role::Foreign {
-            foreign_answer(&state, &path, &params)
-        } else if path == "/oauth/token/" || path == "/oauth/token" {
-            let (owner, token, answer) = oauth::refresh(&mut state, &params);
-            (Endpoint::Oauth, params.text("grant_type").unwrap_or_default(), owner, token, answer)
-        } else if let Some(method) = path.strip_prefix("/rest/") {
-            let method = method.trim_end_matches('/');
-            let method = method.strip_suffix(".json").unwrap_or(method).to_lowercase();
-            let (owner, token, answer) = rest::call(&mut state, &method, &params);
-            (Endpoint::Rest, method, owner, token, answer)
+        let endpoint = if path == "/oauth/token/" || path == "/oauth/token" {
+            Endpoint::Oauth
+        } else if path.starts_with("/rest/") {
+            Endpoint::Rest
         } else {
-            let answer = rest::Answer::error(404, "NOT_FOUND", "Not found");
-            (Endpoint::Other, path.clone(), None, TokenRole::None, answer)
+            Endpoint::Other
+        };
+        let mut binding = None;
+        let (method, owner, token, answer) = match (state.role, endpoint) {
+            (Role::Foreign, _) => {
+                let (owner, token, answer) = foreign_answer(&state, &params);
+                (path.clone(), owner, token, answer)
+            }
+            (Role::Home, Endpoint::Oauth) => {
+                let (owner, token, answer) = oauth::refresh(&mut state, &params);
+                (params.text("grant_type").unwrap_or_default(), owner, token, answer)
+            }
+            (Role::Home, Endpoint::Rest) => {
+                let method = path["/rest/".len()..].trim_end_matches('/');
+                let method = method.strip_suffix(".json").unwrap_or(method).to_lowercase();
+                let outcome = rest::call(&mut state, &method, &params);
+                binding = outcome.binding;
+                (method, outcome.owner, outcome.role, outcome.answer)
+            }
+            (Role::Home, Endpoint::Other) => {
+                (path.clone(), None, TokenRole::None, answer::Answer::error(404, "NOT_FOUND", "Not found"))
+            }
         };
         let portal = state.role;
+        let late = owner.is_some_and(|o| state.answered.contains(&o));
         state.calls.push(PortalCall {
             owner,
             portal,
@@ -224,25 +341,21 @@ impl Respond for Responder {
             token,
             status: answer.status,
             error: answer.error_code(),
+            late,
+            binding,
         });
         answer.into_response()
     }
 }
 
 /// A foreign portal's refusal, attributed to the case whose token (access or refresh) came.
-fn foreign_answer(
-    state: &State,
-    path: &str,
-    params: &params::Params,
-) -> (Endpoint, String, Option<usize>, TokenRole, rest::Answer) {
+fn foreign_answer(state: &State, params: &params::Params) -> (Option<usize>, TokenRole, answer::Answer) {
     let presented = params.auth().or_else(|| params.text("refresh_token"));
-    let (owner, role) = match presented.as_deref().map(|t| state.tokens.lookup(t)) {
-        Some(tokens::Lookup::Valid { owner, role } | tokens::Lookup::Expired { owner, role }) => (Some(owner), role),
-        Some(tokens::Lookup::Invalid { owner, role }) => (owner, role),
+    let (owner, role) = match presented {
+        Some(token) => state.tokens.identify(&token),
         None => (None, TokenRole::None),
     };
-    let answer = rest::Answer::error(401, "invalid_token", "The access token provided is invalid.");
-    (Endpoint::Other, path.to_owned(), owner, role, answer)
+    (owner, role, answer::Answer::error(401, "invalid_token", "The access token provided is invalid."))
 }
 
 /// `/rest//user.current` is what the JS SDK sends when its endpoint ends in `/` (PROTOCOL.md).

@@ -1,29 +1,33 @@
 //! The OAuth server's refresh grant (PROTOCOL.md 3): GET with a query or POST with a form at
-//! `/oauth/token/`; refresh tokens rotate and are single-use.
+//! `/oauth/token/`; refresh tokens rotate and are single-use; client_id and client_secret are
+//! checked only when the run was told the app's (any are accepted otherwise).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::json;
 
 use super::State;
+use super::answer::Answer;
 use super::params::Params;
-use super::rest::Answer;
 use super::tokens::TokenRole;
 
 pub(super) fn refresh(state: &mut State, params: &Params) -> (Option<usize>, TokenRole, Answer) {
     let presented = params.text("refresh_token").unwrap_or_default();
     let owner = state.tokens.refresh_owner(&presented);
-    let role = if owner.is_some() { TokenRole::Refresh } else { TokenRole::Unknown };
+    let role = if owner.is_some() { TokenRole::Refresh } else { TokenRole::Foreign };
+    let error = |status: u16, code: &str, description: &str| (owner, role, Answer::error(status, code, description));
     if params.text("grant_type").as_deref() != Some("refresh_token") {
-        let answer = Answer::raw(
-            400,
-            json!({"error": "invalid_request", "error_description": "grant_type must be refresh_token"}),
-        );
-        return (owner, role, answer);
+        return error(400, "invalid_request", "grant_type must be refresh_token");
+    }
+    let client = &state.config.client;
+    let mismatch =
+        |expected: &Option<String>, key: &str| expected.as_ref().is_some_and(|e| params.text(key) != Some(e.clone()));
+    // b24phpsdk reads a 401 as invalid_client (PROTOCOL.md 3; the status is undocumented).
+    if mismatch(&client.id, "client_id") || mismatch(&client.secret, "client_secret") {
+        return error(401, "invalid_client", "Invalid client credentials");
     }
     let Some(minted) = state.tokens.refresh(&presented) else {
-        let answer = Answer::raw(400, json!({"error": "invalid_grant", "error_description": "Invalid grant"}));
-        return (owner, role, answer);
+        return error(400, "invalid_grant", "Invalid grant");
     };
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
     let body = json!({

@@ -13,10 +13,7 @@ pub(super) struct Params {
 
 impl Params {
     pub fn read(request: &Request) -> Params {
-        let mut values = Map::new();
-        for (key, value) in request.url.query_pairs() {
-            insert(&mut values, &key, Value::String(value.into_owned()));
-        }
+        let Params { mut values, .. } = Params::from_query(request.url.query().unwrap_or_default());
         let content_type =
             request.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_ascii_lowercase();
         if content_type.starts_with("application/json") {
@@ -35,6 +32,15 @@ impl Params {
             .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
             .map(|t| t.trim().to_owned());
         Params { values, bearer }
+    }
+
+    /// The parameters of one `batch` command's query (`user.get?start=50&filter[ID]=1`).
+    pub fn from_query(query: &str) -> Params {
+        let mut values = Map::new();
+        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+            insert(&mut values, &key, Value::String(value.into_owned()));
+        }
+        Params { values, bearer: None }
     }
 
     /// The access token, from where Bitrix24 looks (`Authorization: Bearer`, `auth`,

@@ -1,190 +1,144 @@
-//! REST methods and Bitrix24's answer envelopes (PROTOCOL.md 2.3, 2.4, 4).
+//! REST calls: the token decides first, as Bitrix24's auth layer does; then the method, `batch`
+//! included (PROTOCOL.md 2.3, 2.4).
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
-use serde_json::{Value, json};
-use wiremock::ResponseTemplate;
+use serde_json::{Map, Value, json};
 
 use super::State;
+use super::answer::Answer;
+use super::landing::{self, RepoBinding};
 use super::params::Params;
-use super::tokens::{Lookup, TokenRole};
+use super::tokens::{Refusal, TokenRole};
 
-/// One answer of the portal: an HTTP status and a JSON envelope.
-pub(super) struct Answer {
-    pub status: u16,
-    body: Value,
+/// What the portal answered one REST call, and what the call bound if it was `landing.repo.bind`.
+pub(super) struct Outcome {
+    pub owner: Option<usize>,
+    pub role: TokenRole,
+    pub answer: Answer,
+    pub binding: Option<RepoBinding>,
 }
 
-impl Answer {
-    /// `{"result":…, "total":…, "next":…, "time":{…}}`: the SDKs fail without `time`.
-    pub fn success(result: Value, total: Option<usize>) -> Answer {
-        let mut body = json!({ "result": result });
-        if let Some(total) = total {
-            body["total"] = json!(total);
-        }
-        body["time"] = time_block();
-        Answer { status: 200, body }
-    }
-
-    /// `{"error":CODE, "error_description":TEXT}`; Bitrix24 adds no `time` to errors.
-    pub fn error(status: u16, code: &str, description: &str) -> Answer {
-        Answer { status, body: json!({ "error": code, "error_description": description }) }
-    }
-
-    /// An answer with a body given whole (the OAuth server's).
-    pub fn raw(status: u16, body: Value) -> Answer {
-        Answer { status, body }
-    }
-
-    pub fn error_code(&self) -> Option<String> {
-        self.body.get("error").and_then(Value::as_str).map(str::to_owned)
-    }
-
-    pub fn into_response(self) -> ResponseTemplate {
-        ResponseTemplate::new(self.status)
-            .insert_header("Access-Control-Allow-Origin", "*")
-            .insert_header("X-Content-Type-Options", "nosniff")
-            .set_body_raw(self.body.to_string().into_bytes(), "application/json; charset=utf-8")
-    }
-}
-
-/// A placement an app bound with `landing.repo.bind`.
-pub(super) struct RepoBinding {
-    placement: String,
-    handler: String,
-}
-
-/// Answers REST `method`; returns the owner of the token and its role with the answer.
-pub(super) fn call(state: &mut State, method: &str, params: &Params) -> (Option<usize>, TokenRole, Answer) {
+/// Answers REST `method`, deciding first on the call's token as Bitrix24's auth layer does.
+pub(super) fn call(state: &mut State, method: &str, params: &Params) -> Outcome {
     let Some(token) = params.auth() else {
-        return (None, TokenRole::None, Answer::error(401, "NO_AUTH_FOUND", "Wrong authorization data"));
+        let answer = Answer::error(401, "NO_AUTH_FOUND", "Wrong authorization data");
+        return Outcome { owner: None, role: TokenRole::None, answer, binding: None };
     };
-    let (owner, role) = match state.tokens.lookup(&token) {
-        Lookup::Valid { owner, role } => (owner, role),
-        Lookup::Expired { owner, role } => {
-            return (Some(owner), role, Answer::error(401, "expired_token", "The access token provided has expired."));
-        }
-        Lookup::Invalid { owner, role } => {
-            return (owner, role, Answer::error(401, "invalid_token", "The access token provided is invalid."));
-        }
+    let admission = state.tokens.admit(&token);
+    let (answer, binding) = match admission.refusal {
+        Some(refusal) => (refused(state, refusal), None),
+        None if method == "batch" => (batch(state, params), None),
+        None => method_answer(state, method, params),
     };
-    (Some(owner), role, method_answer(state, method, params))
+    Outcome { owner: admission.owner, role: admission.role, answer, binding }
 }
 
-fn method_answer(state: &mut State, method: &str, params: &Params) -> Answer {
-    match method {
-        "user.current" => Answer::success(
-            json!({"ID": "1", "ACTIVE": true, "NAME": "Anna", "LAST_NAME": "Schmidt", "EMAIL": "anna@example.com", "ADMIN": true}),
-            None,
+/// The error envelope and status of a refused token (PROTOCOL.md 2.4).
+fn refused(state: &State, refusal: Refusal) -> Answer {
+    match refusal {
+        Refusal::Expired => Answer::error(401, "expired_token", "The access token provided has expired."),
+        Refusal::Invalid => Answer::error(401, "invalid_token", "The access token provided is invalid."),
+        Refusal::InsufficientScope => Answer::error(
+            state.config.insufficient_scope_status,
+            "insufficient_scope",
+            "The request requires higher privileges than provided by the access token",
         ),
+        Refusal::RateLimited => Answer::error(503, "QUERY_LIMIT_EXCEEDED", "Too many requests"),
+    }
+}
+
+fn method_answer(state: &mut State, method: &str, params: &Params) -> (Answer, Option<RepoBinding>) {
+    let answer = match method {
+        "user.current" => Answer::success(user(1), None),
+        "user.get" => user_list(params),
         "app.info" => Answer::success(
             json!({"ID": 7, "CODE": "local.b24conform", "VERSION": 1, "STATUS": "L", "INSTALLED": true,
                    "PAYMENT_EXPIRED": "N", "DAYS": null, "LANGUAGE_ID": "en", "LICENSE": "en_project",
                    "member_id": state.member_id}),
             None,
         ),
-        "landing.site.getlist" => {
-            let sites = site_ids(params).into_iter().map(site).collect::<Vec<_>>();
-            let total = sites.len();
-            Answer::success(Value::Array(sites), Some(total))
-        }
-        "landing.site.get" => Answer::success(json!([site(1)]), Some(1)),
-        "landing.repo.bind" => repo_bind(state, params),
-        "landing.repo.unbind" => repo_unbind(state, params),
-        _ => Answer::error(404, "ERROR_METHOD_NOT_FOUND", "Method not found!"),
-    }
-}
-
-/// The sites a `landing.site.getList` asks for: `filter[ID]`, or the first page of the portal.
-fn site_ids(params: &Params) -> Vec<u64> {
-    let id = params.get("filter").and_then(|f| f.get("ID")).and_then(|id| match id {
-        Value::String(s) => s.parse().ok(),
-        Value::Number(n) => n.as_u64(),
-        _ => None,
-    });
-    match (params.get("filter").and_then(|f| f.get("ID")), id) {
-        (Some(_), Some(id)) if id > 0 => vec![id],
-        (Some(_), _) => vec![],
-        (None, _) => vec![1, 30],
-    }
-}
-
-/// Every positive site id exists on the mock portal, so any valid SITE_ID finds its site.
-fn site(id: u64) -> Value {
-    json!({"ID": id.to_string(), "CODE": format!("site{id}"), "TITLE": format!("Site {id}"), "ACTIVE": "Y", "TYPE": "PAGE"})
-}
-
-fn missing(what: &str) -> Answer {
-    Answer::error(400, "MISSING_PARAMS", &format!("Not enough parameters for the call, missing: {what}"))
-}
-
-fn repo_bind(state: &mut State, params: &Params) -> Answer {
-    let Some(fields) = params.get("fields") else { return missing("fields") };
-    let Some(fields) = fields.as_object() else {
-        return Answer::error(400, "TYPE_ERROR", "Parameter fields must be an object");
+        "landing.site.getlist" => landing::site_list(params),
+        "landing.landing.getlist" => landing::landing_list(params),
+        "landing.repo.bind" => return landing::repo_bind(state, params),
+        "landing.repo.unbind" => landing::repo_unbind(state, params),
+        _ => not_found(),
     };
-    let text = |key: &str| fields.get(key).and_then(Value::as_str).map(str::trim).unwrap_or_default();
-    let placement = text("PLACEMENT").to_uppercase();
-    let handler = text("PLACEMENT_HANDLER").to_owned();
-    if !placement.starts_with("LANDING_") {
-        return Answer::error(400, "PLACEMENT_UNKNOWN", "This embedding location is not available for sites");
-    }
-    let absolute = url::Url::parse(&handler).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.has_host());
-    if !absolute {
-        return Answer::error(
-            400,
-            "PLACEMENT_HANDLER_INVALID",
-            "The handler must be a full URL with protocol and domain",
-        );
-    }
-    if state.bindings.iter().any(|b| b.placement == placement && b.handler == handler) {
-        return Answer::error(400, "PLACEMENT_EXIST", "Such embedding placement already exists");
-    }
-    state.bindings.push(RepoBinding { placement, handler });
-    Answer::success(Value::Bool(true), None)
+    (answer, None)
 }
 
-fn repo_unbind(state: &mut State, params: &Params) -> Answer {
-    let Some(code) = params.text("code") else { return missing("code") };
-    let code = code.trim().to_uppercase();
-    let handler = params.text("handler");
-    let before = state.bindings.len();
-    state.bindings.retain(|b| !(b.placement == code && handler.as_ref().is_none_or(|h| *h == b.handler)));
-    if state.bindings.len() == before {
-        return Answer::error(400, "PLACEMENT_NO_EXIST", "Such embedding placement does not exist");
+fn not_found() -> Answer {
+    Answer::error(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
+}
+
+/// How many users the mock portal has: more than one page, so `next` shows.
+const USERS: usize = 60;
+
+/// The page size of list methods that page with `start` (list-methods-pecularities.md).
+const PAGE: usize = 50;
+
+fn user(id: usize) -> Value {
+    json!({"ID": id.to_string(), "ACTIVE": true, "NAME": "Anna", "LAST_NAME": format!("Schmidt {id}"), "EMAIL": format!("user{id}@example.com")})
+}
+
+/// `user.get`: 50 a page from `start`, with `total`, and `next` while pages remain.
+fn user_list(params: &Params) -> Answer {
+    let start = params.text("start").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
+    let users: Vec<Value> = (start + 1..=USERS).take(PAGE).map(user).collect();
+    let mut answer = Answer::success(Value::Array(users), Some(USERS));
+    if start + PAGE < USERS {
+        answer.body["next"] = json!(start + PAGE);
     }
-    Answer::success(Value::Bool(true), None)
+    answer
 }
 
-/// The `time` block of a success answer (api-reference/data-types.md#time).
-fn time_block() -> Value {
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default();
-    let date = iso8601(now as i64);
-    json!({"start": now, "finish": now, "duration": 0.0, "processing": 0.0, "date_start": date, "date_finish": date})
-}
+/// Most commands one `batch` runs (ERROR_BATCH_LENGTH_EXCEEDED beyond).
+const BATCH_LIMIT: usize = 50;
 
-/// `2025-09-09T16:31:11+00:00` for a unix time (days-to-civil, H. Hinnant's algorithm).
-fn iso8601(unix: i64) -> String {
-    let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00", secs / 3600, secs % 3600 / 60, secs % 60)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_are_civil() {
-        assert_eq!(iso8601(1_757_424_671), "2025-09-09T13:31:11+00:00");
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00+00:00");
+/// `batch`: `cmd[NAME]=method?query`, each run with the batch's token; results, errors, totals,
+/// nexts and times keyed by NAME (PROTOCOL.md 2.3). `halt=1` stops at the first error. PHP
+/// encodes an empty map as `[]`, and so does this.
+fn batch(state: &mut State, params: &Params) -> Answer {
+    let Some(Value::Object(commands)) = params.get("cmd") else { return missing("cmd") };
+    if commands.len() > BATCH_LIMIT {
+        return Answer::error(400, "ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded");
     }
+    let halt = params.text("halt").is_some_and(|h| h == "1" || h == "true");
+    let auth = params.auth().unwrap_or_default();
+    let mut parts: [Map<String, Value>; 5] = Default::default();
+    for (name, command) in commands.clone() {
+        let text = command.as_str().unwrap_or_default();
+        let (method, query) = text.split_once('?').unwrap_or((text, ""));
+        let method = method.trim().to_lowercase();
+        if method == "batch" {
+            return Answer::error(405, "ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for batch usage");
+        }
+        let mut sub = Params::from_query(query);
+        sub.values.insert("auth".to_owned(), Value::String(auth.clone()));
+        let (answer, _) = method_answer(state, &method, &sub);
+        let failed = answer.error_code().is_some();
+        let [results, errors, totals, nexts, times] = &mut parts;
+        if failed {
+            errors.insert(name, answer.body);
+        } else {
+            results.insert(name.clone(), answer.body["result"].clone());
+            for (key, into) in [("total", &mut *totals), ("next", &mut *nexts), ("time", &mut *times)] {
+                if let Some(value) = answer.body.get(key) {
+                    into.insert(name.clone(), value.clone());
+                }
+            }
+        }
+        if failed && halt {
+            break;
+        }
+    }
+    let php = |map: Map<String, Value>| if map.is_empty() { json!([]) } else { Value::Object(map) };
+    let [results, errors, totals, nexts, times] = parts;
+    Answer::success(
+        json!({"result": php(results), "result_error": php(errors), "result_total": php(totals),
+               "result_next": php(nexts), "result_time": php(times)}),
+        None,
+    )
+}
+
+pub(super) fn missing(what: &str) -> Answer {
+    Answer::error(400, "MISSING_PARAMS", &format!("Not enough parameters for the call, missing: {what}"))
 }

@@ -1,4 +1,6 @@
-//! The token table: which case each access and refresh token belongs to, and its state.
+//! The token table: which case each access and refresh token belongs to (its lineage), and what
+//! the portal does with it. Every case has its own pair; a token minted by refreshing a case's
+//! REFRESH_ID belongs to that case too (PROTOCOL.md, Observed when…: SDKs refresh first).
 
 use std::collections::HashMap;
 
@@ -7,26 +9,59 @@ use serde::Serialize;
 use crate::payload::opaque_token;
 use crate::suite::TokenState;
 
-/// What a presented token was to the case that owns it.
+/// What a presented token was to the case that owns the call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenRole {
     /// The AUTH_ID the case's request carried.
     Given,
-    /// An access token minted by refreshing the case's REFRESH_ID.
+    /// An access token minted by refreshing the case's REFRESH_ID (or a refresh token minted
+    /// from it).
     Refreshed,
-    /// A refresh token of the case (its REFRESH_ID or one minted from it).
+    /// A refresh token of the case (its REFRESH_ID or one minted from it), sent to the OAuth server.
     Refresh,
     /// A token this run never issued.
-    Unknown,
+    Foreign,
     /// No token at all.
     None,
+}
+
+impl TokenRole {
+    /// The name reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenRole::Given => "given",
+            TokenRole::Refreshed => "refreshed",
+            TokenRole::Refresh => "refresh",
+            TokenRole::Foreign => "foreign",
+            TokenRole::None => "no",
+        }
+    }
+}
+
+/// Why the portal refuses a REST call's token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Refusal {
+    /// `expired_token`: known, past its lifetime; the refresh token still works.
+    Expired,
+    /// `invalid_token`: not a token of this portal (or one it revoked).
+    Invalid,
+    /// `insufficient_scope`: the app was not granted the method's scope.
+    InsufficientScope,
+    /// `QUERY_LIMIT_EXCEEDED`: too many requests, try again later.
+    RateLimited,
+}
+
+/// The portal's decision on a REST call's token.
+pub(super) struct Admission {
+    pub owner: Option<usize>,
+    pub role: TokenRole,
+    pub refusal: Option<Refusal>,
 }
 
 struct Access {
     owner: usize,
     role: TokenRole,
-    state: TokenState,
 }
 
 struct Refresh {
@@ -34,19 +69,20 @@ struct Refresh {
     used: bool,
 }
 
-/// Access and refresh tokens by value.
+/// What one case's tokens do, and how far the case has got.
+struct Lineage {
+    state: TokenState,
+    /// REST calls made with any of the case's access tokens so far.
+    calls: u32,
+}
+
+/// Access and refresh tokens by value, and each case's lineage.
 #[derive(Default)]
 pub(super) struct Tokens {
     access: HashMap<String, Access>,
     refresh: HashMap<String, Refresh>,
+    lineages: HashMap<usize, Lineage>,
     minted: u64,
-}
-
-/// What a REST call's token is good for.
-pub(super) enum Lookup {
-    Valid { owner: usize, role: TokenRole },
-    Expired { owner: usize, role: TokenRole },
-    Invalid { owner: Option<usize>, role: TokenRole },
 }
 
 /// A fresh pair from a refresh.
@@ -58,21 +94,33 @@ pub(super) struct Minted {
 
 impl Tokens {
     pub fn grant(&mut self, owner: usize, auth_id: &str, refresh_id: &str, state: TokenState) {
-        self.access.insert(auth_id.to_owned(), Access { owner, role: TokenRole::Given, state });
+        self.access.insert(auth_id.to_owned(), Access { owner, role: TokenRole::Given });
         self.refresh.insert(refresh_id.to_owned(), Refresh { owner, used: false });
+        self.lineages.insert(owner, Lineage { state, calls: 0 });
     }
 
-    pub fn lookup(&self, token: &str) -> Lookup {
-        match self.access.get(token) {
-            Some(a) if a.state == TokenState::Valid => Lookup::Valid { owner: a.owner, role: a.role },
-            Some(a) if a.state == TokenState::Expired => Lookup::Expired { owner: a.owner, role: a.role },
-            Some(a) => Lookup::Invalid { owner: Some(a.owner), role: a.role },
-            None => match self.refresh.get(token) {
-                // A refresh token sent as `auth` is still the case's token, and still wrong.
-                Some(r) => Lookup::Invalid { owner: Some(r.owner), role: TokenRole::Refresh },
-                None => Lookup::Invalid { owner: None, role: TokenRole::Unknown },
-            },
+    /// The owner and role of `token`, without counting it as a call.
+    pub fn identify(&self, token: &str) -> (Option<usize>, TokenRole) {
+        match (self.access.get(token), self.refresh.get(token)) {
+            (Some(a), _) => (Some(a.owner), a.role),
+            // A refresh token sent as `auth` is still the case's token, and still wrong.
+            (None, Some(r)) => (Some(r.owner), TokenRole::Refresh),
+            (None, None) => (None, TokenRole::Foreign),
         }
+    }
+
+    /// Counts a REST call made with `token` and decides whether the portal serves it.
+    pub fn admit(&mut self, token: &str) -> Admission {
+        let (owner, role) = self.identify(token);
+        let lineage = owner.and_then(|o| self.lineages.get_mut(&o));
+        let refusal = match (role, lineage) {
+            (TokenRole::Given | TokenRole::Refreshed, Some(lineage)) => {
+                lineage.calls += 1;
+                refusal(lineage.state, role, lineage.calls)
+            }
+            _ => Some(Refusal::Invalid),
+        };
+        Admission { owner, role, refusal }
     }
 
     /// The owner of a refresh token, whether or not it is still good.
@@ -81,17 +129,71 @@ impl Tokens {
     }
 
     /// Spends `refresh_token` and mints a new pair for its owner. Refresh tokens rotate and are
-    /// single-use: a spent or unknown one gives `None` (the OAuth server's `invalid_grant`).
+    /// single-use: a spent, unknown or revoked one gives `None` (the OAuth server's `invalid_grant`).
     pub fn refresh(&mut self, refresh_token: &str) -> Option<Minted> {
         let entry = self.refresh.get_mut(refresh_token).filter(|r| !r.used)?;
-        entry.used = true;
         let owner = entry.owner;
+        if self.lineages.get(&owner).is_some_and(|l| l.state == TokenState::Revoked) {
+            return None;
+        }
+        entry.used = true;
         self.minted += 1;
         let access_token = opaque_token(&format!("{refresh_token}/access/{}", self.minted), 70);
         let refresh_token = opaque_token(&format!("{refresh_token}/refresh/{}", self.minted), 70);
-        self.access
-            .insert(access_token.clone(), Access { owner, role: TokenRole::Refreshed, state: TokenState::Valid });
+        self.access.insert(access_token.clone(), Access { owner, role: TokenRole::Refreshed });
         self.refresh.insert(refresh_token.clone(), Refresh { owner, used: false });
         Some(Minted { owner, access_token, refresh_token })
+    }
+}
+
+/// What the portal does with the `call`-th REST call (from 1) of a case in `state`, made with a
+/// token in `role`.
+fn refusal(state: TokenState, role: TokenRole, call: u32) -> Option<Refusal> {
+    let given = role == TokenRole::Given;
+    match state {
+        TokenState::Valid => None,
+        TokenState::Expired if given => Some(Refusal::Expired),
+        // Good for the first call, expired by the next: the hour ran out mid-request.
+        TokenState::Expiring if given && call > 1 => Some(Refusal::Expired),
+        TokenState::Invalid | TokenState::Revoked if given => Some(Refusal::Invalid),
+        // The scope is the app's: a refreshed token has the same one.
+        TokenState::InsufficientScope => Some(Refusal::InsufficientScope),
+        TokenState::RateLimited if call == 1 => Some(Refusal::RateLimited),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_state_refuses_as_documented() {
+        use TokenRole::{Given, Refreshed};
+        let cases = [
+            (TokenState::Valid, Given, 1, None),
+            (TokenState::Expired, Given, 1, Some(Refusal::Expired)),
+            (TokenState::Expired, Refreshed, 2, None),
+            (TokenState::Expiring, Given, 1, None),
+            (TokenState::Expiring, Given, 2, Some(Refusal::Expired)),
+            (TokenState::Invalid, Given, 1, Some(Refusal::Invalid)),
+            (TokenState::Revoked, Given, 1, Some(Refusal::Invalid)),
+            (TokenState::InsufficientScope, Refreshed, 2, Some(Refusal::InsufficientScope)),
+            (TokenState::RateLimited, Given, 1, Some(Refusal::RateLimited)),
+            (TokenState::RateLimited, Given, 2, None),
+        ];
+        for (state, role, call, expected) in cases {
+            assert_eq!(refusal(state, role, call), expected, "{state:?} {role:?} call {call}");
+        }
+    }
+
+    #[test]
+    fn a_revoked_case_cannot_refresh() {
+        let mut tokens = Tokens::default();
+        tokens.grant(0, "a", "r", TokenState::Revoked);
+        assert!(tokens.refresh("r").is_none());
+        tokens.grant(1, "b", "s", TokenState::Expired);
+        assert!(tokens.refresh("s").is_some());
+        assert!(tokens.refresh("s").is_none(), "single-use");
     }
 }

@@ -18,6 +18,11 @@ pub enum Fault {
     LangAllowlist,
     StatusAllowlist,
     AuthExpires500,
+    AppSid500,
+    ScopeAssert500,
+    Duplicate500,
+    PhpArray500,
+    BodyLimit500,
     InvalidUtf8500,
     LangMarkup500,
     JsonPage,
@@ -29,6 +34,9 @@ pub enum Fault {
     LeaksStackTrace,
     ForbidsFraming,
     SlowPage,
+    NoBind,
+    InstallerToken,
+    TrustsDomain,
 }
 
 impl Fault {
@@ -44,6 +52,11 @@ impl Fault {
         Fault::LangAllowlist,
         Fault::StatusAllowlist,
         Fault::AuthExpires500,
+        Fault::AppSid500,
+        Fault::ScopeAssert500,
+        Fault::Duplicate500,
+        Fault::PhpArray500,
+        Fault::BodyLimit500,
         Fault::InvalidUtf8500,
         Fault::LangMarkup500,
         Fault::JsonPage,
@@ -55,6 +68,9 @@ impl Fault {
         Fault::LeaksStackTrace,
         Fault::ForbidsFraming,
         Fault::SlowPage,
+        Fault::NoBind,
+        Fault::InstallerToken,
+        Fault::TrustsDomain,
     ];
 
     /// The name used in `builtin:reference?fault=NAME`, the check it trips (and the only one),
@@ -112,6 +128,29 @@ impl Fault {
                 "no-server-error",
                 "AUTH_EXPIRES is parsed as an integer without a guard: anything else crashes the handler (500)",
             ),
+            Fault::AppSid500 => (
+                "app-sid-500",
+                "no-server-error",
+                "APP_SID is decoded as 32 hex digits without a guard: any other value crashes the handler (500)",
+            ),
+            Fault::ScopeAssert500 => (
+                "scope-assert-500",
+                "no-server-error",
+                "an assertion that APPLICATION_SCOPE includes landing crashes the handler (500) when it does not",
+            ),
+            Fault::Duplicate500 => (
+                "duplicate-500",
+                "no-server-error",
+                "a field sent twice becomes a list where a string is expected: 500",
+            ),
+            Fault::PhpArray500 => (
+                "php-array-500",
+                "no-server-error",
+                "a field sent in PHP array syntax (F[]=, F[KEY]=) becomes an array where a string is expected: 500",
+            ),
+            Fault::BodyLimit500 => {
+                ("body-limit-500", "no-server-error", "a body over 64 KiB overflows a fixed buffer: 500 instead of 413")
+            }
             Fault::InvalidUtf8500 => (
                 "invalid-utf8-500",
                 "no-server-error",
@@ -159,6 +198,22 @@ impl Fault {
             Fault::SlowPage => {
                 ("slow-page", "latency-budget", "every page waits 3.2 s on an upstream it does not need")
             }
+            Fault::NoBind => (
+                "no-bind",
+                "binds-landing-settings",
+                "the installation handler keeps the portal's details but never calls landing.repo.bind",
+            ),
+            // Plain CRest's design (PROTOCOL.md 5.2): auth kept in global state, not the request's.
+            Fault::InstallerToken => (
+                "installer-token",
+                "uses-given-token",
+                "every REST call uses the token saved at installation, not the request's AUTH_ID",
+            ),
+            Fault::TrustsDomain => (
+                "trusts-domain",
+                "token-stays-home",
+                "REST calls go to http://{DOMAIN}/rest/ for whatever DOMAIN the request names, with its token",
+            ),
         }
     }
 

@@ -1,19 +1,23 @@
-//! The built-in reference handler: a LANDING_SETTINGS handler that does everything right. It
-//! validates the request, refuses portals it is not installed on, calls the portal with the
-//! token it was given, refreshes on `expired_token`, and escapes everything it shows. With a
-//! [`Fault`] switched on it has exactly one realistic defect.
+//! The built-in reference handler: a LANDING_SETTINGS app that does everything right. Its
+//! installation handler (`/install`) learns the portal from `ONAPPINSTALL` and binds the settings
+//! page with `landing.repo.bind`; the page validates the request, refuses portals it is not
+//! installed on, calls the portal with the token it was given, refreshes on `expired_token`,
+//! waits out `QUERY_LIMIT_EXCEEDED` once, and escapes everything it shows. With a [`Fault`]
+//! switched on it has exactly one realistic defect.
 
 mod fault;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use axum::routing::post;
 use axum::serve::ListenerExt;
 use serde_json::Value;
 use url::form_urlencoded;
@@ -22,19 +26,25 @@ pub use fault::Fault;
 
 use crate::payload::{LANDING_SETTINGS, LANGUAGES, PlacementOptions};
 
-/// Where the reference handler finds the portal it is installed on.
+/// The app's OAuth credentials, sent with every refresh.
 #[derive(Clone, Debug)]
-pub struct Installation {
+pub struct Credentials {
+    pub client_id: String,
+    pub client_secret: String,
+}
+
+/// What the installation event told the app about the portal it is installed on.
+#[derive(Clone, Debug)]
+struct Installation {
     /// `host:port`, compared with DOMAIN: tokens go nowhere else.
-    pub domain: String,
-    pub member_id: String,
-    /// `http://host:port/rest/`.
-    pub rest_url: String,
-    /// `http://host:port/oauth/token/`.
-    pub oauth_url: String,
-    /// The CA the portal's certificate chains to, when the portal speaks https: the only one
-    /// trusted then.
-    pub ca_pem: Option<String>,
+    domain: String,
+    member_id: String,
+    /// `auth[client_endpoint]`: `http://host:port/rest/`.
+    rest_url: String,
+    /// From `auth[server_endpoint]`: `http://host:port/oauth/token/`.
+    oauth_url: String,
+    /// The installing user's token, kept only because one fault misuses it.
+    installer_token: String,
 }
 
 /// The running reference handler; dropping it stops the server.
@@ -50,16 +60,27 @@ impl Drop for Reference {
 }
 
 impl Reference {
-    /// Starts the handler on a free loopback port.
-    pub async fn start(installation: Installation, fault: Option<Fault>) -> std::io::Result<Reference> {
+    /// Starts the handler on a free loopback port, not installed anywhere yet. With `ca_pem`, it
+    /// trusts for https that CA and no other (the run's, when the portal speaks https).
+    pub async fn start(
+        credentials: Credentials,
+        fault: Option<Fault>,
+        ca_pem: Option<&str>,
+    ) -> std::io::Result<Reference> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
-        let client = match &installation.ca_pem {
+        let client = match ca_pem {
             Some(pem) => crate::fire::client_trusting(pem).map_err(std::io::Error::other)?,
             None => crate::fire::client(),
         };
-        let app = Arc::new(App { installation, fault, client });
-        let router = Router::new().fallback(page).with_state(app);
+        let app = Arc::new(App {
+            installation: RwLock::new(None),
+            credentials,
+            fault,
+            client,
+            own_url: format!("http://{addr}/landing-settings"),
+        });
+        let router = Router::new().route("/install", post(install)).fallback(page).with_state(app);
         // Without TCP_NODELAY a kept-alive client waits ~40 ms per answer on delayed ACKs.
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
@@ -70,22 +91,105 @@ impl Reference {
         Ok(Reference { addr, task })
     }
 
-    /// `http://127.0.0.1:PORT/landing-settings`.
+    /// `http://127.0.0.1:PORT/landing-settings`: the settings page it binds at installation.
     pub fn url(&self) -> String {
         format!("http://{}/landing-settings", self.addr)
+    }
+
+    /// `http://127.0.0.1:PORT/install`: the installation handler.
+    pub fn install_url(&self) -> String {
+        format!("http://{}/install", self.addr)
     }
 }
 
 struct App {
-    installation: Installation,
+    installation: RwLock<Option<Installation>>,
+    credentials: Credentials,
     fault: Option<Fault>,
     client: reqwest::Client,
+    own_url: String,
 }
 
 impl App {
     fn has(&self, fault: Fault) -> bool {
         self.fault == Some(fault)
     }
+
+    fn installation(&self) -> Option<Installation> {
+        self.installation.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+}
+
+/// The portal an installation names, and the installing user's refresh token: from the
+/// `ONAPPINSTALL` event's `auth[…]`, or from the installation page's POST (DOMAIN, PROTOCOL,
+/// member_id, AUTH_ID, SERVER_ENDPOINT when the portal sends it).
+fn read_installation<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Option<(Installation, Option<String>)> {
+    let event = get("event");
+    let installation = match event {
+        Some(event) if event.eq_ignore_ascii_case("ONAPPINSTALL") => Installation {
+            domain: get("auth[domain]")?.to_owned(),
+            member_id: get("auth[member_id]")?.to_owned(),
+            rest_url: get("auth[client_endpoint]")?.to_owned(),
+            oauth_url: oauth_url(get("auth[server_endpoint]")?),
+            installer_token: get("auth[access_token]")?.to_owned(),
+        },
+        Some(_) => return None,
+        None => {
+            let domain = get("DOMAIN")?;
+            let scheme = if get("PROTOCOL")? == "1" { "https" } else { "http" };
+            let rest_url = format!("{scheme}://{domain}/rest/");
+            // Older portals send no SERVER_ENDPOINT; the OAuth server is then the portal's own.
+            let oauth_url = oauth_url(get("SERVER_ENDPOINT").unwrap_or(&rest_url));
+            Installation {
+                domain: domain.to_owned(),
+                member_id: get("member_id")?.to_owned(),
+                rest_url,
+                oauth_url,
+                installer_token: get("AUTH_ID")?.to_owned(),
+            }
+        }
+    };
+    let refresh = if event.is_some() { get("auth[refresh_token]") } else { get("REFRESH_ID") };
+    Some((installation, refresh.map(str::to_owned)))
+}
+
+/// SERVER_ENDPOINT is the OAuth server's REST address; its token endpoint sits beside it.
+fn oauth_url(server_endpoint: &str) -> String {
+    format!("{}/oauth/token/", server_endpoint.trim_end_matches('/').trim_end_matches("/rest"))
+}
+
+/// The installation handler: keeps what `ONAPPINSTALL` says about the portal, then binds the
+/// settings page with the installing user's token.
+async fn install(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let (_, params) = read_params(&uri, &headers, &body);
+    let get = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
+    let Some((installation, refresh)) = read_installation(&get) else {
+        return html(
+            StatusCode::BAD_REQUEST,
+            "Not installed",
+            "<p>This address takes Bitrix24's installation: the ONAPPINSTALL event, or the installation page's POST.</p>",
+        );
+    };
+    let token = installation.installer_token.clone();
+    *app.installation.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(installation.clone());
+    if !app.has(Fault::NoBind) {
+        let mut session = Session {
+            app: &app,
+            installation: &installation,
+            rest_url: installation.rest_url.clone(),
+            token: token.to_owned(),
+            refresh,
+        };
+        let fields = [
+            ("fields[PLACEMENT]", LANDING_SETTINGS),
+            ("fields[PLACEMENT_HANDLER]", app.own_url.as_str()),
+            ("fields[TITLE]", "Site settings (b24-conform reference)"),
+        ];
+        if let Err(refusal) = session.call("landing.repo.bind", &fields).await {
+            return html(refusal.status, "Not installed", &format!("<p>{}</p>", escape(&refusal.message)));
+        }
+    }
+    html(StatusCode::OK, "Installed", "<p>The settings page is bound to the Sites section.</p>")
 }
 
 /// Why the page cannot be shown.
@@ -111,8 +215,13 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
     if method != Method::POST && !(method == Method::GET && app.has(Fault::GetServesPage)) {
         return Err(refuse(StatusCode::METHOD_NOT_ALLOWED, "Bitrix24 opens this page with POST"));
     }
-    let params = read_params(uri, headers, body);
-    if app.has(Fault::InvalidUtf8500) && params.values().any(|v| v.contains('\u{FFFD}')) {
+    let (pairs, params) = read_params(uri, headers, body);
+    let crashes = (app.has(Fault::InvalidUtf8500) && params.values().any(|v| v.contains('\u{FFFD}')))
+        || (app.has(Fault::BodyLimit500) && body.len() > 64 * 1024)
+        || (app.has(Fault::PhpArray500) && pairs.iter().any(|(name, _)| name.contains('[')))
+        || (app.has(Fault::Duplicate500)
+            && pairs.iter().enumerate().any(|(i, (n, _))| pairs[..i].iter().any(|(m, _)| m == n)));
+    if crashes {
         return Ok(crash());
     }
     let get = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
@@ -151,7 +260,12 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
     if app.has(Fault::StatusAllowlist) && get("status").is_some_and(|s| !["L", "F", "D", "T", "P"].contains(&s)) {
         return Err(refuse(StatusCode::BAD_REQUEST, "unknown application status"));
     }
-    if app.has(Fault::AuthExpires500) && get("AUTH_EXPIRES").is_some_and(|v| v.parse::<i64>().is_err()) {
+    let malformed = |name: &str, well_formed: fn(&str) -> bool| get(name).is_some_and(|v| !well_formed(v));
+    if (app.has(Fault::AuthExpires500) && malformed("AUTH_EXPIRES", |v| v.parse::<i64>().is_ok()))
+        || (app.has(Fault::AppSid500)
+            && malformed("APP_SID", |v| v.len() == 32 && v.bytes().all(|b| b.is_ascii_hexdigit())))
+        || (app.has(Fault::ScopeAssert500) && malformed("APPLICATION_SCOPE", |v| v.split(',').any(|s| s == "landing")))
+    {
         return Ok(crash());
     }
     let options = match get("PLACEMENT_OPTIONS") {
@@ -168,20 +282,34 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
             Err(reason) => return Err(refuse(StatusCode::BAD_REQUEST, format!("PLACEMENT_OPTIONS: {reason}"))),
         },
     };
-    // Tokens go only to the portal this app is installed on.
-    let foreign_domain = domain != app.installation.domain && !app.has(Fault::AnyDomain);
-    let foreign_member = member_id.is_some_and(|m| m != app.installation.member_id) && !app.has(Fault::AnyMemberId);
+    let not_installed = || refuse(StatusCode::FORBIDDEN, "this app is not installed on that Bitrix24");
+    let installation = app.installation().ok_or_else(not_installed)?;
+    // Tokens go only to the portal this app is installed on. TrustsDomain checks only that
+    // DOMAIN looks like `host[:port]`, then sends the calls wherever it points.
+    let trusted = app.has(Fault::TrustsDomain) && looks_like_host(domain);
+    let foreign_domain = domain != installation.domain && !app.has(Fault::AnyDomain) && !trusted;
+    let foreign_member = member_id.is_some_and(|m| m != installation.member_id) && !app.has(Fault::AnyMemberId);
     if foreign_domain || foreign_member {
-        return Err(refuse(StatusCode::FORBIDDEN, "this app is not installed on that Bitrix24"));
+        return Err(not_installed());
     }
     let Some(auth_id) = get("AUTH_ID") else {
         return Err(refuse(StatusCode::UNAUTHORIZED, "AUTH_ID is missing: open this page from Bitrix24"));
     };
-    let mut session = Session { app, token: auth_id.to_owned(), refresh: get("REFRESH_ID").map(str::to_owned) };
+    let rest_url = if trusted { format!("http://{domain}/rest/") } else { installation.rest_url.clone() };
+    let token = if app.has(Fault::InstallerToken) { &installation.installer_token } else { auth_id };
+    let mut session = Session {
+        app,
+        installation: &installation,
+        rest_url,
+        token: token.to_owned(),
+        refresh: get("REFRESH_ID").map(str::to_owned),
+    };
 
     let user = session.call("user.current", &[]).await?;
     let site = match &options {
-        Some(options) => session.call("landing.site.getList", &[("filter[ID]", options.site_id.as_str())]).await?,
+        Some(options) => {
+            session.call("landing.site.getList", &[("params[filter][ID]", options.site_id.as_str())]).await?
+        }
         None => Value::Null,
     };
     let user_name = user.get("NAME").and_then(Value::as_str).unwrap_or("unknown user");
@@ -242,8 +370,9 @@ fn js_string(text: &str) -> String {
 }
 
 /// The query string and the form (or JSON) body, merged: Bitrix24 splits the fields between them.
-fn read_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> HashMap<String, String> {
-    let mut params: HashMap<String, String> =
+/// Returns every pair as sent, and the merged map in which a later pair wins, as PHP's does.
+fn read_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> (Vec<(String, String)>, HashMap<String, String>) {
+    let mut params: Vec<(String, String)> =
         form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
     let json = headers
         .get(header::CONTENT_TYPE)
@@ -256,23 +385,36 @@ fn read_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> HashMap<String, S
     } else {
         params.extend(form_urlencoded::parse(body).into_owned());
     }
-    params
+    let merged = params.iter().cloned().collect();
+    (params, merged)
 }
 
 /// REST calls on behalf of one request's user.
 struct Session<'a> {
     app: &'a App,
+    installation: &'a Installation,
+    /// Where the calls go: the installation's `client_endpoint`.
+    rest_url: String,
     token: String,
     refresh: Option<String>,
 }
 
+/// How long to wait before calling again after `QUERY_LIMIT_EXCEEDED`: the portal's leaky bucket
+/// drains two requests a second (limits.md, PROTOCOL.md 2.4).
+const RATE_LIMIT_PAUSE: Duration = Duration::from_millis(500);
+
 impl Session<'_> {
-    /// Calls `method`; on a refused token refreshes once with REFRESH_ID and calls again.
+    /// Calls `method`; on a refused token refreshes once with REFRESH_ID and calls again; on a
+    /// rate limit waits once and calls again.
     async fn call(&mut self, method: &str, args: &[(&str, &str)]) -> Result<Value, Refusal> {
-        let first = self.post(method, args).await?;
-        let refused = matches!(error_code(&first).as_deref(), Some("expired_token" | "invalid_token"));
+        let mut answer = self.post(method, args).await?;
+        if error_code(&answer).as_deref() == Some("query_limit_exceeded") {
+            tokio::time::sleep(RATE_LIMIT_PAUSE).await;
+            answer = self.post(method, args).await?;
+        }
+        let refused = matches!(error_code(&answer).as_deref(), Some("expired_token" | "invalid_token"));
         if !refused {
-            return result(method, first);
+            return result(method, answer);
         }
         if self.app.has(Fault::NoRefresh) {
             return Ok(Value::Null);
@@ -284,22 +426,32 @@ impl Session<'_> {
     async fn post(&self, method: &str, args: &[(&str, &str)]) -> Result<Value, Refusal> {
         let mut form: Vec<(&str, &str)> = vec![("auth", &self.token)];
         form.extend_from_slice(args);
-        let url = format!("{}{method}.json", self.app.installation.rest_url);
-        let response = self.app.client.post(url).form(&form).send().await.map_err(unreachable)?;
-        response.json::<Value>().await.map_err(unreachable)
+        let url = format!("{}{method}.json", self.rest_url);
+        let response = self.app.client.post(url).form(&form).send().await.map_err(|e| self.unreachable(e))?;
+        response.json::<Value>().await.map_err(|e| self.unreachable(e))
+    }
+
+    /// A portal that cannot be reached is a gateway failure, except to the fault that trusts
+    /// DOMAIN: it takes a DOMAIN that does not answer for a portal it is not installed on.
+    fn unreachable(&self, error: reqwest::Error) -> Refusal {
+        if self.app.has(Fault::TrustsDomain) {
+            return refuse(StatusCode::FORBIDDEN, format!("could not reach that Bitrix24: {error}"));
+        }
+        unreachable(error)
     }
 
     async fn renew(&mut self) -> Result<(), Refusal> {
         let expired = || refuse(StatusCode::UNAUTHORIZED, "your Bitrix24 session has expired: reopen the settings");
         let refresh = self.refresh.clone().ok_or_else(expired)?;
+        let credentials = &self.app.credentials;
         let form = [
             ("grant_type", "refresh_token"),
-            ("client_id", "local.b24conform"),
-            ("client_secret", "reference-secret"),
+            ("client_id", credentials.client_id.as_str()),
+            ("client_secret", credentials.client_secret.as_str()),
             ("refresh_token", refresh.as_str()),
         ];
         let response =
-            self.app.client.post(&self.app.installation.oauth_url).form(&form).send().await.map_err(unreachable)?;
+            self.app.client.post(&self.installation.oauth_url).form(&form).send().await.map_err(unreachable)?;
         let answer: Value = response.json().await.map_err(unreachable)?;
         let (Some(access), Some(next)) = (answer["access_token"].as_str(), answer["refresh_token"].as_str()) else {
             return Err(expired());
@@ -320,8 +472,21 @@ fn result(method: &str, answer: Value) -> Result<Value, Refusal> {
         Some(code) if code == "expired_token" || code == "invalid_token" => {
             Err(refuse(StatusCode::UNAUTHORIZED, "your Bitrix24 session has expired: reopen the settings"))
         }
+        Some(code) if code == "insufficient_scope" => Err(refuse(
+            StatusCode::FORBIDDEN,
+            format!("this app may not call {method} on your Bitrix24: ask an administrator to grant it the scope"),
+        )),
         Some(code) => Err(refuse(StatusCode::BAD_GATEWAY, format!("Bitrix24 refused {method}: {code}"))),
     }
+}
+
+/// `host` or `host:port` in ASCII letters, digits, dots and dashes: the only check the
+/// TrustsDomain fault makes before it trusts DOMAIN.
+fn looks_like_host(domain: &str) -> bool {
+    let (host, port) = domain.split_once(':').unwrap_or((domain, "1"));
+    !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-')
+        && port.parse::<u16>().is_ok()
 }
 
 fn unreachable(error: reqwest::Error) -> Refusal {

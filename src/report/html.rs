@@ -166,17 +166,19 @@ fn case_row(out: &mut String, row: usize, case: &CaseReport) {
         out.push_str("<p class=\"muted\">none</p>\n");
     } else {
         out.push_str(
-            "<table class=\"calls\">\n<tr><th>endpoint</th><th>method</th><th>HTTP</th><th>token</th>\
-             <th>status</th><th>error</th></tr>\n",
+            "<table class=\"calls\">\n<tr><th>portal</th><th>endpoint</th><th>method</th><th>HTTP</th>\
+             <th>token</th><th>status</th><th>error</th></tr>\n",
         );
         for call in &case.portal_calls {
+            let late = if call.late { " (after the answer)" } else { "" };
             let _ = writeln!(
                 out,
-                "<tr><td>{:?}</td><td><code>{}</code></td><td>{}</td><td>{:?}</td><td>{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}{late}</td><td>{}</td><td>{}</td></tr>",
+                call.portal.label(),
                 format!("{:?}", call.endpoint).to_lowercase(),
                 escape(&call.method),
                 escape(&call.http_method),
-                format!("{:?}", call.token).to_lowercase(),
+                call.token.label(),
                 call.status,
                 escape(call.error.as_deref().unwrap_or(""))
             );
@@ -228,7 +230,8 @@ mod tests {
         assert!(!html.contains("<script") && !html.contains("<p><script") && !html.contains("<b>title"), "{html}");
         assert!(html.contains("&lt;p&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"), "{html}");
         assert!(html.contains("<title>b24-conform FAILED: http://127.0.0.1:9/&lt;script&gt;"), "{html}");
-        assert!(html.contains("<code>user.current&lt;script&gt;"), "{html}");
+        assert!(html.contains("<tr><td>home</td><td>rest</td><td><code>user.current&lt;script&gt;"), "{html}");
+        assert!(html.contains("<td>given</td><td>401</td>"), "the call's portal, token role and answer: {html}");
         assert!(html.contains("expired_token&lt;script&gt;"), "{html}");
         assert!(html.contains("no answer: no complete answer within 10000 ms &lt;script&gt;"), "{html}");
         assert!(html.contains("content-type: text/html; x=&lt;script&gt;"), "{html}");

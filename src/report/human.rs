@@ -28,6 +28,13 @@ pub fn render_human(report: &RunReport) -> String {
             for failure in case.failures() {
                 let _ = writeln!(out, "        {}: {}", failure.id, failure.message);
             }
+            // What the handler asked of the portals explains most failures; passing cases keep
+            // one line each.
+            if case.outcome != CaseOutcome::Pass {
+                for call in &case.portal_calls {
+                    let _ = writeln!(out, "        portal {call}");
+                }
+            }
             if let Some(response) = case.response.as_ref().filter(|r| r.truncated) {
                 let _ =
                     writeln!(out, "        (answer body cut at {} bytes; --body-cap raises it)", response.body.len());
@@ -42,6 +49,20 @@ pub fn render_human(report: &RunReport) -> String {
         let _ = writeln!(out, "\nReproduce the failures:");
         for case in failing {
             let _ = writeln!(out, "  # {}\n  {}", case.id, case.reproduce);
+            if let Some(shrunk) = &case.shrunk {
+                let mutations = serde_json::to_string(&shrunk.mutations).unwrap_or_default();
+                let _ = writeln!(
+                    out,
+                    "  # {} shrunk in {} steps to the valid request with {mutations}\n  {}",
+                    case.id, shrunk.steps, shrunk.reproduce
+                );
+            }
+        }
+    }
+    if !report.unattributed.is_empty() {
+        let _ = writeln!(out, "\nPortal calls that carried no token of the run (no case owns them):");
+        for call in &report.unattributed {
+            let _ = writeln!(out, "  {call}");
         }
     }
     let s = &report.summary;

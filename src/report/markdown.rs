@@ -66,11 +66,13 @@ fn section(out: &mut String, case: &CaseReport) {
         out.push_str("**Portal calls**\n\n");
         for call in &case.portal_calls {
             let error = call.error.as_deref().map_or(String::new(), |e| format!(" {}", code_span(e)));
+            let late = if call.late { " (after the answer)" } else { "" };
             let _ = writeln!(
                 out,
-                "- {} with the {} token: {}{error}",
+                "- {} portal: {} with the {} token: {}{error}{late}",
+                call.portal.label(),
                 code_span(&call.method),
-                format!("{:?}", call.token).to_lowercase(),
+                call.token.label(),
                 call.status
             );
         }
@@ -165,7 +167,7 @@ mod tests {
         assert!(text.contains("**Sent** `POST http://127.0.0.1:9/handler?DOMAIN="), "{text}");
         assert!(text.contains("**Received** `````````200 text/html; x=<script>"), "{text}");
         assert!(text.contains("**No answer**: no complete answer within 10000 ms"), "{text}");
-        assert!(text.contains("- `````````user.current<script>"), "{text}");
+        assert!(text.contains("- home portal: `````````user.current<script>"), "{text}");
         assert!(text.contains("**Reproduce**\n\n```sh\ncurl -sS -i -X POST"), "{text}");
     }
 

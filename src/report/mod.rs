@@ -87,6 +87,22 @@ pub struct CaseReport {
     pub portal_calls: Vec<PortalCall>,
     /// A shell command that sends the same request.
     pub reproduce: String,
+    /// For a failing generated case: the smallest draw that still fails the same way.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shrunk: Option<Box<Shrunk>>,
+}
+
+/// The smallest request a failing generated case shrank to.
+#[derive(Clone, Debug, Serialize)]
+pub struct Shrunk {
+    /// Candidates fired while shrinking.
+    pub steps: usize,
+    /// The mutations left on the valid request.
+    pub mutations: Vec<crate::generate::Mutation>,
+    pub request: HttpRequest,
+    /// The checks it still fails.
+    pub failures: Vec<Verdict>,
+    pub reproduce: String,
 }
 
 impl CaseReport {
@@ -113,6 +129,7 @@ impl CaseReport {
             response,
             error,
             portal_calls: exchange.portal_calls,
+            shrunk: None,
         }
     }
 
@@ -142,6 +159,9 @@ pub struct RunReport {
     pub wire: Wire,
     pub summary: Summary,
     pub cases: Vec<CaseReport>,
+    /// Calls to the portals that carried no token of the run, so belong to no case.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unattributed: Vec<PortalCall>,
 }
 
 impl RunReport {
@@ -162,6 +182,7 @@ impl RunReport {
             wire,
             summary,
             cases,
+            unattributed: Vec::new(),
         }
     }
 

@@ -49,6 +49,7 @@ pub fn report() -> RunReport {
         response: None,
         error: None,
         portal_calls: Vec::new(),
+        shrunk: None,
     };
     let answer = |content_type: &str, body: &str| HttpResponse {
         status: 200,
@@ -79,6 +80,8 @@ pub fn report() -> RunReport {
         token: TokenRole::Given,
         status: 401,
         error: Some(format!("expired_token{HOSTILE}")),
+        late: false,
+        binding: None,
     });
 
     let mut errored =

@@ -7,8 +7,8 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Case, DocRef, Draw, Expectation, TokenState, catalog_payload, generated_payloads};
-use crate::generate::Mutation;
+use super::{Case, CaseKind, DocRef, Draw, Expectation, TokenState, catalog_payload, generated};
+use crate::generate::{Mutation, Space};
 use crate::payload::Payload;
 
 /// A suite that could not be read.
@@ -157,6 +157,9 @@ struct GenerateEntry {
     id: Spanned<String>,
     title: String,
     doc: Spanned<String>,
+    /// `valid` (default) or `malformed`.
+    #[serde(default)]
+    space: Space,
     count: usize,
     #[serde(default)]
     token: TokenState,
@@ -164,7 +167,7 @@ struct GenerateEntry {
 }
 
 /// Parses one suite file into its cases.
-pub(super) fn parse(path: &str, text: &str, draw: Draw) -> Result<Vec<Case>, SuiteError> {
+pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Case>, SuiteError> {
     let at = |span: Range<usize>, message: String| {
         let before = &text[..span.start.min(text.len())];
         let line = before.matches('\n').count() + 1;
@@ -211,6 +214,8 @@ pub(super) fn parse(path: &str, text: &str, draw: Draw) -> Result<Vec<Case>, Sui
             token: entry.token,
             payload: catalog_payload(entry.id.get_ref(), base),
             mutations: entry.mutate.clone(),
+            origin: None,
+            kind: CaseKind::Placement,
         });
     }
     for matrix in &file.matrix {
@@ -230,6 +235,8 @@ pub(super) fn parse(path: &str, text: &str, draw: Draw) -> Result<Vec<Case>, Sui
                     payload: catalog_payload(&id, base_of(matrix.base)),
                     mutations,
                     id,
+                    origin: None,
+                    kind: CaseKind::Placement,
                 });
             }
         }
@@ -238,15 +245,17 @@ pub(super) fn parse(path: &str, text: &str, draw: Draw) -> Result<Vec<Case>, Sui
         check_id(&group.id, group.id.get_ref(), &cases)?;
         let doc = doc(&group.doc)?;
         let count = draw.count.unwrap_or(group.count);
-        for (n, payload) in generated_payloads(group.id.get_ref(), draw, count).into_iter().enumerate() {
+        for (id, payload, mutations, origin) in generated(group.id.get_ref(), group.space, draw, count) {
             cases.push(Case {
-                id: format!("{}#{n}", group.id.get_ref()),
+                id,
                 title: group.title.clone(),
                 doc: doc.clone(),
                 expect: group.expect,
                 token: group.token,
                 payload,
-                mutations: Vec::new(),
+                mutations,
+                origin: Some(origin),
+                kind: CaseKind::Placement,
             });
         }
     }
@@ -257,10 +266,10 @@ pub(super) fn parse(path: &str, text: &str, draw: Draw) -> Result<Vec<Case>, Sui
 mod tests {
     use super::*;
 
-    const DRAW: Draw = Draw { seed: 1, count: None };
+    const DRAW: Draw = Draw { seed: 1, count: None, replay: Vec::new() };
 
     fn error(text: &str) -> String {
-        parse("t.toml", text, DRAW).unwrap_err().to_string()
+        parse("t.toml", text, &DRAW).unwrap_err().to_string()
     }
 
     const HEAD: &str = "[suite]\nname = \"t\"\n[docs.d]\nsource = \"s\"\nquote = \"q\"\n";

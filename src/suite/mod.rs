@@ -7,7 +7,7 @@ mod filter;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::generate::{Mutation, valid_payloads};
+use crate::generate::{self, Mutation, Space, draft_seed};
 use crate::payload::{Binding, Field, HttpRequest, Payload, Wire, opaque_token};
 
 pub use file::SuiteError;
@@ -36,17 +36,40 @@ impl Expectation {
     }
 }
 
-/// What the mock portal holds for the case's AUTH_ID.
+/// What the mock portal does with the case's tokens (PROTOCOL.md 2.4, 3).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum TokenState {
     /// Good for calls.
     #[default]
     Valid,
     /// Known but past its lifetime: calls get `expired_token`; REFRESH_ID still refreshes it.
     Expired,
+    /// Good for the first call, `expired_token` from the second on: it runs out during the case.
+    Expiring,
     /// Not a token the portal issued: calls get `invalid_token`; REFRESH_ID still refreshes it.
     Invalid,
+    /// Withdrawn: calls get `invalid_token` and REFRESH_ID gets `invalid_grant`.
+    Revoked,
+    /// The app lacks the scope: every call of the case gets `insufficient_scope`, refreshed or not.
+    InsufficientScope,
+    /// The portal's limit is reached: the case's first call gets `QUERY_LIMIT_EXCEEDED` (503).
+    RateLimited,
+}
+
+impl TokenState {
+    /// The name suite files and reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            TokenState::Valid => "valid",
+            TokenState::Expired => "expired",
+            TokenState::Expiring => "expiring",
+            TokenState::Invalid => "invalid",
+            TokenState::Revoked => "revoked",
+            TokenState::InsufficientScope => "insufficient-scope",
+            TokenState::RateLimited => "rate-limited",
+        }
+    }
 }
 
 /// The sentence of the Bitrix24 documentation a case enforces.
@@ -72,6 +95,21 @@ pub struct Case {
     pub payload: Payload,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mutations: Vec<Mutation>,
+    /// Set on generated cases.
+    #[serde(rename = "generated", skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
+    #[serde(skip)]
+    pub kind: CaseKind,
+}
+
+/// What a case's request is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CaseKind {
+    /// A LANDING_SETTINGS placement request, fired at the handler.
+    #[default]
+    Placement,
+    /// The installation, fired at the app's installation handler (`crate::install`).
+    Install(crate::install::InstallForm),
 }
 
 impl Case {
@@ -91,6 +129,9 @@ impl Case {
 
     /// The exact request fired at `handler` for this case; a `wire` mutation overrides `wire`.
     pub fn request(&self, handler: &Url, binding: &Binding, wire: Wire) -> HttpRequest {
+        if let CaseKind::Install(form) = self.kind {
+            return crate::install::request(self, form, binding, handler);
+        }
         let wire = self.mutations.iter().find_map(Mutation::wire).unwrap_or(wire);
         let mut request = wire.encode(handler, &self.fields(binding));
         for mutation in &self.mutations {
@@ -109,15 +150,36 @@ pub enum SuiteSource {
 }
 
 /// How a suite's generated groups are drawn.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct Draw {
     pub seed: u64,
     /// Overrides every generated group's `count`.
     pub count: Option<usize>,
+    /// Draws that failed before (a regressions file), drawn again ahead of every other case.
+    pub replay: Vec<Replay>,
 }
 
-/// Loads suites, in order, into cases. Ids must be unique across all of them.
-pub fn load(sources: &[SuiteSource], draw: Draw) -> Result<Vec<Case>, SuiteError> {
+/// One earlier draw to draw again: the group's id and the draw's own seed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replay {
+    pub group: String,
+    pub seed: u64,
+}
+
+/// Where a generated case came from, so that it can be drawn again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Origin {
+    /// The id of its `[[generate]]` group.
+    pub group: String,
+    pub space: Space,
+    /// The draw's own seed ([`crate::generate::draft_seed`]).
+    pub seed: u64,
+    /// Drawn again from a regressions file rather than from the run's seed.
+    pub replayed: bool,
+}
+
+/// Loads suites, in order, into cases, replayed draws first. Ids must be unique across all of them.
+pub fn load(sources: &[SuiteSource], draw: &Draw) -> Result<Vec<Case>, SuiteError> {
     let mut cases: Vec<Case> = Vec::new();
     for source in sources {
         let (name, text) = match source {
@@ -138,14 +200,17 @@ pub fn load(sources: &[SuiteSource], draw: Draw) -> Result<Vec<Case>, SuiteError
             cases.push(case);
         }
     }
-    Ok(cases)
+    let (mut replayed, fresh): (Vec<Case>, Vec<Case>) =
+        cases.into_iter().partition(|c| c.origin.as_ref().is_some_and(|o| o.replayed));
+    replayed.extend(fresh);
+    Ok(replayed)
 }
 
 const BUILTIN_NAME: &str = "suites/landing_settings.toml";
 const BUILTIN: &str = include_str!("../../suites/landing_settings.toml");
 
 /// The base payload of a named case, with the case's own token pair.
-fn catalog_payload(id: &str, base: &Payload) -> Payload {
+pub(crate) fn catalog_payload(id: &str, base: &Payload) -> Payload {
     Payload {
         auth_id: opaque_token(&format!("{id}/auth"), 70),
         refresh_id: opaque_token(&format!("{id}/refresh"), 70),
@@ -153,8 +218,23 @@ fn catalog_payload(id: &str, base: &Payload) -> Payload {
     }
 }
 
-/// The `count` generated payloads of a group; each group draws from its own seed stream.
-fn generated_payloads(group: &str, draw: Draw, count: usize) -> Vec<Payload> {
-    let group_seed = u64::from_str_radix(&opaque_token(group, 16), 16).unwrap_or_default();
-    valid_payloads(draw.seed ^ group_seed, count)
+/// The cases of one `[[generate]]` group: its replayed draws, then `count` fresh ones.
+fn generated(group: &str, space: Space, draw: &Draw, count: usize) -> Vec<(String, Payload, Vec<Mutation>, Origin)> {
+    let replayed =
+        draw.replay.iter().filter(|r| r.group == group).map(|r| (format!("regression-{:016x}", r.seed), r.seed, true));
+    let fresh = (0..count).map(|n| (n.to_string(), draft_seed(draw.seed, group, n), false));
+    let mut seen = Vec::new();
+    replayed
+        .chain(fresh)
+        .filter(|(_, seed, _)| {
+            let new = !seen.contains(seed);
+            seen.push(*seed);
+            new
+        })
+        .map(|(suffix, seed, replayed)| {
+            let draft = generate::draw(space, seed);
+            let origin = Origin { group: group.to_owned(), space, seed, replayed };
+            (format!("{group}#{suffix}"), draft.payload, draft.mutations, origin)
+        })
+        .collect()
 }

@@ -1,0 +1,43 @@
+//! The installation: what the app must do when Bitrix24 installs it.
+
+use super::{Check, Severity, fail, pass, skip};
+use crate::payload::LANDING_SETTINGS;
+use crate::portal::Role;
+use crate::suite::CaseKind;
+
+pub const BINDS_LANDING_SETTINGS: Check = Check {
+    id: "binds-landing-settings",
+    severity: Severity::Error,
+    title: "Installing the app binds LANDING_SETTINGS to an absolute handler URL, with a TITLE",
+    doc: "embedding/index.md: the Sites section is registered via landing.repo.bind; landing-repo-bind.md: PLACEMENT and PLACEMENT_HANDLER (a full URL) are required, TITLE names the menu item (PROTOCOL.md 4)",
+    judge: |case, exchange, _| {
+        if !matches!(case.kind, CaseKind::Install(_)) {
+            return skip("not the installation");
+        }
+        let binds: Vec<_> = exchange
+            .portal_calls
+            .iter()
+            .filter(|c| c.portal == Role::Home && c.method == "landing.repo.bind")
+            .collect();
+        if binds.is_empty() {
+            return fail("the app never called landing.repo.bind: the settings menu will not offer it");
+        }
+        let bound =
+            binds.iter().find_map(|c| c.binding.as_ref().filter(|b| c.succeeded() && b.placement == LANDING_SETTINGS));
+        let Some(bound) = bound else {
+            let tried: Vec<String> = binds
+                .iter()
+                .map(|c| {
+                    let placement = c.binding.as_ref().map_or("(no fields)", |b| b.placement.as_str());
+                    format!("{placement} → {}", c.error.as_deref().unwrap_or("bound"))
+                })
+                .collect();
+            return fail(format!("no landing.repo.bind of {LANDING_SETTINGS} succeeded: {}", tried.join(", ")));
+        };
+        if bound.title.is_empty() {
+            return fail(format!("bound {} with no TITLE: the menu item has no name", bound.handler));
+        }
+        // The portal refused relative handlers; the run itself stops when the bound one does not answer.
+        pass(format!("bound {} as {:?}", bound.handler, bound.title))
+    },
+};

@@ -1,0 +1,112 @@
+//! The installation, as Bitrix24 performs it (settings/oauth/simple-way.md), in either of its two
+//! forms: an app with a page in the interface gets its installation page opened in a frame, with
+//! "the same data in the POST request as in the usual case" (CRest reads it as PLACEMENT=DEFAULT,
+//! PROTOCOL.md 5.2); an app that uses only the API gets the `ONAPPINSTALL` event at its "callback
+//! link for the installation event", a urlencoded form with PHP-bracketed `data[…]` and `auth[…]`.
+//! Either carries the installing user's token pair and the portal's `member_id`; with it the app
+//! binds its LANDING_SETTINGS handler (`landing.repo.bind`, PROTOCOL.md 4).
+
+use url::Url;
+
+use crate::payload::{Binding, Field, HttpRequest, Payload, Wire};
+use crate::suite::{Case, CaseKind, DocRef, Expectation, TokenState, catalog_payload};
+
+/// How Bitrix24 installs the app.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum InstallForm {
+    /// `ONAPPINSTALL` posted to the installation-event callback (apps that use only the API).
+    #[default]
+    Event,
+    /// The installation page opened in a frame with the usual POST, PLACEMENT=DEFAULT (apps with
+    /// a page in the interface).
+    Frame,
+}
+
+impl InstallForm {
+    /// The id under which the installation is reported.
+    pub fn case_id(self) -> &'static str {
+        match self {
+            InstallForm::Event => "install/onappinstall",
+            InstallForm::Frame => "install/frame",
+        }
+    }
+}
+
+/// The installation as a case: its own token pair, accepted by a right app.
+pub fn case(form: InstallForm) -> Case {
+    let (title, quote) = match form {
+        InstallForm::Event => (
+            "Bitrix24 installs the app (ONAPPINSTALL); the app binds its LANDING_SETTINGS handler",
+            "upon application installation, the handler will receive a POST request with the following data",
+        ),
+        InstallForm::Frame => (
+            "Bitrix24 opens the installation page in a frame; the app binds its LANDING_SETTINGS handler",
+            "In this frame, Bitrix24 transmits the same data in the POST request as in the usual case",
+        ),
+    };
+    let id = form.case_id();
+    let documented = Payload::documented_example();
+    let payload = match form {
+        InstallForm::Event => catalog_payload(id, &documented),
+        // The app's own page, not a placement: PLACEMENT=DEFAULT and no options.
+        InstallForm::Frame => {
+            Payload { placement: "DEFAULT".to_owned(), placement_options: None, ..catalog_payload(id, &documented) }
+        }
+    };
+    Case {
+        id: id.to_owned(),
+        title: title.to_owned(),
+        doc: DocRef {
+            key: "install".to_owned(),
+            source: "settings/oauth/simple-way.md; landing.repo.bind binds the Sites section's placements (embedding/index.md, PROTOCOL.md 4)".to_owned(),
+            quote: quote.to_owned(),
+        },
+        expect: Expectation::Accept,
+        token: TokenState::Valid,
+        payload,
+        mutations: Vec::new(),
+        origin: None,
+        kind: CaseKind::Install(form),
+    }
+}
+
+/// The installation request for `case`'s tokens from the portal of `binding`, sent to `url`.
+pub fn request(case: &Case, form: InstallForm, binding: &Binding, url: &Url) -> HttpRequest {
+    match form {
+        InstallForm::Event => event(case, binding, url),
+        InstallForm::Frame => Wire::Split.encode(url, &case.payload.bind(binding).to_fields()),
+    }
+}
+
+/// The event's `ts`, 2026-01-01T00:00:00Z: a fixed clock keeps the event, like every payload,
+/// the same on every run.
+const INSTALLED_AT: u64 = 1_767_225_600;
+
+/// The scheme PROTOCOL stands for (0 http, 1 https).
+fn scheme(protocol: u8) -> &'static str {
+    if protocol == 1 { "https" } else { "http" }
+}
+
+/// The `ONAPPINSTALL` event for `case`'s tokens from the portal of `binding`, posted to `url`.
+fn event(case: &Case, binding: &Binding, url: &Url) -> HttpRequest {
+    let payload = case.payload.bind(binding);
+    // The fields and order of simple-way.md's example, nothing more.
+    let values = [
+        ("event", "ONAPPINSTALL".to_owned()),
+        ("data[VERSION]", "1".to_owned()),
+        ("data[LANGUAGE_ID]", payload.lang.clone()),
+        ("ts", INSTALLED_AT.to_string()),
+        ("auth[access_token]", payload.auth_id.clone()),
+        ("auth[expires_in]", "3600".to_owned()),
+        ("auth[scope]", payload.application_scope.clone().unwrap_or_else(|| "landing".to_owned())),
+        ("auth[domain]", payload.domain.clone()),
+        ("auth[server_endpoint]", binding.server_endpoint.clone()),
+        ("auth[status]", payload.status.clone()),
+        ("auth[client_endpoint]", format!("{}://{}/rest/", scheme(binding.protocol), payload.domain)),
+        ("auth[member_id]", payload.member_id.clone()),
+        ("auth[refresh_token]", payload.refresh_id.clone()),
+        ("auth[application_token]", payload.application_token.clone().unwrap_or_default()),
+    ];
+    let fields: Vec<Field> = values.into_iter().map(|(name, value)| Field::new(name, value)).collect();
+    Wire::Form.encode(url, &fields)
+}

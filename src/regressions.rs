@@ -1,0 +1,98 @@
+//! The regressions file: generated draws that failed, kept so that the next run draws them again
+//! first (as proptest-regressions does). One line per draw — the group's id and the draw's seed —
+//! with a comment saying what failed and what it shrank to; people may edit or delete lines.
+
+use std::path::Path;
+
+use crate::suite::Replay;
+
+/// A regressions file that cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum RegressionsError {
+    #[error("cannot read the regressions file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path}:{line}: expected `GROUP SEED  # note` (SEED as 0x and 16 hex digits), found {text:?}")]
+    Invalid { path: String, line: usize, text: String },
+    #[error("cannot write the regressions file {path}: {reason}")]
+    Write { path: String, reason: String },
+}
+
+const HEADER: &str = "# b24-conform regressions: generated draws that failed, drawn again first on every run.\n\
+# Each line: GROUP SEED  # what failed. Delete a line once its failure is fixed and understood.\n";
+
+/// The draws recorded in `path`; none when the file does not exist yet.
+pub fn read(path: &Path) -> Result<Vec<Replay>, RegressionsError> {
+    let display = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(RegressionsError::Read { path: display, reason: e.to_string() }),
+    };
+    let mut replays = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let content = line.split('#').next().unwrap_or_default();
+        // Case ids contain `#`, groups do not: the first `#` starts the comment.
+        let mut words = content.split_whitespace();
+        let (Some(group), seed, None) = (words.next(), words.next(), words.next()) else {
+            continue;
+        };
+        let seed = seed.and_then(|s| s.strip_prefix("0x")).and_then(|s| u64::from_str_radix(s, 16).ok());
+        let Some(seed) = seed else {
+            return Err(RegressionsError::Invalid { path: display, line: n + 1, text: line.to_owned() });
+        };
+        replays.push(Replay { group: group.to_owned(), seed });
+    }
+    Ok(replays)
+}
+
+/// Adds the draws not yet in `path`, each with its note; returns how many were new. The file is
+/// replaced whole, so a crash never leaves half of it.
+pub fn record(path: &Path, draws: &[(Replay, String)]) -> Result<usize, RegressionsError> {
+    let known = read(path)?;
+    let fresh: Vec<_> = draws.iter().filter(|(r, _)| !known.contains(r)).collect();
+    if fresh.is_empty() {
+        return Ok(0);
+    }
+    let write = |reason: String| RegressionsError::Write { path: path.display().to_string(), reason };
+    let mut text = std::fs::read_to_string(path).unwrap_or_else(|_| HEADER.to_owned());
+    if !text.is_empty() && !text.ends_with('\n') {
+        text.push('\n');
+    }
+    for (replay, note) in &fresh {
+        let note = note.replace(['\n', '\r'], " ");
+        text.push_str(&format!("{} 0x{:016x}  # {note}\n", replay.group, replay.seed));
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(|e| write(e.to_string()))?;
+    }
+    let partial = path.with_extension("partial");
+    std::fs::write(&partial, text).map_err(|e| write(e.to_string()))?;
+    std::fs::rename(&partial, path).map_err(|e| write(e.to_string()))?;
+    Ok(fresh.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_new_draws_once_and_reads_them_back() {
+        let dir = std::env::temp_dir().join(format!("b24-regressions-{}", std::process::id()));
+        let path = dir.join("regressions.txt");
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(read(&path).unwrap(), vec![]);
+        let a = Replay { group: "malformed/generated".into(), seed: 0xabc };
+        let b = Replay { group: "valid/generated".into(), seed: 7 };
+        assert_eq!(record(&path, &[(a.clone(), "no-server-error #3".into())]).unwrap(), 1);
+        assert_eq!(record(&path, &[(a.clone(), "again".into()), (b.clone(), "x".into())]).unwrap(), 1);
+        assert_eq!(read(&path).unwrap(), vec![a, b]);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with("# b24-conform")
+                && text.contains("malformed/generated 0x0000000000000abc  # no-server-error #3\n")
+        );
+        std::fs::write(&path, "valid/generated 12\n").unwrap();
+        assert!(read(&path).unwrap_err().to_string().contains(":1: expected `GROUP SEED"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
