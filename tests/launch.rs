@@ -271,3 +271,43 @@ async fn after_the_run_the_handler_and_every_process_it_started_are_gone() {
     assert!(!runs(&sleeper), "the shell's child {sleeper} survived the run");
     assert!(!listens(port), "the handler still listens on {port}");
 }
+
+#[cfg(target_os = "linux")]
+#[test]
+fn sigterm_to_the_run_stops_the_handler_group_too() {
+    require_python3();
+    let port = free_port();
+    let pid_file = scratch(&format!("term-sleeper-{port}"));
+    // Listens and holds every connection unanswered, so the run is still firing when the
+    // signal comes; a child left behind stands for a server's workers.
+    let server = format!(
+        "import socket, time\n\
+         s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n\
+         s.bind(('127.0.0.1', {port})); s.listen(64); held = []\n\
+         while True:\n\
+         \x20   held.append(s.accept())\n"
+    );
+    let command = format!("sleep 300 & echo $! > '{}'; python3 -c \"{server}\"", pid_file.display());
+    let handler = format!("http://127.0.0.1:{port}/");
+    let mut run = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+        .args(["run", "--handler", &handler, "--handler-cmd", &command, "--filter", "valid/*"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !(listens(port) && pid_file.exists()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let signalled = Command::new("kill").args(["-TERM", &run.id().to_string()]).status().unwrap();
+    assert!(signalled.success());
+    let out = run.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let sleeper = std::fs::read_to_string(&pid_file).unwrap_or_default().trim().to_owned();
+    let _ = std::fs::remove_file(&pid_file);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("terminated"), "{stderr}");
+    assert!(!sleeper.is_empty() && !runs(&sleeper), "the handler's child {sleeper} survived the run");
+    assert!(!listens(port), "the handler still listens on {port}");
+}
