@@ -289,7 +289,7 @@ fn sigterm_to_the_run_stops_the_handler_group_too() {
     );
     let command = format!("sleep 300 & echo $! > '{}'; python3 -c \"{server}\"", pid_file.display());
     let handler = format!("http://127.0.0.1:{port}/");
-    let mut run = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+    let run = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
         .args(["run", "--handler", &handler, "--handler-cmd", &command, "--filter", "valid/*"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
