@@ -41,6 +41,23 @@ async fn the_portal_answers_over_https_to_a_client_that_trusts_the_runs_ca() {
 }
 
 #[tokio::test]
+async fn a_client_that_speaks_only_tls_1_2_is_served_too() {
+    let authority = Authority::new().unwrap();
+    let portal = tls_portal(Role::Home, &authority).await;
+    // Installs the process's crypto provider, which a client built by hand needs.
+    let _ = fire::client();
+    let ca = reqwest::Certificate::from_pem(authority.ca_pem().as_bytes()).unwrap();
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .tls_certs_only([ca])
+        .max_tls_version(reqwest::tls::Version::TLS_1_2)
+        .build()
+        .unwrap();
+    let response = client.get(format!("{}user.current.json?auth={AUTH}", portal.rest_url())).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
 async fn a_client_that_does_not_trust_the_runs_ca_is_refused() {
     let authority = Authority::new().unwrap();
     let portal = tls_portal(Role::Home, &authority).await;

@@ -1,5 +1,5 @@
-//! The last lines a started handler wrote: what a person needs to see when it fails to start,
-//! kept in bounded memory however much it writes.
+//! The last lines a started handler wrote: what a person needs to see when it fails to start or
+//! dies, kept in bounded memory however much it writes.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
