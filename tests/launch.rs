@@ -116,15 +116,17 @@ async fn the_python_handler_refreshes_over_https_and_keeps_tokens_from_other_por
 
 /// The control for the foreign half of the test above: the same handler with a defect switched
 /// on (it calls whatever portal DOMAIN names) reaches the foreign portal, which speaks https with
-/// the run's CA, and the portal attributes the leaked token to its case.
+/// the run's CA, attributes the leaked token to its case, and the case fails `token-stays-home`.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_handler_that_follows_domain_reaches_the_foreign_portal_over_https() {
+async fn a_handler_that_follows_domain_reaches_the_foreign_portal_over_https_and_fails() {
     let port = free_port();
     let command = format!("B24_FOLLOW_DOMAIN=1 {}", python_handler(port));
     let config = RunConfig { portal_tls: true, filters: vec!["domain/foreign".into()], ..config_for(port, command) };
     let report = run(&config, |_| {}).await.expect("the run happens");
-    let calls = &report.cases[0].portal_calls;
+    let case = &report.cases[0];
+    let calls = &case.portal_calls;
     assert!(calls.iter().any(|c| c.portal == Role::Foreign && c.token == TokenRole::Given), "{calls:?}");
+    assert!(case.failures().any(|v| v.id == "token-stays-home"), "{}", render_human(&report));
 }
 
 #[test]
