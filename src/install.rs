@@ -82,6 +82,11 @@ pub fn request(case: &Case, form: InstallForm, binding: &Binding, url: &Url) -> 
 /// the same on every run.
 const INSTALLED_AT: u64 = 1_767_225_600;
 
+/// The scheme PROTOCOL stands for (0 http, 1 https).
+fn scheme(protocol: u8) -> &'static str {
+    if protocol == 1 { "https" } else { "http" }
+}
+
 /// The `ONAPPINSTALL` event for `case`'s tokens from the portal of `binding`, posted to `url`.
 fn event(case: &Case, binding: &Binding, url: &Url) -> HttpRequest {
     let payload = case.payload.bind(binding);
@@ -97,7 +102,7 @@ fn event(case: &Case, binding: &Binding, url: &Url) -> HttpRequest {
         ("auth[domain]", payload.domain.clone()),
         ("auth[server_endpoint]", binding.server_endpoint.clone()),
         ("auth[status]", payload.status.clone()),
-        ("auth[client_endpoint]", format!("http://{}/rest/", payload.domain)),
+        ("auth[client_endpoint]", format!("{}://{}/rest/", scheme(binding.protocol), payload.domain)),
         ("auth[member_id]", payload.member_id.clone()),
         ("auth[refresh_token]", payload.refresh_id.clone()),
         ("auth[application_token]", payload.application_token.clone().unwrap_or_default()),

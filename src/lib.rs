@@ -4,13 +4,15 @@
 //! The flow reads one way: [`suite`] files become [`suite::Case`]s; [`fire`] sends each to the
 //! handler while the mock [`portal`] answers the handler's calls back; [`checks`] judge each
 //! [`fire::Exchange`]; [`report`] renders the verdicts. [`run`] wires them together, and
-//! [`reference`] is a built-in handler that does everything right, or has one chosen defect.
+//! [`reference`] is a built-in handler that does everything right, or has one chosen defect;
+//! [`launch`] starts a handler under test from a command.
 
 pub mod baseline;
 pub mod checks;
 pub mod fire;
 pub mod generate;
 pub mod install;
+pub mod launch;
 pub mod payload;
 pub mod portal;
 pub mod reference;

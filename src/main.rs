@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::signal::unix::{SignalKind, signal};
 
 use b24_conform::baseline::{Baseline, Date};
 use b24_conform::checks::{self, Settings};
@@ -18,7 +19,7 @@ use b24_conform::payload::Wire;
 use b24_conform::portal::{OauthClient, Portal, PortalConfig, Role};
 use b24_conform::reference::Fault;
 use b24_conform::report::{self, Format};
-use b24_conform::run::{self, Handler, RunConfig, RunError};
+use b24_conform::run::{self, Handler, RunConfig, RunError, Stage};
 use b24_conform::snapshot::{SnapshotConfig, review};
 use b24_conform::suite::{Draw, SuiteSource};
 
@@ -184,6 +185,19 @@ struct RunArgs {
     /// or the installation page's POST in a frame (apps with a page).
     #[arg(long, value_enum, default_value_t)]
     install_as: InstallForm,
+    /// Serve the mock portal over https (PROTOCOL=1), as the official SDKs require, with a CA
+    /// made for the run; the CA's file is printed on stderr and given to --handler-cmd.
+    #[arg(long)]
+    portal_tls: bool,
+    /// Start the handler with `sh -c CMD` before the run, and stop it, with every process it
+    /// started, after. It gets B24_PORTAL_URL, B24_OAUTH_URL and B24_MEMBER_ID, and with
+    /// --portal-tls the CA in SSL_CERT_FILE, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS,
+    /// CURL_CA_BUNDLE. Needs --handler URL.
+    #[arg(long, value_name = "CMD")]
+    handler_cmd: Option<String>,
+    /// How long the --handler-cmd handler has to accept connections at --handler.
+    #[arg(long, default_value_t = 30_000, value_name = "N")]
+    handler_wait_ms: u64,
     /// The `latency-budget` check fails (as a warning) an answer slower than this.
     #[arg(long, default_value_t = 3_000, value_name = "N")]
     latency_budget_ms: u64,
@@ -381,6 +395,9 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         portal: args.portal.config(),
         install_url: args.install_url.clone(),
         install_form: args.install_as,
+        portal_tls: args.portal_tls,
+        handler_cmd: args.handler_cmd.clone(),
+        handler_wait: Duration::from_millis(args.handler_wait_ms),
         settings: Settings { latency_budget: Duration::from_millis(args.latency_budget_ms), strict: args.strict },
         shrink_budget: args.shrink_budget,
         regressions: (!args.no_regressions).then_some(args.regressions),
@@ -400,7 +417,42 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         progress.set_message(case.id.clone());
         progress.inc(1);
     };
-    let report = run::run_observed(&config, on_fired, |_| {}).await;
+    let work = async {
+        let cases = run::cases(&config)?;
+        let stage = Stage::start(&config, &cases).await?;
+        if let Some(authority) = stage.authority() {
+            eprintln!("mock portal at {}; CA certificate: {}", stage.portal().origin(), authority.ca_file().display());
+        }
+        let report = stage.perform_observed(&config, &cases, on_fired, |_| {}).await;
+        let refused = stage.handshake_failures();
+        if let (Some(authority), 1..) = (stage.authority(), refused.count) {
+            eprintln!(
+                "warning: the mock portal refused {} TLS handshake(s), the first: {}; does the handler trust the \
+                 run's CA ({}; --handler-cmd gives it in SSL_CERT_FILE), and speak https to it?",
+                refused.count,
+                refused.first,
+                authority.ca_file().display()
+            );
+        }
+        stage.close().await;
+        report
+    };
+    // The handler of --handler-cmd runs in its own process group, out of reach of the
+    // terminal's Ctrl-C and of a signal sent to us alone: dropping the run stops it.
+    let mut terminate = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
+    let report = tokio::select! {
+        report = work => report,
+        Ok(()) = tokio::signal::ctrl_c() => {
+            progress.finish_and_clear();
+            eprintln!("interrupted");
+            return Ok(130);
+        }
+        Some(()) = terminate.recv() => {
+            progress.finish_and_clear();
+            eprintln!("terminated");
+            return Ok(143);
+        }
+    };
     progress.finish_and_clear();
     let mut report = report?;
     if let Some(baseline) = &baseline {
@@ -527,7 +579,7 @@ fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
 
 async fn portal_command(addr: SocketAddr, suite: SuiteArgs, config: PortalConfig) -> anyhow::Result<u8> {
     let cases = run::select(&suite.sources(), &suite.filter, &suite.draw())?;
-    let portal = Portal::start_as(addr, Role::Home, config)
+    let portal = Portal::start_as(addr, Role::Home, config, None)
         .await
         .map_err(|e| RunError::Portal { addr, reason: e.to_string() })?;
     for (owner, case) in cases.iter().enumerate() {

@@ -1,5 +1,6 @@
 //! A run, start to end: suite → cases → fire → exchange → checks → report. It starts the mock
-//! portal (and the built-in handler when asked), fires every case, and judges each exchange.
+//! portal (and the handler when asked: built in, or started from a command), fires every case,
+//! and judges each exchange.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,8 +14,9 @@ use crate::checks;
 use crate::fire::{self, Exchange, Limits};
 use crate::generate::Shrinker;
 use crate::install::{self, InstallForm};
+use crate::launch::{self, HandlerProcess, LaunchError};
 use crate::payload::{Binding, LANDING_SETTINGS, Payload, Wire, opaque_token};
-use crate::portal::{Portal, PortalCall, PortalConfig, Role};
+use crate::portal::{Authority, HandshakeFailures, Portal, PortalCall, PortalConfig, Role};
 use crate::reference::{Credentials, Fault, Reference};
 use crate::regressions::{self, RegressionsError};
 use crate::report::{CaseOutcome, CaseReport, RunReport, Shrunk};
@@ -92,15 +94,23 @@ pub struct RunConfig {
     pub shrink_budget: usize,
     /// Where failing draws are recorded, and read back to be drawn again first.
     pub regressions: Option<PathBuf>,
+    /// The portal speaks https with a CA made for the run (PROTOCOL=1), as the official SDKs
+    /// require (PROTOCOL.md 5).
+    pub portal_tls: bool,
+    /// A shell command that starts the handler at the `handler` URL (`--handler-cmd`).
+    pub handler_cmd: Option<String>,
+    /// How long the started handler has to listen.
+    pub handler_wait: Duration,
     /// Judge each exchange against its reviewed snapshot too (the `snapshot` check).
     pub snapshots: Option<SnapshotConfig>,
 }
 
 impl RunConfig {
     /// The defaults of `b24-conform run` for `handler`: the built-in catalog, seed 24, 8 jobs,
-    /// 10 s per case, 1 MiB of body, the split wire, a portal on a free loopback port, a 3 s
-    /// latency budget, warnings not failing the run, failing draws shrunk with up to 256
-    /// candidates and recorded nowhere.
+    /// 10 s per case, 1 MiB of body, the split wire, a plain-http portal on a free loopback port,
+    /// a handler that is already running (30 s to listen when given a command), a 3 s latency
+    /// budget, warnings not failing the run, failing draws shrunk with up to 256 candidates and
+    /// recorded nowhere.
     pub fn new(handler: Handler) -> RunConfig {
         RunConfig {
             handler,
@@ -117,6 +127,9 @@ impl RunConfig {
             settings: checks::Settings::default(),
             shrink_budget: 256,
             regressions: None,
+            portal_tls: false,
+            handler_cmd: None,
+            handler_wait: Duration::from_secs(30),
             snapshots: None,
         }
     }
@@ -142,17 +155,22 @@ pub enum RunError {
     Regressions(#[from] RegressionsError),
     #[error("the installation bound PLACEMENT_HANDLER {url}, which does not answer: {reason}")]
     BoundHandler { url: String, reason: String },
+    #[error("--handler-cmd needs --handler URL, the address where the started handler listens")]
+    CommandWithoutUrl,
+    #[error(transparent)]
+    Launch(#[from] LaunchError),
 }
 
 impl RunError {
     /// 2 for bad input, 3 for a run that could not happen (DESIGN.md, CLI contract).
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Suite(_) | RunError::NoCases(_) | RunError::Regressions(_) => 2,
+            RunError::Suite(_) | RunError::NoCases(_) | RunError::Regressions(_) | RunError::CommandWithoutUrl => 2,
             RunError::Portal { .. }
             | RunError::Unreachable { .. }
             | RunError::Reference(_)
-            | RunError::BoundHandler { .. } => 3,
+            | RunError::BoundHandler { .. }
+            | RunError::Launch(_) => 3,
         }
     }
 }
@@ -173,24 +191,31 @@ pub fn select(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Resul
 /// Failing generated cases are then shrunk, and their draws recorded in the regressions file,
 /// if there is one.
 pub async fn run(config: &RunConfig, on_case: impl FnMut(&CaseReport)) -> Result<RunReport, RunError> {
-    run_observed(config, |_, _| {}, on_case).await
+    let cases = cases(config)?;
+    let stage = Stage::start(config, &cases).await?;
+    let report = stage.perform(config, &cases, on_case).await;
+    stage.close().await;
+    report
 }
 
-/// [`run`], with `on_fired` seeing each case as its answer arrives, and the number of cases, so
-/// a terminal can show progress while they are fired (they are judged only at the end).
-pub async fn run_observed(
-    config: &RunConfig,
-    mut on_fired: impl FnMut(&Case, usize),
-    mut on_case: impl FnMut(&CaseReport),
-) -> Result<RunReport, RunError> {
-    let started = Instant::now();
+/// The cases of the run: the regressions file's draws first, when there is one, then the
+/// suites' cases the filters select.
+pub fn cases(config: &RunConfig) -> Result<Vec<Case>, RunError> {
     let mut draw = config.draw.clone();
     if let Some(path) = &config.regressions {
         draw.replay = regressions::read(path)?;
     }
-    let cases = select(&config.suites, &config.filters, &draw)?;
-    let owned_stage = Stage::start(config, &cases).await?;
-    let stage = &owned_stage;
+    select(&config.suites, &config.filters, &draw)
+}
+
+/// [`Stage::perform`] without the watch on a started handler.
+async fn perform(
+    stage: &Stage,
+    config: &RunConfig,
+    cases: &[Case],
+    mut on_fired: impl FnMut(&Case, usize),
+    mut on_case: impl FnMut(&CaseReport),
+) -> Result<RunReport, RunError> {
     let mut exchanges: Vec<Option<Exchange>> = vec![None; cases.len()];
     // In rounds, so that the portals can drop wiremock's copies of the requests between them,
     // when no case is in flight: memory stays flat however long the run.
@@ -243,16 +268,15 @@ pub async fn run_observed(
     if let Some(path) = &config.regressions {
         regressions::record(path, &failed_draws)?;
     }
-    // Dropping the mock portals runs wiremock's verification through a blocking executor. On a
-    // tokio task whose cooperative budget is spent, tokio answers every poll of its lock with
-    // Pending, and that executor spins forever; a blocking thread has no budget.
-    let _ = tokio::task::spawn_blocking(move || drop(owned_stage)).await;
     reports.splice(0..0, install);
     let mut report =
-        RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, reports, started.elapsed());
+        RunReport::new(config.handler.to_string(), config.draw.seed, config.wire, reports, stage.started.elapsed());
     report.unattributed = unattributed;
     Ok(report)
 }
+
+/// How long a started handler's exit may take to be seen after its connections went dead.
+const EXIT_SHOWS: Duration = Duration::from_secs(1);
 
 /// Cases fired between two recyclings of the portals (measured: wiremock keeps ~3.6 KB a request,
 /// so under 10 MB a round at two calls a case).
@@ -281,11 +305,16 @@ pub fn foreign_addr(home: SocketAddr) -> SocketAddr {
 }
 
 /// The scene of a run: the mock portal holding every case's tokens and the handler under test,
-/// started once and shared by all cases.
+/// started once and shared by all cases. Dropping it stops them all.
 pub struct Stage {
+    /// Declared first so it stops first, while the portal it may be calling still answers.
+    process: Option<HandlerProcess>,
     portal: Portal,
     foreign: Portal,
     _reference: Option<Reference>,
+    /// After the portals, so the CA file outlives every server that uses its certificate.
+    authority: Option<Authority>,
+    started: Instant,
     handler_url: Url,
     binding: Binding,
     client: reqwest::Client,
@@ -298,20 +327,35 @@ pub struct Stage {
 }
 
 impl Stage {
-    /// Starts the portal (and the built-in handler if asked), checks that the handler listens,
-    /// issues each case its tokens (case `i` of `cases` is owner `i` from then on), and installs
-    /// the app when there is an installation handler.
+    /// Starts the portals, then the handler (built in, or `--handler-cmd`, which needs the
+    /// portal's URLs), checks that the handler listens, issues each case its tokens (case `i` of
+    /// `cases` is owner `i` from then on), and installs the app when there is an installation
+    /// handler.
     pub async fn start(config: &RunConfig, cases: &[Case]) -> Result<Stage, RunError> {
-        let start = |addr: SocketAddr, role: Role| async move {
-            Portal::start_as(addr, role, config.portal.clone())
-                .await
-                .map_err(|e| RunError::Portal { addr, reason: e.to_string() })
+        if config.handler_cmd.is_some() && matches!(config.handler, Handler::Builtin(_)) {
+            return Err(RunError::CommandWithoutUrl);
+        }
+        let started = Instant::now();
+        let authority = match config.portal_tls {
+            true => Some(
+                Authority::new().map_err(|e| RunError::Portal { addr: config.portal_addr, reason: e.to_string() })?,
+            ),
+            false => None,
+        };
+        let start = |addr: SocketAddr, role: Role| {
+            let authority = authority.as_ref();
+            async move {
+                Portal::start_as(addr, role, config.portal.clone(), authority)
+                    .await
+                    .map_err(|e| RunError::Portal { addr, reason: e.to_string() })
+            }
         };
         let portal = start(config.portal_addr, Role::Home).await?;
         // A second Bitrix24 the app is not installed on: cases whose DOMAIN names it (`{foreign}`)
-        // show whether a handler sends tokens wherever a request tells it to.
+        // show whether a handler sends tokens wherever a request tells it to. Over https too, or
+        // a handler that only speaks https could never leak a token to it.
         let foreign = start(foreign_addr(config.portal_addr), Role::Foreign).await?;
-        let binding = Portal::binding_at(portal.addr(), foreign.addr());
+        let binding = portal.binding(&foreign);
         let (reference, handler_url, install_url) = match &config.handler {
             Handler::Builtin(fault) => {
                 let client = &config.portal.client;
@@ -319,13 +363,27 @@ impl Stage {
                     client_id: client.id.clone().unwrap_or_else(|| "local.b24conform".to_owned()),
                     client_secret: client.secret.clone().unwrap_or_else(|| "reference-secret".to_owned()),
                 };
-                let reference =
-                    Reference::start(credentials, *fault).await.map_err(|e| RunError::Reference(e.to_string()))?;
+                let ca_pem = authority.as_ref().map(Authority::ca_pem);
+                let reference = Reference::start(credentials, *fault, ca_pem)
+                    .await
+                    .map_err(|e| RunError::Reference(e.to_string()))?;
                 let parse = |url: String| Url::parse(&url).map_err(|e| RunError::Reference(e.to_string()));
                 let (url, install_url) = (parse(reference.url())?, parse(reference.install_url())?);
                 (Some(reference), url, Some(install_url))
             }
             Handler::Url(url) => (None, url.clone(), config.install_url.clone()),
+        };
+        let process = match &config.handler_cmd {
+            Some(command) => Some(
+                HandlerProcess::start(
+                    command,
+                    &handler_url,
+                    &launch::environment(&portal, &binding.member_id, authority.as_ref()),
+                    config.handler_wait,
+                )
+                .await?,
+            ),
+            None => None,
         };
         ensure_listening(&handler_url).await?;
         // Ports are new every run: snapshots name them instead.
@@ -338,10 +396,13 @@ impl Stage {
             [(portal.addr().to_string(), "portal"), (foreign.addr().to_string(), "foreign"), (handler_addr, "handler")];
         let snapshots = config.snapshots.clone().map(|c| Snapshots::new(c, config.draw.seed, &addresses));
         let mut stage = Stage {
+            process,
             snapshots,
             portal,
             foreign,
             _reference: reference,
+            authority,
+            started,
             handler_url,
             binding,
             client: fire::client(),
@@ -357,6 +418,66 @@ impl Stage {
             stage.install(&install_url, config.install_form).await?;
         }
         Ok(stage)
+    }
+
+    /// Fires `cases` (the ones the stage was started with) and judges them, as [`run`] does. A
+    /// started handler that exits meanwhile ends the run.
+    pub async fn perform(
+        &self,
+        config: &RunConfig,
+        cases: &[Case],
+        on_case: impl FnMut(&CaseReport),
+    ) -> Result<RunReport, RunError> {
+        self.perform_observed(config, cases, |_, _| {}, on_case).await
+    }
+
+    /// [`Stage::perform`], with `on_fired` seeing each case as its answer arrives, and the
+    /// number of cases, so a terminal can show progress while they are fired (they are judged
+    /// only once all are answered).
+    pub async fn perform_observed(
+        &self,
+        config: &RunConfig,
+        cases: &[Case],
+        on_fired: impl FnMut(&Case, usize),
+        on_case: impl FnMut(&CaseReport),
+    ) -> Result<RunReport, RunError> {
+        let Some(process) = &self.process else { return perform(self, config, cases, on_fired, on_case).await };
+        let report = tokio::select! {
+            report = perform(self, config, cases, on_fired, on_case) => report?,
+            died = process.died() => return Err(died.into()),
+        };
+        // A handler that dies resets its connections before its exit can be reaped, so the
+        // last cases can end, unanswered, first: give its exit a moment to show.
+        if report.cases.iter().any(|r| r.outcome == CaseOutcome::Error)
+            && let Ok(died) = tokio::time::timeout(EXIT_SHOWS, process.died()).await
+        {
+            return Err(died.into());
+        }
+        Ok(report)
+    }
+
+    /// Stops the stage. Dropping the mock portals runs wiremock's verification through a
+    /// blocking executor; on a tokio task whose cooperative budget is spent, tokio answers every
+    /// poll of its lock with Pending and that executor spins forever. A blocking thread has no
+    /// budget.
+    pub async fn close(self) {
+        let _ = tokio::task::spawn_blocking(move || drop(self)).await;
+    }
+
+    /// The mock portal the app is installed on.
+    pub fn portal(&self) -> &Portal {
+        &self.portal
+    }
+
+    /// The TLS handshakes the portals refused so far (none over plain http): the one trace a
+    /// handler that does not trust the run's CA leaves at the portal.
+    pub fn handshake_failures(&self) -> HandshakeFailures {
+        self.portal.handshake_failures().merge(self.foreign.handshake_failures())
+    }
+
+    /// The run's CA, when the portals speak https.
+    pub fn authority(&self) -> Option<&Authority> {
+        self.authority.as_ref()
     }
 
     /// Installs the app at `url` in `form`; from then on the placement cases go to the
@@ -490,15 +611,9 @@ impl Stage {
 
 /// Fails fast, with exit 3, when nothing listens at the handler's address.
 async fn ensure_listening(url: &Url) -> Result<(), RunError> {
-    let unreachable = |reason: String| RunError::Unreachable { url: url.to_string(), reason };
-    let host = url.host_str().ok_or_else(|| unreachable("the URL has no host".into()))?;
-    let port = url.port_or_known_default().ok_or_else(|| unreachable("the URL has no port".into()))?;
-    let connect = tokio::net::TcpStream::connect((host.trim_matches(['[', ']']), port));
-    match tokio::time::timeout(Duration::from_secs(5), connect).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(unreachable(e.to_string())),
-        Err(_) => Err(unreachable("no connection within 5 s".into())),
-    }
+    launch::listening(url, Duration::from_secs(5))
+        .await
+        .map_err(|reason| RunError::Unreachable { url: url.to_string(), reason })
 }
 
 #[cfg(test)]

@@ -51,7 +51,7 @@ impl Shared {
             .map_err(|e| Failed::from(e.as_str()))?;
         // Calls that come after the answer are not waited for here; `run` judges those too.
         let case = &self.cases[owner];
-        let report = run::judge(case, runtime.block_on(stage.exercise(owner, case)), &self.config.settings);
+        let report = stage.judge(case, runtime.block_on(stage.exercise(owner, case)));
         if report.outcome == CaseOutcome::Pass {
             return Ok(());
         }

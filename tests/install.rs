@@ -8,7 +8,7 @@ use b24_conform::run::{Handler, RunConfig, run};
 #[tokio::test(flavor = "multi_thread")]
 async fn an_app_given_by_url_is_installed_first_and_its_bound_handler_serves_the_cases() {
     let credentials = Credentials { client_id: "local.app".into(), client_secret: "secret".into() };
-    let app = Reference::start(credentials, None).await.unwrap();
+    let app = Reference::start(credentials, None, None).await.unwrap();
     // --handler points nowhere useful: the cases must go where the installation bound them.
     let mut config = RunConfig::new(Handler::Url(format!("{}-unused", app.url()).parse().unwrap()));
     config.install_url = Some(app.install_url().parse().unwrap());

@@ -315,7 +315,7 @@ async fn the_oauth_client_and_disputed_statuses_are_configurable() {
         client: OauthClient { id: Some("app.1".into()), secret: Some("s3cret".into()) },
         insufficient_scope_status: 401,
     };
-    let portal = Portal::start_as("127.0.0.1:0".parse().unwrap(), Role::Home, config).await.unwrap();
+    let portal = Portal::start_as("127.0.0.1:0".parse().unwrap(), Role::Home, config, None).await.unwrap();
     portal.grant(0, AUTH, REFRESH, TokenState::InsufficientScope);
     let client = fire::client();
     let refresh = |id: &str, secret: &str| {

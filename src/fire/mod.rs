@@ -64,14 +64,20 @@ pub struct Exchange {
 /// An HTTP client for the harness: loopback only in practice, so no proxy; no redirects, so a
 /// 3xx is seen as it is.
 pub fn client() -> reqwest::Client {
+    client_builder().build().expect("a client with static settings builds")
+}
+
+/// [`client`], trusting for https only the CA whose certificate is `ca_pem` (the mock portal's).
+pub fn client_trusting(ca_pem: &str) -> Result<reqwest::Client, reqwest::Error> {
+    let ca = reqwest::Certificate::from_pem(ca_pem.as_bytes())?;
+    client_builder().tls_certs_only([ca]).build()
+}
+
+fn client_builder() -> reqwest::ClientBuilder {
     // rustls needs a process-wide crypto provider before the first client; a second install
     // attempt fails harmlessly.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("a client with static settings builds")
+    reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none())
 }
 
 /// Sends `request` and reads the answer within `limits`.

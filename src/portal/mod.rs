@@ -7,6 +7,7 @@ mod landing;
 mod oauth;
 mod params;
 mod rest;
+mod tls;
 mod tokens;
 
 use std::collections::HashSet;
@@ -21,6 +22,8 @@ use crate::payload::{Binding, opaque_token};
 use crate::suite::TokenState;
 
 pub use landing::RepoBinding;
+use tls::TlsFront;
+pub use tls::{Authority, AuthorityError, HandshakeFailures};
 pub use tokens::TokenRole;
 use tokens::Tokens;
 
@@ -139,6 +142,8 @@ const MEMBER_SEED: &str = "b24-conform mock portal";
 pub struct Portal {
     server: MockServer,
     state: Arc<Mutex<State>>,
+    /// Present when the portal speaks https: handlers reach it only through this front.
+    tls: Option<TlsFront>,
 }
 
 struct State {
@@ -159,17 +164,29 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 }
 
 impl Portal {
-    /// Starts the home portal on `addr` (port 0 picks a free one), accepting any OAuth client.
-    /// Fails when the port is taken.
+    /// Starts the home portal over plain http on `addr` (port 0 picks a free one), accepting any
+    /// OAuth client. Fails when the port is taken.
     pub async fn start(addr: SocketAddr) -> std::io::Result<Portal> {
-        Portal::start_as(addr, Role::Home, PortalConfig::default()).await
+        Portal::start_as(addr, Role::Home, PortalConfig::default(), None).await
     }
 
-    /// Starts a portal playing `role`.
-    pub async fn start_as(addr: SocketAddr, role: Role, config: PortalConfig) -> std::io::Result<Portal> {
-        let listener = std::net::TcpListener::bind(addr)?;
-        let addr = listener.local_addr()?;
+    /// Starts a portal playing `role`, over https with `tls`'s certificate when given.
+    pub async fn start_as(
+        addr: SocketAddr,
+        role: Role,
+        config: PortalConfig,
+        tls: Option<&Authority>,
+    ) -> std::io::Result<Portal> {
+        // With TLS, `addr` is the front's: the plain server behind it takes any free port.
+        let plain_addr = if tls.is_some() { SocketAddr::new(addr.ip(), 0) } else { addr };
+        let listener = std::net::TcpListener::bind(plain_addr)?;
+        let plain_addr = listener.local_addr()?;
         let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
+        let tls = match tls {
+            Some(authority) => Some(TlsFront::start(addr, plain_addr, authority).await?),
+            None => None,
+        };
+        let public_addr = tls.as_ref().map_or(plain_addr, TlsFront::addr);
         let member_id = opaque_token(MEMBER_SEED, 32);
         let state = Arc::new(Mutex::new(State {
             role,
@@ -178,10 +195,10 @@ impl Portal {
             calls: Vec::new(),
             answered: HashSet::new(),
             bindings: Vec::new(),
-            origin: format!("http://{addr}"),
+            origin: origin(public_addr, tls.is_some()),
             member_id,
         }));
-        let portal = Portal { server, state };
+        let portal = Portal { server, state, tls };
         portal.mount().await;
         Ok(portal)
     }
@@ -199,37 +216,42 @@ impl Portal {
         self.mount().await;
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://…` over TLS.
     pub fn origin(&self) -> String {
-        format!("http://{}", self.server.address())
+        origin(self.addr(), self.tls.is_some())
     }
 
-    /// The REST endpoint handlers call: `http://127.0.0.1:PORT/rest/`.
+    /// The REST endpoint handlers call: `http(s)://127.0.0.1:PORT/rest/`.
     pub fn rest_url(&self) -> String {
         format!("{}/rest/", self.origin())
     }
 
-    /// The OAuth token endpoint: `http://127.0.0.1:PORT/oauth/token/`.
+    /// The OAuth token endpoint: `http(s)://127.0.0.1:PORT/oauth/token/`.
     pub fn oauth_url(&self) -> String {
         format!("{}/oauth/token/", self.origin())
     }
 
-    /// Where the portal listens.
+    /// Where handlers reach the portal.
     pub fn addr(&self) -> SocketAddr {
-        *self.server.address()
+        self.tls.as_ref().map_or(*self.server.address(), TlsFront::addr)
     }
 
-    /// The fields that point a payload at a portal on `home`, with `foreign` for the portal the
-    /// app is not installed on: the same for every portal on those addresses, so a payload can
-    /// be printed before its portal runs.
+    /// The fields that point a payload at this portal, with `foreign` for the portal the app is
+    /// not installed on; PROTOCOL=1 when this portal speaks https.
+    pub fn binding(&self, foreign: &Portal) -> Binding {
+        binding(self.addr(), foreign.addr(), self.tls.is_some())
+    }
+
+    /// The fields that point a payload at a plain-http portal on `home`, with `foreign` for the
+    /// portal the app is not installed on: the same for every portal on those addresses, so a
+    /// payload can be printed before its portal runs.
     pub fn binding_at(home: SocketAddr, foreign: SocketAddr) -> Binding {
-        Binding {
-            domain: home.to_string(),
-            protocol: 0,
-            server_endpoint: format!("http://{home}/rest/"),
-            member_id: opaque_token(MEMBER_SEED, 32),
-            foreign_domain: foreign.to_string(),
-        }
+        binding(home, foreign, false)
+    }
+
+    /// The TLS handshakes this portal refused so far; none over plain http.
+    pub fn handshake_failures(&self) -> HandshakeFailures {
+        self.tls.as_ref().map(TlsFront::handshake_failures).unwrap_or_default()
     }
 
     /// Issues a case's token pair: AUTH_ID in `state`, REFRESH_ID good for one refresh.
@@ -256,6 +278,20 @@ impl Portal {
     /// What apps have bound with `landing.repo.bind` and not unbound, oldest first.
     pub fn bindings(&self) -> Vec<RepoBinding> {
         lock(&self.state).bindings.clone()
+    }
+}
+
+fn origin(addr: SocketAddr, tls: bool) -> String {
+    format!("{}://{addr}", if tls { "https" } else { "http" })
+}
+
+fn binding(home: SocketAddr, foreign: SocketAddr, tls: bool) -> Binding {
+    Binding {
+        domain: home.to_string(),
+        protocol: u8::from(tls),
+        server_endpoint: format!("{}/rest/", origin(home, tls)),
+        member_id: opaque_token(MEMBER_SEED, 32),
+        foreign_domain: foreign.to_string(),
     }
 }
 

@@ -33,7 +33,7 @@ pub(super) fn refresh(state: &mut State, params: &Params) -> (Option<usize>, Tok
     let body = json!({
         "access_token": minted.access_token,
         "client_endpoint": format!("{}/rest/", state.origin),
-        "domain": state.origin.trim_start_matches("http://"),
+        "domain": state.origin.split_once("://").map_or(state.origin.as_str(), |(_, host)| host),
         "expires": now + 3600,
         "expires_in": 3600,
         "member_id": state.member_id,

@@ -60,15 +60,24 @@ impl Drop for Reference {
 }
 
 impl Reference {
-    /// Starts the handler on a free loopback port, not installed anywhere yet.
-    pub async fn start(credentials: Credentials, fault: Option<Fault>) -> std::io::Result<Reference> {
+    /// Starts the handler on a free loopback port, not installed anywhere yet. With `ca_pem`, it
+    /// trusts for https that CA and no other (the run's, when the portal speaks https).
+    pub async fn start(
+        credentials: Credentials,
+        fault: Option<Fault>,
+        ca_pem: Option<&str>,
+    ) -> std::io::Result<Reference> {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?;
+        let client = match ca_pem {
+            Some(pem) => crate::fire::client_trusting(pem).map_err(std::io::Error::other)?,
+            None => crate::fire::client(),
+        };
         let app = Arc::new(App {
             installation: RwLock::new(None),
             credentials,
             fault,
-            client: crate::fire::client(),
+            client,
             own_url: format!("http://{addr}/landing-settings"),
         });
         let router = Router::new().route("/install", post(install)).fallback(page).with_state(app);
