@@ -299,6 +299,48 @@ mod tests {
     }
 
     #[test]
+    fn known_expired_and_fixed_reach_the_reports() {
+        let deviation = |case: &str, check: &str, expires: Option<&str>| Deviation {
+            case: case.into(),
+            check: check.into(),
+            reason: format!("TICKET {case}"),
+            expires: expires.map(|d| d.parse().unwrap()),
+        };
+        let baseline = Baseline {
+            path: PathBuf::from("known.toml"),
+            deviations: vec![
+                deviation("missing/member_id", "rejects-invalid", Some("2999-01-01")),
+                deviation("options/hang", "no-server-error", Some("2000-01-01")),
+                deviation("valid/one", "no-server-error", None),
+            ],
+        };
+        let mut report = crate::report::sample::report();
+        baseline.apply(&mut report, "2026-11-25".parse().unwrap());
+        let outcomes: Vec<_> = report.cases.iter().map(|c| c.outcome).collect();
+        assert_eq!(outcomes, [CaseOutcome::Pass, CaseOutcome::Known, CaseOutcome::Error]);
+        assert_eq!((report.summary.known, report.summary.failed, report.summary.errored), (1, 0, 1));
+        assert_eq!(report.exit_code(), 1, "the expired entry fails again");
+        let outcome = report.baseline.as_ref().unwrap();
+        assert_eq!((outcome.known.len(), outcome.expired.len(), outcome.fixed.len()), (1, 1, 1));
+        assert!(report.cases[2].checks[0].message.ends_with("(its baseline entry expired on 2000-01-01)"));
+
+        let markdown = crate::report::render_markdown(&report);
+        assert!(markdown.contains("Baseline `known.toml`: 1 known, 1 expired, 1 fixed."), "{markdown}");
+        assert!(
+            markdown
+                .contains("**Fixed: remove from the baseline**\n\n- `valid/one` `no-server-error`: TICKET valid/one")
+        );
+        let html = crate::report::render_html(&report);
+        assert!(
+            html.contains("<tr><th>Baseline</th><td><code>known.toml</code>: 1 known, 1 expired, 1 fixed</td></tr>")
+        );
+        assert!(html.contains("<span class=\"badge known\">KNOWN</span><code>missing/member_id</code>"), "{html}");
+        let junit = crate::report::render_junit(&report);
+        assert!(junit.contains("rejects-invalid (known deviation, baseline): answered 200"), "{junit}");
+        assert_eq!(junit.matches("<failure ").count(), 0, "{junit}");
+    }
+
+    #[test]
     fn a_written_baseline_reads_back() {
         let baseline = Baseline {
             path: PathBuf::from("b.toml"),

@@ -5,7 +5,7 @@ mod human;
 mod junit;
 mod markdown;
 #[cfg(test)]
-mod sample;
+pub(crate) mod sample;
 
 use std::borrow::Cow;
 use std::time::Duration;
