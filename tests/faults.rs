@@ -15,7 +15,8 @@ async fn run_against(handler: Handler) -> RunReport {
     // slow-page holds every page 3.2 s: fire them all at once. Others keep the default, so
     // that a loaded machine does not slow answers past the latency budget.
     let jobs = if handler == Handler::Builtin(Some(Fault::SlowPage)) { 256 } else { 8 };
-    let config = RunConfig { jobs, ..RunConfig::new(handler) };
+    // Shrinking failing draws is tested in tests/generate.rs; here it would only cost time.
+    let config = RunConfig { jobs, shrink_budget: 0, ..RunConfig::new(handler) };
     run(&config, |_| {}).await.expect("the run happens")
 }
 
@@ -25,7 +26,7 @@ fn reviewed() -> SnapshotConfig {
 }
 
 async fn run_with_snapshots(handler: Handler) -> RunReport {
-    let config = RunConfig { snapshots: Some(reviewed()), ..RunConfig::new(handler) };
+    let config = RunConfig { snapshots: Some(reviewed()), shrink_budget: 0, ..RunConfig::new(handler) };
     run(&config, |_| {}).await.expect("the run happens")
 }
 

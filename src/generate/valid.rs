@@ -7,14 +7,16 @@ use crate::payload::{LANDING_SETTINGS, LANGUAGES, Payload, PlacementOptions, STA
 
 const SCOPES: &[&str] = &["crm", "placement", "user", "task", "im", "disk", "entity"];
 
+/// Opaque identifiers do not shrink: no handler's failure hangs on which hex digits they hold,
+/// and shrinking them digit by digit would spend a shrink's budget on nothing.
 fn hex(len: usize) -> impl Strategy<Value = String> {
-    proptest::string::string_regex(&format!("[0-9a-f]{{{len}}}")).expect("a valid regex")
+    proptest::string::string_regex(&format!("[0-9a-f]{{{len}}}")).expect("a valid regex").no_shrink()
 }
 
 /// Token shapes seen in the field: 70 lowercase hex now, 32 `[a-z0-9]` in older documentation
 /// (PROTOCOL.md 1.2). Handlers must treat them as opaque.
 fn token() -> impl Strategy<Value = String> {
-    prop_oneof![3 => hex(70), 1 => proptest::string::string_regex("[a-z0-9]{32}").expect("a valid regex")]
+    prop_oneof![3 => hex(70), 1 => proptest::string::string_regex("[a-z0-9]{32}").expect("a valid regex").no_shrink()]
 }
 
 /// Any payload a right Bitrix24 sends. DOMAIN, PROTOCOL, SERVER_ENDPOINT and member_id are
