@@ -11,6 +11,7 @@ pub mod baseline;
 pub mod checks;
 pub mod fire;
 pub mod generate;
+pub mod html;
 pub mod install;
 pub mod launch;
 pub mod payload;

@@ -24,6 +24,7 @@ use url::form_urlencoded;
 
 pub use fault::Fault;
 
+use crate::html::escape;
 use crate::payload::{LANDING_SETTINGS, LANGUAGES, PlacementOptions};
 
 /// The app's OAuth credentials, sent with every refresh.
@@ -500,20 +501,4 @@ fn html(status: StatusCode, title: &str, content: &str) -> Response {
         escape(title)
     );
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
-}
-
-/// Escapes text for HTML text and quoted attributes.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }

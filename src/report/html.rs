@@ -11,6 +11,7 @@ use std::fmt::Write;
 
 use super::{CaseOutcome, CaseReport, RunReport, excerpt, seconds};
 use crate::checks::Outcome;
+use crate::html::escape;
 
 /// Bytes of each body shown: enough to read any page, bounded so a huge answer cannot make the
 /// report unopenable.
@@ -259,22 +260,6 @@ fn exchange_part(out: &mut String, heading: &str, head: &str, body: &[u8], trunc
             "<p class=\"muted\">The answer was longer than the run's --body-cap; the rest was not read.</p>\n",
         );
     }
-}
-
-/// Text safe in HTML element content and in quoted attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]
