@@ -7,12 +7,12 @@
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use b24_conform::portal::{Role, TokenRole};
 use b24_conform::report::render_human;
 use b24_conform::run::{Handler, RunConfig, run};
-use std::sync::atomic::{AtomicU16, Ordering};
 
 /// Fails, rather than skips, without python3: CI has it, and a skipped acceptance test would
 /// pass unseen.
