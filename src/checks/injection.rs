@@ -4,7 +4,6 @@
 //! in another. Only values found verbatim count: an escaped value is not the value.
 
 use super::{Check, Severity, fail, pass, skip};
-use crate::payload::HttpRequest;
 
 pub const NO_REFLECTED_INJECTION: Check = Check {
     id: "no-reflected-injection",
@@ -19,7 +18,7 @@ pub const NO_REFLECTED_INJECTION: Check = Check {
         }
         let body = String::from_utf8_lossy(&response.body);
         let segments = segments(&body);
-        let values = sent_values(&exchange.request);
+        let values = exchange.request.sent_values();
         for value in values.iter().filter(|v| is_active(v)) {
             for (at, _) in body.match_indices(value.as_str()) {
                 let Some(segment) = segments.iter().rev().find(|s| s.start <= at) else { continue };
@@ -34,46 +33,6 @@ pub const NO_REFLECTED_INJECTION: Check = Check {
         }
     },
 };
-
-/// The values a request carried: every query and form value, and the keys and string values of
-/// any JSON object among them (PLACEMENT_OPTIONS) or of a JSON body.
-pub(super) fn sent_values(request: &HttpRequest) -> Vec<String> {
-    let query = request.url.split_once('?').map_or("", |(_, q)| q);
-    let mut values: Vec<String> = Vec::new();
-    let add_json = |json: &serde_json::Value, values: &mut Vec<String>| {
-        if let Some(object) = json.as_object() {
-            for (key, value) in object {
-                values.push(key.clone());
-                match value {
-                    serde_json::Value::String(s) => values.push(s.clone()),
-                    other if other.is_object() => values.push(other.to_string()),
-                    _ => {}
-                }
-            }
-        }
-    };
-    let pairs = url::form_urlencoded::parse(query.as_bytes()).chain(url::form_urlencoded::parse(&request.body));
-    for (_, value) in pairs {
-        match serde_json::from_str::<serde_json::Value>(&value) {
-            // A JSON document is judged by its parts: raw JSON in a script is how pages pass data.
-            Ok(json) if json.is_object() || json.is_array() => add_json(&json, &mut values),
-            _ => values.push(value.into_owned()),
-        }
-    }
-    if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&request.body) {
-        add_json(&json, &mut values);
-        if let Some(object) = json.as_object() {
-            for nested in object.values().filter_map(|v| v.as_str()) {
-                if let Ok(inner) = serde_json::from_str::<serde_json::Value>(nested) {
-                    add_json(&inner, &mut values);
-                }
-            }
-        }
-    }
-    values.sort();
-    values.dedup();
-    values
-}
 
 /// A value that could change a page if it came back raw.
 fn is_active(value: &str) -> bool {

@@ -3,7 +3,6 @@
 //! opens the settings, and such text maps the server for an attacker.
 
 use super::{Check, Severity, fail, pass, skip};
-use crate::checks::injection::sent_values;
 
 pub const NO_ERROR_LEAK: Check = Check {
     id: "no-error-leak",
@@ -16,10 +15,10 @@ pub const NO_ERROR_LEAK: Check = Check {
         let headers = response.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect::<Vec<_>>().join("\n");
         // What the request itself carried is a reflection, not a leak (no-reflected-injection
         // owns reflections).
-        let sent = sent_values(&exchange.request);
         for (needle, what) in NEEDLES {
-            let found = |text: &str| text.contains(needle) && !sent.iter().any(|v| v.contains(needle));
-            if found(&body) || found(&headers) {
+            // Decoding the request is the costly part: only for a needle the answer holds.
+            let shown = body.contains(needle) || headers.contains(needle);
+            if shown && !exchange.request.sent_values().iter().any(|v| v.contains(needle)) {
                 return fail(format!("the answer shows {what} ({needle:?})"));
             }
         }

@@ -78,6 +78,46 @@ pub(crate) fn urlencode<'a>(fields: impl Iterator<Item = &'a Field>) -> String {
 }
 
 impl HttpRequest {
+    /// The values this request carried: every query and form value, and the keys and string values of
+    /// any JSON object among them (PLACEMENT_OPTIONS) or of a JSON body.
+    pub fn sent_values(&self) -> Vec<String> {
+        let query = self.url.split_once('?').map_or("", |(_, q)| q);
+        let mut values: Vec<String> = Vec::new();
+        let add_json = |json: &serde_json::Value, values: &mut Vec<String>| {
+            if let Some(object) = json.as_object() {
+                for (key, value) in object {
+                    values.push(key.clone());
+                    match value {
+                        serde_json::Value::String(s) => values.push(s.clone()),
+                        other if other.is_object() => values.push(other.to_string()),
+                        _ => {}
+                    }
+                }
+            }
+        };
+        let pairs = form_urlencoded::parse(query.as_bytes()).chain(form_urlencoded::parse(&self.body));
+        for (_, value) in pairs {
+            match serde_json::from_str::<serde_json::Value>(&value) {
+                // A JSON document is judged by its parts: raw JSON in a script is how pages pass data.
+                Ok(json) if json.is_object() || json.is_array() => add_json(&json, &mut values),
+                _ => values.push(value.into_owned()),
+            }
+        }
+        if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&self.body) {
+            add_json(&json, &mut values);
+            if let Some(object) = json.as_object() {
+                for nested in object.values().filter_map(|v| v.as_str()) {
+                    if let Ok(inner) = serde_json::from_str::<serde_json::Value>(nested) {
+                        add_json(&inner, &mut values);
+                    }
+                }
+            }
+        }
+        values.sort();
+        values.dedup();
+        values
+    }
+
     /// A shell command that sends this same request again.
     pub fn to_curl(&self) -> String {
         let mut command = format!("curl -sS -i -X {} {}", self.method, shell_quote(&self.url));
