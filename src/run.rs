@@ -212,13 +212,21 @@ pub async fn run(config: &RunConfig, on_case: impl FnMut(&CaseReport)) -> Result
 }
 
 /// The cases of the run: the regressions file's draws first, when there is one, then the
-/// suites' cases the filters select.
+/// suites' cases the filters select. A filter may select the installation alone.
 pub fn cases(config: &RunConfig) -> Result<Vec<Case>, RunError> {
     let mut draw = config.draw.clone();
     if let Some(path) = &config.regressions {
         draw.replay = regressions::read(path)?;
     }
-    select(&config.suites, &config.filters, &draw)
+    let installs = matches!(config.handler, Handler::Builtin(_)) || config.install_url.is_some();
+    match select(&config.suites, &config.filters, &draw) {
+        Err(RunError::NoCases(_))
+            if installs && Filter::new(&config.filters).selects(config.install_form.case_id()) =>
+        {
+            Ok(Vec::new())
+        }
+        selected => selected,
+    }
 }
 
 /// [`Stage::perform`] without the watch on a started handler.
