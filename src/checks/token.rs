@@ -168,4 +168,39 @@ mod tests {
         );
         assert_eq!(judge("<p>Settings</p>".to_owned()).outcome, Outcome::Pass);
     }
+
+    /// A token that runs out during the case, and a handler that called only once, before it did:
+    /// the refresh was never needed, so the check was not exercised — not passed.
+    #[test]
+    fn a_refused_token_never_met_is_not_exercised() {
+        let case = Case { token: TokenState::Expiring, ..install::case(InstallForm::Frame) };
+        let call = |status: u16, error: Option<&str>| crate::portal::PortalCall {
+            owner: Some(0),
+            portal: Role::Home,
+            endpoint: Endpoint::Rest,
+            method: "user.current".into(),
+            http_method: "POST".into(),
+            token: TokenRole::Given,
+            status,
+            error: error.map(str::to_owned),
+            late: false,
+            modelled: true,
+            binding: None,
+        };
+        let exchange = |calls| Exchange {
+            request: HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: vec![] },
+            response: Ok(HttpResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "text/html".into())],
+                body: b"<p>Settings</p>".to_vec(),
+                truncated: false,
+                elapsed_ms: 1,
+            }),
+            portal_calls: calls,
+        };
+        let judge = |calls| (REFRESHES_EXPIRED_TOKEN.judge)(&case, &exchange(calls), &Settings::default()).outcome;
+        assert_eq!(judge(vec![call(200, None)]), Outcome::NotExercised);
+        assert_eq!(judge(vec![]), Outcome::NotExercised);
+        assert_eq!(judge(vec![call(200, None), call(401, Some("expired_token"))]), Outcome::Fail);
+    }
 }

@@ -315,6 +315,14 @@ mod tests {
     }
 
     #[test]
+    fn warnings_are_marked_apart() {
+        let html = render_html(&sample::with_warning());
+        assert!(html.contains("3 cases: 1 passed, 1 warned, 0 failed, 1 errored"), "{html}");
+        assert!(html.contains("<span class=\"badge warn\">WARN</span><code>missing/member_id</code>"), "{html}");
+        assert!(html.contains("<td class=\"outcome-warning\">warning</td><td>answered 200"), "{html}");
+    }
+
+    #[test]
     fn bodies_are_capped() {
         let mut report = sample::report();
         if let Some(r) = report.cases[1].response.as_mut() {

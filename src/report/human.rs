@@ -225,6 +225,19 @@ mod tests {
     }
 
     #[test]
+    fn warnings_are_shown_apart_and_counted() {
+        let text = render_human(&sample::with_warning());
+        assert!(text.contains("  WARN  missing/member_id"), "{text}");
+        assert!(text.contains("        rejects-invalid (should: a warning): answered 200"), "{text}");
+        let end =
+            text.split("Warnings (level should: good practice; --strict makes them fail):\n").nth(1).expect(&text);
+        assert!(end.starts_with("  missing/member_id (rejects-invalid)\n  curl "), "{end}");
+        let failures = text.split("Failures, and the commands").nth(1).expect(&text);
+        assert!(!failures.split("Warnings").next().unwrap_or_default().contains("missing/member_id"), "{text}");
+        assert!(text.ends_with("3 cases: 1 passed, 1 warned, 0 failed, 1 errored; 0 checks not exercised, 0 cases not modelled (seed 24, 1.23 s)\n"), "{text}");
+    }
+
+    #[test]
     fn failures_are_listed_at_the_end_with_their_reproduce_commands() {
         let text = render_human(&sample::report());
         let end = text.split("Failures, and the commands that reproduce them:\n").nth(1).expect(&text);

@@ -135,6 +135,13 @@ mod tests {
     }
 
     #[test]
+    fn a_warning_is_a_passing_testcase_that_says_so() {
+        let xml = render_junit(&sample::with_warning());
+        assert!(xml.contains("failures=\"0\" errors=\"1\""), "{xml}");
+        assert!(xml.contains("<system-out>warning (should): rejects-invalid: answered 200"), "{xml}");
+    }
+
+    #[test]
     fn characters_xml_forbids_are_dropped() {
         let xml = render_junit(&sample::report());
         assert!(!xml.contains('\u{ffff}') && !xml.contains('\u{7}'), "{xml}");

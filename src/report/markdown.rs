@@ -256,6 +256,17 @@ mod tests {
     }
 
     #[test]
+    fn warnings_are_listed_apart() {
+        let text = render_markdown(&sample::with_warning());
+        assert!(text.contains("| 3 | 1 | 1 | 0 | 1 | 0 | 0 | 1.23 s |"), "{text}");
+        assert!(!text.contains("### ❌"), "{text}");
+        assert!(
+            text.contains("### 🔶 Warnings (level should: they fail the run only with `--strict`)\n\n- `missing/member_id` `rejects-invalid`: answered 200"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn backticks_in_the_data_cannot_close_a_fence() {
         let text = render_markdown(&sample::report());
         // The hostile text has a run of 8 backticks, so every block holding it is fenced with 9.

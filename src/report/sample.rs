@@ -109,3 +109,15 @@ pub fn report() -> RunReport {
         Duration::from_millis(1234),
     )
 }
+
+/// The same report with the failure of `missing/member_id` at level should: a warning.
+pub fn with_warning() -> RunReport {
+    let mut report = report();
+    let case = &mut report.cases[1];
+    for verdict in &mut case.checks {
+        verdict.level = Level::Should;
+    }
+    case.rejudge();
+    report.recount();
+    report
+}
