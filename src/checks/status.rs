@@ -3,6 +3,7 @@
 
 use super::{Check, Citation, Finding, Grade, fail, pass, skip};
 use crate::fire::Exchange;
+use crate::portal::PortalCall;
 use crate::suite::{Case, EvidenceKind, Expectation, Level};
 
 pub const NO_SERVER_ERROR: Check = Check {
@@ -14,24 +15,29 @@ pub const NO_SERVER_ERROR: Check = Check {
         url: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6",
         quote: "The 5xx (Server Error) class of status code indicates that the server is aware that it has erred or is incapable of performing the requested method.",
     },
-    judge: |_, exchange, _| {
-        match &exchange.response {
+    judge: |_, exchange, _| judge_server_error(exchange),
+};
+
+fn judge_server_error(exchange: &Exchange) -> Finding {
+    match &exchange.response {
         Err(error) => fail(format!("no answer: {error}")),
         // The portal was overloaded or failed first, and the handler passed that on: better to
         // pause and call again, but the fault began upstream.
-        Ok(r) if (502..=504).contains(&r.status) && exchange.portal_calls.iter().any(overloaded) => fail(format!(
-            "answered {} after the portal refused a call (QUERY_LIMIT_EXCEEDED or a 5xx): passed the portal's overload on; pause and call again instead",
-            r.status
-        ))
-        .at(Level::Should),
+        Ok(r) if (502..=504).contains(&r.status) && exchange.portal_calls.iter().any(overloaded) => {
+            let message = format!(
+                "answered {} after the portal refused a call (QUERY_LIMIT_EXCEEDED or a 5xx): \
+                 passed the portal's overload on; pause and call again instead",
+                r.status
+            );
+            fail(message).at(Level::Should)
+        }
         Ok(r) if r.status >= 500 => fail(format!("answered {} (a server error)", r.status)),
         Ok(r) => pass(format!("answered {}", r.status)),
     }
-    },
-};
+}
 
 /// A call the portal refused for its own load or failure, not for anything the handler sent.
-fn overloaded(call: &crate::portal::PortalCall) -> bool {
+fn overloaded(call: &PortalCall) -> bool {
     call.status >= 500 || call.error.as_deref() == Some("QUERY_LIMIT_EXCEEDED")
 }
 
@@ -76,5 +82,58 @@ fn judge_status(
         Ok(r) if r.status >= 500 => skip(format!("answered {} (no-server-error judges it)", r.status)),
         Ok(r) if wanted.contains(&r.status) => pass(format!("answered {}", r.status)),
         Ok(r) => fail(format!("answered {} to {what}; expected {}xx ({})", r.status, wanted.start / 100, case.title)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Outcome;
+    use crate::fire::HttpResponse;
+    use crate::payload::HttpRequest;
+    use crate::portal::{Endpoint, Role, TokenRole};
+
+    /// Only a gateway answer to the portal's own overload or failure is lowered to should.
+    #[test]
+    fn the_portals_overload_passed_on_is_a_warning() {
+        let call = |status: u16, error: &str| PortalCall {
+            owner: Some(0),
+            portal: Role::Home,
+            endpoint: Endpoint::Rest,
+            method: "user.current".into(),
+            http_method: "POST".into(),
+            token: TokenRole::Given,
+            status,
+            error: Some(error.into()),
+            late: false,
+            modelled: true,
+            binding: None,
+        };
+        let judge = |answer: u16, calls: Vec<PortalCall>| {
+            let exchange = Exchange {
+                request: HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: vec![] },
+                response: Ok(HttpResponse {
+                    status: answer,
+                    headers: vec![],
+                    body: vec![],
+                    truncated: false,
+                    elapsed_ms: 1,
+                }),
+                portal_calls: calls,
+            };
+            let finding = judge_server_error(&exchange);
+            (finding.outcome, finding.level)
+        };
+        let limited = || vec![call(503, "QUERY_LIMIT_EXCEEDED")];
+        assert_eq!(judge(503, limited()), (Outcome::Fail, Some(Level::Should)));
+        assert_eq!(judge(502, vec![call(500, "INTERNAL_SERVER_ERROR")]), (Outcome::Fail, Some(Level::Should)));
+        assert_eq!(judge(500, limited()), (Outcome::Fail, None), "a crash is no gateway answer");
+        assert_eq!(
+            judge(502, vec![call(401, "expired_token")]),
+            (Outcome::Fail, None),
+            "the portal was not overloaded"
+        );
+        assert_eq!(judge(502, Vec::new()), (Outcome::Fail, None));
+        assert_eq!(judge(200, limited()), (Outcome::Pass, None));
     }
 }
