@@ -48,7 +48,7 @@ pub const ACCEPTS_VALID: Check = Check {
     evidence: Citation {
         kind: EvidenceKind::Documentation,
         url: "https://apidocs.bitrix24.com/api-reference/landing/embedding/settings.html",
-        quote: "Data is transmitted as a POST request",
+        quote: "The handler responds with a regular HTML page — Bitrix24 displays it in a frame in place of the widget.",
     },
     judge: |case, exchange, _| judge_status(case, exchange, Expectation::Accept, 200..300, "a request Bitrix24 sends"),
 };
@@ -58,9 +58,9 @@ pub const REJECTS_INVALID: Check = Check {
     level: Grade::OfCase,
     title: "A request Bitrix24 never sends is answered 4xx",
     evidence: Citation {
-        kind: EvidenceKind::Specification,
-        url: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5",
-        quote: "The 4xx (Client Error) class of status code indicates that the client seems to have erred.",
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/settings/cloud-and-on-premise/security-recommendations.html",
+        quote: "Reject requests with incorrect data formats",
     },
     judge: |case, exchange, _| {
         judge_status(case, exchange, Expectation::Reject, 400..500, "a request Bitrix24 never sends")
