@@ -185,6 +185,19 @@ pub fn select(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Resul
     Ok(cases)
 }
 
+/// The cases `list` shows: the installation (as the run performs it by default), then the
+/// suites' cases, those the filters select. Selecting none is an error.
+pub fn catalog(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Vec<Case>, RunError> {
+    let filter = Filter::new(filters);
+    let mut cases = vec![install::case(InstallForm::default())];
+    cases.extend(suite::load(sources, draw)?);
+    cases.retain(|c| filter.selects(&c.id));
+    if cases.is_empty() {
+        return Err(RunError::NoCases(filters.to_vec()));
+    }
+    Ok(cases)
+}
+
 /// Runs the cases and judges them. `on_case` sees each case as it is judged; the report lists
 /// them in suite order, the installation first. Cases are judged once every case has been
 /// answered, so that a call made with a case's token after its answer is judged with it.
@@ -199,13 +212,21 @@ pub async fn run(config: &RunConfig, on_case: impl FnMut(&CaseReport)) -> Result
 }
 
 /// The cases of the run: the regressions file's draws first, when there is one, then the
-/// suites' cases the filters select.
+/// suites' cases the filters select. A filter may select the installation alone.
 pub fn cases(config: &RunConfig) -> Result<Vec<Case>, RunError> {
     let mut draw = config.draw.clone();
     if let Some(path) = &config.regressions {
         draw.replay = regressions::read(path)?;
     }
-    select(&config.suites, &config.filters, &draw)
+    let installs = matches!(config.handler, Handler::Builtin(_)) || config.install_url.is_some();
+    match select(&config.suites, &config.filters, &draw) {
+        Err(RunError::NoCases(_))
+            if installs && Filter::new(&config.filters).selects(config.install_form.case_id()) =>
+        {
+            Ok(Vec::new())
+        }
+        selected => selected,
+    }
 }
 
 /// [`Stage::perform`] without the watch on a started handler.
@@ -246,18 +267,20 @@ async fn perform(
     let mut next_owner = cases.len();
     let mut failed_draws = Vec::new();
     // A snapshot's difference is no property of the draw: shrinking judges candidates without
-    // snapshots, and a replayed draw has a case id no snapshot is stored under.
+    // snapshots, and a replayed draw has a case id no snapshot is stored under. A warning does
+    // not fail the run, and a case the harness did not model is no failure of the handler:
+    // neither is shrunk nor recorded.
     let failing = cases
         .iter()
         .zip(reports.iter_mut())
-        .filter(|(_, r)| r.outcome == CaseOutcome::Error || r.failures().any(|v| v.id != snapshot::CHECK_ID));
+        .filter(|(_, r)| r.outcome == CaseOutcome::Error || r.run_failures().any(|v| v.id != snapshot::CHECK_ID));
     for (case, report) in failing {
         let Some(origin) = &case.origin else { continue };
         if failed_draws.len() < MAX_SHRUNK && config.shrink_budget > 0 {
             report.shrunk =
                 stage.shrink(case, origin, report, &mut next_owner, config.shrink_budget).await.map(Box::new);
         }
-        let checks: Vec<&str> = report.failures().map(|v| v.id).collect();
+        let checks: Vec<&str> = report.run_failures().map(|v| v.id).collect();
         let mut note =
             format!("{} failed {}", case.id, if checks.is_empty() { "(no answer)".into() } else { checks.join(", ") });
         if let Some(shrunk) = &report.shrunk {
@@ -516,9 +539,7 @@ impl Stage {
         next_owner: &mut usize,
         budget: usize,
     ) -> Option<Shrunk> {
-        let failing = |report: &CaseReport| -> Vec<&'static str> {
-            report.failures().filter(|v| v.severity == checks::Severity::Error).map(|v| v.id).collect()
-        };
+        let failing = |report: &CaseReport| -> Vec<&'static str> { report.run_failures().map(|v| v.id).collect() };
         let wanted = failing(failed);
         let mut shrinker = Shrinker::new(origin.space, origin.seed);
         let mut smallest: Option<CaseReport> = None;
@@ -549,7 +570,7 @@ impl Stage {
         Some(Shrunk {
             steps: shrinker.steps(),
             mutations: shrinker.smallest().mutations.clone(),
-            failures: report.failures().cloned().collect(),
+            failures: report.run_failures().cloned().collect(),
             reproduce: report.reproduce,
             request: report.request,
         })
