@@ -103,6 +103,17 @@ impl Fault {
         let level = match self {
             // Good practice, each (the checks' grades say why).
             Fault::SlowPage | Fault::InstallerToken | Fault::RateLimit502 => Level::Should,
+            // Each trips only cases the catalog grades should: requests Bitrix24 never sends,
+            // which a handler need not refuse, or values it may not know.
+            Fault::AcceptsMissingMemberId
+            | Fault::AnyMemberId
+            | Fault::AnyDomain
+            | Fault::ProtocolUnchecked
+            | Fault::IgnoresPlacement
+            | Fault::GetServesPage
+            | Fault::RequiresAppToken
+            | Fault::LangAllowlist
+            | Fault::StatusAllowlist => Level::Should,
             _ => Level::Must,
         };
         Spec { name, check, level, defect }
