@@ -130,6 +130,7 @@ mod tests {
             late: false,
             modelled: true,
             binding: None,
+            batch: None,
         };
         let judge = |answer: u16, calls: Vec<PortalCall>| {
             let exchange = Exchange {

@@ -90,6 +90,7 @@ pub fn report() -> RunReport {
         late: false,
         modelled: true,
         binding: None,
+        batch: None,
     });
 
     let mut errored =

@@ -276,6 +276,7 @@ mod tests {
                 late: false,
                 modelled: true,
                 binding: None,
+                batch: None,
             }],
         }
     }
