@@ -130,7 +130,8 @@ fn the_b24pysdk_app_that_renders_lang_unescaped_fails_no_reflected_injection_on_
     assert_eq!(run.code, Some(1), "{}\n{}", run.report["summary"], run.stderr);
     let failed: BTreeSet<&str> =
         run.cases().iter().filter(|c| c["outcome"] == "fail").filter_map(|c| c["id"].as_str()).collect();
-    let expected = BTreeSet::from(["inject/LANG/attribute", "inject/LANG/markup", "inject/LANG/script"]);
+    // The other LANG probes land in text where they are inert: a quote, a scheme, SQL.
+    let expected = BTreeSet::from(["inject/LANG/markup", "inject/LANG/script"]);
     assert_eq!(failed, expected, "{}", not_passed(&run));
     for case in run.cases().iter().filter(|c| c["outcome"] == "fail") {
         assert_eq!(Run::failed_checks(case), BTreeSet::from(["no-reflected-injection".to_owned()]), "{case}");
