@@ -1,9 +1,9 @@
 //! `fixtures/handlers/python-b24pysdk/`: a LANDING_SETTINGS app built on b24pysdk, the official
 //! Python SDK (its Flask decorators parse ONAPPINSTALL and the placement, its client calls REST
 //! and refreshes tokens, its app.info check vouches for the request). Started by the real binary
-//! with `--handler-cmd`, installed by ONAPPINSTALL, it passes the default suite; with one defect
-//! switched on (B24_DEFECT=unescaped-lang) it fails `no-reflected-injection` on the cases that
-//! put markup into LANG, and nothing else.
+//! with `--handler-cmd`, installed by ONAPPINSTALL or from its installation page, it passes the
+//! default suite; with one defect switched on (B24_DEFECT=unescaped-lang) it fails
+//! `no-reflected-injection` on the cases that put markup into LANG, and nothing else.
 //!
 //! The SDK calls the portal over https only, so the run serves it with `--portal-tls`. The
 //! virtual environment comes from the fixture's install.sh (CI runs it from `.ci/run`).
@@ -64,9 +64,16 @@ impl Run {
     }
 }
 
-/// The default suite against the app, installed by ONAPPINSTALL, with `env` (`NAME=VALUE `…)
+/// How Bitrix24 installs the app: the installation event, or the installation page in a frame.
+#[derive(Clone, Copy)]
+enum Install {
+    Event,
+    Frame,
+}
+
+/// The default suite against the app, installed as `install` says, with `env` (`NAME=VALUE `…)
 /// before its command. The report goes to a scratch directory; nothing is shrunk or recorded.
-fn run_app(name: &str, env: &str) -> Run {
+fn run_app(name: &str, install: Install, env: &str) -> Run {
     let port = free_port();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let app = root.join(FIXTURE).join("app.py");
@@ -74,11 +81,15 @@ fn run_app(name: &str, env: &str) -> Run {
     let scratch = std::env::temp_dir().join(format!("b24-conform-python-sdk-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
     let out_file = scratch.join("report.json");
+    let (form, path) = match install {
+        Install::Event => ("event", "install"),
+        Install::Frame => ("frame", "install-page"),
+    };
     let out = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
         .current_dir(&scratch)
         .args(["run", "--portal-tls", "--no-regressions", "--shrink-budget", "0", "--format", "json"])
         .args(["--handler", &format!("http://127.0.0.1:{port}/settings")])
-        .args(["--install-url", &format!("http://127.0.0.1:{port}/install")])
+        .args(["--install-as", form, "--install-url", &format!("http://127.0.0.1:{port}/{path}")])
         .args(["--handler-cmd", &command])
         .arg("--out")
         .arg(&out_file)
@@ -109,24 +120,33 @@ fn not_passed(run: &Run) -> String {
     lines.join("\n")
 }
 
-#[test]
-fn the_b24pysdk_app_passes_the_default_suite_install_included() {
-    let run = run_app("default", "");
+/// The run passes: no failure, no error; the installation among the passes.
+fn assert_passes(run: &Run, install_case: &str) {
     let summary = &run.report["summary"];
-    assert_eq!(run.code, Some(0), "{summary}\n{}\n{}", not_passed(&run), run.stderr);
+    assert_eq!(run.code, Some(0), "{summary}\n{}\n{}", not_passed(run), run.stderr);
     assert_eq!(summary["failed"], 0, "{summary}");
     assert_eq!(summary["errored"], 0, "{summary}");
-    let install = run.cases().iter().find(|c| c["id"] == "install/onappinstall").expect("the run installed the app");
+    let install = run.cases().iter().find(|c| c["id"] == install_case).expect("the run installed the app");
     assert_eq!(install["outcome"], "pass", "{install}");
     // Warnings (failed `should` checks) do not fail the run; they are listed for the reader.
-    eprintln!("{summary}\n{}", not_passed(&run));
+    eprintln!("{summary}\n{}", not_passed(run));
+}
+
+#[test]
+fn the_b24pysdk_app_passes_the_default_suite_installed_by_onappinstall() {
+    assert_passes(&run_app("event", Install::Event, ""), "install/onappinstall");
+}
+
+#[test]
+fn the_b24pysdk_app_passes_the_default_suite_installed_from_its_installation_page() {
+    assert_passes(&run_app("frame", Install::Frame, ""), "install/frame");
 }
 
 /// The control: the same app with LANG marked safe in its template fails the run, on exactly
 /// the LANG injection probes a browser would act on, for exactly that check.
 #[test]
 fn the_b24pysdk_app_that_renders_lang_unescaped_fails_no_reflected_injection_on_the_lang_probes() {
-    let run = run_app("unescaped-lang", "B24_DEFECT=unescaped-lang ");
+    let run = run_app("unescaped-lang", Install::Event, "B24_DEFECT=unescaped-lang ");
     assert_eq!(run.code, Some(1), "{}\n{}", run.report["summary"], run.stderr);
     let failed: BTreeSet<&str> =
         run.cases().iter().filter(|c| c["outcome"] == "fail").filter_map(|c| c["id"].as_str()).collect();
