@@ -105,12 +105,16 @@ fn the_b24jssdk_app_passes_the_default_suite_install_included() {
     let scratch = Scratch::new("correct");
     let (out, report) = run_app("", &scratch);
     let summary = &report["summary"];
-    let failures: Vec<_> =
-        cases(&report).iter().filter(|c| c["outcome"] != "pass").map(|c| (&c["id"], failed_checks(c))).collect();
+    let failures: Vec<_> = cases(&report)
+        .iter()
+        .filter(|c| c["outcome"] != "pass")
+        .map(|c| (&c["id"], &c["outcome"], failed_checks(c)))
+        .collect();
     assert_eq!(out.status.code(), Some(0), "{summary}\n{failures:?}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!((summary["failed"].as_u64(), summary["errored"].as_u64()), (Some(0), Some(0)), "{failures:?}");
+    // The installation happened and bound the page the cases were fired at (a warning is no failure).
     let install = cases(&report).iter().find(|c| c["id"] == "install/onappinstall").expect("the install case");
-    assert_eq!(install["outcome"], "pass", "{install}");
+    assert!(install["outcome"] == "pass" || install["outcome"] == "warn", "{install}");
 }
 
 #[test]
