@@ -271,6 +271,7 @@ mod tests {
                 error: Some("expired_token".into()),
                 late: false,
                 binding: None,
+                batch: None,
             }],
         }
     }
