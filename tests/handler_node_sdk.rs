@@ -131,14 +131,19 @@ fn following_domain_is_flagged_by_token_stays_home_on_the_foreign_cases_only() {
     // The foreign portal's own address, and the portal's behind a userinfo `@`.
     assert_eq!(leaked, BTreeSet::from(["domain/foreign", "domain/userinfo-trick"]));
 
-    // Nothing else changed: every case that fails names a DOMAIN other than the portal's. Those the
-    // handler cannot reach (no port, a path, garbage) end in its 502 for an unreachable Bitrix24.
+    // Nothing else changed: every case a check fails names a DOMAIN other than the portal's. Those
+    // the handler cannot reach (no port, a path, garbage) end in its 502 for an unreachable
+    // Bitrix24. latency-budget is left out: a loaded machine may slow any case.
     let home = cases(&report).iter().find(|c| c["id"] == "valid/documented-example").map(domains);
     let home = home.and_then(|d| d.into_iter().next()).expect("the documented example's DOMAIN");
-    for case in cases(&report).iter().filter(|c| c["outcome"] != "pass") {
-        let checks = failed_checks(case);
+    for case in cases(&report) {
+        let mut checks = failed_checks(case);
+        checks.remove("latency-budget");
+        if checks.is_empty() {
+            continue;
+        }
         assert!(domains(case).iter().any(|d| *d != home), "{} fails {checks:?} with DOMAIN {home}", case["id"]);
-        let expected = BTreeSet::from(["token-stays-home", "no-server-error", "latency-budget"]);
+        let expected = BTreeSet::from(["token-stays-home", "no-server-error"]);
         assert!(checks.is_subset(&expected), "{} fails {checks:?}", case["id"]);
     }
 }
