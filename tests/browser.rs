@@ -25,6 +25,7 @@ type Seen = Arc<Mutex<Vec<(String, HeaderMap, String)>>>;
 /// - `/page` answers every request with a page;
 /// - `/prg` keeps the post in a session and answers 303 to `/prg/page`, which shows the page only
 ///   to the session's cookie (POST-redirect-GET);
+/// - `/away` answers 303 to another origin, with no token in the URL;
 /// - `/loop` and `/loop/again` redirect to each other.
 async fn handler() -> (String, Seen) {
     let seen: Seen = Arc::default();
@@ -42,6 +43,7 @@ async fn handler() -> (String, Seen) {
             }),
         )
         .route("/prg/page", any(|headers: HeaderMap| async move { session_page(&headers) }))
+        .route("/away", post(|| async { (StatusCode::SEE_OTHER, [(header::LOCATION, ELSEWHERE)]) }))
         .route("/loop", any(|| async { (StatusCode::FOUND, [(header::LOCATION, "/loop/again")]) }))
         .route("/loop/again", any(|| async { (StatusCode::FOUND, [(header::LOCATION, "/loop")]) }))
         .layer(axum::middleware::from_fn_with_state(seen.clone(), record))
@@ -51,6 +53,9 @@ async fn handler() -> (String, Seen) {
     tokio::spawn(async move { axum::serve(listener, router).await });
     (format!("http://{addr}"), seen)
 }
+
+/// Another origin: nothing listens there, and the harness never goes there.
+const ELSEWHERE: &str = "http://127.0.0.1:9/welcome";
 
 fn session_page(headers: &HeaderMap) -> Response {
     match headers.get(header::COOKIE).and_then(|v| v.to_str().ok()) {
@@ -149,7 +154,7 @@ async fn post_redirect_get_is_judged_by_the_page_it_leads_to() {
     assert_eq!(case.outcome, CaseOutcome::Pass, "{}", render_human(&report));
     let (outcome, message) = verdict(case, "accepts-valid");
     assert_eq!(*outcome, Outcome::Pass);
-    assert_eq!(message, format!("answered 200 after 303 to {base}/prg/page?saved=1"));
+    assert_eq!(message, format!("answered 200 after 303 to {base}/prg/page?saved=1 (followed)"));
     assert_eq!(verdict(case, "html-response").0, &Outcome::Pass);
     assert_eq!(case.response.as_ref().unwrap().body, b"<h1>Settings, saved</h1>");
     // The browser's GET: no body, no Origin, the session's cookie, the rest as before.
@@ -181,4 +186,23 @@ async fn a_redirect_loop_errors_the_case_and_says_so() {
     assert_eq!((*outcome, message), (Outcome::Fail, format!("no answer: {error}").as_str()));
     let text = render_human(&report);
     assert!(text.contains(&format!("redirect 302 to {base}/loop (followed)")), "{text}");
+}
+
+/// A redirect to another origin is the answer: the browser leaves the frame for that page. With
+/// no token in its URL nothing leaves with it.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redirect_elsewhere_without_a_token_is_an_answer() {
+    let (base, _) = handler().await;
+    let report = run_at(format!("{base}/away"), &["valid/documented-example"], None).await;
+    let case = &report.cases[0];
+    assert_eq!(case.outcome, CaseOutcome::Pass, "{}", render_human(&report));
+    let (_, message) = verdict(case, "accepts-valid");
+    assert_eq!(
+        message,
+        format!(
+            "answered 303 to {ELSEWHERE} (another origin: not followed): the browser leaves the frame for that page"
+        )
+    );
+    assert_eq!(verdict(case, "token-stays-home").0, &Outcome::Pass);
+    assert_eq!((case.redirects.len(), case.response.as_ref().unwrap().status), (1, 303));
 }

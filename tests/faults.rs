@@ -168,8 +168,20 @@ fn concerns(fault: Fault) -> Concerns {
         Fault::OptionsUnescaped => Cases(&["inject/options.SITE_ID/markup", "inject/options.SITE_ID/script"]),
         Fault::TrustsUri => Cases(&["inject/options.URI/script-url"]),
         Fault::JsonPage | Fault::ForbidsFraming | Fault::SlowPage | Fault::PageTypo => EveryPage,
-        // The hand-over replaces every page whose AUTH_ID fits in a URL.
-        Fault::RedirectTokenElsewhere => EveryPageBut(&["oversize/AUTH_ID-64KiB", "oversize/AUTH_ID-1MiB"]),
+        // The hand-over replaces every page whose AUTH_ID fits in a URL; where AUTH_ID is a probe
+        // or a second value, what leaves is not the case's token.
+        Fault::RedirectTokenElsewhere => EveryPageBut(&[
+            "oversize/AUTH_ID-64KiB",
+            "oversize/AUTH_ID-1MiB",
+            "duplicate/AUTH_ID",
+            "inject/AUTH_ID/attribute",
+            "inject/AUTH_ID/crlf",
+            "inject/AUTH_ID/markup",
+            "inject/AUTH_ID/script",
+            "inject/AUTH_ID/script-url",
+            "inject/AUTH_ID/sql",
+            "inject/AUTH_ID/traversal",
+        ]),
     }
 }
 
