@@ -3,7 +3,6 @@
 use super::{Check, Severity, fail, pass, skip};
 use crate::payload::LANDING_SETTINGS;
 use crate::portal::Role;
-use crate::suite::CaseKind;
 
 pub const BINDS_LANDING_SETTINGS: Check = Check {
     id: "binds-landing-settings",
@@ -11,7 +10,7 @@ pub const BINDS_LANDING_SETTINGS: Check = Check {
     title: "Installing the app binds LANDING_SETTINGS to an absolute handler URL, with a TITLE",
     doc: "embedding/index.md: the Sites section is registered via landing.repo.bind; landing-repo-bind.md: PLACEMENT and PLACEMENT_HANDLER (a full URL) are required, TITLE names the menu item (PROTOCOL.md 4)",
     judge: |case, exchange, _| {
-        if !matches!(case.kind, CaseKind::Install(_)) {
+        if !case.kind.installs() {
             return skip("not the installation");
         }
         let binds: Vec<_> = exchange

@@ -1,8 +1,6 @@
 //! What a successful answer looks like: a page the portal can show in its frame.
 
 use super::{Check, Severity, fail, pass, skip};
-use crate::install::InstallForm;
-use crate::suite::CaseKind;
 
 pub const HTML_RESPONSE: Check = Check {
     id: "html-response",
@@ -10,8 +8,8 @@ pub const HTML_RESPONSE: Check = Check {
     title: "A 2xx answer is a non-empty HTML page",
     doc: "widget_data.md, What the Handler Must Return: an HTML page shown in the frame (PROTOCOL.md 1.1)",
     judge: |case, exchange, _| {
-        if case.kind == CaseKind::Install(InstallForm::Event) {
-            return skip("the installation event's answer is not shown in a frame");
+        if case.kind.is_event() {
+            return skip("an event's answer is not shown in a frame");
         }
         let Ok(response) = &exchange.response else { return skip("no answer") };
         if !(200..300).contains(&response.status) {

@@ -3,6 +3,7 @@
 //! token table, and records every call, attributed to the case whose token it carried.
 
 mod answer;
+mod installation;
 mod landing;
 mod oauth;
 mod params;
@@ -21,6 +22,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use crate::payload::{Binding, opaque_token};
 use crate::suite::TokenState;
 
+pub use installation::{EventBinding, Installation};
 pub use landing::RepoBinding;
 use tls::TlsFront;
 pub use tls::{Authority, AuthorityError, HandshakeFailures};
@@ -154,6 +156,9 @@ struct State {
     /// Cases whose calls were taken because the handler answered them.
     answered: HashSet<usize>,
     bindings: Vec<RepoBinding>,
+    /// The app's installation, and the event handlers it bound.
+    installation: Installation,
+    events: Vec<EventBinding>,
     origin: String,
     member_id: String,
 }
@@ -195,6 +200,8 @@ impl Portal {
             calls: Vec::new(),
             answered: HashSet::new(),
             bindings: Vec::new(),
+            installation: Installation::default(),
+            events: Vec::new(),
             origin: origin(public_addr, tls.is_some()),
             member_id,
         }));
@@ -278,6 +285,40 @@ impl Portal {
     /// What apps have bound with `landing.repo.bind` and not unbound, oldest first.
     pub fn bindings(&self) -> Vec<RepoBinding> {
         lock(&self.state).bindings.clone()
+    }
+
+    /// Where the app's installation stands.
+    pub fn installation(&self) -> Installation {
+        lock(&self.state).installation
+    }
+
+    /// An installation begins: `app.info` says `INSTALLED: false`, and nothing is bound yet —
+    /// an app "must set them from scratch in the installer of each version" (event-bind.md).
+    pub fn begin_installation(&self) {
+        let mut state = lock(&self.state);
+        state.installation = Installation::Pending;
+        state.bindings.clear();
+        state.events.clear();
+    }
+
+    /// The installation has ended: `app.info` says `INSTALLED: true` from now on.
+    pub fn mark_installed(&self) {
+        lock(&self.state).installation = Installation::Installed;
+    }
+
+    /// The app is removed: every token of it is refused (`APPLICATION_NOT_FOUND`), and what it
+    /// bound, placements and event handlers, is forgotten.
+    pub fn mark_uninstalled(&self) {
+        let mut state = lock(&self.state);
+        state.installation = Installation::Removed;
+        state.bindings.clear();
+        state.events.clear();
+    }
+
+    /// The handlers the app bound for `event` with `event.bind`, oldest first.
+    pub fn event_handlers(&self, event: &str) -> Vec<EventBinding> {
+        let state = lock(&self.state);
+        state.events.iter().filter(|b| b.event.eq_ignore_ascii_case(event)).cloned().collect()
     }
 }
 

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::State;
 use super::answer::Answer;
+use super::installation::Installation;
 use super::params::Params;
 use super::tokens::TokenRole;
 
@@ -25,6 +26,10 @@ pub(super) fn refresh(state: &mut State, params: &Params) -> (Option<usize>, Tok
     // b24phpsdk reads a 401 as invalid_client (PROTOCOL.md 3; the status is undocumented).
     if mismatch(&client.id, "client_id") || mismatch(&client.secret, "client_secret") {
         return error(401, "invalid_client", "Invalid client credentials");
+    }
+    // b24pysdk's OAuth errors: NOT_INSTALLED, "Application was removed from the portal" (401).
+    if state.installation == Installation::Removed && owner.is_some() {
+        return error(401, "NOT_INSTALLED", "Application not installed");
     }
     let Some(minted) = state.tokens.refresh(&presented) else {
         return error(400, "invalid_grant", "Invalid grant");

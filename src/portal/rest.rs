@@ -5,6 +5,7 @@ use serde_json::{Map, Value, json};
 
 use super::State;
 use super::answer::Answer;
+use super::installation::{self, Installation};
 use super::landing::{self, RepoBinding};
 use super::params::Params;
 use super::tokens::{Refusal, TokenRole};
@@ -24,7 +25,11 @@ pub(super) fn call(state: &mut State, method: &str, params: &Params) -> Outcome 
         return Outcome { owner: None, role: TokenRole::None, answer, binding: None };
     };
     let admission = state.tokens.admit(&token);
+    // The OAuth server still knows a removed app's tokens; the portal no longer knows the app.
+    let removed = state.installation == Installation::Removed && admission.owner.is_some();
     let (answer, binding) = match admission.refusal {
+        Some(Refusal::Invalid) => (refused(state, Refusal::Invalid), None),
+        _ if removed => (installation::removed(), None),
         Some(refusal) => (refused(state, refusal), None),
         None if method == "batch" => (batch(state, params), None),
         None => method_answer(state, method, params),
@@ -51,7 +56,7 @@ fn method_answer(state: &mut State, method: &str, params: &Params) -> (Answer, O
         "user.current" => Answer::success(user(1), None),
         "user.get" => user_list(params),
         "app.info" => Answer::success(
-            json!({"ID": 7, "CODE": "local.b24conform", "VERSION": 1, "STATUS": "L", "INSTALLED": true,
+            json!({"ID": 7, "CODE": "local.b24conform", "VERSION": 1, "STATUS": "L", "INSTALLED": state.installation == Installation::Installed,
                    "PAYMENT_EXPIRED": "N", "DAYS": null, "LANGUAGE_ID": "en", "LICENSE": "en_project",
                    "member_id": state.member_id}),
             None,
@@ -60,6 +65,7 @@ fn method_answer(state: &mut State, method: &str, params: &Params) -> (Answer, O
         "landing.landing.getlist" => landing::landing_list(params),
         "landing.repo.bind" => return landing::repo_bind(state, params),
         "landing.repo.unbind" => landing::repo_unbind(state, params),
+        "event.bind" => installation::event_bind(state, params),
         _ => not_found(),
     };
     (answer, None)

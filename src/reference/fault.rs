@@ -37,6 +37,8 @@ pub enum Fault {
     NoBind,
     InstallerToken,
     TrustsDomain,
+    UninstallIgnoresAppToken,
+    ServesAfterUninstall,
     /// One character of the page's heading is wrong: nothing a semantic check sees, what a
     /// reviewed snapshot is for.
     PageTypo,
@@ -74,6 +76,8 @@ impl Fault {
         Fault::NoBind,
         Fault::InstallerToken,
         Fault::TrustsDomain,
+        Fault::UninstallIgnoresAppToken,
+        Fault::ServesAfterUninstall,
         Fault::PageTypo,
     ];
 
@@ -217,6 +221,16 @@ impl Fault {
                 "trusts-domain",
                 "token-stays-home",
                 "REST calls go to http://{DOMAIN}/rest/ for whatever DOMAIN the request names, with its token",
+            ),
+            Fault::UninstallIgnoresAppToken => (
+                "uninstall-ignores-app-token",
+                "accepts-valid",
+                "ONAPPUNINSTALL naming the installation's member_id deletes it, whatever its application_token: anyone can remove the app from a portal",
+            ),
+            Fault::ServesAfterUninstall => (
+                "serves-after-uninstall",
+                "rejects-invalid",
+                "ONAPPUNINSTALL is acknowledged but the installation is kept, and the page is shown even when the portal answers APPLICATION_NOT_FOUND",
             ),
             Fault::PageTypo => (
                 "page-typo",

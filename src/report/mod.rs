@@ -137,6 +137,34 @@ impl CaseReport {
         }
     }
 
+    /// The report of a case that could not be exercised: `request` is what would have been sent;
+    /// every check is skipped for `reason`.
+    pub fn not_exercised(case: &Case, request: HttpRequest, reason: &str) -> CaseReport {
+        let checks = crate::checks::ALL
+            .iter()
+            .map(|c| Verdict {
+                id: c.id,
+                severity: c.severity,
+                outcome: crate::checks::Outcome::Skip,
+                message: format!("not exercised: {reason}"),
+            })
+            .collect();
+        CaseReport {
+            id: case.id.clone(),
+            title: case.title.clone(),
+            doc: case.doc.clone(),
+            expect: case.expect,
+            outcome: CaseOutcome::Pass,
+            checks,
+            request,
+            response: None,
+            error: None,
+            portal_calls: Vec::new(),
+            reproduce: String::new(),
+            shrunk: None,
+        }
+    }
+
     /// The checks that failed, and new snapshots, which are not a pass either.
     pub fn failures(&self) -> impl Iterator<Item = &Verdict> {
         self.checks.iter().filter(|v| v.outcome.is_failure())
