@@ -117,15 +117,13 @@ pub(crate) fn cases<E>(
                 (StepKind::Uninstall, None, token) => {
                     Action::Uninstall(token.as_ref().map_or_else(AppToken::default, |t| *t.get_ref()))
                 }
-                (StepKind::Case, None, _) => {
-                    return Err(at(step.action.span(), "a `case` step names its case: case = \"ID\"".to_owned()));
-                }
-                (_, Some(case), _) => {
-                    return Err(at(case.span(), "only a `case` step names a case".to_owned()));
-                }
-                (_, _, Some(token)) => {
+                (StepKind::Case | StepKind::Install, _, Some(token)) => {
                     return Err(at(token.span(), "only an `uninstall` step takes application_token".to_owned()));
                 }
+                (StepKind::Case, None, None) => {
+                    return Err(at(step.action.span(), "a `case` step names its case: case = \"ID\"".to_owned()));
+                }
+                (_, Some(case), _) => return Err(at(case.span(), "only a `case` step names a case".to_owned())),
             };
             let id = format!("{name}/step-{}-{}", n + 1, action.label());
             let mut case = match (action, &step.case) {
