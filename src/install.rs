@@ -9,7 +9,7 @@
 use url::Url;
 
 use crate::payload::{Binding, Field, HttpRequest, Payload, Wire};
-use crate::suite::{Case, CaseKind, DocRef, Expectation, TokenState, catalog_payload};
+use crate::suite::{Case, CaseKind, Evidence, EvidenceKind, Expectation, Level, TokenState, catalog_payload};
 
 /// How Bitrix24 installs the app.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -32,7 +32,8 @@ impl InstallForm {
     }
 }
 
-/// The installation as a case: its own token pair, accepted by a right app.
+/// The installation as a case: its own token pair, accepted by a right app. An app that cannot
+/// be installed offers nothing at all: the case is a `must`.
 pub fn case(form: InstallForm) -> Case {
     let (title, quote) = match form {
         InstallForm::Event => (
@@ -56,10 +57,13 @@ pub fn case(form: InstallForm) -> Case {
     Case {
         id: id.to_owned(),
         title: title.to_owned(),
-        doc: DocRef {
+        level: Level::Must,
+        evidence: Evidence {
             key: "install".to_owned(),
-            source: "settings/oauth/simple-way.md; landing.repo.bind binds the Sites section's placements (embedding/index.md, PROTOCOL.md 4)".to_owned(),
+            kind: EvidenceKind::Documentation,
+            url: "https://apidocs.bitrix24.com/settings/oauth/simple-way.html".to_owned(),
             quote: quote.to_owned(),
+            note: Some("landing.repo.bind then binds the Sites section's placements".to_owned()),
         },
         expect: Expectation::Accept,
         token: TokenState::Valid,

@@ -14,7 +14,7 @@ use url::Url;
 
 use crate::install::{self, InstallForm};
 use crate::payload::{Binding, Field, HttpRequest, Wire, opaque_token};
-use crate::suite::{Case, CaseKind, DocRef, Expectation, catalog_payload};
+use crate::suite::{Case, CaseKind, Evidence, Expectation, Level, catalog_payload};
 
 /// The event Bitrix24 posts when the app is removed.
 pub const ONAPPUNINSTALL: &str = "ONAPPUNINSTALL";
@@ -64,12 +64,14 @@ pub(crate) struct JourneyEntry {
     id: Spanned<String>,
     title: String,
     doc: Spanned<String>,
+    /// The level of its steps, unless a step says otherwise.
+    level: Level,
     steps: Vec<StepEntry>,
 }
 
 /// One step of a `[[journey]]`: `{ do = "case", case = "ID" }`, `{ do = "install" }` or
 /// `{ do = "uninstall" }` (`application_token = "forged"` to forge it), each with an optional
-/// `expect` and `title` of its own.
+/// `expect`, `level` and `title` of its own.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StepEntry {
@@ -78,6 +80,7 @@ struct StepEntry {
     case: Option<Spanned<String>>,
     application_token: Option<Spanned<AppToken>>,
     expect: Option<Expectation>,
+    level: Option<Level>,
     title: Option<String>,
 }
 
@@ -94,7 +97,7 @@ enum StepKind {
 pub(crate) fn cases<E>(
     journeys: &[JourneyEntry],
     catalog: &[Case],
-    doc: impl Fn(&Spanned<String>) -> Result<DocRef, E>,
+    doc: impl Fn(&Spanned<String>) -> Result<Evidence, E>,
     at: impl Fn(Range<usize>, String) -> E,
 ) -> Result<Vec<Case>, E> {
     let mut steps = Vec::new();
@@ -143,7 +146,8 @@ pub(crate) fn cases<E>(
             };
             case.payload = catalog_payload(&id, &case.payload);
             case.id = id;
-            case.doc = evidence.clone();
+            case.evidence = evidence.clone();
+            case.level = step.level.unwrap_or(journey.level);
             case.kind = CaseKind::Step(action);
             if let Some(expect) = step.expect {
                 case.expect = expect;

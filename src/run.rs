@@ -178,12 +178,29 @@ impl RunError {
 
 /// The cases of `sources` that `filters` select, in suite order. Selecting none is an error.
 pub fn select(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Vec<Case>, RunError> {
-    let filter = Filter::new(filters);
-    let all = suite::load(sources, draw)?;
-    // A journey's steps make sense only together: selecting one step selects its journey.
-    let journeys: Vec<&str> = all.iter().filter(|c| filter.selects(&c.id)).filter_map(journey::journey_of).collect();
-    let selected = |c: &Case| filter.selects(&c.id) || journey::journey_of(c).is_some_and(|j| journeys.contains(&j));
-    let cases: Vec<Case> = all.iter().filter(|c| selected(c)).cloned().collect();
+    let cases = selected(suite::load(sources, draw)?, &Filter::new(filters));
+    if cases.is_empty() {
+        return Err(RunError::NoCases(filters.to_vec()));
+    }
+    Ok(cases)
+}
+
+/// The cases of `all` that `filter` selects, in order. A journey's steps make sense only
+/// together: selecting one step selects its whole journey.
+fn selected(all: Vec<Case>, filter: &Filter) -> Vec<Case> {
+    let journeys: Vec<String> =
+        all.iter().filter(|c| filter.selects(&c.id)).filter_map(journey::journey_of).map(str::to_owned).collect();
+    let chosen =
+        |c: &Case| filter.selects(&c.id) || journey::journey_of(c).is_some_and(|j| journeys.iter().any(|k| k == j));
+    all.into_iter().filter(chosen).collect()
+}
+
+/// The cases `list` shows: the installation (as the run performs it by default), then the
+/// suites' cases, those the filters select. Selecting none is an error.
+pub fn catalog(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Vec<Case>, RunError> {
+    let mut cases = vec![install::case(InstallForm::default())];
+    cases.extend(suite::load(sources, draw)?);
+    let cases = selected(cases, &Filter::new(filters));
     if cases.is_empty() {
         return Err(RunError::NoCases(filters.to_vec()));
     }
@@ -204,13 +221,21 @@ pub async fn run(config: &RunConfig, on_case: impl FnMut(&CaseReport)) -> Result
 }
 
 /// The cases of the run: the regressions file's draws first, when there is one, then the
-/// suites' cases the filters select.
+/// suites' cases the filters select. A filter may select the installation alone.
 pub fn cases(config: &RunConfig) -> Result<Vec<Case>, RunError> {
     let mut draw = config.draw.clone();
     if let Some(path) = &config.regressions {
         draw.replay = regressions::read(path)?;
     }
-    select(&config.suites, &config.filters, &draw)
+    let installs = matches!(config.handler, Handler::Builtin(_)) || config.install_url.is_some();
+    match select(&config.suites, &config.filters, &draw) {
+        Err(RunError::NoCases(_))
+            if installs && Filter::new(&config.filters).selects(config.install_form.case_id()) =>
+        {
+            Ok(Vec::new())
+        }
+        selected => selected,
+    }
 }
 
 /// [`Stage::perform`] without the watch on a started handler.
@@ -276,18 +301,20 @@ async fn perform(
     let mut next_owner = cases.len();
     let mut failed_draws = Vec::new();
     // A snapshot's difference is no property of the draw: shrinking judges candidates without
-    // snapshots, and a replayed draw has a case id no snapshot is stored under.
+    // snapshots, and a replayed draw has a case id no snapshot is stored under. A warning does
+    // not fail the run, and a case the harness did not model is no failure of the handler:
+    // neither is shrunk nor recorded.
     let failing = cases
         .iter()
         .zip(reports.iter_mut())
-        .filter(|(_, r)| r.outcome == CaseOutcome::Error || r.failures().any(|v| v.id != snapshot::CHECK_ID));
+        .filter(|(_, r)| r.outcome == CaseOutcome::Error || r.run_failures().any(|v| v.id != snapshot::CHECK_ID));
     for (case, report) in failing {
         let Some(origin) = &case.origin else { continue };
         if failed_draws.len() < MAX_SHRUNK && config.shrink_budget > 0 {
             report.shrunk =
                 stage.shrink(case, origin, report, &mut next_owner, config.shrink_budget).await.map(Box::new);
         }
-        let checks: Vec<&str> = report.failures().map(|v| v.id).collect();
+        let checks: Vec<&str> = report.run_failures().map(|v| v.id).collect();
         let mut note =
             format!("{} failed {}", case.id, if checks.is_empty() { "(no answer)".into() } else { checks.join(", ") });
         if let Some(shrunk) = &report.shrunk {
@@ -613,9 +640,7 @@ impl Stage {
         next_owner: &mut usize,
         budget: usize,
     ) -> Option<Shrunk> {
-        let failing = |report: &CaseReport| -> Vec<&'static str> {
-            report.failures().filter(|v| v.severity == checks::Severity::Error).map(|v| v.id).collect()
-        };
+        let failing = |report: &CaseReport| -> Vec<&'static str> { report.run_failures().map(|v| v.id).collect() };
         let wanted = failing(failed);
         let mut shrinker = Shrinker::new(origin.space, origin.seed);
         let mut smallest: Option<CaseReport> = None;
@@ -646,7 +671,7 @@ impl Stage {
         Some(Shrunk {
             steps: shrinker.steps(),
             mutations: shrinker.smallest().mutations.clone(),
-            failures: report.failures().cloned().collect(),
+            failures: report.run_failures().cloned().collect(),
             reproduce: report.reproduce,
             request: report.request,
         })

@@ -1,12 +1,17 @@
 //! What a successful answer looks like: a page the portal can show in its frame.
 
-use super::{Check, Severity, fail, pass, skip};
+use super::{Check, Citation, Grade, fail, pass, skip};
+use crate::suite::{EvidenceKind, Level};
 
 pub const HTML_RESPONSE: Check = Check {
     id: "html-response",
-    severity: Severity::Error,
+    level: Grade::OfCase,
     title: "A 2xx answer is a non-empty HTML page",
-    doc: "widget_data.md, What the Handler Must Return: an HTML page shown in the frame (PROTOCOL.md 1.1)",
+    evidence: Citation {
+        kind: EvidenceKind::Inference,
+        url: "docs/protocol.md",
+        quote: "The handler's answer is an ordinary HTML page, which the portal shows in its frame.",
+    },
     judge: |case, exchange, _| {
         if case.kind.is_event() {
             return skip("an event's answer is not shown in a frame");
@@ -28,9 +33,13 @@ pub const HTML_RESPONSE: Check = Check {
 
 pub const IFRAME_EMBEDDABLE: Check = Check {
     id: "iframe-embeddable",
-    severity: Severity::Error,
+    level: Grade::Fixed(Level::Must),
     title: "A 2xx page does not forbid the portal from framing it (X-Frame-Options, CSP frame-ancestors)",
-    doc: "widget_data.md, What the Handler Must Return; site-does-not-allow-connection.md: a page that forbids framing shows as a blank area (PROTOCOL.md 1.1)",
+    evidence: Citation {
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/local-integrations/site-does-not-allow-connection.html",
+        quote: "The error occurs when the application server prohibits loading pages in a frame.",
+    },
     judge: |_, exchange, _| {
         let Ok(response) = &exchange.response else { return skip("no answer") };
         if !(200..300).contains(&response.status) {

@@ -1,35 +1,61 @@
 //! Status checks. Between them they split the status space so one defect trips one check: a 5xx
 //! belongs to `no-server-error` alone; the other two judge only 1xx–4xx answers.
 
-use super::{Check, Outcome, Severity, fail, pass, skip};
+use super::{Check, Citation, Finding, Grade, fail, pass, skip};
 use crate::fire::Exchange;
-use crate::suite::{Case, Expectation};
+use crate::suite::{Case, EvidenceKind, Expectation, Level};
 
 pub const NO_SERVER_ERROR: Check = Check {
     id: "no-server-error",
-    severity: Severity::Error,
+    level: Grade::Fixed(Level::Must),
     title: "Every request gets an answer, and never a 5xx",
-    doc: "Handlers must cope with whatever the portal sends (PROTOCOL.md 1.1: \"handlers must not crash either way\")",
-    judge: |_, exchange, _| match &exchange.response {
+    evidence: Citation {
+        kind: EvidenceKind::Specification,
+        url: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6",
+        quote: "The 5xx (Server Error) class of status code indicates that the server is aware that it has erred or is incapable of performing the requested method.",
+    },
+    judge: |_, exchange, _| {
+        match &exchange.response {
         Err(error) => fail(format!("no answer: {error}")),
+        // The portal was overloaded or failed first, and the handler passed that on: better to
+        // pause and call again, but the fault began upstream.
+        Ok(r) if (502..=504).contains(&r.status) && exchange.portal_calls.iter().any(overloaded) => fail(format!(
+            "answered {} after the portal refused a call (QUERY_LIMIT_EXCEEDED or a 5xx): passed the portal's overload on; pause and call again instead",
+            r.status
+        ))
+        .at(Level::Should),
         Ok(r) if r.status >= 500 => fail(format!("answered {} (a server error)", r.status)),
         Ok(r) => pass(format!("answered {}", r.status)),
+    }
     },
 };
 
+/// A call the portal refused for its own load or failure, not for anything the handler sent.
+fn overloaded(call: &crate::portal::PortalCall) -> bool {
+    call.status >= 500 || call.error.as_deref() == Some("QUERY_LIMIT_EXCEEDED")
+}
+
 pub const ACCEPTS_VALID: Check = Check {
     id: "accepts-valid",
-    severity: Severity::Error,
+    level: Grade::OfCase,
     title: "A request Bitrix24 sends is answered 2xx",
-    doc: "Seed page, What the Handler Receives: \"Data is transmitted as a POST request\" with the fields listed",
+    evidence: Citation {
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/api-reference/landing/embedding/settings.html",
+        quote: "Data is transmitted as a POST request",
+    },
     judge: |case, exchange, _| judge_status(case, exchange, Expectation::Accept, 200..300, "a request Bitrix24 sends"),
 };
 
 pub const REJECTS_INVALID: Check = Check {
     id: "rejects-invalid",
-    severity: Severity::Error,
+    level: Grade::OfCase,
     title: "A request Bitrix24 never sends is answered 4xx",
-    doc: "Seed page: \"Required parameters are marked with *\"; security-recommendations.md: validate all incoming params",
+    evidence: Citation {
+        kind: EvidenceKind::Specification,
+        url: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5",
+        quote: "The 4xx (Client Error) class of status code indicates that the client seems to have erred.",
+    },
     judge: |case, exchange, _| {
         judge_status(case, exchange, Expectation::Reject, 400..500, "a request Bitrix24 never sends")
     },
@@ -41,7 +67,7 @@ fn judge_status(
     applies_to: Expectation,
     wanted: std::ops::Range<u16>,
     what: &str,
-) -> (Outcome, String) {
+) -> Finding {
     if case.expect != applies_to {
         return skip(format!("the case expects {:?}", case.expect).to_lowercase());
     }

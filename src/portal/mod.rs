@@ -60,6 +60,9 @@ pub struct PortalCall {
     /// request (or a background task) made it with this case's token.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub late: bool,
+    /// False when the portal does not model the REST method (it answered ERROR_METHOD_NOT_FOUND):
+    /// what the handler did next is no fault of its own.
+    pub modelled: bool,
     /// What a `landing.repo.bind` call asked the portal to bind.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub binding: Option<RepoBinding>,
@@ -383,6 +386,7 @@ impl Respond for Responder {
             status: answer.status,
             error: answer.error_code(),
             late,
+            modelled: answer.error_code().as_deref() != Some("ERROR_METHOD_NOT_FOUND"),
             binding,
         });
         answer.into_response()

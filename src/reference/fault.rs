@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
+use crate::suite::Level;
+
 /// One defect of the reference handler.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     OptionsJson500,
     AcceptsMissingMemberId,
@@ -42,6 +43,21 @@ pub enum Fault {
     /// One character of the page's heading is wrong: nothing a semantic check sees, what a
     /// reviewed snapshot is for.
     PageTypo,
+    /// Passes the portal's overload on instead of pausing and calling again.
+    RateLimit502,
+    /// Calls a method the mock portal does not model: its cases are not modelled, not failed.
+    CallsUnknownMethod,
+}
+
+/// What a fault is: its name in `builtin:reference?fault=NAME`, the check it trips (and the only
+/// one), the level its defect deserves (that of the verdicts it fails), and the defect in a
+/// sentence.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Spec {
+    pub name: &'static str,
+    pub check: &'static str,
+    pub level: Level,
+    pub defect: &'static str,
 }
 
 impl Fault {
@@ -79,11 +95,24 @@ impl Fault {
         Fault::UninstallIgnoresAppToken,
         Fault::ServesAfterUninstall,
         Fault::PageTypo,
+        Fault::RateLimit502,
+        Fault::CallsUnknownMethod,
     ];
 
-    /// The name used in `builtin:reference?fault=NAME`, the check it trips (and the only one),
-    /// and the defect in a sentence.
-    fn spec(self) -> (&'static str, &'static str, &'static str) {
+    /// What the fault is.
+    pub fn spec(self) -> Spec {
+        let (name, check, defect) = self.parts();
+        let level = match self {
+            // Good practice, each (the checks' grades say why).
+            Fault::SlowPage | Fault::InstallerToken | Fault::RateLimit502 => Level::Should,
+            // Serving a placement after the removal is judged at the after-removal step's level.
+            Fault::ServesAfterUninstall => Level::Should,
+            _ => Level::Must,
+        };
+        Spec { name, check, level, defect }
+    }
+
+    fn parts(self) -> (&'static str, &'static str, &'static str) {
         match self {
             Fault::OptionsJson500 => (
                 "options-json-500",
@@ -237,21 +266,36 @@ impl Fault {
                 crate::snapshot::CHECK_ID,
                 "the settings page's heading reads \"Settinqs\": one character changed, which only a reviewed snapshot sees",
             ),
+            Fault::RateLimit502 => (
+                "rate-limit-502",
+                "no-server-error",
+                "QUERY_LIMIT_EXCEEDED is passed on as 502 instead of pausing and calling again",
+            ),
+            Fault::CallsUnknownMethod => (
+                "calls-unknown-method",
+                "no-server-error",
+                "every page also calls no.such.method, which the mock portal does not model, and crashes (500) on its error",
+            ),
         }
     }
 
     pub fn name(self) -> &'static str {
-        self.spec().0
+        self.spec().name
     }
 
     /// The check this fault exists to trip, and the only one it trips.
     pub fn check(self) -> &'static str {
-        self.spec().1
+        self.spec().check
+    }
+
+    /// The level of the verdicts it fails.
+    pub fn level(self) -> Level {
+        self.spec().level
     }
 
     /// The defect, in a sentence.
     pub fn defect(self) -> &'static str {
-        self.spec().2
+        self.spec().defect
     }
 
     pub fn from_name(name: &str) -> Option<Fault> {

@@ -371,6 +371,9 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
         }
         None => Value::Null,
     };
+    if app.has(Fault::CallsUnknownMethod) && session.call("no.such.method", &[]).await.is_err() {
+        return Ok(crash());
+    }
     let user_name = user.get("NAME").and_then(Value::as_str).unwrap_or("unknown user");
     let site_title = site.get(0).and_then(|s| s.get("TITLE")).and_then(Value::as_str).unwrap_or("this site");
 
@@ -468,7 +471,7 @@ impl Session<'_> {
     /// rate limit waits once and calls again.
     async fn call(&mut self, method: &str, args: &[(&str, &str)]) -> Result<Value, Refusal> {
         let mut answer = self.post(method, args).await?;
-        if error_code(&answer).as_deref() == Some("query_limit_exceeded") {
+        if error_code(&answer).as_deref() == Some("query_limit_exceeded") && !self.app.has(Fault::RateLimit502) {
             tokio::time::sleep(RATE_LIMIT_PAUSE).await;
             answer = self.post(method, args).await?;
         }

@@ -269,6 +269,7 @@ mod tests {
                 status: 401,
                 error: Some("expired_token".into()),
                 late: false,
+                modelled: true,
                 binding: None,
             }],
         }

@@ -1,6 +1,7 @@
 //! Suites: the conformance catalog as data. A suite file (TOML) becomes [`Case`]s: named cases
 //! from its `[[case]]` tables and seeded, generated ones from its `[[generate]]` tables.
 
+mod evidence;
 mod file;
 mod filter;
 
@@ -10,6 +11,7 @@ use url::Url;
 use crate::generate::{self, Mutation, Space, draft_seed};
 use crate::payload::{Binding, Field, HttpRequest, Payload, Wire, opaque_token};
 
+pub use evidence::{Evidence, EvidenceKind, check_url};
 pub use file::SuiteError;
 pub use filter::Filter;
 
@@ -32,6 +34,27 @@ impl Expectation {
             Expectation::Accept => "accept",
             Expectation::Reject => "reject",
             Expectation::Tolerate => "tolerate",
+        }
+    }
+}
+
+/// How much a requirement weighs: whether breaking it fails the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Documented, or its violation harms the user or the portal: a failure fails the run.
+    Must,
+    /// Good practice, or inferred and undocumented behaviour: a failure is a warning, which fails
+    /// the run only with `--strict`.
+    Should,
+}
+
+impl Level {
+    /// The name suite files and reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Must => "must",
+            Level::Should => "should",
         }
     }
 }
@@ -72,22 +95,14 @@ impl TokenState {
     }
 }
 
-/// The sentence of the Bitrix24 documentation a case enforces.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct DocRef {
-    /// The suite file's short name for it, which reports group by.
-    pub key: String,
-    pub source: String,
-    pub quote: String,
-}
-
 /// One conformance case.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Case {
     /// Stable across runs: `missing/member_id`, `valid/generated#3`.
     pub id: String,
     pub title: String,
-    pub doc: DocRef,
+    pub level: Level,
+    pub evidence: Evidence,
     pub expect: Expectation,
     pub token: TokenState,
     /// The request a right portal would send, with this case's own tokens.
