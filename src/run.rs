@@ -419,10 +419,7 @@ impl Stage {
         let (reference, handler_url, install_url) = match &config.handler {
             Handler::Builtin(fault) => {
                 let client = &config.portal.client;
-                let credentials = Credentials {
-                    client_id: client.id.clone().unwrap_or_else(|| "local.b24conform".to_owned()),
-                    client_secret: client.secret.clone().unwrap_or_else(|| "reference-secret".to_owned()),
-                };
+                let credentials = Credentials { client_id: client.id.clone(), client_secret: client.secret.clone() };
                 let ca_pem = authority.as_ref().map(Authority::ca_pem);
                 let reference = Reference::start(credentials, *fault, ca_pem)
                     .await
@@ -438,7 +435,7 @@ impl Stage {
                 HandlerProcess::start(
                     command,
                     &handler_url,
-                    &launch::environment(&portal, &binding.member_id, authority.as_ref()),
+                    &launch::environment(&portal, authority.as_ref()),
                     config.handler_wait,
                 )
                 .await?,
@@ -479,7 +476,7 @@ impl Stage {
         match install_url {
             Some(install_url) => stage.install(&install_url, config.install_form).await?,
             // Installed by hand before the run.
-            None => stage.portal.mark_installed(),
+            None => stage.portal.set_installed(true),
         }
         Ok(stage)
     }
@@ -546,6 +543,9 @@ impl Stage {
 
     /// Installs the app at `url` in `form`; from then on the placement cases go to the
     /// LANDING_SETTINGS handler it bound, if it bound one.
+    /// The installation page's form is not finished until the page has answered (the run plays
+    /// its BX24.installFinish then); the event form comes when it is (an app without a page has
+    /// nothing to finish: on-app-install.md's example says INSTALLED=Y).
     async fn install(&mut self, url: &Url, form: InstallForm) -> Result<(), RunError> {
         ensure_listening(url).await?;
         let case = install::case(form);
@@ -568,12 +568,10 @@ impl Stage {
     /// `BX24.installFinish()`, which the harness does not run, stands for a 2xx answer here.
     async fn install_as(&self, owner: usize, case: &Case, url: &Url, form: InstallForm) -> Exchange {
         self.portal.begin_installation();
-        if form == InstallForm::Event {
-            self.portal.mark_installed();
-        }
+        self.portal.set_installed(form == InstallForm::Event);
         let exchange = self.fire(owner, install::request(case, form, &self.binding, url)).await;
         if exchange.response.as_ref().is_ok_and(|r| (200..300).contains(&r.status)) {
-            self.portal.mark_installed();
+            self.portal.set_installed(true);
         }
         exchange
     }
@@ -592,13 +590,19 @@ impl Stage {
                 Ok(self.install_as(owner, case, url, self.install_form).await)
             }
             CaseKind::Step(Action::Uninstall(token)) => {
-                let bound = self.portal.event_handlers(ONAPPUNINSTALL).into_iter().next();
+                // Bitrix24 numbers the handlers it calls (event_handler_id); the mock, by binding.
+                let bound = self
+                    .portal
+                    .event_handlers()
+                    .into_iter()
+                    .zip(1..)
+                    .find(|(h, _)| h.event.eq_ignore_ascii_case(ONAPPUNINSTALL));
                 // Bitrix24 removes the app first: the event's auth carries no token that works.
                 if token == AppToken::Genuine {
                     self.portal.mark_uninstalled();
                 }
                 let fallback = self.install_url.as_ref().unwrap_or(&self.handler_url);
-                let Some(bound) = bound else {
+                let Some((bound, handler_id)) = bound else {
                     let reason =
                         format!("the app bound no {ONAPPUNINSTALL} handler with event.bind at its installation");
                     return Err(not_sent(fallback, reason));
@@ -609,7 +613,7 @@ impl Stage {
                         format!("the bound {ONAPPUNINSTALL} handler {:?} is not a URL: {e}", bound.handler),
                     )
                 })?;
-                let request = journey::uninstall_request(case, token, &self.binding, bound.id, &url);
+                let request = journey::uninstall_request(case, token, &self.binding, handler_id, &url);
                 Ok(self.fire(owner, request).await)
             }
             // Placement requests go where the app's latest installation bound them, or where
@@ -623,10 +627,12 @@ impl Stage {
         }
     }
 
-    /// Issues `case`'s tokens to `owner` at both portals, so that calls are attributed to it.
+    /// Issues `case`'s tokens to `owner` at both portals, so that calls are attributed to it,
+    /// with the scopes the case's APPLICATION_SCOPE names.
     fn enlist(&self, owner: usize, case: &Case) {
+        let scope = granted_scope(case, &self.binding);
         for portal in [&self.portal, &self.foreign] {
-            portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+            portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token, scope.as_deref());
         }
     }
 
@@ -733,6 +739,17 @@ impl Stage {
         }
         CaseReport::new(case, exchange, verdicts)
     }
+}
+
+/// The scopes a case's tokens are granted: what its APPLICATION_SCOPE says (an app's scopes are
+/// what it was granted: APPLICATION_SCOPE "List of scopes available to the application"), when it
+/// reads as a list of scope names (`crm,placement`, or empty for none); the installation's when
+/// the case sends none or something else (an encoding case bends the field, not the app).
+fn granted_scope(case: &Case, binding: &Binding) -> Option<String> {
+    let field = case.fields(binding).into_iter().rev().find(|f| f.name == "APPLICATION_SCOPE")?;
+    let name = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    let reads = field.value.is_empty() || field.value.split(',').all(name);
+    (reads && !field.raw).then_some(field.value)
 }
 
 /// Fails fast, with exit 3, when nothing listens at the handler's address.

@@ -6,7 +6,7 @@ use std::process::Command;
 use b24_conform::checks::Outcome;
 use b24_conform::fire;
 use b24_conform::journey::forged_application_token;
-use b24_conform::portal::{Installation, Portal};
+use b24_conform::portal::Portal;
 use b24_conform::report::{CaseOutcome, CaseReport, RunReport};
 use b24_conform::run::{Handler, RunConfig, run};
 use b24_conform::suite::{self, Draw, SuiteSource, TokenState};
@@ -158,7 +158,7 @@ const REFRESH: &str = "r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r
 #[tokio::test]
 async fn the_portal_says_installed_only_once_it_is_and_refuses_a_removed_apps_tokens() {
     let portal = Portal::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
-    portal.grant(0, AUTH, REFRESH, TokenState::Valid);
+    portal.grant(0, AUTH, REFRESH, TokenState::Valid, None);
     let client = fire::client();
     let rest = portal.rest_url();
     let call = |method: &str| {
@@ -168,11 +168,8 @@ async fn the_portal_says_installed_only_once_it_is_and_refuses_a_removed_apps_to
             (response.status().as_u16(), response.json::<Value>().await.unwrap())
         }
     };
-    assert_eq!(portal.installation(), Installation::Pending);
+    portal.begin_installation();
     assert_eq!(call("app.info").await.1["result"]["INSTALLED"], false);
-    portal.mark_installed();
-    assert_eq!(call("app.info").await.1["result"]["INSTALLED"], true);
-
     let bind = client
         .post(format!("{rest}event.bind.json"))
         .form(&[("auth", AUTH), ("event", "onAppUninstall"), ("handler", "http://127.0.0.1:9/uninstall")])
@@ -180,33 +177,34 @@ async fn the_portal_says_installed_only_once_it_is_and_refuses_a_removed_apps_to
         .await
         .unwrap();
     assert_eq!(bind.status(), 200);
-    let bound = portal.event_handlers("ONAPPUNINSTALL");
-    assert_eq!(bound.len(), 1);
-    assert_eq!(
-        (bound[0].id, bound[0].event.as_str(), bound[0].handler.as_str()),
-        (1, "ONAPPUNINSTALL", "http://127.0.0.1:9/uninstall")
-    );
+    portal.set_installed(true);
+    assert_eq!(call("app.info").await.1["result"]["INSTALLED"], true);
+    assert_eq!(portal.event_handlers().len(), 1);
 
     portal.mark_uninstalled();
-    assert!(portal.event_handlers("ONAPPUNINSTALL").is_empty(), "a removed app's handlers are forgotten");
-    for method in ["app.info", "user.current"] {
+    assert!(portal.event_handlers().is_empty(), "a removed app's handlers are forgotten");
+    for method in ["app.info", "user.current", "batch"] {
         let (status, body) = call(method).await;
         assert_eq!((status, body["error"].as_str()), (401, Some("APPLICATION_NOT_FOUND")), "{method}: {body}");
     }
     // A token the portal never issued is still just invalid.
     let unknown = client.get(format!("{rest}user.current?auth=nope")).send().await.unwrap();
     assert_eq!(unknown.json::<Value>().await.unwrap()["error"], "invalid_token");
+    let app = portal.client();
     let refresh = client
         .post(portal.oauth_url())
         .form(&[
             ("grant_type", "refresh_token"),
             ("refresh_token", REFRESH),
-            ("client_id", "c"),
-            ("client_secret", "s"),
+            ("client_id", app.id.as_str()),
+            ("client_secret", app.secret.as_str()),
         ])
         .send()
         .await
         .unwrap();
     assert_eq!(refresh.status(), 401);
     assert_eq!(refresh.json::<Value>().await.unwrap()["error"], "NOT_INSTALLED");
+    // A new installation starts afresh.
+    portal.begin_installation();
+    assert_eq!(call("user.current").await.0, 200);
 }

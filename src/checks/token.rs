@@ -191,6 +191,7 @@ mod tests {
             late: false,
             modelled: true,
             binding: None,
+            batch: None,
         };
         let exchange = |calls| Exchange {
             request: HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: vec![] },

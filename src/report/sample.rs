@@ -89,6 +89,7 @@ pub fn report() -> RunReport {
         late: false,
         modelled: true,
         binding: None,
+        batch: None,
     });
 
     let mut errored =

@@ -271,6 +271,7 @@ mod tests {
                 late: false,
                 modelled: true,
                 binding: None,
+                batch: None,
             }],
         }
     }
