@@ -28,11 +28,11 @@ fn the_default_run_passes_and_shows_the_seed() {
 
 #[test]
 fn a_fault_fails_the_run_with_exit_1_and_names_the_check() {
-    let out = b24(&["run", "--handler", "builtin:reference?fault=accepts-missing-member-id"]);
+    let out = b24(&["run", "--handler", "builtin:reference?fault=options-json-500"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("FAIL  missing/member_id"), "{stdout}");
-    assert!(stdout.contains("rejects-invalid: answered 200"), "{stdout}");
+    assert!(stdout.contains("FAIL  options/not-json"), "{stdout}");
+    assert!(stdout.contains("no-server-error: answered 500"), "{stdout}");
     assert!(stdout.contains("curl -sS -i -X POST"), "{stdout}");
 }
 
@@ -294,14 +294,11 @@ fn report_writes_more_formats_in_the_same_run() {
 
 #[test]
 fn format_markdown_is_a_pull_request_comment() {
-    let out = b24(&["run", "--handler", "builtin:reference?fault=accepts-missing-member-id", "--format", "markdown"]);
+    let out = b24(&["run", "--handler", "builtin:reference?fault=options-json-500", "--format", "markdown"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
-    assert!(
-        stdout.starts_with("## b24-conform ❌ failed: `builtin:reference?fault=accepts-missing-member-id`"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("### ❌ `missing/member_id`") && stdout.contains("```sh\ncurl -sS -i -X POST"), "{stdout}");
+    assert!(stdout.starts_with("## b24-conform ❌ failed: `builtin:reference?fault=options-json-500`"), "{stdout}");
+    assert!(stdout.contains("### ❌ `options/not-json`") && stdout.contains("```sh\ncurl -sS -i -X POST"), "{stdout}");
 }
 
 #[test]

@@ -8,9 +8,9 @@ pub const HTML_RESPONSE: Check = Check {
     level: Grade::OfCase,
     title: "A 2xx answer is a non-empty HTML page",
     evidence: Citation {
-        kind: EvidenceKind::Inference,
-        url: "docs/protocol.md",
-        quote: "The handler's answer is an ordinary HTML page, which the portal shows in its frame.",
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/api-reference/landing/embedding/settings.html",
+        quote: "The handler responds with a regular HTML page — Bitrix24 displays it in a frame in place of the widget.",
     },
     judge: |case, exchange, _| {
         if case.kind.is_event() {
@@ -37,8 +37,8 @@ pub const IFRAME_EMBEDDABLE: Check = Check {
     title: "A 2xx page does not forbid the portal from framing it (X-Frame-Options, CSP frame-ancestors)",
     evidence: Citation {
         kind: EvidenceKind::Documentation,
-        url: "https://apidocs.bitrix24.com/local-integrations/site-does-not-allow-connection.html",
-        quote: "The error occurs when the application server prohibits loading pages in a frame.",
+        url: "https://apidocs.bitrix24.com/api-reference/landing/embedding/settings.html",
+        quote: "The page must allow embedding: if the application server sends the X-Frame-Options or Content-Security-Policy headers that prohibit framing, an empty area remains in place of the widget.",
     },
     judge: |_, exchange, _| {
         let Ok(response) = &exchange.response else { return skip("no answer") };

@@ -11,8 +11,8 @@ pub const SNAPSHOT: Check = Check {
     title: "The exchange (status, headers that matter, normalised body, portal calls) matches its reviewed snapshot",
     evidence: Citation {
         kind: EvidenceKind::Inference,
-        url: "README.md",
-        quote: "A handler's answers change only when a person has reviewed the change: each exchange is held to its reviewed snapshot.",
+        url: "docs/protocol.md#reviewed-snapshots",
+        quote: "A handler's answers change only when its author has reviewed and stored the new snapshot.",
     },
     judge: |_, _, _| skip("no snapshots directory in use (--snapshots DIR)"),
 };
