@@ -5,7 +5,6 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::OauthClient;
 use super::answer::Answer;
 use super::landing::RepoBinding;
 use crate::payload::{Payload, opaque_token};
@@ -46,7 +45,6 @@ pub(super) struct Installation {
     pub installed: bool,
     /// The app was removed (ONAPPUNINSTALL): the portal refuses every token of it.
     pub removed: bool,
-    pub client: OauthClient,
     pub repo_bindings: Vec<RepoBinding>,
     pub placements: Vec<PlacementBinding>,
     pub events: Vec<EventHandler>,
@@ -81,7 +79,7 @@ impl Installation {
     /// APPLICATION_SCOPE (its APPLICATION_TOKEN is every case's, and the install event's), and
     /// this portal's member_id. Finished, until a run installs
     /// the app itself.
-    pub fn documented(client: OauthClient) -> Installation {
+    pub fn documented() -> Installation {
         let example = Payload::documented_example();
         Installation {
             member_id: opaque_token(MEMBER_SEED, 32),
@@ -89,7 +87,6 @@ impl Installation {
             scope: example.application_scope.unwrap_or_default(),
             installed: true,
             removed: false,
-            client,
             repo_bindings: Vec::new(),
             placements: Vec::new(),
             events: Vec::new(),
