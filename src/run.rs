@@ -583,8 +583,10 @@ impl Stage {
         match case.kind {
             CaseKind::Step(Action::Install) => {
                 let Some(url) = &self.install_url else {
-                    let reason =
-                        "the run has no installation handler (--install-url): the app cannot be installed again";
+                    // As at the start of such a run: the app is taken as installed by hand.
+                    self.portal.begin_installation();
+                    self.portal.set_installed(true);
+                    let reason = "the run has no installation handler (--install-url): the portal takes the app as installed again by hand";
                     return Err(not_sent(&self.handler_url, reason.to_owned()));
                 };
                 Ok(self.install_as(owner, case, url, self.install_form).await)

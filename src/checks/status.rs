@@ -24,11 +24,23 @@ pub const NO_SERVER_ERROR: Check = Check {
             r.status
         ))
         .at(Level::Should),
+        // The app was removed from that Bitrix24 (ONAPPUNINSTALL) and the handler passed the
+        // portal's refusal on: a 4xx would say so, but nothing is harmed.
+        Ok(r) if r.status >= 500 && exchange.portal_calls.iter().any(removed) => fail(format!(
+            "answered {} after the portal answered APPLICATION_NOT_FOUND: the app is no longer installed there, which a 4xx says",
+            r.status
+        ))
+        .at(Level::Should),
         Ok(r) if r.status >= 500 => fail(format!("answered {} (a server error)", r.status)),
         Ok(r) => pass(format!("answered {}", r.status)),
     }
     },
 };
+
+/// A call the portal refused because the app is no longer installed on it.
+fn removed(call: &crate::portal::PortalCall) -> bool {
+    call.error.as_deref() == Some("APPLICATION_NOT_FOUND")
+}
 
 /// A call the portal refused for its own load or failure, not for anything the handler sent.
 fn overloaded(call: &crate::portal::PortalCall) -> bool {
@@ -76,5 +88,53 @@ fn judge_status(
         Ok(r) if r.status >= 500 => skip(format!("answered {} (no-server-error judges it)", r.status)),
         Ok(r) if wanted.contains(&r.status) => pass(format!("answered {}", r.status)),
         Ok(r) => fail(format!("answered {} to {what}; expected {}xx ({})", r.status, wanted.start / 100, case.title)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::{Outcome, Settings};
+    use crate::fire::HttpResponse;
+    use crate::install::{self, InstallForm};
+    use crate::payload::HttpRequest;
+    use crate::portal::{Endpoint, PortalCall, Role, TokenRole};
+
+    /// A 5xx that follows the portal's APPLICATION_NOT_FOUND passes the removal on: a warning;
+    /// any other 5xx stays a failure at the check's level.
+    #[test]
+    fn a_server_error_after_the_app_was_removed_is_a_warning() {
+        let case = install::case(InstallForm::Frame);
+        let call = |error: &str| PortalCall {
+            owner: Some(0),
+            portal: Role::Home,
+            endpoint: Endpoint::Rest,
+            method: "user.current".into(),
+            http_method: "POST".into(),
+            token: TokenRole::Given,
+            status: 401,
+            error: Some(error.to_owned()),
+            late: false,
+            modelled: true,
+            binding: None,
+            batch: None,
+        };
+        let judge = |calls: Vec<PortalCall>| {
+            let exchange = Exchange {
+                request: HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: vec![] },
+                response: Ok(HttpResponse {
+                    status: 502,
+                    headers: vec![],
+                    body: Vec::new(),
+                    truncated: false,
+                    elapsed_ms: 1,
+                }),
+                portal_calls: calls,
+            };
+            let finding = (NO_SERVER_ERROR.judge)(&case, &exchange, &Settings::default());
+            (finding.outcome, finding.level)
+        };
+        assert_eq!(judge(vec![call("APPLICATION_NOT_FOUND")]), (Outcome::Fail, Some(Level::Should)));
+        assert_eq!(judge(vec![call("invalid_token")]), (Outcome::Fail, None));
     }
 }

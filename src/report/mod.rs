@@ -186,7 +186,7 @@ impl CaseReport {
                     id: c.id,
                     level: case.level,
                     outcome: if applies { Outcome::NotExercised } else { Outcome::Skip },
-                    message: format!("not exercised: {reason}"),
+                    message: reason.to_owned(),
                 }
             })
             .collect();
