@@ -12,8 +12,8 @@ pub const NO_REFLECTED_INJECTION: Check = Check {
     title: "No value the request carried, PLACEMENT_OPTIONS keys included, comes back unescaped where it changes the page",
     evidence: Citation {
         kind: EvidenceKind::Specification,
-        url: "https://github.com/OWASP/ASVS/blob/v4.0.3/4.0/en/0x13-V5-Validation-Sanitization-Encoding.md",
-        quote: "Verify that output encoding is relevant for the interpreter and context required.",
+        url: "https://github.com/OWASP/ASVS/blob/044366c6e4a078c579f5fad1bb0e1fd91ae5e354/4.0/en/0x13-V5-Validation-Sanitization-Encoding.md",
+        quote: "Verify that context-aware, preferably automated - or at worst, manual - output escaping protects against reflected, stored, and DOM based XSS.",
     },
     judge: |_, exchange, _| {
         let Ok(response) = &exchange.response else { return skip("no answer") };

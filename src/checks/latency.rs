@@ -9,8 +9,8 @@ pub const LATENCY_BUDGET: Check = Check {
     title: "The answer comes within the latency budget (default 3 s, --latency-budget-ms)",
     evidence: Citation {
         kind: EvidenceKind::Documentation,
-        url: "https://apidocs.bitrix24.com/api-reference/landing/embedding/settings.html",
-        quote: "The application item with PLACEMENT=LANDING_SETTINGS appears as the last item in the left slider menu.",
+        url: "https://apidocs.bitrix24.com/api-reference/widgets/universal/background-worker.html",
+        quote: "If the response takes longer than five seconds and this happens more than ten times a day on the same Bitrix24, the handler registration is deleted.",
     },
     judge: |_, exchange, settings| {
         let Ok(response) = &exchange.response else { return skip("no answer") };

@@ -11,7 +11,7 @@ pub const NO_ERROR_LEAK: Check = Check {
     title: "No answer shows a stack trace, a debug dump, an SQL error or a server file path",
     evidence: Citation {
         kind: EvidenceKind::Specification,
-        url: "https://github.com/OWASP/ASVS/blob/v4.0.3/4.0/en/0x15-V7-Error-Logging.md",
+        url: "https://github.com/OWASP/ASVS/blob/0eb441ae1d8bf23b0a897d4c104c40a7c788f03e/4.0/en/0x15-V7-Error-Logging.md",
         quote: "Verify that a generic message is shown when an unexpected or security sensitive error occurs, potentially with a unique ID which support personnel can use to investigate.",
     },
     judge: |_, exchange, _| {

@@ -3,6 +3,7 @@
 
 use super::{Check, Citation, Finding, Grade, fail, pass, skip};
 use crate::fire::Exchange;
+use crate::portal::PortalCall;
 use crate::suite::{Case, EvidenceKind, Expectation, Level};
 
 pub const NO_SERVER_ERROR: Check = Check {
@@ -14,16 +15,22 @@ pub const NO_SERVER_ERROR: Check = Check {
         url: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6",
         quote: "The 5xx (Server Error) class of status code indicates that the server is aware that it has erred or is incapable of performing the requested method.",
     },
-    judge: |_, exchange, _| {
-        match &exchange.response {
+    judge: |_, exchange, _| judge_server_error(exchange),
+};
+
+fn judge_server_error(exchange: &Exchange) -> Finding {
+    match &exchange.response {
         Err(error) => fail(format!("no answer: {error}")),
         // The portal was overloaded or failed first, and the handler passed that on: better to
         // pause and call again, but the fault began upstream.
-        Ok(r) if (502..=504).contains(&r.status) && exchange.portal_calls.iter().any(overloaded) => fail(format!(
-            "answered {} after the portal refused a call (QUERY_LIMIT_EXCEEDED or a 5xx): passed the portal's overload on; pause and call again instead",
-            r.status
-        ))
-        .at(Level::Should),
+        Ok(r) if (502..=504).contains(&r.status) && exchange.portal_calls.iter().any(overloaded) => {
+            let message = format!(
+                "answered {} after the portal refused a call (QUERY_LIMIT_EXCEEDED or a 5xx): \
+                 passed the portal's overload on; pause and call again instead",
+                r.status
+            );
+            fail(message).at(Level::Should)
+        }
         // The app was removed from that Bitrix24 (ONAPPUNINSTALL) and the handler passed the
         // portal's refusal on: a 4xx would say so, but nothing is harmed.
         Ok(r) if r.status >= 500 && exchange.portal_calls.iter().any(removed) => fail(format!(
@@ -34,16 +41,15 @@ pub const NO_SERVER_ERROR: Check = Check {
         Ok(r) if r.status >= 500 => fail(format!("answered {} (a server error)", r.status)),
         Ok(r) => pass(format!("answered {}", r.status)),
     }
-    },
-};
+}
 
 /// A call the portal refused because the app is no longer installed on it.
-fn removed(call: &crate::portal::PortalCall) -> bool {
+fn removed(call: &PortalCall) -> bool {
     call.error.as_deref() == Some("APPLICATION_NOT_FOUND")
 }
 
 /// A call the portal refused for its own load or failure, not for anything the handler sent.
-fn overloaded(call: &crate::portal::PortalCall) -> bool {
+fn overloaded(call: &PortalCall) -> bool {
     call.status >= 500 || call.error.as_deref() == Some("QUERY_LIMIT_EXCEEDED")
 }
 
@@ -54,7 +60,7 @@ pub const ACCEPTS_VALID: Check = Check {
     evidence: Citation {
         kind: EvidenceKind::Documentation,
         url: "https://apidocs.bitrix24.com/api-reference/landing/embedding/settings.html",
-        quote: "Data is transmitted as a POST request",
+        quote: "The handler responds with a regular HTML page — Bitrix24 displays it in a frame in place of the widget.",
     },
     judge: |case, exchange, _| judge_status(case, exchange, Expectation::Accept, 200..300, "a request Bitrix24 sends"),
 };
@@ -64,9 +70,9 @@ pub const REJECTS_INVALID: Check = Check {
     level: Grade::OfCase,
     title: "A request Bitrix24 never sends is answered 4xx",
     evidence: Citation {
-        kind: EvidenceKind::Specification,
-        url: "https://www.rfc-editor.org/rfc/rfc9110#section-15.5",
-        quote: "The 4xx (Client Error) class of status code indicates that the client seems to have erred.",
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/settings/cloud-and-on-premise/security-recommendations.html",
+        quote: "Reject requests with incorrect data formats",
     },
     judge: |case, exchange, _| {
         judge_status(case, exchange, Expectation::Reject, 400..500, "a request Bitrix24 never sends")
@@ -94,47 +100,55 @@ fn judge_status(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::{Outcome, Settings};
+    use crate::checks::Outcome;
     use crate::fire::HttpResponse;
-    use crate::install::{self, InstallForm};
     use crate::payload::HttpRequest;
-    use crate::portal::{Endpoint, PortalCall, Role, TokenRole};
+    use crate::portal::{Endpoint, Role, TokenRole};
 
-    /// A 5xx that follows the portal's APPLICATION_NOT_FOUND passes the removal on: a warning;
-    /// any other 5xx stays a failure at the check's level.
+    /// Only a gateway answer to the portal's own overload or failure is lowered to should.
     #[test]
-    fn a_server_error_after_the_app_was_removed_is_a_warning() {
-        let case = install::case(InstallForm::Frame);
-        let call = |error: &str| PortalCall {
+    fn the_portals_overload_passed_on_is_a_warning() {
+        let call = |status: u16, error: &str| PortalCall {
             owner: Some(0),
             portal: Role::Home,
             endpoint: Endpoint::Rest,
             method: "user.current".into(),
             http_method: "POST".into(),
             token: TokenRole::Given,
-            status: 401,
-            error: Some(error.to_owned()),
+            status,
+            error: Some(error.into()),
             late: false,
             modelled: true,
             binding: None,
             batch: None,
         };
-        let judge = |calls: Vec<PortalCall>| {
+        let judge = |answer: u16, calls: Vec<PortalCall>| {
             let exchange = Exchange {
                 request: HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: vec![] },
                 response: Ok(HttpResponse {
-                    status: 502,
+                    status: answer,
                     headers: vec![],
-                    body: Vec::new(),
+                    body: vec![],
                     truncated: false,
                     elapsed_ms: 1,
                 }),
                 portal_calls: calls,
             };
-            let finding = (NO_SERVER_ERROR.judge)(&case, &exchange, &Settings::default());
+            let finding = judge_server_error(&exchange);
             (finding.outcome, finding.level)
         };
-        assert_eq!(judge(vec![call("APPLICATION_NOT_FOUND")]), (Outcome::Fail, Some(Level::Should)));
-        assert_eq!(judge(vec![call("invalid_token")]), (Outcome::Fail, None));
+        let limited = || vec![call(503, "QUERY_LIMIT_EXCEEDED")];
+        assert_eq!(judge(503, limited()), (Outcome::Fail, Some(Level::Should)));
+        assert_eq!(judge(502, vec![call(500, "INTERNAL_SERVER_ERROR")]), (Outcome::Fail, Some(Level::Should)));
+        assert_eq!(judge(500, limited()), (Outcome::Fail, None), "a crash is no gateway answer");
+        assert_eq!(
+            judge(502, vec![call(401, "expired_token")]),
+            (Outcome::Fail, None),
+            "the portal was not overloaded"
+        );
+        assert_eq!(judge(502, Vec::new()), (Outcome::Fail, None));
+        assert_eq!(judge(200, limited()), (Outcome::Pass, None));
+        // A 5xx that passes the portal's APPLICATION_NOT_FOUND on (the app was removed): a warning.
+        assert_eq!(judge(502, vec![call(401, "APPLICATION_NOT_FOUND")]), (Outcome::Fail, Some(Level::Should)));
     }
 }

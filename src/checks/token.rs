@@ -13,7 +13,7 @@ pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
     evidence: Citation {
         kind: EvidenceKind::Documentation,
         url: "https://apidocs.bitrix24.com/settings/oauth/auto-renewal.html",
-        quote: "Repeat the request to the REST method with the same parameters as before, but with the new `access_token`.",
+        quote: "Wait for the expired_token error with the status 401 — it means that the token has expired.",
     },
     judge: |case, exchange, _| {
         let refusable = matches!(
@@ -75,7 +75,7 @@ pub const USES_GIVEN_TOKEN: Check = Check {
     evidence: Citation {
         kind: EvidenceKind::Documentation,
         url: "https://apidocs.bitrix24.com/api-reference/landing/embedding/settings.html",
-        quote: "AUTH_ID: Authorization token OAuth 2 issued for the user who invoked the widget. Can be used for REST API calls on behalf of this user",
+        quote: "Authorization token OAuth 2 issued for the user who invoked the widget. Can be used for REST API calls on behalf of this user",
     },
     judge: |case, exchange, _| {
         let calls = &exchange.portal_calls;

@@ -11,7 +11,8 @@ use url::Url;
 use crate::generate::{self, Mutation, Space, draft_seed};
 use crate::payload::{Binding, Field, HttpRequest, Payload, Wire, opaque_token};
 
-pub use evidence::{Evidence, EvidenceKind, check_url};
+use evidence::check_url;
+pub use evidence::{Evidence, EvidenceKind};
 pub use file::SuiteError;
 pub use filter::Filter;
 
