@@ -208,3 +208,29 @@ async fn the_portal_says_installed_only_once_it_is_and_refuses_a_removed_apps_to
     portal.begin_installation();
     assert_eq!(call("user.current").await.0, 200);
 }
+
+/// A handler installed by hand (no --install-url), written as the docs show and unaware of
+/// ONAPPUNINSTALL: the removal is not exercised, the re-installation neither (the portal takes
+/// the app as installed again by hand), and nothing fails the run — at most a warning for
+/// passing the portal's APPLICATION_NOT_FOUND on after the removal.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handler_installed_by_hand_is_not_failed_by_the_journeys() {
+    let port = (20_000 + (std::process::id() % 400) as u16 * 30..)
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .unwrap();
+    let fixture = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/handlers/landing_settings.py");
+    let mut config = RunConfig {
+        shrink_budget: 0,
+        handler_cmd: Some(format!("python3 '{}' {port}", fixture.display())),
+        ..RunConfig::new(Handler::Url(format!("http://127.0.0.1:{port}/").parse().unwrap()))
+    };
+    config.filters = vec!["lifecycle/*".to_owned()];
+    let report = run(&config, |_| {}).await.expect("the run happens");
+    let text = b24_conform::report::render_human(&report);
+    assert_eq!(report.exit_code(), 0, "{text}");
+    let install = case(&report, "lifecycle/forged-uninstall/step-1-install");
+    assert!(install.response.is_none() && install.checks[0].message.contains("installed again by hand"), "{text}");
+    assert_eq!(case(&report, "lifecycle/forged-uninstall/step-3-case").outcome, CaseOutcome::Pass, "{text}");
+    let after = case(&report, "lifecycle/uninstall/step-3-case");
+    assert!(matches!(after.outcome, CaseOutcome::Pass | CaseOutcome::Warn), "{text}");
+}

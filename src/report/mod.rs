@@ -181,7 +181,9 @@ impl CaseReport {
         let checks = crate::checks::ALL
             .iter()
             .map(|c| {
-                let applies = c.id == "no-server-error" || Some(c.id) == status_check;
+                let applies = c.id == "no-server-error"
+                    || Some(c.id) == status_check
+                    || (case.kind.installs() && c.id == "binds-landing-settings");
                 Verdict {
                     id: c.id,
                     level: case.level,
