@@ -161,9 +161,14 @@ fn concerns(fault: Fault) -> Concerns {
         ]),
         Fault::LangMarkup500 => Cases(&["inject/LANG/markup", "inject/LANG/script"]),
         Fault::NoRefresh => Cases(&["token/expired", "token/invalid", "token/expiring", "token/revoked"]),
-        Fault::NoBind => Cases(&["install/onappinstall"]),
+        // The journeys install the app again: the same defect shows there.
+        Fault::NoBind => Cases(&["install/onappinstall", "lifecycle/forged-uninstall/step-1-install"]),
         // The installer's token, used for every user, shows up after the installation was answered.
-        Fault::InstallerToken => Cases(&["install/onappinstall"]),
+        Fault::InstallerToken => Cases(&["install/onappinstall", "lifecycle/forged-uninstall/step-1-install"]),
+        // The forged event removes the installation: the portal's next request is refused.
+        Fault::UninstallIgnoresAppToken => Cases(&["lifecycle/forged-uninstall/step-3-case"]),
+        // The installation outlives the genuine event: the page is still served.
+        Fault::ServesAfterUninstall => Cases(&["lifecycle/uninstall/step-3-case"]),
         Fault::TrustsDomain => Cases(&["domain/foreign"]),
         // Context decides: the same probes elsewhere are inert (markup inside a quoted attribute).
         Fault::ReflectsLang => Cases(&["inject/LANG/attribute"]),
@@ -206,9 +211,11 @@ async fn each_fault_trips_its_check_only_and_on_the_cases_it_concerns() {
     let pages: BTreeSet<String> = clean
         .cases
         .iter()
-        // The installation event's answer is not a page: nothing shows it.
+        // The installation's and the removal's answers are not pages: nothing shows them.
         .filter(|c| {
             c.id != install::InstallForm::Event.case_id()
+                && !c.id.ends_with("-install")
+                && !c.id.ends_with("-uninstall")
                 && c.response.as_ref().is_some_and(|r| (200..300).contains(&r.status))
         })
         .map(|c| c.id.clone())

@@ -3,7 +3,7 @@
 use super::{Check, Citation, Grade, fail, pass, skip};
 use crate::payload::LANDING_SETTINGS;
 use crate::portal::Role;
-use crate::suite::{CaseKind, EvidenceKind, Level};
+use crate::suite::{EvidenceKind, Level};
 
 pub const BINDS_LANDING_SETTINGS: Check = Check {
     id: "binds-landing-settings",
@@ -15,7 +15,7 @@ pub const BINDS_LANDING_SETTINGS: Check = Check {
         quote: "For embedding in the landing section, the internal method of the landing.repo.bind module is used instead of placement.bind.",
     },
     judge: |case, exchange, _| {
-        if !matches!(case.kind, CaseKind::Install(_)) {
+        if !case.kind.installs() {
             return skip("not the installation");
         }
         let binds: Vec<_> = exchange

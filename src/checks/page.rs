@@ -1,8 +1,7 @@
 //! What a successful answer looks like: a page the portal can show in its frame.
 
 use super::{Check, Citation, Grade, fail, pass, skip};
-use crate::install::InstallForm;
-use crate::suite::{CaseKind, EvidenceKind, Level};
+use crate::suite::{EvidenceKind, Level};
 
 pub const HTML_RESPONSE: Check = Check {
     id: "html-response",
@@ -14,8 +13,8 @@ pub const HTML_RESPONSE: Check = Check {
         quote: "The handler responds with a regular HTML page — Bitrix24 displays it in a frame in place of the widget.",
     },
     judge: |case, exchange, _| {
-        if case.kind == CaseKind::Install(InstallForm::Event) {
-            return skip("the installation event's answer is not shown in a frame");
+        if case.kind.is_event() {
+            return skip("an event's answer is not shown in a frame");
         }
         let Ok(response) = &exchange.response else { return skip("no answer") };
         if !(200..300).contains(&response.status) {

@@ -31,9 +31,21 @@ fn judge_server_error(exchange: &Exchange) -> Finding {
             );
             fail(message).at(Level::Should)
         }
+        // The app was removed from that Bitrix24 (ONAPPUNINSTALL) and the handler passed the
+        // portal's refusal on: a 4xx would say so, but nothing is harmed.
+        Ok(r) if r.status >= 500 && exchange.portal_calls.iter().any(removed) => fail(format!(
+            "answered {} after the portal answered APPLICATION_NOT_FOUND: the app is no longer installed there, which a 4xx says",
+            r.status
+        ))
+        .at(Level::Should),
         Ok(r) if r.status >= 500 => fail(format!("answered {} (a server error)", r.status)),
         Ok(r) => pass(format!("answered {}", r.status)),
     }
+}
+
+/// A call the portal refused because the app is no longer installed on it.
+fn removed(call: &PortalCall) -> bool {
+    call.error.as_deref() == Some("APPLICATION_NOT_FOUND")
 }
 
 /// A call the portal refused for its own load or failure, not for anything the handler sent.
@@ -159,5 +171,7 @@ mod tests {
         );
         assert_eq!(judge(502, Vec::new()), (Outcome::Fail, None));
         assert_eq!(judge(200, limited()), (Outcome::Pass, None));
+        // A 5xx that passes the portal's APPLICATION_NOT_FOUND on (the app was removed): a warning.
+        assert_eq!(judge(502, vec![call(401, "APPLICATION_NOT_FOUND")]), (Outcome::Fail, Some(Level::Should)));
     }
 }

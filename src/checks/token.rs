@@ -2,6 +2,7 @@
 //! tokens (its lineage: the given pair and every token refreshed from it).
 
 use super::{Check, Citation, Grade, fail, not_exercised, pass, skip};
+use crate::journey::Action;
 use crate::portal::{Endpoint, Role, TokenRole};
 use crate::suite::{Case, CaseKind, EvidenceKind, Expectation, Level, TokenState};
 
@@ -147,7 +148,11 @@ pub const TOKEN_STAYS_HOME: Check = Check {
 /// token the portal treats apart, or installs the app. Elsewhere a handler that refuses the
 /// request before calling anything is right, and the token checks have nothing to judge.
 fn calls_expected(case: &Case) -> bool {
-    case.expect == Expectation::Accept || case.token != TokenState::Valid || matches!(case.kind, CaseKind::Install(_))
+    // ONAPPUNINSTALL carries no token to call with: the app is already removed.
+    if matches!(case.kind, CaseKind::Step(Action::Uninstall(_))) {
+        return false;
+    }
+    case.expect == Expectation::Accept || case.token != TokenState::Valid || case.kind.installs()
 }
 
 #[cfg(test)]

@@ -400,6 +400,17 @@ impl Portal {
         portal.tokens.grant(owner, auth_id, refresh_id, state, &scope);
     }
 
+    /// A new installation of the app begins: not finished, nothing bound yet.
+    pub fn begin_installation(&self) {
+        lock(&self.state).installation.begin();
+    }
+
+    /// The app is removed (Bitrix24 then posts ONAPPUNINSTALL): every token of it is refused
+    /// (`APPLICATION_NOT_FOUND`), and what it bound, placements and event handlers, is forgotten.
+    pub fn mark_uninstalled(&self) {
+        lock(&self.state).installation.remove();
+    }
+
     /// Marks the installation finished (BX24.installFinish) or not: the portal's `app.info`
     /// says INSTALLED accordingly, the OAuth server's `install.installed` too.
     pub fn set_installed(&self, installed: bool) {

@@ -39,6 +39,8 @@ pub enum Fault {
     InstallerToken,
     TrustsDomain,
     RedirectTokenElsewhere,
+    UninstallIgnoresAppToken,
+    ServesAfterUninstall,
     /// One character of the page's heading is wrong: nothing a semantic check sees, what a
     /// reviewed snapshot is for.
     PageTypo,
@@ -92,6 +94,8 @@ impl Fault {
         Fault::InstallerToken,
         Fault::TrustsDomain,
         Fault::RedirectTokenElsewhere,
+        Fault::UninstallIgnoresAppToken,
+        Fault::ServesAfterUninstall,
         Fault::PageTypo,
         Fault::RateLimit502,
         Fault::CallsUnknownMethod,
@@ -114,6 +118,8 @@ impl Fault {
             | Fault::RequiresAppToken
             | Fault::LangAllowlist
             | Fault::StatusAllowlist => Level::Should,
+            // Serving a placement after the removal is judged at the after-removal step's level.
+            Fault::ServesAfterUninstall => Level::Should,
             _ => Level::Must,
         };
         Spec { name, check, level, defect }
@@ -262,6 +268,16 @@ impl Fault {
                 "redirect-token-elsewhere",
                 "token-stays-home",
                 "the page hands the user over to the app's front end on another origin with a 303 whose URL carries AUTH_ID: the browser takes the token there",
+            ),
+            Fault::UninstallIgnoresAppToken => (
+                "uninstall-ignores-app-token",
+                "accepts-valid",
+                "ONAPPUNINSTALL naming the installation's member_id deletes it, whatever its application_token: anyone can remove the app from a portal",
+            ),
+            Fault::ServesAfterUninstall => (
+                "serves-after-uninstall",
+                "rejects-invalid",
+                "ONAPPUNINSTALL is acknowledged but the installation is kept, and the page is shown even when the portal answers APPLICATION_NOT_FOUND",
             ),
             Fault::PageTypo => (
                 "page-typo",

@@ -173,9 +173,54 @@ impl CaseReport {
         report
     }
 
+    /// The report of a case that could not be exercised: `request` is what would have been sent.
+    /// The checks that would have judged its answer are not exercised, the others skipped, all
+    /// saying why.
+    pub fn not_exercised(case: &Case, request: HttpRequest, reason: &str) -> CaseReport {
+        let status_check = match case.expect {
+            Expectation::Accept => Some("accepts-valid"),
+            Expectation::Reject => Some("rejects-invalid"),
+            Expectation::Tolerate => None,
+        };
+        let checks = crate::checks::ALL
+            .iter()
+            .map(|c| {
+                let applies = c.id == "no-server-error"
+                    || Some(c.id) == status_check
+                    || (case.kind.installs() && c.id == "binds-landing-settings");
+                Verdict {
+                    id: c.id,
+                    level: case.level,
+                    outcome: if applies { Outcome::NotExercised } else { Outcome::Skip },
+                    message: reason.to_owned(),
+                }
+            })
+            .collect();
+        let mut report = CaseReport {
+            id: case.id.clone(),
+            title: case.title.clone(),
+            level: case.level,
+            evidence: case.evidence.clone(),
+            expect: case.expect,
+            outcome: CaseOutcome::Pass,
+            not_modelled: None,
+            checks,
+            request,
+            redirects: Vec::new(),
+            response: None,
+            error: None,
+            portal_calls: Vec::new(),
+            reproduce: String::new(),
+            shrunk: None,
+        };
+        report.rejudge();
+        report
+    }
+
     /// Sets the case's outcome from its verdicts, as they are now (a baseline changes them).
     pub fn rejudge(&mut self) {
-        self.outcome = CaseOutcome::of(self.response.is_some(), &self.checks, &self.portal_calls);
+        // A case with no answer has an error; a case not exercised has neither.
+        self.outcome = CaseOutcome::of(self.error.is_none(), &self.checks, &self.portal_calls);
         self.not_modelled = (self.outcome == CaseOutcome::NotModelled).then(|| {
             let mut methods: Vec<&str> = Vec::new();
             for call in self.portal_calls.iter().filter(|c| !c.modelled) {

@@ -36,6 +36,9 @@ struct SuiteFile {
     matrix: Vec<MatrixEntry>,
     #[serde(default)]
     generate: Vec<GenerateEntry>,
+    /// Steps in order, fired after every other case (`crate::journey`).
+    #[serde(default)]
+    journey: Vec<crate::journey::JourneyEntry>,
 }
 
 #[derive(Deserialize)]
@@ -277,6 +280,8 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Case>, Su
             });
         }
     }
+    let steps = crate::journey::cases(&file.journey, &cases, doc, at)?;
+    cases.extend(steps);
     Ok(cases)
 }
 

@@ -126,6 +126,25 @@ pub enum CaseKind {
     Placement,
     /// The installation, fired at the app's installation handler (`crate::install`).
     Install(crate::install::InstallForm),
+    /// A step of a journey (`crate::journey`): fired after every other case, in suite order.
+    Step(crate::journey::Action),
+}
+
+impl CaseKind {
+    /// Whether the case installs the app, so that what the app binds is judged.
+    pub fn installs(self) -> bool {
+        matches!(self, CaseKind::Install(_) | CaseKind::Step(crate::journey::Action::Install))
+    }
+
+    /// Whether the case's request is an event Bitrix24 posts, whose answer no frame shows.
+    pub fn is_event(self) -> bool {
+        use crate::journey::Action;
+        matches!(
+            self,
+            CaseKind::Install(crate::install::InstallForm::Event)
+                | CaseKind::Step(Action::Install | Action::Uninstall(_))
+        )
+    }
 }
 
 impl Case {
@@ -146,8 +165,16 @@ impl Case {
     /// The exact request fired at `handler` for this case, as the frame's browser sends it; a
     /// `wire` mutation overrides `wire`, and mutations of headers win over the browser's.
     pub fn request(&self, handler: &Url, binding: &Binding, wire: Wire) -> HttpRequest {
-        if let CaseKind::Install(form) = self.kind {
-            return crate::install::request(self, form, binding, handler);
+        use crate::journey::{self, Action};
+        match self.kind {
+            CaseKind::Install(form) => return crate::install::request(self, form, binding, handler),
+            CaseKind::Step(Action::Install) => {
+                return crate::install::request(self, crate::install::InstallForm::Event, binding, handler);
+            }
+            CaseKind::Step(Action::Uninstall(token)) => {
+                return journey::uninstall_request(self, token, binding, FIRST_EVENT_HANDLER, handler);
+            }
+            CaseKind::Placement | CaseKind::Step(Action::Case) => {}
         }
         let wire = self.mutations.iter().find_map(Mutation::wire).unwrap_or(wire);
         let mut request = wire.placement(handler, &self.fields(binding), binding);
@@ -157,6 +184,9 @@ impl Case {
         request
     }
 }
+
+/// The `event_handler_id` an event carries when nothing says which handler it went to.
+const FIRST_EVENT_HANDLER: u64 = 1;
 
 /// Where a suite comes from.
 #[derive(Clone, Debug)]
