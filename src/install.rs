@@ -78,32 +78,45 @@ pub fn request(case: &Case, form: InstallForm, binding: &Binding, url: &Url) -> 
     }
 }
 
-/// The event's `ts`, 2026-01-01T00:00:00Z: a fixed clock keeps the event, like every payload,
-/// the same on every run.
-const INSTALLED_AT: u64 = 1_767_225_600;
-
 /// The scheme PROTOCOL stands for (0 http, 1 https).
 fn scheme(protocol: u8) -> &'static str {
     if protocol == 1 { "https" } else { "http" }
 }
 
-/// The `ONAPPINSTALL` event for `case`'s tokens from the portal of `binding`, posted to `url`.
+/// The id of the event handler Bitrix24 registered for the app's installation callback.
+const EVENT_HANDLER_ID: &str = "1";
+
+/// The user who installs the app (the mock portal's user 1).
+const INSTALLER: &str = "1";
+
+/// The `ONAPPINSTALL` event for `case`'s tokens from the portal of `binding`, posted to `url`:
+/// every field on-app-install.md documents, and those the official SDKs' event parsers require
+/// besides (b24pysdk `OAuthEventData.from_dict` needs `event_handler_id` and `auth[expires]`;
+/// b24phpsdk's fixtures and b24jssdk's `HandlerAuthParams` carry `auth[expires]` and
+/// `auth[user_id]`), in the order of b24phpsdk's fixture with `refresh_token` before
+/// `application_token`. `ts` is when the event is sent (snapshots redact times).
 fn event(case: &Case, binding: &Binding, url: &Url) -> HttpRequest {
     let payload = case.payload.bind(binding);
-    // The fields and order of simple-way.md's example, nothing more.
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let expires_in = payload.auth_expires.max(0).unsigned_abs();
     let values = [
         ("event", "ONAPPINSTALL".to_owned()),
+        ("event_handler_id", EVENT_HANDLER_ID.to_owned()),
         ("data[VERSION]", "1".to_owned()),
+        ("data[ACTIVE]", "Y".to_owned()),
+        ("data[INSTALLED]", "Y".to_owned()),
         ("data[LANGUAGE_ID]", payload.lang.clone()),
-        ("ts", INSTALLED_AT.to_string()),
+        ("ts", now.to_string()),
         ("auth[access_token]", payload.auth_id.clone()),
-        ("auth[expires_in]", "3600".to_owned()),
+        ("auth[expires]", (now + expires_in).to_string()),
+        ("auth[expires_in]", expires_in.to_string()),
         ("auth[scope]", payload.application_scope.clone().unwrap_or_else(|| "landing".to_owned())),
         ("auth[domain]", payload.domain.clone()),
         ("auth[server_endpoint]", binding.server_endpoint.clone()),
         ("auth[status]", payload.status.clone()),
         ("auth[client_endpoint]", format!("{}://{}/rest/", scheme(binding.protocol), payload.domain)),
         ("auth[member_id]", payload.member_id.clone()),
+        ("auth[user_id]", INSTALLER.to_owned()),
         ("auth[refresh_token]", payload.refresh_id.clone()),
         ("auth[application_token]", payload.application_token.clone().unwrap_or_default()),
     ];

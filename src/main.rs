@@ -83,21 +83,28 @@ enum Command {
 /// How the mock portal plays the app's Bitrix24.
 #[derive(Args)]
 struct PortalArgs {
-    /// The app's client_id: the OAuth server refuses refreshes without it (default: any).
+    /// The app's client_id: the OAuth server refreshes tokens only with it (default: one the run
+    /// makes, given to --handler-cmd as B24_CLIENT_ID and printed).
     #[arg(long, value_name = "ID")]
     client_id: Option<String>,
-    /// The app's client_secret: the OAuth server refuses refreshes without it (default: any).
+    /// The app's client_secret: the OAuth server refreshes tokens only with it (default: one the
+    /// run makes, given to --handler-cmd as B24_CLIENT_SECRET and printed).
     #[arg(long, value_name = "SECRET")]
     client_secret: Option<String>,
-    /// HTTP status of insufficient_scope: 403 as documented, or 401 as the product's source has it.
-    #[arg(long, default_value_t = 403, value_parser = parse_scope_status, value_name = "401|403")]
+    /// HTTP status of insufficient_scope: 401 as the product raises it for OAuth tokens, or 403
+    /// as the docs give it for webhooks.
+    #[arg(long, default_value_t = 401, value_parser = parse_scope_status, value_name = "401|403")]
     insufficient_scope_status: u16,
 }
 
 impl PortalArgs {
     fn config(&self) -> PortalConfig {
+        let made = OauthClient::default();
         PortalConfig {
-            client: OauthClient { id: self.client_id.clone(), secret: self.client_secret.clone() },
+            client: OauthClient {
+                id: self.client_id.clone().unwrap_or(made.id),
+                secret: self.client_secret.clone().unwrap_or(made.secret),
+            },
             insufficient_scope_status: self.insufficient_scope_status,
         }
     }
@@ -420,6 +427,19 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
     let work = async {
         let cases = run::cases(&config)?;
         let stage = Stage::start(&config, &cases).await?;
+        // A handler started by hand learns the app's OAuth client here (--handler-cmd gets it in
+        // its environment): without it, its refreshes are refused with invalid_client.
+        if matches!(config.handler, Handler::Url(_)) && config.handler_cmd.is_none() {
+            let portal = stage.portal();
+            let client = portal.client();
+            eprintln!(
+                "mock OAuth server at {} (SERVER_ENDPOINT {}); client_id {} client_secret {}",
+                portal.oauth_url(),
+                portal.server_endpoint(),
+                client.id,
+                client.secret
+            );
+        }
         if let Some(authority) = stage.authority() {
             eprintln!("mock portal at {}; CA certificate: {}", stage.portal().origin(), authority.ca_file().display());
         }
@@ -583,7 +603,7 @@ async fn portal_command(addr: SocketAddr, suite: SuiteArgs, config: PortalConfig
         .await
         .map_err(|e| RunError::Portal { addr, reason: e.to_string() })?;
     for (owner, case) in cases.iter().enumerate() {
-        portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+        portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token, None);
     }
     let example = cases
         .iter()
@@ -591,8 +611,10 @@ async fn portal_command(addr: SocketAddr, suite: SuiteArgs, config: PortalConfig
         .context("the suite has no case with a valid token")?;
     println!("Mock Bitrix24 portal at {}", portal.origin());
     println!("  REST        {}", portal.rest_url());
-    println!("  OAuth       {}", portal.oauth_url());
-    println!("  member_id   {}", Portal::binding_at(portal.addr(), portal.addr()).member_id);
+    let client = portal.client();
+    println!("  OAuth       {} (SERVER_ENDPOINT {})", portal.oauth_url(), portal.server_endpoint());
+    println!("  client      client_id={} client_secret={}", client.id, client.secret);
+    println!("  member_id   {}", portal.member_id());
     println!("  tokens      the {} cases' AUTH_ID/REFRESH_ID (`b24-conform payload --case ID`)", cases.len());
     println!("  AUTH_ID     {} ({})", example.payload.auth_id, example.id);
     println!("  REFRESH_ID  {}", example.payload.refresh_id);

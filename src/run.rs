@@ -359,10 +359,7 @@ impl Stage {
         let (reference, handler_url, install_url) = match &config.handler {
             Handler::Builtin(fault) => {
                 let client = &config.portal.client;
-                let credentials = Credentials {
-                    client_id: client.id.clone().unwrap_or_else(|| "local.b24conform".to_owned()),
-                    client_secret: client.secret.clone().unwrap_or_else(|| "reference-secret".to_owned()),
-                };
+                let credentials = Credentials { client_id: client.id.clone(), client_secret: client.secret.clone() };
                 let ca_pem = authority.as_ref().map(Authority::ca_pem);
                 let reference = Reference::start(credentials, *fault, ca_pem)
                     .await
@@ -378,7 +375,7 @@ impl Stage {
                 HandlerProcess::start(
                     command,
                     &handler_url,
-                    &launch::environment(&portal, &binding.member_id, authority.as_ref()),
+                    &launch::environment(&portal, authority.as_ref()),
                     config.handler_wait,
                 )
                 .await?,
@@ -482,12 +479,17 @@ impl Stage {
 
     /// Installs the app at `url` in `form`; from then on the placement cases go to the
     /// LANDING_SETTINGS handler it bound, if it bound one.
+    /// The installation page's form is not finished until the page has answered (the run plays
+    /// its BX24.installFinish then); the event form comes when it is (an app without a page has
+    /// nothing to finish: on-app-install.md's example says INSTALLED=Y).
     async fn install(&mut self, url: &Url, form: InstallForm) -> Result<(), RunError> {
         ensure_listening(url).await?;
         let case = install::case(form);
         self.enlist(INSTALL_OWNER, &case);
         let request = case.request(url, &self.binding, self.wire);
+        self.portal.set_installed(form == InstallForm::Event);
         let exchange = self.fire(INSTALL_OWNER, request).await;
+        self.portal.set_installed(true);
         self.install = Some((case, exchange));
         let bound = self.portal.bindings().into_iter().rev().find(|b| b.placement == LANDING_SETTINGS);
         if let Some(bound) = bound {
@@ -499,10 +501,12 @@ impl Stage {
         Ok(())
     }
 
-    /// Issues `case`'s tokens to `owner` at both portals, so that calls are attributed to it.
+    /// Issues `case`'s tokens to `owner` at both portals, so that calls are attributed to it,
+    /// with the scopes the case's APPLICATION_SCOPE names.
     fn enlist(&self, owner: usize, case: &Case) {
+        let scope = granted_scope(case, &self.binding);
         for portal in [&self.portal, &self.foreign] {
-            portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token);
+            portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token, scope.as_deref());
         }
     }
 
@@ -607,6 +611,17 @@ impl Stage {
         }
         CaseReport::new(case, exchange, verdicts)
     }
+}
+
+/// The scopes a case's tokens are granted: what its APPLICATION_SCOPE says (an app's scopes are
+/// what it was granted: APPLICATION_SCOPE "List of scopes available to the application"), when it
+/// reads as a list of scope names (`crm,placement`, or empty for none); the installation's when
+/// the case sends none or something else (an encoding case bends the field, not the app).
+fn granted_scope(case: &Case, binding: &Binding) -> Option<String> {
+    let field = case.fields(binding).into_iter().rev().find(|f| f.name == "APPLICATION_SCOPE")?;
+    let name = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+    let reads = field.value.is_empty() || field.value.split(',').all(name);
+    (reads && !field.raw).then_some(field.value)
 }
 
 /// Fails fast, with exit 3, when nothing listens at the handler's address.

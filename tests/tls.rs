@@ -13,7 +13,7 @@ const REFRESH: &str = "r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r0r
 async fn tls_portal(role: Role, authority: &Authority) -> Portal {
     let portal =
         Portal::start_as("127.0.0.1:0".parse().unwrap(), role, PortalConfig::default(), Some(authority)).await.unwrap();
-    portal.grant(0, AUTH, REFRESH, TokenState::Valid);
+    portal.grant(0, AUTH, REFRESH, TokenState::Valid, None);
     portal
 }
 

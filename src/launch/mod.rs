@@ -26,14 +26,19 @@ const POLL: Duration = Duration::from_millis(50);
 const LAST_WORDS: Duration = Duration::from_millis(500);
 
 /// The environment a started handler gets: what an app knows of the portal it is installed on
-/// (where it is, its member_id), and which CA to trust when the portal speaks https. The CA
-/// variables are the ones the usual clients read: OpenSSL (Python's `ssl`, PHP streams, Ruby,
-/// Go), Python's requests, Node.js, the curl tool.
-pub fn environment(portal: &Portal, member_id: &str, authority: Option<&Authority>) -> Vec<(&'static str, String)> {
+/// (where it is, its OAuth server, its member_id), the app's own OAuth client (which a refresh
+/// needs), and which CA to trust when the portal speaks https. The CA variables are the ones the
+/// usual clients read: OpenSSL (Python's `ssl`, PHP streams, Ruby, Go), Python's requests,
+/// Node.js, the curl tool.
+pub fn environment(portal: &Portal, authority: Option<&Authority>) -> Vec<(&'static str, String)> {
+    let client = portal.client();
     let mut environment = vec![
         ("B24_PORTAL_URL", portal.origin()),
         ("B24_OAUTH_URL", portal.oauth_url()),
-        ("B24_MEMBER_ID", member_id.to_owned()),
+        ("B24_SERVER_ENDPOINT", portal.server_endpoint()),
+        ("B24_MEMBER_ID", portal.member_id()),
+        ("B24_CLIENT_ID", client.id),
+        ("B24_CLIENT_SECRET", client.secret),
     ];
     if let Some(authority) = authority {
         let ca_file = authority.ca_file().display().to_string();

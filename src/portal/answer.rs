@@ -45,15 +45,23 @@ impl Answer {
     }
 }
 
-/// The `time` block of a success answer (api-reference/data-types.md#time).
+/// The `time` block of a success answer (api-reference/data-types.md#time), with the cloud's
+/// load-limiter fields: no time spent on the method so far (`operating`), and when that count
+/// starts again (`operating_reset_at`, ten minutes on, as in the docs' examples).
 fn time_block() -> Value {
     let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or_default();
     let date = iso8601(now as i64);
-    json!({"start": now, "finish": now, "duration": 0.0, "processing": 0.0, "date_start": date, "date_finish": date})
+    json!({"start": now, "finish": now, "duration": 0.0, "processing": 0.0, "date_start": date, "date_finish": date,
+           "operating_reset_at": now as i64 + 600, "operating": 0})
+}
+
+/// Seconds since the Unix epoch.
+pub(super) fn unix_now() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
 }
 
 /// `2025-09-09T16:31:11+00:00` for a unix time (days-to-civil, H. Hinnant's algorithm).
-fn iso8601(unix: i64) -> String {
+pub(super) fn iso8601(unix: i64) -> String {
     let (days, secs) = (unix.div_euclid(86_400), unix.rem_euclid(86_400));
     let z = days + 719_468;
     let era = z.div_euclid(146_097);

@@ -1,38 +1,56 @@
-//! The mock portal: one loopback server that plays Bitrix24 for the handler under test. It
-//! answers REST calls at `/rest/{method}[.json]` and token refreshes at `/oauth/token/`, keeps a
-//! token table, and records every call, attributed to the case whose token it carried.
+//! The mock Bitrix24: the portal the app is installed on (REST at `/rest/{method}[.json]`) and,
+//! beside it on a port of its own, its OAuth server (oauth.bitrix.info's part: the refresh grant
+//! at `/oauth/token/`, `app.info` at `/rest/`), which SERVER_ENDPOINT names; or a foreign portal
+//! the app is not installed on. Each endpoint is a wiremock mock of its own with a small
+//! responder; they share one state: the installation, the token table, and every call made,
+//! attributed to the case whose token it carried.
 
 mod answer;
+mod app;
+mod batch;
+mod installation;
 mod landing;
 mod oauth;
 mod params;
 mod rest;
 mod tls;
 mod tokens;
+mod users;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
-use wiremock::matchers::any;
+use wiremock::matchers::{any, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::payload::{Binding, opaque_token};
 use crate::suite::TokenState;
 
+use answer::Answer;
+pub use installation::EventHandler;
+use installation::{Installation, MEMBER_SEED};
 pub use landing::RepoBinding;
+use params::Params;
 use tls::TlsFront;
 pub use tls::{Authority, AuthorityError, HandshakeFailures};
 pub use tokens::TokenRole;
 use tokens::Tokens;
 
-/// Which part of the portal a call reached.
+/// Which endpoint a call reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Endpoint {
+    /// A REST method at the portal.
     Rest,
+    /// The OAuth server's token endpoint.
     Oauth,
+    /// A REST method at the OAuth server (its `app.info`).
+    OauthRest,
+    /// The portal's own `/oauth/token/`, which cloud Bitrix24 passes on to the OAuth server
+    /// (cloud-and-on-premise/on-premise/index.md: 'The Cloud simply "proxies" the request').
+    PortalOauth,
     /// Neither: a path Bitrix24 does not serve.
     Other,
 }
@@ -43,7 +61,8 @@ pub struct PortalCall {
     /// The case the call's token belongs to; `None` when it carried no token the run issued.
     #[serde(skip)]
     pub owner: Option<usize>,
-    /// Which Bitrix24 got the call: the one the app is installed on, or a foreign one.
+    /// Which Bitrix24 got the call: the one the app is installed on (its OAuth server included),
+    /// or a foreign one.
     pub portal: Role,
     pub endpoint: Endpoint,
     /// The REST method (lower-cased, as Bitrix24 reads it), the grant type, or the path.
@@ -61,6 +80,10 @@ pub struct PortalCall {
     /// What a `landing.repo.bind` call asked the portal to bind.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub binding: Option<RepoBinding>,
+    /// The command's name when the call was made inside a `batch`: recorded after the batch
+    /// itself, with the status and error the method answered inside it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<String>,
 }
 
 impl PortalCall {
@@ -73,17 +96,16 @@ impl PortalCall {
 impl std::fmt::Display for PortalCall {
     /// `home: POST user.current, given token → 401 expired_token`, as plain text.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{}: {} {}, {} token → {}",
-            self.portal.label(),
-            self.http_method,
-            self.method,
-            self.token.label(),
-            self.status
-        )?;
+        let host = match (self.portal, self.endpoint) {
+            (Role::Home, Endpoint::Oauth | Endpoint::OauthRest) => "oauth",
+            (portal, _) => portal.label(),
+        };
+        write!(f, "{host}: {} {}, {} token → {}", self.http_method, self.method, self.token.label(), self.status)?;
         if let Some(error) = &self.error {
             write!(f, " {error}")?;
+        }
+        if let Some(name) = &self.batch {
+            write!(f, " (in batch, as {name})")?;
         }
         if self.late {
             write!(f, " (after the answer)")?;
@@ -107,22 +129,37 @@ pub enum Role {
 #[derive(Clone, Debug)]
 pub struct PortalConfig {
     pub client: OauthClient,
-    /// The HTTP status of `insufficient_scope`: 403 in the documentation (the default), 401 in
-    /// the product's source (PROTOCOL.md 2.4).
+    /// The HTTP status of `insufficient_scope`: 401 as the product raises it for an OAuth token
+    /// (oauth/auth.php throws an OAuthException, whose status defaults to 401; the default), or
+    /// 403 as system-errors.md gives it for a webhook's.
     pub insufficient_scope_status: u16,
 }
 
 impl Default for PortalConfig {
     fn default() -> PortalConfig {
-        PortalConfig { client: OauthClient::default(), insufficient_scope_status: 403 }
+        PortalConfig { client: OauthClient::default(), insufficient_scope_status: 401 }
     }
 }
 
-/// The app's OAuth credentials; the OAuth server accepts any value of a `None` part.
-#[derive(Clone, Debug, Default)]
+/// The app's OAuth credentials: the OAuth server refreshes tokens only for this pair.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OauthClient {
-    pub id: Option<String>,
-    pub secret: Option<String>,
+    pub id: String,
+    pub secret: String,
+}
+
+impl Default for OauthClient {
+    /// The pair the run makes when it is given none, shaped as a local app's
+    /// (`local.<14 hex>.<8 digits>`, as auto-renewal.md's `app.573ad8a0346747.09223434`; a
+    /// 50-character secret), the same on every run.
+    fn default() -> OauthClient {
+        let hex = opaque_token("b24-conform client_id", 22);
+        let digits = u64::from_str_radix(&hex[14..], 16).unwrap_or_default() % 100_000_000;
+        OauthClient {
+            id: format!("local.{}.{digits:08}", &hex[..14]),
+            secret: opaque_token("b24-conform client_secret", 50),
+        }
+    }
 }
 
 impl Role {
@@ -135,27 +172,61 @@ impl Role {
     }
 }
 
-/// Things the mock portal says about itself in its answers.
-const MEMBER_SEED: &str = "b24-conform mock portal";
-
-/// The running mock portal. Dropping it stops the server.
-pub struct Portal {
-    server: MockServer,
-    state: Arc<Mutex<State>>,
-    /// Present when the portal speaks https: handlers reach it only through this front.
+/// A loopback server of the portal: wiremock, behind a TLS front when it speaks https.
+struct Server {
+    mock: MockServer,
+    /// Present when the server speaks https: handlers reach it only through this front.
     tls: Option<TlsFront>,
+}
+
+impl Server {
+    /// Starts on `addr` (port 0 picks a free one); with TLS, `addr` is the front's and the
+    /// plain server behind it takes any free port.
+    async fn start(addr: SocketAddr, tls: Option<&Authority>) -> std::io::Result<Server> {
+        let plain_addr = if tls.is_some() { SocketAddr::new(addr.ip(), 0) } else { addr };
+        let listener = std::net::TcpListener::bind(plain_addr)?;
+        let plain_addr = listener.local_addr()?;
+        let mock = MockServer::builder().listener(listener).disable_request_recording().start().await;
+        let tls = match tls {
+            Some(authority) => Some(TlsFront::start(addr, plain_addr, authority).await?),
+            None => None,
+        };
+        Ok(Server { mock, tls })
+    }
+
+    fn addr(&self) -> SocketAddr {
+        self.tls.as_ref().map_or(*self.mock.address(), TlsFront::addr)
+    }
+
+    fn origin(&self) -> String {
+        origin(self.addr(), self.tls.is_some())
+    }
+
+    fn handshake_failures(&self) -> HandshakeFailures {
+        self.tls.as_ref().map(TlsFront::handshake_failures).unwrap_or_default()
+    }
+}
+
+/// The running mock portal. Dropping it stops its servers.
+pub struct Portal {
+    state: Arc<Mutex<State>>,
+    server: Server,
+    /// The home portal's OAuth server; a foreign portal has none of its own.
+    oauth: Option<Server>,
 }
 
 struct State {
     role: Role,
     config: PortalConfig,
+    installation: Installation,
     tokens: Tokens,
     calls: Vec<PortalCall>,
     /// Cases whose calls were taken because the handler answered them.
     answered: HashSet<usize>,
-    bindings: Vec<RepoBinding>,
+    /// The portal's origin, `http(s)://127.0.0.1:PORT`.
     origin: String,
-    member_id: String,
+    /// The OAuth server's origin (the portal's own for a foreign portal, which has none).
+    oauth_origin: String,
 }
 
 /// The portal's state stays usable even if a responder thread panicked while holding it.
@@ -163,62 +234,93 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Where the home portal's OAuth server listens: two ports after a fixed home port (the foreign
+/// portal takes the one between), so that payloads are the same run after run; any free port
+/// when the home port is.
+pub fn oauth_addr(home: SocketAddr) -> SocketAddr {
+    match home.port() {
+        0 => home,
+        port => SocketAddr::new(home.ip(), port.wrapping_add(2)),
+    }
+}
+
 impl Portal {
-    /// Starts the home portal over plain http on `addr` (port 0 picks a free one), accepting any
-    /// OAuth client. Fails when the port is taken.
+    /// Starts the home portal and its OAuth server over plain http, the portal on `addr` (port
+    /// 0 picks a free one). Fails when a port is taken.
     pub async fn start(addr: SocketAddr) -> std::io::Result<Portal> {
         Portal::start_as(addr, Role::Home, PortalConfig::default(), None).await
     }
 
-    /// Starts a portal playing `role`, over https with `tls`'s certificate when given.
+    /// Starts a portal playing `role`, over https with `tls`'s certificate when given. The home
+    /// portal's OAuth server listens at [`oauth_addr`]`(addr)`.
     pub async fn start_as(
         addr: SocketAddr,
         role: Role,
         config: PortalConfig,
         tls: Option<&Authority>,
     ) -> std::io::Result<Portal> {
-        // With TLS, `addr` is the front's: the plain server behind it takes any free port.
-        let plain_addr = if tls.is_some() { SocketAddr::new(addr.ip(), 0) } else { addr };
-        let listener = std::net::TcpListener::bind(plain_addr)?;
-        let plain_addr = listener.local_addr()?;
-        let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
-        let tls = match tls {
-            Some(authority) => Some(TlsFront::start(addr, plain_addr, authority).await?),
-            None => None,
+        let server = Server::start(addr, tls).await?;
+        let oauth = match role {
+            Role::Home => Some(Server::start(oauth_addr(addr), tls).await?),
+            Role::Foreign => None,
         };
-        let public_addr = tls.as_ref().map_or(plain_addr, TlsFront::addr);
-        let member_id = opaque_token(MEMBER_SEED, 32);
+        let origin = server.origin();
+        let oauth_origin = oauth.as_ref().map_or_else(|| origin.clone(), Server::origin);
         let state = Arc::new(Mutex::new(State {
             role,
+            installation: Installation::documented(config.client.clone()),
             config,
             tokens: Tokens::default(),
             calls: Vec::new(),
             answered: HashSet::new(),
-            bindings: Vec::new(),
-            origin: origin(public_addr, tls.is_some()),
-            member_id,
+            origin,
+            oauth_origin,
         }));
-        let portal = Portal { server, state, tls };
+        let portal = Portal { state, server, oauth };
         portal.mount().await;
         Ok(portal)
     }
 
+    /// A mock per endpoint, each with its small responder over the shared state. Paths allow
+    /// doubled slashes: the JS SDK sends `/rest//METHOD` when its endpoint ends in `/`, b24phpsdk
+    /// `//oauth/token/` (PROTOCOL.md).
     async fn mount(&self) {
-        Mock::given(any()).respond_with(Responder(self.state.clone())).mount(&self.server).await;
+        let state = &self.state;
+        let role = lock(state).role;
+        match role {
+            Role::Foreign => {
+                mount(&self.server, Some(REST_PATH), Route::new(state, Endpoint::Rest, foreign)).await;
+                mount(&self.server, Some(TOKEN_PATH), Route::new(state, Endpoint::PortalOauth, foreign)).await;
+                mount(&self.server, None, Route::new(state, Endpoint::Other, foreign)).await;
+            }
+            Role::Home => {
+                mount(&self.server, Some(REST_PATH), Route::new(state, Endpoint::Rest, portal_rest)).await;
+                mount(&self.server, Some(TOKEN_PATH), Route::new(state, Endpoint::PortalOauth, token)).await;
+                mount(&self.server, None, Route::new(state, Endpoint::Other, not_found)).await;
+            }
+        }
+        if let Some(oauth) = &self.oauth {
+            mount(oauth, Some(TOKEN_PATH), Route::new(state, Endpoint::Oauth, token)).await;
+            mount(oauth, Some(REST_PATH), Route::new(state, Endpoint::OauthRest, oauth_rest)).await;
+            mount(oauth, None, Route::new(state, Endpoint::Other, not_found)).await;
+        }
     }
 
     /// Frees what wiremock keeps of every request it answered (a clone each, even with recording
-    /// off: STACK.md) by dropping the mock and mounting it again. The token table and the calls
+    /// off: STACK.md) by dropping the mocks and mounting them again. The token table and the calls
     /// not yet taken live in the portal's own state and are kept. Between the two steps a request
     /// would get an empty 404: call it only when no case is in flight.
     pub async fn recycle(&self) {
-        self.server.reset().await;
+        self.server.mock.reset().await;
+        if let Some(oauth) = &self.oauth {
+            oauth.mock.reset().await;
+        }
         self.mount().await;
     }
 
     /// `http://127.0.0.1:PORT`, or `https://…` over TLS.
     pub fn origin(&self) -> String {
-        origin(self.addr(), self.tls.is_some())
+        self.server.origin()
     }
 
     /// The REST endpoint handlers call: `http(s)://127.0.0.1:PORT/rest/`.
@@ -226,37 +328,79 @@ impl Portal {
         format!("{}/rest/", self.origin())
     }
 
-    /// The OAuth token endpoint: `http(s)://127.0.0.1:PORT/oauth/token/`.
+    /// The OAuth server's origin (the home portal's; a foreign portal's own origin).
+    pub fn oauth_origin(&self) -> String {
+        self.oauth.as_ref().map_or_else(|| self.origin(), Server::origin)
+    }
+
+    /// The OAuth server's token endpoint: `http(s)://127.0.0.1:PORT/oauth/token/`.
     pub fn oauth_url(&self) -> String {
-        format!("{}/oauth/token/", self.origin())
+        format!("{}/oauth/token/", self.oauth_origin())
+    }
+
+    /// SERVER_ENDPOINT: the OAuth server's REST address, `http(s)://127.0.0.1:PORT/rest/`.
+    pub fn server_endpoint(&self) -> String {
+        format!("{}/rest/", self.oauth_origin())
     }
 
     /// Where handlers reach the portal.
     pub fn addr(&self) -> SocketAddr {
-        self.tls.as_ref().map_or(*self.server.address(), TlsFront::addr)
+        self.server.addr()
+    }
+
+    /// The portal's member_id.
+    pub fn member_id(&self) -> String {
+        lock(&self.state).installation.member_id.clone()
+    }
+
+    /// The app's OAuth client, which the OAuth server requires on refresh.
+    pub fn client(&self) -> OauthClient {
+        lock(&self.state).config.client.clone()
     }
 
     /// The fields that point a payload at this portal, with `foreign` for the portal the app is
     /// not installed on; PROTOCOL=1 when this portal speaks https.
     pub fn binding(&self, foreign: &Portal) -> Binding {
-        binding(self.addr(), foreign.addr(), self.tls.is_some())
+        Binding {
+            domain: self.addr().to_string(),
+            protocol: u8::from(self.server.tls.is_some()),
+            server_endpoint: self.server_endpoint(),
+            member_id: opaque_token(MEMBER_SEED, 32),
+            foreign_domain: foreign.addr().to_string(),
+        }
     }
 
-    /// The fields that point a payload at a plain-http portal on `home`, with `foreign` for the
-    /// portal the app is not installed on: the same for every portal on those addresses, so a
-    /// payload can be printed before its portal runs.
+    /// The fields that point a payload at a plain-http portal on `home` (its OAuth server at
+    /// [`oauth_addr`]), with `foreign` for the portal the app is not installed on: the same for
+    /// every portal on those addresses, so a payload can be printed before its portal runs.
     pub fn binding_at(home: SocketAddr, foreign: SocketAddr) -> Binding {
-        binding(home, foreign, false)
+        Binding {
+            domain: home.to_string(),
+            protocol: 0,
+            server_endpoint: format!("{}/rest/", origin(oauth_addr(home), false)),
+            member_id: opaque_token(MEMBER_SEED, 32),
+            foreign_domain: foreign.to_string(),
+        }
     }
 
-    /// The TLS handshakes this portal refused so far; none over plain http.
+    /// The TLS handshakes this portal's servers refused so far; none over plain http.
     pub fn handshake_failures(&self) -> HandshakeFailures {
-        self.tls.as_ref().map(TlsFront::handshake_failures).unwrap_or_default()
+        let oauth = self.oauth.as_ref().map(Server::handshake_failures).unwrap_or_default();
+        self.server.handshake_failures().merge(oauth)
     }
 
-    /// Issues a case's token pair: AUTH_ID in `state`, REFRESH_ID good for one refresh.
-    pub fn grant(&self, owner: usize, auth_id: &str, refresh_id: &str, state: TokenState) {
-        lock(&self.state).tokens.grant(owner, auth_id, refresh_id, state);
+    /// Issues a case's token pair: AUTH_ID in `state`, REFRESH_ID good for one refresh, both
+    /// granted `scope` (comma-separated, as APPLICATION_SCOPE), or the installation's when `None`.
+    pub fn grant(&self, owner: usize, auth_id: &str, refresh_id: &str, state: TokenState, scope: Option<&str>) {
+        let mut portal = lock(&self.state);
+        let scope = scope.map_or_else(|| portal.installation.scope.clone(), str::to_owned);
+        portal.tokens.grant(owner, auth_id, refresh_id, state, &scope);
+    }
+
+    /// Marks the installation finished (BX24.installFinish) or not: the portal's `app.info`
+    /// says INSTALLED accordingly, the OAuth server's `install.installed` too.
+    pub fn set_installed(&self, installed: bool) {
+        lock(&self.state).installation.installed = installed;
     }
 
     /// Removes and returns the calls attributed to case `owner`, in the order they arrived, once
@@ -277,85 +421,155 @@ impl Portal {
 
     /// What apps have bound with `landing.repo.bind` and not unbound, oldest first.
     pub fn bindings(&self) -> Vec<RepoBinding> {
-        lock(&self.state).bindings.clone()
+        lock(&self.state).installation.repo_bindings.clone()
     }
+
+    /// The event handlers the app has bound with `event.bind` and not unbound, oldest first.
+    pub fn event_handlers(&self) -> Vec<EventHandler> {
+        lock(&self.state).installation.events.clone()
+    }
+}
+
+/// Mounts `route` on `server` for the paths `path` matches, or as the fallback after every
+/// other mock when `None`.
+async fn mount(server: &Server, path: Option<&str>, route: Route) {
+    let mock = match path {
+        Some(path) => Mock::given(path_regex(path)).respond_with(route),
+        None => Mock::given(any()).respond_with(route).with_priority(u8::MAX),
+    };
+    mock.mount(&server.mock).await;
 }
 
 fn origin(addr: SocketAddr, tls: bool) -> String {
     format!("{}://{addr}", if tls { "https" } else { "http" })
 }
 
-fn binding(home: SocketAddr, foreign: SocketAddr, tls: bool) -> Binding {
-    Binding {
-        domain: home.to_string(),
-        protocol: u8::from(tls),
-        server_endpoint: format!("{}/rest/", origin(home, tls)),
-        member_id: opaque_token(MEMBER_SEED, 32),
-        foreign_domain: foreign.to_string(),
+/// `/rest/…`, with any number of slashes.
+const REST_PATH: &str = "^/+rest/";
+/// `/oauth/token` or `/oauth/token/`, with any number of slashes.
+const TOKEN_PATH: &str = "^/+oauth/+token/*$";
+
+/// What a route made of one request: to whom it is attributed, and the answer.
+struct Handled {
+    method: String,
+    owner: Option<usize>,
+    token: TokenRole,
+    answer: Answer,
+    binding: Option<RepoBinding>,
+    commands: Vec<batch::Command>,
+}
+
+impl Handled {
+    fn plain(method: String, (owner, token, answer): (Option<usize>, TokenRole, Answer)) -> Handled {
+        Handled { method, owner, token, answer, binding: None, commands: Vec::new() }
     }
 }
 
-struct Responder(Arc<Mutex<State>>);
+/// One endpoint's responder: reads the request, lets its handler answer over the shared state,
+/// and records the call (and the commands of a batch).
+struct Route {
+    state: Arc<Mutex<State>>,
+    endpoint: Endpoint,
+    handle: fn(&mut State, &Request, &Params) -> Handled,
+}
 
-impl Respond for Responder {
+impl Route {
+    fn new(
+        state: &Arc<Mutex<State>>,
+        endpoint: Endpoint,
+        handle: fn(&mut State, &Request, &Params) -> Handled,
+    ) -> Route {
+        Route { state: state.clone(), endpoint, handle }
+    }
+}
+
+impl Respond for Route {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let params = params::Params::read(request);
-        let path = collapse_slashes(request.url.path());
-        let mut state = lock(&self.0);
-        let endpoint = if path == "/oauth/token/" || path == "/oauth/token" {
-            Endpoint::Oauth
-        } else if path.starts_with("/rest/") {
-            Endpoint::Rest
-        } else {
-            Endpoint::Other
-        };
-        let mut binding = None;
-        let (method, owner, token, answer) = match (state.role, endpoint) {
-            (Role::Foreign, _) => {
-                let (owner, token, answer) = foreign_answer(&state, &params);
-                (path.clone(), owner, token, answer)
-            }
-            (Role::Home, Endpoint::Oauth) => {
-                let (owner, token, answer) = oauth::refresh(&mut state, &params);
-                (params.text("grant_type").unwrap_or_default(), owner, token, answer)
-            }
-            (Role::Home, Endpoint::Rest) => {
-                let method = path["/rest/".len()..].trim_end_matches('/');
-                let method = method.strip_suffix(".json").unwrap_or(method).to_lowercase();
-                let outcome = rest::call(&mut state, &method, &params);
-                binding = outcome.binding;
-                (method, outcome.owner, outcome.role, outcome.answer)
-            }
-            (Role::Home, Endpoint::Other) => {
-                (path.clone(), None, TokenRole::None, answer::Answer::error(404, "NOT_FOUND", "Not found"))
-            }
-        };
-        let portal = state.role;
-        let late = owner.is_some_and(|o| state.answered.contains(&o));
-        state.calls.push(PortalCall {
-            owner,
-            portal,
-            endpoint,
-            method,
+        let params = Params::read(request);
+        let mut state = lock(&self.state);
+        let handled = (self.handle)(&mut state, request, &params);
+        let late = handled.owner.is_some_and(|o| state.answered.contains(&o));
+        let call = PortalCall {
+            owner: handled.owner,
+            portal: state.role,
+            endpoint: self.endpoint,
+            method: handled.method,
             http_method: request.method.to_string(),
-            token,
-            status: answer.status,
-            error: answer.error_code(),
+            token: handled.token,
+            status: handled.answer.status,
+            error: handled.answer.error_code(),
             late,
-            binding,
+            binding: handled.binding,
+            batch: None,
+        };
+        let commands = handled.commands.into_iter().map(|command| PortalCall {
+            method: command.method,
+            status: command.status,
+            error: command.error,
+            binding: command.binding,
+            batch: Some(command.name),
+            ..call.clone()
         });
-        answer.into_response()
+        let calls: Vec<PortalCall> = std::iter::once(call.clone()).chain(commands).collect();
+        state.calls.extend(calls);
+        handled.answer.into_response()
     }
 }
 
-/// A foreign portal's refusal, attributed to the case whose token (access or refresh) came.
-fn foreign_answer(state: &State, params: &params::Params) -> (Option<usize>, TokenRole, answer::Answer) {
+/// The REST method a path names: lower-cased, `.json` dropped. Other transports (`.xml`) and
+/// REST v3 (`/rest/api/…`) keep their suffix or prefix and so name no modelled method.
+fn rest_method(request: &Request) -> String {
+    let path = collapse_slashes(request.url.path());
+    let method = path.strip_prefix("/rest/").unwrap_or(&path).trim_end_matches('/');
+    method.strip_suffix(".json").unwrap_or(method).to_lowercase()
+}
+
+/// The portal's REST methods.
+fn portal_rest(state: &mut State, request: &Request, params: &Params) -> Handled {
+    let method = rest_method(request);
+    let outcome = rest::call(state, &method, params);
+    Handled {
+        method,
+        owner: outcome.owner,
+        token: outcome.role,
+        answer: outcome.answer,
+        binding: outcome.binding,
+        commands: outcome.commands,
+    }
+}
+
+/// The refresh grant, at the OAuth server or at the portal that passes it on.
+fn token(state: &mut State, _: &Request, params: &Params) -> Handled {
+    Handled::plain(params.text("grant_type").unwrap_or_default(), oauth::refresh(state, params))
+}
+
+/// The OAuth server's REST: `app.info` only. What the real server answers for another method is
+/// not documented; the mock's 404 NOT_FOUND is not the portal's ERROR_METHOD_NOT_FOUND, so a
+/// portal method sent to the OAuth server is never taken for a method the mock does not model.
+fn oauth_rest(state: &mut State, request: &Request, params: &Params) -> Handled {
+    let method = rest_method(request);
+    if method == "app.info" {
+        return Handled::plain(method, oauth::app_info(state, params));
+    }
+    let (owner, token) = params.auth().map_or((None, TokenRole::None), |t| state.tokens.identify(&t));
+    Handled::plain(method, (owner, token, Answer::error(404, "NOT_FOUND", "Not found")))
+}
+
+fn not_found(_: &mut State, request: &Request, _: &Params) -> Handled {
+    let path = collapse_slashes(request.url.path());
+    Handled::plain(path, (None, TokenRole::None, Answer::error(404, "NOT_FOUND", "Not found")))
+}
+
+/// A foreign portal's refusal of anything, attributed to the case whose token (access or
+/// refresh) came.
+fn foreign(state: &mut State, request: &Request, params: &Params) -> Handled {
     let presented = params.auth().or_else(|| params.text("refresh_token"));
     let (owner, role) = match presented {
         Some(token) => state.tokens.identify(&token),
         None => (None, TokenRole::None),
     };
-    (owner, role, answer::Answer::error(401, "invalid_token", "The access token provided is invalid."))
+    let path = collapse_slashes(request.url.path());
+    Handled::plain(path, (owner, role, rest::invalid()))
 }
 
 /// `/rest//user.current` is what the JS SDK sends when its endpoint ends in `/` (PROTOCOL.md).

@@ -1,42 +1,136 @@
-//! REST calls: the token decides first, as Bitrix24's auth layer does; then the method, `batch`
-//! included (PROTOCOL.md 2.3, 2.4).
+//! REST calls: the token decides first, as Bitrix24's auth layer does; then the method, whose
+//! scope the token must have been granted (the product checks each method's scope against the
+//! token, oauth/auth.php); `batch` runs its commands the same way (PROTOCOL.md 2.3, 2.4).
+//!
+//! [`METHODS`] is every method the mock models, with the scope its documentation page names. A
+//! method not in it is `ERROR_METHOD_NOT_FOUND`, and nothing in it ever answers that: a run reads
+//! that answer as "not modelled by the harness".
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::State;
-use super::answer::Answer;
+use super::answer::{Answer, iso8601, unix_now};
 use super::landing::{self, RepoBinding};
 use super::params::Params;
 use super::tokens::{Refusal, TokenRole};
+use super::{State, app, batch, users};
 
-/// What the portal answered one REST call, and what the call bound if it was `landing.repo.bind`.
+/// What the portal answered one REST call, and what it did on the way.
 pub(super) struct Outcome {
     pub owner: Option<usize>,
     pub role: TokenRole,
     pub answer: Answer,
     pub binding: Option<RepoBinding>,
+    /// The commands a `batch` ran, each as the portal answered it inside the batch.
+    pub commands: Vec<batch::Command>,
 }
+
+/// A method's answer, and what a `landing.repo.bind` asked to bind.
+pub(super) struct Reply {
+    pub answer: Answer,
+    pub binding: Option<RepoBinding>,
+}
+
+impl From<Answer> for Reply {
+    fn from(answer: Answer) -> Reply {
+        Reply { answer, binding: None }
+    }
+}
+
+/// Who calls: the scopes the call's token was granted.
+pub(super) struct Caller<'a> {
+    pub scope: &'a [String],
+}
+
+/// One modelled method.
+pub(super) struct Method {
+    /// Lower-cased, as Bitrix24 reads method names.
+    pub name: &'static str,
+    /// The scopes of which the token needs one; empty for `basic`, which every app has.
+    pub scope: &'static [&'static str],
+    pub run: fn(&mut State, &Params, &Caller) -> Reply,
+}
+
+const LANDING: &[&str] = &["landing"];
+const PLACEMENT: &[&str] = &["placement"];
+/// user-get.md: "Scope: user, user_brief, user_basic".
+const USER: &[&str] = &["user", "user_brief", "user_basic"];
+
+/// Every method the mock models. Scopes are the methods' documentation pages' ("> Scope: …"),
+/// except user.current: its page names user, user_brief and user_basic, but the documentation's
+/// example request grants none of them while a settings page's first call is typically this one;
+/// the mock leaves it to every token rather than fail such a page on a scope the harness chose.
+pub(super) const METHODS: &[Method] = &[
+    Method { name: "app.info", scope: &[], run: app::info },
+    Method { name: "app.option.get", scope: &[], run: app::option_get },
+    Method { name: "app.option.set", scope: &[], run: app::option_set },
+    Method { name: "user.option.get", scope: &[], run: app::user_option_get },
+    Method { name: "user.option.set", scope: &[], run: app::user_option_set },
+    Method { name: "event.bind", scope: &[], run: app::event_bind },
+    Method { name: "event.get", scope: &[], run: app::event_get },
+    Method { name: "event.unbind", scope: &[], run: app::event_unbind },
+    Method { name: "placement.list", scope: PLACEMENT, run: app::placement_list },
+    Method { name: "placement.get", scope: PLACEMENT, run: app::placement_get },
+    Method { name: "placement.bind", scope: PLACEMENT, run: app::placement_bind },
+    Method { name: "placement.unbind", scope: PLACEMENT, run: app::placement_unbind },
+    Method { name: "profile", scope: &[], run: users::profile },
+    Method { name: "user.admin", scope: &[], run: users::admin },
+    Method { name: "user.current", scope: &[], run: users::current },
+    Method { name: "user.get", scope: USER, run: users::list },
+    Method { name: "scope", scope: &[], run: scope },
+    Method { name: "methods", scope: &[], run: methods },
+    Method { name: "server.time", scope: &[], run: server_time },
+    Method { name: "landing.site.getlist", scope: LANDING, run: landing::site_list },
+    Method { name: "landing.landing.getlist", scope: LANDING, run: landing::landing_list },
+    Method { name: "landing.site.getadditionalfields", scope: LANDING, run: landing::site_additional_fields },
+    Method { name: "landing.landing.getadditionalfields", scope: LANDING, run: landing::landing_additional_fields },
+    Method { name: "landing.site.update", scope: LANDING, run: landing::site_update },
+    Method { name: "landing.landing.update", scope: LANDING, run: landing::landing_update },
+    Method { name: "landing.site.getpublicurl", scope: LANDING, run: landing::site_public_url },
+    Method { name: "landing.landing.getpublicurl", scope: LANDING, run: landing::landing_public_url },
+    Method { name: "landing.repo.bind", scope: LANDING, run: landing::repo_bind },
+    Method { name: "landing.repo.unbind", scope: LANDING, run: landing::repo_unbind },
+];
 
 /// Answers REST `method`, deciding first on the call's token as Bitrix24's auth layer does.
 pub(super) fn call(state: &mut State, method: &str, params: &Params) -> Outcome {
     let Some(token) = params.auth() else {
         let answer = Answer::error(401, "NO_AUTH_FOUND", "Wrong authorization data");
-        return Outcome { owner: None, role: TokenRole::None, answer, binding: None };
+        return Outcome { owner: None, role: TokenRole::None, answer, binding: None, commands: Vec::new() };
     };
     let admission = state.tokens.admit(&token);
-    let (answer, binding) = match admission.refusal {
-        Some(refusal) => (refused(state, refusal), None),
-        None if method == "batch" => (batch(state, params), None),
-        None => method_answer(state, method, params),
+    let caller = Caller { scope: &admission.scope };
+    let (reply, commands) = match admission.refusal {
+        Some(refusal) => (refused(state, refusal).into(), Vec::new()),
+        None if method == "batch" => {
+            let (answer, commands) = batch::run(state, params, &caller);
+            (answer.into(), commands)
+        }
+        None => (dispatch(state, method, params, &caller), Vec::new()),
     };
-    Outcome { owner: admission.owner, role: admission.role, answer, binding }
+    Outcome { owner: admission.owner, role: admission.role, answer: reply.answer, binding: reply.binding, commands }
+}
+
+/// Runs a modelled method for a caller whose token was admitted: not found, or refused for its
+/// scope, or answered.
+pub(super) fn dispatch(state: &mut State, method: &str, params: &Params, caller: &Caller) -> Reply {
+    let Some(found) = METHODS.iter().find(|m| m.name == method) else { return not_found().into() };
+    if !granted(found, caller.scope) {
+        return refused(state, Refusal::InsufficientScope).into();
+    }
+    (found.run)(state, params, caller)
+}
+
+fn granted(method: &Method, scope: &[String]) -> bool {
+    method.scope.is_empty() || method.scope.iter().any(|needed| scope.iter().any(|s| s == needed))
 }
 
 /// The error envelope and status of a refused token (PROTOCOL.md 2.4).
 fn refused(state: &State, refusal: Refusal) -> Answer {
     match refusal {
-        Refusal::Expired => Answer::error(401, "expired_token", "The access token provided has expired."),
-        Refusal::Invalid => Answer::error(401, "invalid_token", "The access token provided is invalid."),
+        Refusal::Expired => expired(),
+        Refusal::Invalid => invalid(),
+        // The OAuth wording; its status is configurable (401 by default: oauth/auth.php raises
+        // it as an OAuthException, whose default status is 401).
         Refusal::InsufficientScope => Answer::error(
             state.config.insufficient_scope_status,
             "insufficient_scope",
@@ -46,99 +140,56 @@ fn refused(state: &State, refusal: Refusal) -> Answer {
     }
 }
 
-fn method_answer(state: &mut State, method: &str, params: &Params) -> (Answer, Option<RepoBinding>) {
-    let answer = match method {
-        "user.current" => Answer::success(user(1), None),
-        "user.get" => user_list(params),
-        "app.info" => Answer::success(
-            json!({"ID": 7, "CODE": "local.b24conform", "VERSION": 1, "STATUS": "L", "INSTALLED": true,
-                   "PAYMENT_EXPIRED": "N", "DAYS": null, "LANGUAGE_ID": "en", "LICENSE": "en_project",
-                   "member_id": state.member_id}),
-            None,
-        ),
-        "landing.site.getlist" => landing::site_list(params),
-        "landing.landing.getlist" => landing::landing_list(params),
-        "landing.repo.bind" => return landing::repo_bind(state, params),
-        "landing.repo.unbind" => landing::repo_unbind(state, params),
-        _ => not_found(),
-    };
-    (answer, None)
+/// `expired_token`, worded as oauth/auth.php and system-errors.md word it (no final period).
+pub(super) fn expired() -> Answer {
+    Answer::error(401, "expired_token", "The access token provided has expired")
 }
 
-fn not_found() -> Answer {
+pub(super) fn invalid() -> Answer {
+    Answer::error(401, "invalid_token", "The access token provided is invalid.")
+}
+
+/// What Bitrix24 answers a method it does not have, and the mock a method it does not model.
+pub(super) fn not_found() -> Answer {
     Answer::error(404, "ERROR_METHOD_NOT_FOUND", "Method not found!")
-}
-
-/// How many users the mock portal has: more than one page, so `next` shows.
-const USERS: usize = 60;
-
-/// The page size of list methods that page with `start` (list-methods-pecularities.md).
-const PAGE: usize = 50;
-
-fn user(id: usize) -> Value {
-    json!({"ID": id.to_string(), "ACTIVE": true, "NAME": "Anna", "LAST_NAME": format!("Schmidt {id}"), "EMAIL": format!("user{id}@example.com")})
-}
-
-/// `user.get`: 50 a page from `start`, with `total`, and `next` while pages remain.
-fn user_list(params: &Params) -> Answer {
-    let start = params.text("start").and_then(|s| s.parse::<usize>().ok()).unwrap_or(0);
-    let users: Vec<Value> = (start + 1..=USERS).take(PAGE).map(user).collect();
-    let mut answer = Answer::success(Value::Array(users), Some(USERS));
-    if start + PAGE < USERS {
-        answer.body["next"] = json!(start + PAGE);
-    }
-    answer
-}
-
-/// Most commands one `batch` runs (ERROR_BATCH_LENGTH_EXCEEDED beyond).
-const BATCH_LIMIT: usize = 50;
-
-/// `batch`: `cmd[NAME]=method?query`, each run with the batch's token; results, errors, totals,
-/// nexts and times keyed by NAME (PROTOCOL.md 2.3). `halt=1` stops at the first error. PHP
-/// encodes an empty map as `[]`, and so does this.
-fn batch(state: &mut State, params: &Params) -> Answer {
-    let Some(Value::Object(commands)) = params.get("cmd") else { return missing("cmd") };
-    if commands.len() > BATCH_LIMIT {
-        return Answer::error(400, "ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded");
-    }
-    let halt = params.text("halt").is_some_and(|h| h == "1" || h == "true");
-    let auth = params.auth().unwrap_or_default();
-    let mut parts: [Map<String, Value>; 5] = Default::default();
-    for (name, command) in commands.clone() {
-        let text = command.as_str().unwrap_or_default();
-        let (method, query) = text.split_once('?').unwrap_or((text, ""));
-        let method = method.trim().to_lowercase();
-        if method == "batch" {
-            return Answer::error(405, "ERROR_BATCH_METHOD_NOT_ALLOWED", "Method is not allowed for batch usage");
-        }
-        let mut sub = Params::from_query(query);
-        sub.values.insert("auth".to_owned(), Value::String(auth.clone()));
-        let (answer, _) = method_answer(state, &method, &sub);
-        let failed = answer.error_code().is_some();
-        let [results, errors, totals, nexts, times] = &mut parts;
-        if failed {
-            errors.insert(name, answer.body);
-        } else {
-            results.insert(name.clone(), answer.body["result"].clone());
-            for (key, into) in [("total", &mut *totals), ("next", &mut *nexts), ("time", &mut *times)] {
-                if let Some(value) = answer.body.get(key) {
-                    into.insert(name.clone(), value.clone());
-                }
-            }
-        }
-        if failed && halt {
-            break;
-        }
-    }
-    let php = |map: Map<String, Value>| if map.is_empty() { json!([]) } else { Value::Object(map) };
-    let [results, errors, totals, nexts, times] = parts;
-    Answer::success(
-        json!({"result": php(results), "result_error": php(errors), "result_total": php(totals),
-               "result_next": php(nexts), "result_time": php(times)}),
-        None,
-    )
 }
 
 pub(super) fn missing(what: &str) -> Answer {
     Answer::error(400, "MISSING_PARAMS", &format!("Not enough parameters for the call, missing: {what}"))
+}
+
+/// `scope` (scope.md): the caller's scopes, or with `full=true` every scope the portal has.
+fn scope(_: &mut State, params: &Params, caller: &Caller) -> Reply {
+    let mut scopes: Vec<String> = if super::params::truthy(params.get("full")) {
+        let mut all: Vec<String> = METHODS.iter().flat_map(|m| m.scope.iter().map(|s| (*s).to_owned())).collect();
+        all.extend(caller.scope.iter().cloned());
+        all
+    } else {
+        caller.scope.to_vec()
+    };
+    scopes.sort();
+    scopes.dedup();
+    Answer::success(json!(scopes), None).into()
+}
+
+/// `methods` (methods.md): the methods the caller may call, or those of `scope=NAME`, or with
+/// `full=true` every method.
+fn methods(_: &mut State, params: &Params, caller: &Caller) -> Reply {
+    let full = super::params::truthy(params.get("full"));
+    let wanted = params.text("scope");
+    let names: Vec<Value> = METHODS
+        .iter()
+        .filter(|m| match &wanted {
+            Some(scope) => m.scope.contains(&scope.as_str()) || (m.scope.is_empty() && scope == "basic"),
+            None => full || granted(m, caller.scope),
+        })
+        .map(|m| json!(m.name))
+        .chain(std::iter::once(json!("batch")).filter(|_| wanted.is_none()))
+        .collect();
+    Answer::success(Value::Array(names), None).into()
+}
+
+/// `server.time` (server-time.md): the server's time, ISO 8601.
+fn server_time(_: &mut State, _: &Params, _: &Caller) -> Reply {
+    Answer::success(json!(iso8601(unix_now() as i64)), None).into()
 }

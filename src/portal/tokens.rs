@@ -57,6 +57,8 @@ pub(super) struct Admission {
     pub owner: Option<usize>,
     pub role: TokenRole,
     pub refusal: Option<Refusal>,
+    /// The scopes the token was granted (empty when it is refused).
+    pub scope: Vec<String>,
 }
 
 struct Access {
@@ -72,6 +74,8 @@ struct Refresh {
 /// What one case's tokens do, and how far the case has got.
 struct Lineage {
     state: TokenState,
+    /// The scopes the case's tokens were granted: the app's (APPLICATION_SCOPE).
+    scope: Vec<String>,
     /// REST calls made with any of the case's access tokens so far.
     calls: u32,
 }
@@ -88,15 +92,18 @@ pub(super) struct Tokens {
 /// A fresh pair from a refresh.
 pub(super) struct Minted {
     pub owner: usize,
+    /// The scopes of the lineage, which the new token keeps.
+    pub scope: Vec<String>,
     pub access_token: String,
     pub refresh_token: String,
 }
 
 impl Tokens {
-    pub fn grant(&mut self, owner: usize, auth_id: &str, refresh_id: &str, state: TokenState) {
+    pub fn grant(&mut self, owner: usize, auth_id: &str, refresh_id: &str, state: TokenState, scope: &str) {
         self.access.insert(auth_id.to_owned(), Access { owner, role: TokenRole::Given });
         self.refresh.insert(refresh_id.to_owned(), Refresh { owner, used: false });
-        self.lineages.insert(owner, Lineage { state, calls: 0 });
+        let scope = scope.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
+        self.lineages.insert(owner, Lineage { state, scope, calls: 0 });
     }
 
     /// The owner and role of `token`, without counting it as a call.
@@ -113,14 +120,31 @@ impl Tokens {
     pub fn admit(&mut self, token: &str) -> Admission {
         let (owner, role) = self.identify(token);
         let lineage = owner.and_then(|o| self.lineages.get_mut(&o));
-        let refusal = match (role, lineage) {
+        let (refusal, scope) = match (role, lineage) {
             (TokenRole::Given | TokenRole::Refreshed, Some(lineage)) => {
                 lineage.calls += 1;
-                refusal(lineage.state, role, lineage.calls)
+                (refusal(lineage.state, role, lineage.calls), lineage.scope.clone())
             }
-            _ => Some(Refusal::Invalid),
+            _ => (Some(Refusal::Invalid), Vec::new()),
         };
-        Admission { owner, role, refusal }
+        Admission { owner, role, refusal, scope }
+    }
+
+    /// Whether the OAuth server takes `token` as a live access token (its `app.info`): the
+    /// token's own state decides, without counting a call to the portal; the portal's rate
+    /// limit and the scope of its methods are no concern of the OAuth server.
+    pub fn verify(&self, token: &str) -> Admission {
+        let (owner, role) = self.identify(token);
+        let lineage = owner.and_then(|o| self.lineages.get(&o));
+        let (refusal, scope) = match (role, lineage) {
+            (TokenRole::Given | TokenRole::Refreshed, Some(lineage)) => {
+                let refusal = refusal(lineage.state, role, lineage.calls.max(1))
+                    .filter(|r| matches!(r, Refusal::Expired | Refusal::Invalid));
+                (refusal, lineage.scope.clone())
+            }
+            _ => (Some(Refusal::Invalid), Vec::new()),
+        };
+        Admission { owner, role, refusal, scope }
     }
 
     /// The owner of a refresh token, whether or not it is still good.
@@ -133,16 +157,18 @@ impl Tokens {
     pub fn refresh(&mut self, refresh_token: &str) -> Option<Minted> {
         let entry = self.refresh.get_mut(refresh_token).filter(|r| !r.used)?;
         let owner = entry.owner;
-        if self.lineages.get(&owner).is_some_and(|l| l.state == TokenState::Revoked) {
+        let lineage = self.lineages.get(&owner)?;
+        if lineage.state == TokenState::Revoked {
             return None;
         }
+        let scope = lineage.scope.clone();
         entry.used = true;
         self.minted += 1;
         let access_token = opaque_token(&format!("{refresh_token}/access/{}", self.minted), 70);
         let refresh_token = opaque_token(&format!("{refresh_token}/refresh/{}", self.minted), 70);
         self.access.insert(access_token.clone(), Access { owner, role: TokenRole::Refreshed });
         self.refresh.insert(refresh_token.clone(), Refresh { owner, used: false });
-        Some(Minted { owner, access_token, refresh_token })
+        Some(Minted { owner, scope, access_token, refresh_token })
     }
 }
 
@@ -190,9 +216,9 @@ mod tests {
     #[test]
     fn a_revoked_case_cannot_refresh() {
         let mut tokens = Tokens::default();
-        tokens.grant(0, "a", "r", TokenState::Revoked);
+        tokens.grant(0, "a", "r", TokenState::Revoked, "landing");
         assert!(tokens.refresh("r").is_none());
-        tokens.grant(1, "b", "s", TokenState::Expired);
+        tokens.grant(1, "b", "s", TokenState::Expired, "landing");
         assert!(tokens.refresh("s").is_some());
         assert!(tokens.refresh("s").is_none(), "single-use");
     }

@@ -82,6 +82,7 @@ pub fn report() -> RunReport {
         error: Some(format!("expired_token{HOSTILE}")),
         late: false,
         binding: None,
+        batch: None,
     });
 
     let mut errored =

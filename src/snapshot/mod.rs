@@ -270,6 +270,7 @@ mod tests {
                 error: Some("expired_token".into()),
                 late: false,
                 binding: None,
+                batch: None,
             }],
         }
     }
