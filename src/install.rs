@@ -74,7 +74,7 @@ pub fn case(form: InstallForm) -> Case {
 pub fn request(case: &Case, form: InstallForm, binding: &Binding, url: &Url) -> HttpRequest {
     match form {
         InstallForm::Event => event(case, binding, url),
-        InstallForm::Frame => Wire::Split.encode(url, &case.payload.bind(binding).to_fields()),
+        InstallForm::Frame => Wire::Split.placement(url, &case.payload.bind(binding).to_fields(), binding),
     }
 }
 

@@ -572,10 +572,10 @@ impl Stage {
     }
 
     async fn fire(&self, owner: usize, request: crate::payload::HttpRequest) -> Exchange {
-        let response = fire::fire(&self.client, &request, self.limits).await;
+        let fire::Navigation { redirects, response } = fire::navigate(&self.client, &request, self.limits).await;
         let mut portal_calls = self.portal.take_calls(owner);
         portal_calls.extend(self.foreign.take_calls(owner));
-        Exchange { request, response, portal_calls }
+        Exchange { request, redirects, response, portal_calls }
     }
 
     /// Ends the collection of the cases' calls: hands each case the calls that came with its

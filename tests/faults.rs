@@ -165,7 +165,10 @@ fn concerns(fault: Fault) -> Concerns {
         Fault::LangInScript => Cases(&["inject/LANG/script", "inject/LANG/sql"]),
         Fault::OptionsUnescaped => Cases(&["inject/options.SITE_ID/markup", "inject/options.SITE_ID/script"]),
         Fault::TrustsUri => Cases(&["inject/options.URI/script-url"]),
-        Fault::JsonPage | Fault::ForbidsFraming | Fault::SlowPage | Fault::PageTypo => EveryPage,
+        // The hand-over replaces every page, so every page's AUTH_ID leaves with the browser.
+        Fault::JsonPage | Fault::ForbidsFraming | Fault::SlowPage | Fault::PageTypo | Fault::RedirectTokenElsewhere => {
+            EveryPage
+        }
     }
 }
 

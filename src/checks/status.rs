@@ -22,7 +22,16 @@ pub const ACCEPTS_VALID: Check = Check {
     severity: Severity::Error,
     title: "A request Bitrix24 sends is answered 2xx",
     doc: "Seed page, What the Handler Receives: \"Data is transmitted as a POST request\" with the fields listed",
-    judge: |case, exchange, _| judge_status(case, exchange, Expectation::Accept, 200..300, "a request Bitrix24 sends"),
+    judge: |case, exchange, _| {
+        // Sent to another origin, the browser leaves the frame for that page: the handler answered.
+        if let Some(redirect) = exchange.left_for().filter(|_| case.expect == Expectation::Accept) {
+            return pass(format!(
+                "answered {} to {}: the browser leaves the frame for that page (another origin, not followed)",
+                redirect.status, redirect.to
+            ));
+        }
+        judge_status(case, exchange, Expectation::Accept, 200..300, "a request Bitrix24 sends")
+    },
 };
 
 pub const REJECTS_INVALID: Check = Check {
@@ -48,7 +57,23 @@ fn judge_status(
     match &exchange.response {
         Err(_) => skip("no answer (no-server-error judges it)"),
         Ok(r) if r.status >= 500 => skip(format!("answered {} (no-server-error judges it)", r.status)),
-        Ok(r) if wanted.contains(&r.status) => pass(format!("answered {}", r.status)),
-        Ok(r) => fail(format!("answered {} to {what}; expected {}xx ({})", r.status, wanted.start / 100, case.title)),
+        Ok(r) if wanted.contains(&r.status) => pass(format!("answered {}{}", r.status, after_redirects(exchange))),
+        Ok(r) => fail(format!(
+            "answered {}{} to {what}; expected {}xx ({})",
+            r.status,
+            after_redirects(exchange),
+            wanted.start / 100,
+            case.title
+        )),
+    }
+}
+
+/// ` after 303 to URL, …` when the answer judged is the end of redirects the browser follows.
+fn after_redirects(exchange: &Exchange) -> String {
+    let followed: Vec<String> =
+        exchange.redirects.iter().filter(|r| r.followed).map(|r| format!("{} to {}", r.status, r.to)).collect();
+    match followed.is_empty() {
+        true => String::new(),
+        false => format!(" after {}", followed.join(", ")),
     }
 }

@@ -29,7 +29,8 @@ pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
         if response.status == 401 {
             return pass("answered 401");
         }
-        if !(200..300).contains(&response.status) {
+        // A redirect to another origin answers too: the browser shows the page it leads to.
+        if !(200..300).contains(&response.status) && exchange.left_for().is_none() {
             return fail(format!(
                 "answered {}; a refused token calls for a refresh and retry, or 401",
                 response.status
@@ -95,11 +96,24 @@ pub const TOKEN_STAYS_HOME: Check = Check {
                 call.method
             ));
         }
-        let Ok(response) = &exchange.response else { return skip("no answer") };
-        let answer = format!("{:?}\n{}", response.headers, response.body_text());
         let tokens = [("AUTH_ID", &case.payload.auth_id), ("REFRESH_ID", &case.payload.refresh_id)];
         // Short values could appear by chance; real tokens are 32–70 characters.
-        if let Some((name, _)) = tokens.iter().find(|(_, t)| t.len() >= 16 && answer.contains(t.as_str())) {
+        let carried =
+            |text: &str| tokens.iter().find(|(_, t)| t.len() >= 16 && text.contains(t.as_str())).map(|(n, _)| *n);
+        // A token in a redirect's URL goes wherever the browser is sent, and stays in its history.
+        for redirect in &exchange.redirects {
+            if let Some(name) = carried(&redirect.location) {
+                let origin =
+                    url::Url::parse(&redirect.to).map_or(redirect.to.clone(), |u| u.origin().ascii_serialization());
+                let whose = if redirect.followed { ", the handler's own origin, in the frame's address" } else { "" };
+                return fail(format!(
+                    "the redirect {redirect} carries the request's {name} in its URL: the browser takes the token to {origin}{whose}"
+                ));
+            }
+        }
+        let Ok(response) = &exchange.response else { return skip("no answer") };
+        let answer = format!("{:?}\n{}", response.headers, response.body_text());
+        if let Some(name) = carried(&answer) {
             return fail(format!("the answer echoes the request's {name}"));
         }
         pass(format!("{} call(s), all to the installed portal; no token in the answer", exchange.portal_calls.len()))
@@ -121,6 +135,7 @@ mod tests {
         let case = install::case(InstallForm::Frame);
         let exchange = |body: String| Exchange {
             request: HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: vec![] },
+            redirects: Vec::new(),
             response: Ok(HttpResponse {
                 status: 200,
                 headers: vec![("content-type".into(), "text/html".into())],

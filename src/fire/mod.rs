@@ -1,5 +1,7 @@
 //! The firing engine: sends a request to the handler and captures the answer, bounded in time
-//! and in size.
+//! and in size, following the handler's redirects as the frame's browser does ([`navigate`]).
+
+mod redirect;
 
 use std::time::{Duration, Instant};
 
@@ -7,6 +9,8 @@ use serde::Serialize;
 
 use crate::payload::HttpRequest;
 use crate::portal::PortalCall;
+
+pub use redirect::{MAX_REDIRECTS, Navigation, Redirect, navigate};
 
 /// Limits of one exchange.
 #[derive(Clone, Copy, Debug)]
@@ -50,19 +54,33 @@ pub enum FireError {
     Timeout(u64),
     #[error("the exchange failed: {0}")]
     Transport(String),
+    #[error("redirect loop: {url} was requested again, the same way, after {hops} redirect(s)")]
+    RedirectLoop { url: String, hops: usize },
+    #[error("more than {0} redirects: a browser gives up on such a page")]
+    TooManyRedirects(usize),
 }
 
-/// What happened in one case: the request as sent, the answer, and every call the handler
-/// made to the portal with the case's tokens meanwhile.
+/// What happened in one case: the request as sent, the redirects the handler answered with,
+/// the last answer, and every call the handler made to the portal with the case's tokens
+/// meanwhile.
 #[derive(Clone, Debug)]
 pub struct Exchange {
     pub request: HttpRequest,
+    pub redirects: Vec<Redirect>,
     pub response: Result<HttpResponse, FireError>,
     pub portal_calls: Vec<PortalCall>,
 }
 
-/// An HTTP client for the harness: loopback only in practice, so no proxy; no redirects, so a
-/// 3xx is seen as it is.
+impl Exchange {
+    /// The redirect to another origin that is the answer, if it is one: the browser leaves the
+    /// frame for that page, which the harness does not follow.
+    pub fn left_for(&self) -> Option<&Redirect> {
+        self.redirects.last().filter(|r| !r.followed && self.response.is_ok())
+    }
+}
+
+/// An HTTP client for the harness: loopback only in practice, so no proxy; it follows no redirect
+/// itself, so each 3xx is seen as it is ([`navigate`] follows them as a browser does).
 pub fn client() -> reqwest::Client {
     client_builder().build().expect("a client with static settings builds")
 }
@@ -80,7 +98,7 @@ fn client_builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none())
 }
 
-/// Sends `request` and reads the answer within `limits`.
+/// Sends `request` and reads the answer within `limits`; a redirect is an answer like any other.
 pub async fn fire(client: &reqwest::Client, request: &HttpRequest, limits: Limits) -> Result<HttpResponse, FireError> {
     let started = Instant::now();
     let exchange = async {

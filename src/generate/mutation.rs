@@ -126,7 +126,10 @@ impl Mutation {
                     request.url.push(if request.url.contains('?') { '&' } else { '?' });
                     request.url.push_str(&body);
                     request.body.clear();
-                    request.headers.retain(|(name, _)| !name.eq_ignore_ascii_case("content-type"));
+                    // A browser's GET navigation carries neither a body's Content-Type nor Origin.
+                    request
+                        .headers
+                        .retain(|(name, _)| !["content-type", "origin"].iter().any(|h| name.eq_ignore_ascii_case(h)));
                 }
             }
             Mutation::Header { name, value } => {
@@ -226,12 +229,16 @@ mod tests {
 
     #[test]
     fn get_carries_everything_in_the_query() {
-        let mut request =
-            Wire::Split.encode(&Url::parse("http://h/").unwrap(), &Payload::documented_example().to_fields());
+        let binding = crate::portal::Portal::binding_at(([127, 0, 0, 1], 1).into(), ([127, 0, 0, 1], 2).into());
+        let fields = Payload::documented_example().to_fields();
+        let mut request = Wire::Split.placement(&Url::parse("http://h/").unwrap(), &fields, &binding);
+        assert_eq!(request.header("origin"), Some("http://127.0.0.1:1"));
         Mutation::Method("get".into()).apply_request(&mut request);
         assert_eq!(request.method, "GET");
         assert!(
             request.body.is_empty() && request.url.contains("&member_id=") && request.header("content-type").is_none()
         );
+        // The rest of what the browser sends stays.
+        assert_eq!((request.header("origin"), request.header("sec-fetch-dest")), (None, Some("iframe")));
     }
 }

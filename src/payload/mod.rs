@@ -4,6 +4,7 @@
 //! portal sends); [`Field`] is the wire-level list (name, value, place) that mutations bend into
 //! shapes no right portal sends. [`Wire`] turns fields into the HTTP request that is fired.
 
+pub mod frame;
 mod json;
 mod options;
 mod wire;

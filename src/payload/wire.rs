@@ -3,7 +3,7 @@
 use serde::{Serialize, Serializer};
 use url::{Url, form_urlencoded};
 
-use super::{Field, Place};
+use super::{Binding, Field, Place, frame};
 
 /// How the fields travel to the handler.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize, serde::Deserialize)]
@@ -61,6 +61,14 @@ impl Wire {
             Wire::Split | Wire::Form => (FORM, urlencode(body_fields).into_bytes()),
         };
         HttpRequest { method: "POST".into(), url, headers: vec![("content-type".into(), content_type.into())], body }
+    }
+
+    /// A placement request: `fields` encoded for `handler`, as the user's browser sends them when
+    /// the page of the portal of `binding` posts its form into the app's frame ([`frame`]).
+    pub fn placement(self, handler: &Url, fields: &[Field], binding: &Binding) -> HttpRequest {
+        let mut request = self.encode(handler, fields);
+        request.headers.extend(frame::headers(&binding.origin()));
+        request
     }
 }
 

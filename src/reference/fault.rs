@@ -37,6 +37,7 @@ pub enum Fault {
     NoBind,
     InstallerToken,
     TrustsDomain,
+    RedirectTokenElsewhere,
     /// One character of the page's heading is wrong: nothing a semantic check sees, what a
     /// reviewed snapshot is for.
     PageTypo,
@@ -74,6 +75,7 @@ impl Fault {
         Fault::NoBind,
         Fault::InstallerToken,
         Fault::TrustsDomain,
+        Fault::RedirectTokenElsewhere,
         Fault::PageTypo,
     ];
 
@@ -217,6 +219,11 @@ impl Fault {
                 "trusts-domain",
                 "token-stays-home",
                 "REST calls go to http://{DOMAIN}/rest/ for whatever DOMAIN the request names, with its token",
+            ),
+            Fault::RedirectTokenElsewhere => (
+                "redirect-token-elsewhere",
+                "token-stays-home",
+                "the page hands the user over to the app's front end on another origin with a 303 whose URL carries AUTH_ID: the browser takes the token there",
             ),
             Fault::PageTypo => (
                 "page-typo",

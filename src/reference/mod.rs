@@ -80,6 +80,7 @@ impl Reference {
             fault,
             client,
             own_url: format!("http://{addr}/landing-settings"),
+            front_end: format!("http://{}/app/", SocketAddr::new(addr.ip(), addr.port() ^ 1)),
         });
         let router = Router::new().route("/install", post(install)).fallback(page).with_state(app);
         // Without TCP_NODELAY a kept-alive client waits ~40 ms per answer on delayed ACKs.
@@ -109,6 +110,9 @@ struct App {
     fault: Option<Fault>,
     client: reqwest::Client,
     own_url: String,
+    /// Another loopback origin, where only the RedirectTokenElsewhere fault sends the browser;
+    /// nothing listens there, and nothing needs to: the harness follows no redirect elsewhere.
+    front_end: String,
 }
 
 impl App {
@@ -340,6 +344,14 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
         escape(user_name),
         escape(lang)
     );
+    if app.has(Fault::RedirectTokenElsewhere) {
+        let to = format!(
+            "{}?AUTH_ID={}",
+            app.front_end,
+            form_urlencoded::byte_serialize(auth_id.as_bytes()).collect::<String>()
+        );
+        return Ok((StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response());
+    }
     if app.has(Fault::SlowPage) {
         tokio::time::sleep(std::time::Duration::from_millis(3_200)).await;
     }

@@ -146,7 +146,11 @@ fn human(report: &RunReport, paint: Paint) -> String {
 
 fn case_lines(out: &mut String, case: &CaseReport, paint: Paint) {
     let label = format!("{:<5}", case.outcome.label().to_uppercase());
-    let status = case.response.as_ref().map_or("---".to_owned(), |r| r.status.to_string());
+    // The statuses of the redirects followed, then the answer judged: `303→200`.
+    let mut statuses: Vec<String> =
+        case.redirects.iter().filter(|r| r.followed).map(|r| r.status.to_string()).collect();
+    statuses.push(case.response.as_ref().map_or("---".to_owned(), |r| r.status.to_string()));
+    let status = statuses.join("→");
     let ms = case.response.as_ref().map_or(String::new(), |r| format!("{} ms", r.elapsed_ms));
     let _ = writeln!(
         out,
@@ -165,6 +169,9 @@ fn case_lines(out: &mut String, case: &CaseReport, paint: Paint) {
     // What the handler asked of the portals explains most failures; passing cases keep one line
     // each.
     if case.outcome != CaseOutcome::Pass {
+        for redirect in &case.redirects {
+            let _ = writeln!(out, "        redirect {redirect}");
+        }
         for call in &case.portal_calls {
             let _ = writeln!(out, "        portal {call}");
         }

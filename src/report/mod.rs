@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::baseline::BaselineReport;
 use crate::checks::{Severity, Verdict};
-use crate::fire::{Exchange, HttpResponse};
+use crate::fire::{Exchange, HttpResponse, Redirect};
 use crate::payload::{HttpRequest, Wire};
 use crate::portal::PortalCall;
 use crate::suite::{Case, DocRef, Expectation};
@@ -85,6 +85,9 @@ pub struct CaseReport {
     pub outcome: CaseOutcome,
     pub checks: Vec<Verdict>,
     pub request: HttpRequest,
+    /// The redirects the handler answered with before `response`, followed or not.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub redirects: Vec<Redirect>,
     pub response: Option<HttpResponse>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -130,6 +133,7 @@ impl CaseReport {
             checks,
             reproduce: exchange.request.to_curl(),
             request: exchange.request,
+            redirects: exchange.redirects,
             response,
             error,
             portal_calls: exchange.portal_calls,

@@ -46,6 +46,7 @@ pub fn report() -> RunReport {
         }],
         reproduce: request.to_curl(),
         request,
+        redirects: Vec::new(),
         response: None,
         error: None,
         portal_calls: Vec::new(),

@@ -252,6 +252,7 @@ mod tests {
                 headers: vec![],
                 body: vec![],
             },
+            redirects: Vec::new(),
             response: Ok(HttpResponse {
                 status: 200,
                 headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),

@@ -127,13 +127,14 @@ impl Case {
         fields
     }
 
-    /// The exact request fired at `handler` for this case; a `wire` mutation overrides `wire`.
+    /// The exact request fired at `handler` for this case, as the frame's browser sends it; a
+    /// `wire` mutation overrides `wire`, and mutations of headers win over the browser's.
     pub fn request(&self, handler: &Url, binding: &Binding, wire: Wire) -> HttpRequest {
         if let CaseKind::Install(form) = self.kind {
             return crate::install::request(self, form, binding, handler);
         }
         let wire = self.mutations.iter().find_map(Mutation::wire).unwrap_or(wire);
-        let mut request = wire.encode(handler, &self.fields(binding));
+        let mut request = wire.placement(handler, &self.fields(binding), binding);
         for mutation in &self.mutations {
             mutation.apply_request(&mut request);
         }
