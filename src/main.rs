@@ -161,7 +161,7 @@ struct RunArgs {
     /// Cases in flight at once.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
     jobs: u16,
-    /// Time allowed for one case, answer body included.
+    /// Time allowed for one answer, body included; each redirect followed gets as long again.
     #[arg(long, default_value_t = 10_000, value_name = "N")]
     timeout_ms: u64,
     /// Bytes of each answer body kept; longer bodies are cut and marked truncated.

@@ -571,6 +571,9 @@ impl Stage {
         self.fire(owner, request).await
     }
 
+    /// Fires `request` as `owner`, following its redirects as the frame's browser does. The
+    /// installation event's are followed the same way: how Bitrix24's server treats one is not
+    /// documented, and the event is judged by its status and the binding it makes.
     async fn fire(&self, owner: usize, request: crate::payload::HttpRequest) -> Exchange {
         let fire::Navigation { redirects, response } = fire::navigate(&self.client, &request, self.limits).await;
         let mut portal_calls = self.portal.take_calls(owner);

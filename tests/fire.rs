@@ -1,5 +1,6 @@
 //! The firing engine's bounds: a body past the cap is cut and says so; a handler that never
-//! answers is a timeout, not a hang.
+//! answers is a timeout, not a hang; redirects are followed as a browser follows them, ten at
+//! most, and never to another origin.
 
 use std::time::Duration;
 
@@ -53,4 +54,68 @@ async fn a_handler_that_never_answers_times_out() {
     let limits = Limits { timeout: Duration::from_millis(300), body_cap: 1000 };
     let error = fire::fire(&fire::client(), &post(url), limits).await.unwrap_err();
     assert_eq!(error, FireError::Timeout(300));
+}
+
+/// A handler on a free loopback port: `/hop/N` redirects with 302 to `/hop/N+1` forever, `/keep`
+/// answers 307 to `/echo`, which shows the method and body it got, and `/away` sends the browser
+/// to `elsewhere` with 303.
+async fn redirecting(elsewhere: String) -> String {
+    use axum::extract::Path;
+    use axum::http::{Method, StatusCode, header};
+    use axum::routing::any;
+    let router =
+        axum::Router::new()
+            .route(
+                "/hop/{n}",
+                any(|Path(n): Path<u32>| async move {
+                    (StatusCode::FOUND, [(header::LOCATION, format!("/hop/{}", n + 1))])
+                }),
+            )
+            .route("/keep", any(|| async { (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, "/echo")]) }))
+            .route("/echo", any(|method: Method, body: String| async move { format!("{method} {body}") }))
+            .route("/away", any(move || async move { (StatusCode::SEE_OTHER, [(header::LOCATION, elsewhere)]) }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    format!("http://{addr}")
+}
+
+fn limits() -> Limits {
+    Limits { timeout: Duration::from_secs(10), body_cap: 1 << 20 }
+}
+
+#[tokio::test]
+async fn a_307_is_followed_with_its_method_and_body() {
+    let base = redirecting(String::new()).await;
+    let navigation = fire::navigate(&fire::client(), &post(format!("{base}/keep")), limits()).await;
+    let response = navigation.response.unwrap();
+    assert_eq!((response.status, response.body_text().as_ref()), (200, "POST a=1"));
+    assert_eq!(navigation.redirects.len(), 1);
+    assert_eq!((navigation.redirects[0].status, navigation.redirects[0].followed), (307, true));
+    assert_eq!(navigation.redirects[0].to, format!("{base}/echo"));
+}
+
+#[tokio::test]
+async fn more_than_ten_redirects_are_an_error_that_says_so() {
+    let base = redirecting(String::new()).await;
+    let navigation = fire::navigate(&fire::client(), &post(format!("{base}/hop/0")), limits()).await;
+    let error = navigation.response.unwrap_err();
+    assert_eq!(error, FireError::TooManyRedirects(fire::MAX_REDIRECTS));
+    assert!(error.to_string().starts_with("more than 10 redirects"), "{error}");
+    assert_eq!(navigation.redirects.len(), fire::MAX_REDIRECTS + 1);
+}
+
+/// The harness goes nowhere but the handler: a redirect to another origin, even on loopback, is
+/// the answer, and nothing is sent there.
+#[tokio::test]
+async fn a_redirect_to_another_origin_is_the_answer_and_is_not_followed() {
+    let elsewhere = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target = format!("http://{}/x?y=1", elsewhere.local_addr().unwrap());
+    let base = redirecting(target.clone()).await;
+    let navigation = fire::navigate(&fire::client(), &post(format!("{base}/away")), limits()).await;
+    assert_eq!(navigation.response.unwrap().status, 303);
+    assert_eq!(navigation.redirects.len(), 1);
+    assert_eq!((navigation.redirects[0].to.as_str(), navigation.redirects[0].followed), (target.as_str(), false));
+    let contacted = tokio::time::timeout(Duration::from_millis(200), elsewhere.accept()).await;
+    assert!(contacted.is_err(), "the other origin was contacted");
 }

@@ -25,10 +25,7 @@ pub const ACCEPTS_VALID: Check = Check {
     judge: |case, exchange, _| {
         // Sent to another origin, the browser leaves the frame for that page: the handler answered.
         if let Some(redirect) = exchange.left_for().filter(|_| case.expect == Expectation::Accept) {
-            return pass(format!(
-                "answered {} to {}: the browser leaves the frame for that page (another origin, not followed)",
-                redirect.status, redirect.to
-            ));
+            return pass(format!("answered {redirect}: the browser leaves the frame for that page"));
         }
         judge_status(case, exchange, Expectation::Accept, 200..300, "a request Bitrix24 sends")
     },
@@ -68,10 +65,10 @@ fn judge_status(
     }
 }
 
-/// ` after 303 to URL, …` when the answer judged is the end of redirects the browser follows.
+/// ` after 303 to URL (followed), …` when the answer judged is the end of redirects the browser
+/// follows.
 fn after_redirects(exchange: &Exchange) -> String {
-    let followed: Vec<String> =
-        exchange.redirects.iter().filter(|r| r.followed).map(|r| format!("{} to {}", r.status, r.to)).collect();
+    let followed: Vec<String> = exchange.redirects.iter().filter(|r| r.followed).map(ToString::to_string).collect();
     match followed.is_empty() {
         true => String::new(),
         false => format!(" after {}", followed.join(", ")),

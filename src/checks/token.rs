@@ -150,4 +150,42 @@ mod tests {
         assert_eq!(echoed, (Outcome::Fail, "the answer echoes the request's REFRESH_ID".to_owned()));
         assert_eq!(judge("<p>Settings</p>".to_owned()).0, Outcome::Pass);
     }
+
+    /// A redirect the browser followed, on the handler's own origin, is part of the answer too:
+    /// a token in its URL sits in the frame's address; the clean page at its end does not help.
+    #[test]
+    fn a_token_in_a_followed_redirect_fails_naming_its_origin() {
+        let case = install::case(InstallForm::Frame);
+        let location = format!("/page?AUTH_ID={}", case.payload.auth_id);
+        let exchange = Exchange {
+            request: HttpRequest {
+                method: "POST".into(),
+                url: "http://127.0.0.1:7/".into(),
+                headers: vec![],
+                body: vec![],
+            },
+            redirects: vec![crate::fire::Redirect {
+                status: 303,
+                to: format!("http://127.0.0.1:7{location}"),
+                location,
+                followed: true,
+            }],
+            response: Ok(HttpResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "text/html".into())],
+                body: b"<p>Settings</p>".to_vec(),
+                truncated: false,
+                elapsed_ms: 1,
+            }),
+            portal_calls: Vec::new(),
+        };
+        let (outcome, message) = (TOKEN_STAYS_HOME.judge)(&case, &exchange, &Settings::default());
+        assert_eq!(outcome, Outcome::Fail);
+        assert!(
+            message.ends_with(
+                "carries the request's AUTH_ID in its URL: the browser takes the token to http://127.0.0.1:7, the handler's own origin, in the frame's address"
+            ),
+            "{message}"
+        );
+    }
 }

@@ -15,7 +15,7 @@ pub use redirect::{MAX_REDIRECTS, Navigation, Redirect, navigate};
 /// Limits of one exchange.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// The whole exchange, body included.
+    /// One request and its answer, body included (each redirect followed gets as long again).
     pub timeout: Duration,
     /// Bytes of body kept; the rest is not read and the response is marked `truncated`.
     pub body_cap: usize,

@@ -1,8 +1,8 @@
-//! Snapshots: per case, a normalised, redacted record of the exchange (status, the headers that
-//! matter, the body, the calls to the portal), stored as `<dir>/<case-id>.snap` in insta's file
-//! format so `cargo insta review` and a pull request's diff both read it. The `snapshot` check
-//! compares each run's record with the stored one; a difference fails it with a readable diff,
-//! a missing one is reported as new.
+//! Snapshots: per case, a normalised, redacted record of the exchange (its redirects, the
+//! status, the headers that matter, the body, the calls to the portal), stored as
+//! `<dir>/<case-id>.snap` in insta's file format so `cargo insta review` and a pull request's
+//! diff both read it. The `snapshot` check compares each run's record with the stored one; a
+//! difference fails it with a readable diff, a missing one is reported as new.
 //!
 //! Reading and writing the files happens here, in the run; the comparison itself
 //! ([`compare`]) is a pure function like every other check.
@@ -153,6 +153,10 @@ const HEADERS: &[&str] = &[
 /// The normalised record of an exchange, redacted: what a snapshot stores.
 pub fn record(exchange: &Exchange, redactions: &Redactions) -> String {
     let mut out = String::new();
+    // Where a page redirected to is part of what it does; none for most, so no line.
+    for redirect in &exchange.redirects {
+        let _ = writeln!(out, "redirect: {redirect}");
+    }
     match &exchange.response {
         Ok(response) => response_record(&mut out, response),
         Err(error) => {
