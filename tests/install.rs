@@ -44,3 +44,62 @@ async fn the_installation_page_form_installs_the_app_too() {
     let bound = installed.checks.iter().find(|v| v.id == "binds-landing-settings").unwrap();
     assert_eq!(bound.outcome, b24_conform::checks::Outcome::Pass, "{}", bound.message);
 }
+
+/// The ONAPPINSTALL the run posts parses as the official SDKs parse it: b24pysdk
+/// `OAuthEventData.from_dict` (event, int(event_handler_id), int(ts), and `auth` through
+/// `EventOAuth`: member_id, client_endpoint, server_endpoint, domain, application_token,
+/// int(user_id), status one of B24AppStatus, and `OAuthToken.from_dict`: int(expires),
+/// int(expires_in)); on-app-install.md's required data[VERSION], data[ACTIVE], data[INSTALLED],
+/// data[LANGUAGE_ID]. The values agree with the installation: its APPLICATION_TOKEN and status,
+/// the OAuth server as server_endpoint, and a current ts.
+#[test]
+fn the_install_event_has_every_field_the_sdks_parse() {
+    use b24_conform::portal::Portal;
+
+    let home = "127.0.0.1:48624".parse().unwrap();
+    let binding = Portal::binding_at(home, "127.0.0.1:48625".parse().unwrap());
+    let case = install::case(InstallForm::Event);
+    let request = install::request(&case, InstallForm::Event, &binding, &"http://127.0.0.1:9/install".parse().unwrap());
+    let fields: Vec<(String, String)> = url::form_urlencoded::parse(&request.body).into_owned().collect();
+    let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "event",
+            "event_handler_id",
+            "data[VERSION]",
+            "data[ACTIVE]",
+            "data[INSTALLED]",
+            "data[LANGUAGE_ID]",
+            "ts",
+            "auth[access_token]",
+            "auth[expires]",
+            "auth[expires_in]",
+            "auth[scope]",
+            "auth[domain]",
+            "auth[server_endpoint]",
+            "auth[status]",
+            "auth[client_endpoint]",
+            "auth[member_id]",
+            "auth[user_id]",
+            "auth[refresh_token]",
+            "auth[application_token]"
+        ]
+    );
+    let get = |name: &str| fields.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str()).unwrap();
+    let int = |name: &str| get(name).parse::<u64>().unwrap_or_else(|e| panic!("int({name}): {e}"));
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let ts = int("ts");
+    assert!(ts.abs_diff(now) < 60, "ts is when the event is sent: {ts}");
+    assert_eq!(int("auth[expires]"), ts + int("auth[expires_in]"));
+    int("event_handler_id");
+    int("auth[user_id]");
+    assert!(["F", "D", "T", "P", "L", "S"].contains(&get("auth[status]")));
+    assert_eq!((get("data[ACTIVE]"), get("data[INSTALLED]")), ("Y", "Y"));
+    assert_eq!(get("auth[server_endpoint]"), "http://127.0.0.1:48626/rest/", "the OAuth server's, not the portal's");
+    assert_eq!(get("auth[client_endpoint]"), "http://127.0.0.1:48624/rest/");
+    assert_eq!(get("auth[member_id]"), binding.member_id);
+    let example = b24_conform::payload::Payload::documented_example();
+    assert_eq!(Some(get("auth[application_token]").to_owned()), example.application_token);
+    assert_eq!(get("auth[status]"), example.status);
+}

@@ -68,10 +68,6 @@ pub const LANDING_SETTINGS: &str = "LANDING_SETTINGS";
 /// The field that carries the placement's context as a JSON string.
 pub const PLACEMENT_OPTIONS: &str = "PLACEMENT_OPTIONS";
 
-/// The application statuses Bitrix24 documents, plus `S` (subscription) that its source and all
-/// official SDKs know (PROTOCOL.md 1.2).
-pub const STATUSES: &[&str] = &["L", "F", "D", "T", "P", "S"];
-
 /// The interface languages of cloud Bitrix24 (b24jssdk `B24LangList`, PROTOCOL.md 1.2).
 pub const LANGUAGES: &[&str] = &[
     "ru", "id", "ms", "de", "en", "la", "fr", "in", "it", "pl", "br", "vn", "tr", "kz", "ua", "ar", "th", "sc", "tc",
