@@ -56,7 +56,7 @@ pub enum FireError {
     Transport(String),
     #[error("redirect loop: {url} was requested again, the same way, after {hops} redirect(s)")]
     RedirectLoop { url: String, hops: usize },
-    #[error("more than {0} redirects: a browser gives up on such a page")]
+    #[error("more than {0} redirects: the harness follows no more (a browser gives up after 20)")]
     TooManyRedirects(usize),
 }
 
