@@ -14,7 +14,7 @@ use super::rest::{Caller, Reply};
 /// installation has finished. `CODE` of a local app is its client_id.
 pub(super) fn info(state: &mut State, _: &Params, _: &Caller) -> Reply {
     let installation = &state.installation;
-    let result = json!({"ID": 7, "CODE": installation.client.id, "VERSION": 1, "STATUS": installation.status,
+    let result = json!({"ID": 7, "CODE": state.config.client.id, "VERSION": 1, "STATUS": installation.status,
                         "INSTALLED": installation.installed, "PAYMENT_EXPIRED": "N", "DAYS": null, "LANGUAGE_ID": "en",
                         "LICENSE": "en_project", "LICENSE_TYPE": "project", "LICENSE_FAMILY": "project"});
     Answer::success(result, None).into()

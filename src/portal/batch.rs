@@ -2,7 +2,7 @@
 //! the batch's token; a command's parameters may name an earlier command's answer as
 //! `$result[NAME][key]…` ("the result of a previous request can be passed into the parameters of
 //! the next request"); `halt=1` stops at the first error. The answer keys results, errors,
-//! totals, nexts and times by NAME (PROTOCOL.md 2.3).
+//! totals, nexts and times by NAME.
 
 use std::sync::LazyLock;
 

@@ -5,7 +5,6 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::OauthClient;
 use super::landing::RepoBinding;
 use crate::payload::{Payload, opaque_token};
 
@@ -43,7 +42,6 @@ pub(super) struct Installation {
     pub scope: String,
     /// `app.info` INSTALLED: false while the installation has not finished (BX24.installFinish).
     pub installed: bool,
-    pub client: OauthClient,
     pub repo_bindings: Vec<RepoBinding>,
     pub placements: Vec<PlacementBinding>,
     pub events: Vec<EventHandler>,
@@ -56,14 +54,13 @@ impl Installation {
     /// APPLICATION_SCOPE (its APPLICATION_TOKEN is every case's, and the install event's), and
     /// this portal's member_id. Finished, until a run installs
     /// the app itself.
-    pub fn documented(client: OauthClient) -> Installation {
+    pub fn documented() -> Installation {
         let example = Payload::documented_example();
         Installation {
             member_id: opaque_token(MEMBER_SEED, 32),
             status: example.status,
             scope: example.application_scope.unwrap_or_default(),
             installed: true,
-            client,
             repo_bindings: Vec::new(),
             placements: Vec::new(),
             events: Vec::new(),

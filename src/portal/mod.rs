@@ -268,7 +268,7 @@ impl Portal {
         let oauth_origin = oauth.as_ref().map_or_else(|| origin.clone(), Server::origin);
         let state = Arc::new(Mutex::new(State {
             role,
-            installation: Installation::documented(config.client.clone()),
+            installation: Installation::documented(),
             config,
             tokens: Tokens::default(),
             calls: Vec::new(),
@@ -283,7 +283,7 @@ impl Portal {
 
     /// A mock per endpoint, each with its small responder over the shared state. Paths allow
     /// doubled slashes: the JS SDK sends `/rest//METHOD` when its endpoint ends in `/`, b24phpsdk
-    /// `//oauth/token/` (PROTOCOL.md).
+    /// `//oauth/token/` (its default OAuth server URL ends in `/`).
     async fn mount(&self) {
         let state = &self.state;
         let role = lock(state).role;
@@ -502,16 +502,20 @@ impl Respond for Route {
             binding: handled.binding,
             batch: None,
         };
-        let commands = handled.commands.into_iter().map(|command| PortalCall {
-            method: command.method,
-            status: command.status,
-            error: command.error,
-            binding: command.binding,
-            batch: Some(command.name),
-            ..call.clone()
-        });
-        let calls: Vec<PortalCall> = std::iter::once(call.clone()).chain(commands).collect();
-        state.calls.extend(calls);
+        let commands: Vec<PortalCall> = handled
+            .commands
+            .into_iter()
+            .map(|command| PortalCall {
+                method: command.method,
+                status: command.status,
+                error: command.error,
+                binding: command.binding,
+                batch: Some(command.name),
+                ..call.clone()
+            })
+            .collect();
+        state.calls.push(call);
+        state.calls.extend(commands);
         handled.answer.into_response()
     }
 }

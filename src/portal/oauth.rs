@@ -1,4 +1,4 @@
-//! The OAuth server (oauth.bitrix.info's part, PROTOCOL.md 3): the refresh grant at
+//! The OAuth server (oauth.bitrix.info's part): the refresh grant at
 //! `/oauth/token/` (GET with a query or POST with a form), which requires the app's client_id and
 //! client_secret (auto-renewal.md marks both required; error-codes.md: invalid_client); refresh
 //! tokens rotate and are single-use. And `app.info` at its `/rest/`, with the `install` block the
@@ -24,9 +24,9 @@ pub(super) fn refresh(state: &mut State, params: &Params) -> (Option<usize>, Tok
     if params.text("grant_type").as_deref() != Some("refresh_token") {
         return error(400, "invalid_request", "An incorrectly formatted authorization request was provided");
     }
-    let client = &state.installation.client;
+    let client = &state.config.client;
     let matches = |key: &str, expected: &str| params.text(key).is_some_and(|given| given == expected);
-    // b24phpsdk reads a 401 as invalid_client (PROTOCOL.md 3; the status is undocumented).
+    // The status is undocumented; b24phpsdk's ApiLevelErrorHandler reads a 401 as invalid_client.
     if !matches("client_id", &client.id) || !matches("client_secret", &client.secret) {
         return error(401, "invalid_client", "Invalid client data was provided");
     }
@@ -69,7 +69,7 @@ pub(super) fn app_info(state: &State, params: &Params) -> (Option<usize>, TokenR
             let scheme = state.origin.split_once("://").map_or("http", |(scheme, _)| scheme);
             Answer::success(
                 json!({
-                    "client_id": installation.client.id,
+                    "client_id": state.config.client.id,
                     "scope": admission.scope.join(","),
                     "expires": iso8601((unix_now() + LIFETIME) as i64),
                     "install": {
