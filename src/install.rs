@@ -108,7 +108,7 @@ fn event(case: &Case, binding: &Binding, url: &Url) -> HttpRequest {
         ("data[LANGUAGE_ID]", payload.lang.clone()),
         ("ts", now.to_string()),
         ("auth[access_token]", payload.auth_id.clone()),
-        ("auth[expires]", (now + expires_in).to_string()),
+        ("auth[expires]", now.saturating_add(expires_in).to_string()),
         ("auth[expires_in]", expires_in.to_string()),
         ("auth[scope]", payload.application_scope.clone().unwrap_or_else(|| "landing".to_owned())),
         ("auth[domain]", payload.domain.clone()),

@@ -612,7 +612,8 @@ async fn portal_command(addr: SocketAddr, suite: SuiteArgs, config: PortalConfig
     println!("Mock Bitrix24 portal at {}", portal.origin());
     println!("  REST        {}", portal.rest_url());
     let client = portal.client();
-    println!("  OAuth       {} (SERVER_ENDPOINT {})", portal.oauth_url(), portal.server_endpoint());
+    println!("  OAuth       {}", portal.oauth_url());
+    println!("  server      {} (SERVER_ENDPOINT: the OAuth server's REST)", portal.server_endpoint());
     println!("  client      client_id={} client_secret={}", client.id, client.secret);
     println!("  member_id   {}", portal.member_id());
     println!("  tokens      the {} cases' AUTH_ID/REFRESH_ID (`b24-conform payload --case ID`)", cases.len());

@@ -132,11 +132,14 @@ fn the_same_seed_gives_the_same_cases_and_payloads() {
     let run = |seed: &str| {
         let out = b24(&["run", "--seed", seed, "--format", "json", "--portal-addr", &portal]);
         let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        // The install event's `ts` and `auth[expires]` are when it was sent, not part of the draw.
+        let sent_at = regex::Regex::new(r"(^|&)(ts|auth%5Bexpires%5D)=\d+").unwrap();
         let sent = |c: &serde_json::Value| {
             let url = c["request"]["url"].as_str().unwrap();
             let after_scheme = &url["http://".len()..];
             let path = &after_scheme[after_scheme.find('/').unwrap()..];
-            (c["id"].as_str().unwrap().to_owned(), path.to_owned(), c["request"]["body"].as_str().unwrap().to_owned())
+            let body = sent_at.replace_all(c["request"]["body"].as_str().unwrap(), "$1$2=SENT").into_owned();
+            (c["id"].as_str().unwrap().to_owned(), path.to_owned(), body)
         };
         doc["cases"].as_array().unwrap().iter().map(sent).collect::<Vec<_>>()
     };
@@ -229,6 +232,11 @@ fn the_portal_alone_answers_the_curl_it_prints() {
     let _ = portal.wait();
     assert_eq!(field("REST"), format!("http://127.0.0.1:{port}/rest/"), "{printed:?}");
     assert!(field("OAuth").ends_with("/oauth/token/") && field("AUTH_ID").len() > 32, "{printed:?}");
+    assert_ne!(field("OAuth"), format!("http://127.0.0.1:{port}/oauth/token/"), "the OAuth server is apart");
+    assert!(
+        field("client").starts_with("client_id=local.") && field("client").contains(" client_secret="),
+        "{printed:?}"
+    );
     let answer: serde_json::Value = serde_json::from_slice(&curl.stdout).expect("a JSON answer");
     assert_eq!(answer["result"]["ID"], "1", "{answer}");
     assert!(answer["time"]["start"].is_number() && answer["time"]["date_start"].is_string(), "{answer}");

@@ -326,3 +326,59 @@ fn sigterm_to_the_run_stops_the_handler_group_too() {
     assert!(!sleeper.is_empty() && !runs(&sleeper), "the handler's child {sleeper} survived the run");
     assert!(!listens(port), "the handler still listens on {port}");
 }
+
+/// A handler started by hand learns the app's OAuth client from the run's stderr (it is the same
+/// pair every run): with it the expired token is refreshed at the OAuth server; with another
+/// client_id the OAuth server refuses the refresh with invalid_client, as Bitrix24's does.
+#[test]
+fn a_handler_started_by_hand_refreshes_only_with_the_client_the_run_prints() {
+    let made = b24_conform::portal::OauthClient::default();
+    // Three ports in a row (portal, foreign portal, OAuth server), below the ephemeral range and
+    // apart from free_port's.
+    let portal_port = 12_000 + (std::process::id() % 1_000) as u16 * 4;
+    let portal = format!("127.0.0.1:{portal_port}");
+    let oauth = format!("http://127.0.0.1:{}/oauth/token/", portal_port + 2);
+    let refresh_with = |client_id: &str| {
+        let port = free_port();
+        require_python3();
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/handlers/landing_settings.py");
+        let mut handler = Command::new("python3")
+            .arg(&fixture)
+            .arg(port.to_string())
+            .env("B24_PORTAL_URL", format!("http://{portal}"))
+            .env("B24_OAUTH_URL", &oauth)
+            .env("B24_CLIENT_ID", client_id)
+            .env("B24_CLIENT_SECRET", &made.secret)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let handler_url = format!("http://127.0.0.1:{port}/");
+        let args = ["run", "--portal-addr", &portal, "--handler", &handler_url, "--filter", "token/expired"];
+        let out = b24_conform(&[&args[..], &["--format", "json", "--no-regressions", "--shrink-budget", "0"]].concat());
+        let _ = handler.kill();
+        let _ = handler.wait();
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let refresh = report["cases"][0]["portal_calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["method"] == "refresh_token")
+            .cloned()
+            .unwrap_or_default();
+        (String::from_utf8_lossy(&out.stderr).into_owned(), refresh)
+    };
+    let (stderr, refresh) = refresh_with(&made.id);
+    assert!(stderr.contains(&format!("client_id {} client_secret {}", made.id, made.secret)), "{stderr}");
+    assert!(stderr.contains(&format!("mock OAuth server at {oauth}")), "{stderr}");
+    assert_eq!((refresh["endpoint"].as_str(), refresh["status"].as_u64()), (Some("oauth"), Some(200)), "{refresh}");
+    let (_, refresh) = refresh_with("local.someone.else");
+    assert_eq!(
+        (refresh["status"].as_u64(), refresh["error"].as_str()),
+        (Some(401), Some("invalid_client")),
+        "{refresh}"
+    );
+}

@@ -24,10 +24,12 @@ async fn the_portal_answers_over_https_to_a_client_that_trusts_the_runs_ca() {
     let foreign = tls_portal(Role::Foreign, &authority).await;
     assert!(portal.origin().starts_with("https://127.0.0.1:"), "{}", portal.origin());
     assert_eq!(portal.rest_url(), format!("{}/rest/", portal.origin()));
-    assert_eq!(portal.oauth_url(), format!("{}/oauth/token/", portal.origin()));
+    // The OAuth server speaks https too, on a port of its own: SERVER_ENDPOINT names it.
+    assert!(portal.oauth_origin().starts_with("https://127.0.0.1:") && portal.oauth_origin() != portal.origin());
+    assert_eq!(portal.oauth_url(), format!("{}/oauth/token/", portal.oauth_origin()));
     let binding = portal.binding(&foreign);
     assert_eq!(binding.protocol, 1);
-    assert_eq!(binding.server_endpoint, portal.rest_url());
+    assert_eq!(binding.server_endpoint, format!("{}/rest/", portal.oauth_origin()));
     assert_eq!(format!("https://{}", binding.domain), portal.origin());
     assert_eq!(format!("https://{}", binding.foreign_domain), foreign.origin());
 
@@ -106,12 +108,27 @@ async fn the_refresh_answer_names_the_https_portal() {
     let portal = tls_portal(Role::Home, &authority).await;
     let foreign = tls_portal(Role::Foreign, &authority).await;
     let client = fire::client_trusting(authority.ca_pem()).unwrap();
-    let form =
-        [("grant_type", "refresh_token"), ("client_id", "app"), ("client_secret", "s"), ("refresh_token", REFRESH)];
+    let app = portal.client();
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", &app.id),
+        ("client_secret", &app.secret),
+        ("refresh_token", REFRESH),
+    ];
     let answer: serde_json::Value =
         client.post(portal.oauth_url()).form(&form).send().await.unwrap().json().await.unwrap();
     assert_eq!(answer["client_endpoint"], portal.rest_url());
-    assert_eq!(answer["domain"], portal.binding(&foreign).domain);
+    assert_eq!(answer["server_endpoint"], portal.binding(&foreign).server_endpoint);
+    assert_eq!(answer["domain"], portal.oauth_origin().trim_start_matches("https://"), "the authorization server's");
+    let info: serde_json::Value = client
+        .get(format!("{}app.info?auth={}", portal.server_endpoint(), answer["access_token"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["result"]["install"]["uri"], "https://127.0.0.1", "{info}");
 }
 
 #[tokio::test]
@@ -145,7 +162,13 @@ async fn a_plain_portal_speaks_http_with_protocol_0() {
     let portal = Portal::start("127.0.0.1:0".parse().unwrap()).await.unwrap();
     assert!(portal.origin().starts_with("http://"));
     assert_eq!(portal.binding(&portal).protocol, 0);
-    assert_eq!(portal.binding(&portal), Portal::binding_at(portal.addr(), portal.addr()));
+    // The same fields as printed before a portal runs, but for the OAuth server's port, which
+    // port 0 leaves free to fall anywhere.
+    let printed = Portal::binding_at(portal.addr(), portal.addr());
+    assert_eq!(
+        portal.binding(&portal),
+        b24_conform::payload::Binding { server_endpoint: portal.server_endpoint(), ..printed }
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
