@@ -9,7 +9,7 @@
 use url::Url;
 
 use crate::payload::{Binding, Field, HttpRequest, Payload, Wire};
-use crate::suite::{Case, CaseKind, DocRef, Expectation, TokenState, catalog_payload};
+use crate::suite::{Case, CaseKind, Evidence, EvidenceKind, Expectation, Level, TokenState, catalog_payload};
 
 /// How Bitrix24 installs the app.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
@@ -32,16 +32,21 @@ impl InstallForm {
     }
 }
 
-/// The installation as a case: its own token pair, accepted by a right app.
+/// The installation as a case: its own token pair, accepted by a right app. An app that cannot
+/// be installed offers nothing at all: the case is a `must`.
 pub fn case(form: InstallForm) -> Case {
-    let (title, quote) = match form {
+    let (title, url, quote, note) = match form {
         InstallForm::Event => (
             "Bitrix24 installs the app (ONAPPINSTALL); the app binds its LANDING_SETTINGS handler",
-            "upon application installation, the handler will receive a POST request with the following data",
+            "https://apidocs.bitrix24.com/api-reference/common/events/on-app-install.html",
+            "The ONAPPINSTALL event is triggered immediately after the successful installation of an application on Bitrix24.",
+            "The fields follow this page's example plus what the events overview lists for every event (event_handler_id) and what b24pysdk and b24phpsdk parse (auth[expires]): see docs/protocol.md §4 and §7.",
         ),
         InstallForm::Frame => (
             "Bitrix24 opens the installation page in a frame; the app binds its LANDING_SETTINGS handler",
-            "In this frame, Bitrix24 transmits the same data in the POST request as in the usual case",
+            "https://apidocs.bitrix24.com/settings/oauth/simple-way.html",
+            "It is shown to the user in a frame once, at the moment of installation, and receives the same data as a regular application page",
+            "Until the app calls installFinish (browser JavaScript), its widgets are not shown: settings/app-installation/installation-finish.html.",
         ),
     };
     let id = form.case_id();
@@ -56,10 +61,13 @@ pub fn case(form: InstallForm) -> Case {
     Case {
         id: id.to_owned(),
         title: title.to_owned(),
-        doc: DocRef {
+        level: Level::Must,
+        evidence: Evidence {
             key: "install".to_owned(),
-            source: "settings/oauth/simple-way.md; landing.repo.bind binds the Sites section's placements (embedding/index.md, PROTOCOL.md 4)".to_owned(),
+            kind: EvidenceKind::Documentation,
+            url: url.to_owned(),
             quote: quote.to_owned(),
+            note: Some(note.to_owned()),
         },
         expect: Expectation::Accept,
         token: TokenState::Valid,

@@ -37,19 +37,20 @@ enum Command {
     /// Fire the suite at a handler and judge every answer (exit 0 all passed, 1 a case failed,
     /// 2 bad usage or input, 3 the run could not happen).
     Run(Box<RunArgs>),
-    /// The cases of the suites, one line each: id, expectation, title.
+    /// The cases of the suites, the installation first: id, level, expectation, title, and the
+    /// evidence (kind, URL, quote).
     List {
         #[command(flatten)]
         suite: SuiteArgs,
         #[arg(long, value_enum, default_value_t)]
         format: ListFormat,
     },
-    /// The checks: id, severity, title, documentation reference.
+    /// The checks: id, level (must, should, or the case's), title, and the evidence.
     Checks {
         #[arg(long, value_enum, default_value_t)]
         format: ListFormat,
     },
-    /// The reference handler's faults: name, the check it must trip, the defect.
+    /// The reference handler's faults: name, the check it must trip, at which level, the defect.
     Faults {
         #[arg(long, value_enum, default_value_t)]
         format: ListFormat,
@@ -208,7 +209,8 @@ struct RunArgs {
     /// The `latency-budget` check fails (as a warning) an answer slower than this.
     #[arg(long, default_value_t = 3_000, value_name = "N")]
     latency_budget_ms: u64,
-    /// Warnings fail the run too.
+    /// Failures at level should (warnings) fail the run too; cases the harness did not model
+    /// still do not.
     #[arg(long)]
     strict: bool,
     /// A failing generated case is shrunk to the smallest request that still fails, trying at
@@ -351,37 +353,42 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
     match command {
         Command::Run(args) => run_command(*args).await,
         Command::List { suite, format } => {
-            let cases = run::select(&suite.sources(), &suite.filter, &suite.draw())?;
-            let rows = cases.iter().map(|c| {
-                let row = serde_json::json!({"id": c.id, "expect": c.expect, "title": c.title, "doc": c.doc.quote, "source": c.doc.source});
-                let line = format!("{:<36} {:<8} {}\n{:46}“{}”", c.id, c.expect.label(), c.title, "", c.doc.quote);
-                (line, row)
-            });
-            print_rows(rows, format)
-        }
-        Command::Checks { format } => {
-            let rows = checks::ALL.iter().map(|c| {
-                let row = serde_json::json!({"id": c.id, "severity": c.severity, "title": c.title, "doc": c.doc});
-                (
-                    format!(
-                        "{:<26} {:<8} {}\n{:<35} {}",
-                        c.id,
-                        format!("{:?}", c.severity).to_lowercase(),
-                        c.title,
-                        "",
-                        c.doc
-                    ),
-                    row,
+            let cases = run::catalog(&suite.sources(), &suite.filter, &suite.draw())?;
+            print_rows(&cases, format, |c| {
+                let e = &c.evidence;
+                format!(
+                    "{:<36} {:<6} {:<8} {}\n{:53}“{}”\n{:53}{}: {}",
+                    c.id,
+                    c.level.label(),
+                    c.expect.label(),
+                    c.title,
+                    "",
+                    e.quote,
+                    "",
+                    e.kind.label(),
+                    e.url
                 )
-            });
-            print_rows(rows, format)
+            })
         }
+        Command::Checks { format } => print_rows(checks::ALL, format, |c| {
+            let e = &c.evidence;
+            format!(
+                "{:<26} {:<8} {}\n{:<35} “{}”\n{:<35} {}: {}",
+                c.id,
+                c.level.label(),
+                c.title,
+                "",
+                e.quote,
+                "",
+                e.kind.label(),
+                e.url
+            )
+        }),
         Command::Faults { format } => {
-            let rows = Fault::ALL.iter().map(|f| {
-                let row = serde_json::json!({"name": f.name(), "check": f.check(), "defect": f.defect()});
-                (format!("{:<28} {:<26} {}", f.name(), f.check(), f.defect()), row)
-            });
-            print_rows(rows, format)
+            let specs: Vec<_> = Fault::ALL.iter().map(|f| f.spec()).collect();
+            print_rows(&specs, format, |f| {
+                format!("{:<28} {:<26} {:<6} {}", f.name, f.check, f.level.label(), f.defect)
+            })
         }
         Command::Payload(args) => payload_command(args),
         Command::Review { action, snapshots, cases } => review_command(action, &snapshots, &cases),
@@ -507,16 +514,7 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
     let files: Vec<String> =
         args.out.iter().chain(args.reports.iter().map(|(_, path)| path)).map(|p| p.display().to_string()).collect();
     if !files.is_empty() {
-        let s = &report.summary;
-        eprintln!(
-            "{} cases: {} passed, {} failed, {} errored (seed {}); report in {}",
-            s.cases,
-            s.passed,
-            s.failed,
-            s.errored,
-            report.seed,
-            files.join(", ")
-        );
+        eprintln!("{}; report in {}", report.summary_line(), files.join(", "));
     }
     Ok(report.exit_code() as u8)
 }
@@ -626,11 +624,11 @@ async fn portal_command(addr: SocketAddr, suite: SuiteArgs, config: PortalConfig
     Ok(0)
 }
 
-fn print_rows(rows: impl Iterator<Item = (String, serde_json::Value)>, format: ListFormat) -> anyhow::Result<u8> {
-    let (lines, objects): (Vec<String>, Vec<serde_json::Value>) = rows.unzip();
+/// `rows` one `line` each, or as one JSON array.
+fn print_rows<T: serde::Serialize>(rows: &[T], format: ListFormat, line: impl Fn(&T) -> String) -> anyhow::Result<u8> {
     match format {
-        ListFormat::Human => lines.iter().for_each(|l| println!("{l}")),
-        ListFormat::Json => println!("{}", serde_json::to_string_pretty(&objects)?),
+        ListFormat::Human => rows.iter().for_each(|row| println!("{}", line(row))),
+        ListFormat::Json => println!("{}", serde_json::to_string_pretty(rows)?),
     }
     Ok(0)
 }

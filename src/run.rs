@@ -14,14 +14,15 @@ use crate::checks;
 use crate::fire::{self, Exchange, Limits};
 use crate::generate::Shrinker;
 use crate::install::{self, InstallForm};
+use crate::journey::{self, Action, AppToken, ONAPPUNINSTALL};
 use crate::launch::{self, HandlerProcess, LaunchError};
-use crate::payload::{Binding, LANDING_SETTINGS, Payload, Wire, opaque_token};
+use crate::payload::{Binding, HttpRequest, LANDING_SETTINGS, Payload, Wire, opaque_token};
 use crate::portal::{Authority, HandshakeFailures, Portal, PortalCall, PortalConfig, Role};
 use crate::reference::{Credentials, Fault, Reference};
 use crate::regressions::{self, RegressionsError};
 use crate::report::{CaseOutcome, CaseReport, RunReport, Shrunk};
 use crate::snapshot::{self, SnapshotConfig, Snapshots};
-use crate::suite::{self, Case, Draw, Filter, Origin, Replay, SuiteError, SuiteSource};
+use crate::suite::{self, Case, CaseKind, Draw, Filter, Origin, Replay, SuiteError, SuiteSource};
 
 /// The handler under test.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -177,8 +178,29 @@ impl RunError {
 
 /// The cases of `sources` that `filters` select, in suite order. Selecting none is an error.
 pub fn select(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Vec<Case>, RunError> {
-    let filter = Filter::new(filters);
-    let cases: Vec<Case> = suite::load(sources, draw)?.into_iter().filter(|c| filter.selects(&c.id)).collect();
+    let cases = selected(suite::load(sources, draw)?, &Filter::new(filters));
+    if cases.is_empty() {
+        return Err(RunError::NoCases(filters.to_vec()));
+    }
+    Ok(cases)
+}
+
+/// The cases of `all` that `filter` selects, in order. A journey's steps make sense only
+/// together: selecting one step selects its whole journey.
+fn selected(all: Vec<Case>, filter: &Filter) -> Vec<Case> {
+    let journeys: Vec<String> =
+        all.iter().filter(|c| filter.selects(&c.id)).filter_map(journey::journey_of).map(str::to_owned).collect();
+    let chosen =
+        |c: &Case| filter.selects(&c.id) || journey::journey_of(c).is_some_and(|j| journeys.iter().any(|k| k == j));
+    all.into_iter().filter(chosen).collect()
+}
+
+/// The cases `list` shows: the installation (as the run performs it by default), then the
+/// suites' cases, those the filters select. Selecting none is an error.
+pub fn catalog(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Vec<Case>, RunError> {
+    let mut cases = vec![install::case(InstallForm::default())];
+    cases.extend(suite::load(sources, draw)?);
+    let cases = selected(cases, &Filter::new(filters));
     if cases.is_empty() {
         return Err(RunError::NoCases(filters.to_vec()));
     }
@@ -199,13 +221,21 @@ pub async fn run(config: &RunConfig, on_case: impl FnMut(&CaseReport)) -> Result
 }
 
 /// The cases of the run: the regressions file's draws first, when there is one, then the
-/// suites' cases the filters select.
+/// suites' cases the filters select. A filter may select the installation alone.
 pub fn cases(config: &RunConfig) -> Result<Vec<Case>, RunError> {
     let mut draw = config.draw.clone();
     if let Some(path) = &config.regressions {
         draw.replay = regressions::read(path)?;
     }
-    select(&config.suites, &config.filters, &draw)
+    let installs = matches!(config.handler, Handler::Builtin(_)) || config.install_url.is_some();
+    match select(&config.suites, &config.filters, &draw) {
+        Err(RunError::NoCases(_))
+            if installs && Filter::new(&config.filters).selects(config.install_form.case_id()) =>
+        {
+            Ok(Vec::new())
+        }
+        selected => selected,
+    }
 }
 
 /// [`Stage::perform`] without the watch on a started handler.
@@ -217,47 +247,74 @@ async fn perform(
     mut on_case: impl FnMut(&CaseReport),
 ) -> Result<RunReport, RunError> {
     let mut exchanges: Vec<Option<Exchange>> = vec![None; cases.len()];
+    let (steps, regular): (Vec<usize>, Vec<usize>) =
+        (0..cases.len()).partition(|&owner| matches!(cases[owner].kind, CaseKind::Step(_)));
     // In rounds, so that the portals can drop wiremock's copies of the requests between them,
     // when no case is in flight: memory stays flat however long the run.
-    for (round, chunk) in cases.chunks(RECYCLE_EVERY).enumerate() {
+    for (round, chunk) in regular.chunks(RECYCLE_EVERY).enumerate() {
         if round > 0 {
             stage.recycle().await;
         }
-        let first = round * RECYCLE_EVERY;
-        let mut fired = futures::stream::iter(chunk.iter().enumerate())
-            .map(|(i, case)| async move { (first + i, stage.exercise(first + i, case).await) })
+        let mut fired = futures::stream::iter(chunk)
+            .map(|&owner| async move { (owner, stage.exercise(owner, &cases[owner]).await) })
             .buffer_unordered(config.jobs.max(1));
         while let Some((owner, exchange)) = fired.next().await {
             on_fired(&cases[owner], cases.len());
             exchanges[owner] = Some(exchange);
         }
     }
+    // Journeys change the portal's state (an uninstalled app): after every other case, one
+    // step at a time, in suite order.
+    let mut unexercised: Vec<Option<(HttpRequest, String)>> = vec![None; cases.len()];
+    for owner in steps {
+        match stage.step(owner, &cases[owner]).await {
+            Ok(exchange) => exchanges[owner] = Some(exchange),
+            Err(skipped) => unexercised[owner] = Some(skipped),
+        }
+        on_fired(&cases[owner], cases.len());
+    }
     let (install, unattributed) = stage.finish(&mut exchanges);
-    let mut judge_one = |case: &Case, exchange: Exchange| {
-        let report = stage.judge(case, exchange);
+    let mut judge_one = |case: &Case, fired: Result<Exchange, (HttpRequest, String)>| {
+        let report = match fired {
+            Ok(exchange) => stage.judge(case, exchange),
+            Err((request, reason)) => CaseReport::not_exercised(case, request, &reason),
+        };
         on_case(&report);
         report
     };
     let filter = Filter::new(&config.filters);
-    let install = install.filter(|(case, _)| filter.selects(&case.id)).map(|(case, e)| judge_one(&case, e));
-    let mut reports: Vec<CaseReport> =
-        cases.iter().zip(exchanges).filter_map(|(case, exchange)| Some(judge_one(case, exchange?))).collect();
+    let install = install.filter(|(case, _)| filter.selects(&case.id)).map(|(case, e)| judge_one(&case, Ok(e)));
+    let mut reports: Vec<CaseReport> = cases
+        .iter()
+        .zip(exchanges)
+        .zip(unexercised)
+        .filter_map(|((case, exchange), skipped)| {
+            let fired = match (exchange, skipped) {
+                (Some(exchange), _) => Ok(exchange),
+                (None, Some(skipped)) => Err(skipped),
+                (None, None) => return None,
+            };
+            Some(judge_one(case, fired))
+        })
+        .collect();
 
     let mut next_owner = cases.len();
     let mut failed_draws = Vec::new();
     // A snapshot's difference is no property of the draw: shrinking judges candidates without
-    // snapshots, and a replayed draw has a case id no snapshot is stored under.
+    // snapshots, and a replayed draw has a case id no snapshot is stored under. A warning does
+    // not fail the run, and a case the harness did not model is no failure of the handler:
+    // neither is shrunk nor recorded.
     let failing = cases
         .iter()
         .zip(reports.iter_mut())
-        .filter(|(_, r)| r.outcome == CaseOutcome::Error || r.failures().any(|v| v.id != snapshot::CHECK_ID));
+        .filter(|(_, r)| r.outcome == CaseOutcome::Error || r.run_failures().any(|v| v.id != snapshot::CHECK_ID));
     for (case, report) in failing {
         let Some(origin) = &case.origin else { continue };
         if failed_draws.len() < MAX_SHRUNK && config.shrink_budget > 0 {
             report.shrunk =
                 stage.shrink(case, origin, report, &mut next_owner, config.shrink_budget).await.map(Box::new);
         }
-        let checks: Vec<&str> = report.failures().map(|v| v.id).collect();
+        let checks: Vec<&str> = report.run_failures().map(|v| v.id).collect();
         let mut note =
             format!("{} failed {}", case.id, if checks.is_empty() { "(no answer)".into() } else { checks.join(", ") });
         if let Some(shrunk) = &report.shrunk {
@@ -323,6 +380,9 @@ pub struct Stage {
     settings: checks::Settings,
     /// The installation case and its exchange, once the app is installed.
     install: Option<(Case, Exchange)>,
+    /// Where and how the app is installed, when the run installs it.
+    install_url: Option<Url>,
+    install_form: InstallForm,
     snapshots: Option<Snapshots>,
 }
 
@@ -407,12 +467,16 @@ impl Stage {
             limits: config.limits,
             settings: config.settings,
             install: None,
+            install_url: install_url.clone(),
+            install_form: config.install_form,
         };
         for (owner, case) in cases.iter().enumerate() {
             stage.enlist(owner, case);
         }
-        if let Some(install_url) = install_url {
-            stage.install(&install_url, config.install_form).await?;
+        match install_url {
+            Some(install_url) => stage.install(&install_url, config.install_form).await?,
+            // Installed by hand before the run.
+            None => stage.portal.set_installed(true),
         }
         Ok(stage)
     }
@@ -486,10 +550,7 @@ impl Stage {
         ensure_listening(url).await?;
         let case = install::case(form);
         self.enlist(INSTALL_OWNER, &case);
-        let request = case.request(url, &self.binding, self.wire);
-        self.portal.set_installed(form == InstallForm::Event);
-        let exchange = self.fire(INSTALL_OWNER, request).await;
-        self.portal.set_installed(true);
+        let exchange = self.install_as(INSTALL_OWNER, &case, url, form).await;
         self.install = Some((case, exchange));
         let bound = self.portal.bindings().into_iter().rev().find(|b| b.placement == LANDING_SETTINGS);
         if let Some(bound) = bound {
@@ -499,6 +560,73 @@ impl Stage {
             self.handler_url = url;
         }
         Ok(())
+    }
+
+    /// Fires `case`'s installation request at `url` in `form`, as owner `owner`. The portal
+    /// begins a new installation; an app without a page "is immediately considered installed",
+    /// one with a page once it finishes (installation-finish.md): its page's
+    /// `BX24.installFinish()`, which the harness does not run, stands for a 2xx answer here.
+    async fn install_as(&self, owner: usize, case: &Case, url: &Url, form: InstallForm) -> Exchange {
+        self.portal.begin_installation();
+        self.portal.set_installed(form == InstallForm::Event);
+        let exchange = self.fire(owner, install::request(case, form, &self.binding, url)).await;
+        if exchange.response.as_ref().is_ok_and(|r| (200..300).contains(&r.status)) {
+            self.portal.set_installed(true);
+        }
+        exchange
+    }
+
+    /// Fires one step of a journey, as owner `owner`; what would have been sent and why not,
+    /// when the step cannot be exercised.
+    pub async fn step(&self, owner: usize, case: &Case) -> Result<Exchange, (HttpRequest, String)> {
+        let not_sent = |url: &Url, reason: String| (case.request(url, &self.binding, self.wire), reason);
+        match case.kind {
+            CaseKind::Step(Action::Install) => {
+                let Some(url) = &self.install_url else {
+                    // As at the start of such a run: the app is taken as installed by hand.
+                    self.portal.begin_installation();
+                    self.portal.set_installed(true);
+                    let reason = "the run has no installation handler (--install-url): the portal takes the app as installed again by hand";
+                    return Err(not_sent(&self.handler_url, reason.to_owned()));
+                };
+                Ok(self.install_as(owner, case, url, self.install_form).await)
+            }
+            CaseKind::Step(Action::Uninstall(token)) => {
+                // Bitrix24 numbers the handlers it calls (event_handler_id); the mock, by binding.
+                let bound = self
+                    .portal
+                    .event_handlers()
+                    .into_iter()
+                    .zip(1..)
+                    .find(|(h, _)| h.event.eq_ignore_ascii_case(ONAPPUNINSTALL));
+                // Bitrix24 removes the app first: the event's auth carries no token that works.
+                if token == AppToken::Genuine {
+                    self.portal.mark_uninstalled();
+                }
+                let fallback = self.install_url.as_ref().unwrap_or(&self.handler_url);
+                let Some((bound, handler_id)) = bound else {
+                    let reason =
+                        format!("the app bound no {ONAPPUNINSTALL} handler with event.bind at its installation");
+                    return Err(not_sent(fallback, reason));
+                };
+                let url = Url::parse(&bound.handler).map_err(|e| {
+                    not_sent(
+                        fallback,
+                        format!("the bound {ONAPPUNINSTALL} handler {:?} is not a URL: {e}", bound.handler),
+                    )
+                })?;
+                let request = journey::uninstall_request(case, token, &self.binding, handler_id, &url);
+                Ok(self.fire(owner, request).await)
+            }
+            // Placement requests go where the app's latest installation bound them, or where
+            // they went before, once the app is removed.
+            _ => {
+                let bound = self.portal.bindings().into_iter().rev().find(|b| b.placement == LANDING_SETTINGS);
+                let handler =
+                    bound.and_then(|b| Url::parse(&b.handler).ok()).unwrap_or_else(|| self.handler_url.clone());
+                Ok(self.exercise_at(owner, case, &handler).await)
+            }
+        }
     }
 
     /// Issues `case`'s tokens to `owner` at both portals, so that calls are attributed to it,
@@ -520,9 +648,7 @@ impl Stage {
         next_owner: &mut usize,
         budget: usize,
     ) -> Option<Shrunk> {
-        let failing = |report: &CaseReport| -> Vec<&'static str> {
-            report.failures().filter(|v| v.severity == checks::Severity::Error).map(|v| v.id).collect()
-        };
+        let failing = |report: &CaseReport| -> Vec<&'static str> { report.run_failures().map(|v| v.id).collect() };
         let wanted = failing(failed);
         let mut shrinker = Shrinker::new(origin.space, origin.seed);
         let mut smallest: Option<CaseReport> = None;
@@ -553,7 +679,7 @@ impl Stage {
         Some(Shrunk {
             steps: shrinker.steps(),
             mutations: shrinker.smallest().mutations.clone(),
-            failures: report.failures().cloned().collect(),
+            failures: report.run_failures().cloned().collect(),
             reproduce: report.reproduce,
             request: report.request,
         })
@@ -567,14 +693,18 @@ impl Stage {
 
     /// Fires one case and collects the calls made with its tokens until the answer.
     pub async fn exercise(&self, owner: usize, case: &Case) -> Exchange {
-        let request = case.request(&self.handler_url, &self.binding, self.wire);
+        self.exercise_at(owner, case, &self.handler_url).await
+    }
+
+    async fn exercise_at(&self, owner: usize, case: &Case, handler: &Url) -> Exchange {
+        let request = case.request(handler, &self.binding, self.wire);
         self.fire(owner, request).await
     }
 
     /// Fires `request` as `owner`, following its redirects as the frame's browser does. The
     /// installation event's are followed the same way: how Bitrix24's server treats one is not
     /// documented, and the event is judged by its status and the binding it makes.
-    async fn fire(&self, owner: usize, request: crate::payload::HttpRequest) -> Exchange {
+    async fn fire(&self, owner: usize, request: HttpRequest) -> Exchange {
         let fire::Navigation { redirects, response } = fire::navigate(&self.client, &request, self.limits).await;
         let mut portal_calls = self.portal.take_calls(owner);
         portal_calls.extend(self.foreign.take_calls(owner));

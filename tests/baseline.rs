@@ -128,3 +128,27 @@ fn a_bad_baseline_exits_2_and_says_where() {
     assert!(text(&out.stderr).contains("create it with --baseline-update"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A warning does not fail the run, so --baseline-update never records it; under --strict it
+/// fails the run, and is recorded like any failure.
+#[test]
+fn warnings_are_not_recorded_unless_strict() {
+    let dir = std::env::temp_dir().join(format!("b24-conform-baseline-warn-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("baseline.toml");
+    let path = file.to_str().unwrap();
+    let run = ["run", "--handler", "builtin:reference?fault=rate-limit-502", "--filter", "token/rate-limited"];
+    let update = ["--baseline", path, "--baseline-update", "--format", "json"];
+    let out = b24(&[&run[..], &update].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((&doc["summary"]["warned"], &doc["summary"]["known"]), (&1.into(), &0.into()));
+    assert!(!std::fs::read_to_string(&file).unwrap().contains("[[deviation]]"));
+    let out = b24(&[&run[..], &update, &["--strict"]].concat());
+    assert_eq!(out.status.code(), Some(1), "judged against the file as it was");
+    let recorded = std::fs::read_to_string(&file).unwrap();
+    assert!(recorded.contains("case = \"token/rate-limited\"\ncheck = \"no-server-error\"\n"), "{recorded}");
+    let out = b24(&[&run[..], &["--baseline", path, "--strict"]].concat());
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

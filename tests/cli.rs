@@ -22,19 +22,17 @@ fn the_default_run_passes_and_shows_the_seed() {
     let summary = stdout.lines().last().unwrap();
     let cases: usize = summary.split(' ').next().unwrap().parse().unwrap();
     assert!(cases >= 10, "{summary}");
-    assert!(
-        summary.contains(&format!("{cases} passed, 0 failed, 0 errored")) && summary.ends_with("(seed 24)"),
-        "{summary}"
-    );
+    let counts = format!("{cases} passed, 0 warned, 0 failed, 0 errored; 0 checks not exercised, 0 cases not modelled");
+    assert!(summary.contains(&counts) && summary.contains(" (seed 24, ") && summary.ends_with(" s)"), "{summary}");
 }
 
 #[test]
 fn a_fault_fails_the_run_with_exit_1_and_names_the_check() {
-    let out = b24(&["run", "--handler", "builtin:reference?fault=accepts-missing-member-id"]);
+    let out = b24(&["run", "--handler", "builtin:reference?fault=options-json-500"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("FAIL  missing/member_id"), "{stdout}");
-    assert!(stdout.contains("rejects-invalid: answered 200"), "{stdout}");
+    assert!(stdout.contains("FAIL  options/not-json"), "{stdout}");
+    assert!(stdout.contains("no-server-error: answered 500"), "{stdout}");
     assert!(stdout.contains("curl -sS -i -X POST"), "{stdout}");
 }
 
@@ -46,16 +44,73 @@ fn json_is_the_documented_document() {
     for key in ["tool", "version", "handler", "seed", "summary", "cases"] {
         assert!(doc.get(key).is_some(), "missing {key}");
     }
-    for key in ["cases", "passed", "failed", "errored", "duration_ms"] {
+    for key in ["cases", "passed", "warned", "failed", "errored", "not_exercised", "not_modelled", "duration_ms"] {
         assert!(doc["summary"].get(key).is_some(), "missing summary.{key}");
     }
     let case = &doc["cases"][0];
-    for key in ["id", "expect", "outcome", "checks", "request", "response", "portal_calls", "reproduce"] {
+    for key in
+        ["id", "level", "evidence", "expect", "outcome", "checks", "request", "response", "portal_calls", "reproduce"]
+    {
         assert!(case.get(key).is_some(), "missing cases[].{key}");
+    }
+    for key in ["key", "kind", "url", "quote"] {
+        assert!(case["evidence"][key].is_string(), "missing cases[].evidence.{key}");
     }
     assert_eq!(doc["tool"], "b24-conform");
     assert_eq!(doc["summary"]["cases"], 7);
-    assert!(case["checks"][0].get("id").is_some() && case["checks"][0].get("message").is_some());
+    for key in ["id", "level", "outcome", "message"] {
+        assert!(case["checks"][0][key].is_string(), "missing cases[].checks[].{key}");
+    }
+}
+
+/// A failure at level should is a warning: counted, shown apart, exit 0; --strict fails it.
+#[test]
+fn a_warning_passes_the_run_and_strict_fails_it() {
+    let args = ["run", "--handler", "builtin:reference?fault=rate-limit-502", "--filter", "token/*"];
+    let out = b24(&args);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("\n6 cases: 5 passed, 1 warned, 0 failed, 0 errored; "), "{stdout}");
+    assert!(
+        stdout.contains(
+            "Warnings (level should: good practice; --strict makes them fail):\n  token/rate-limited (no-server-error)"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("WARN  token/rate-limited"), "{stdout}");
+    assert!(
+        stdout.contains("no-server-error (should: a warning): answered 502 after the portal refused a call"),
+        "{stdout}"
+    );
+    let json = b24(&[&args[..], &["--format", "json"]].concat());
+    let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(doc["summary"]["warned"], 1);
+    let case = doc["cases"].as_array().unwrap().iter().find(|c| c["id"] == "token/rate-limited").unwrap();
+    assert_eq!(case["outcome"], "warn");
+    let verdict = case["checks"].as_array().unwrap().iter().find(|v| v["id"] == "no-server-error").unwrap();
+    assert_eq!((&verdict["outcome"], &verdict["level"]), (&"fail".into(), &"should".into()));
+    let strict = b24(&[&args[..], &["--strict"]].concat());
+    assert_eq!(strict.status.code(), Some(1), "{}", text(&strict.stdout));
+    assert!(text(&strict.stdout).contains("\n6 cases: 5 passed, 0 warned, 1 failed, 0 errored; "));
+}
+
+/// A case in which the handler called a method the mock portal does not model is the harness's
+/// gap: not failed, even with --strict, and counted.
+#[test]
+fn a_case_not_modelled_fails_no_run() {
+    let out = b24(&[
+        "run",
+        "--strict",
+        "--handler",
+        "builtin:reference?fault=calls-unknown-method",
+        "--filter",
+        "valid/documented-example",
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("NOT-MODELLED valid/documented-example"), "{stdout}");
+    assert!(stdout.contains("        not modelled by the harness: no.such.method\n"), "{stdout}");
+    assert!(stdout.contains("0 failed, 0 errored; 0 checks not exercised, 1 case not modelled"), "{stdout}");
 }
 
 #[test]
@@ -150,13 +205,68 @@ fn the_same_seed_gives_the_same_cases_and_payloads() {
 }
 
 #[test]
+fn a_suite_without_a_level_or_citing_private_notes_is_refused_with_its_location() {
+    let dir = std::env::temp_dir().join(format!("b24-conform-grade-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let docs = "[suite]\nname = \"t\"\n\n[docs.d]\nkind = \"documentation\"\nurl = \"URL\"\nquote = \"q\"\n\n";
+    let case = "[[case]]\nid = \"a\"\ntitle = \"t\"\ndoc = \"d\"\nexpect = \"accept\"\n";
+    for (name, suite, says) in [
+        (
+            "level.toml",
+            format!("{}{case}", docs.replace("URL", "https://example.org/")),
+            "level.toml:9:1: missing field `level`",
+        ),
+        (
+            "shared.toml",
+            format!(
+                "{}{}",
+                docs.replace("URL", "../shared/PROTOCOL.md"),
+                case.replace("expect", "level = \"must\"\nexpect")
+            ),
+            "shared.toml:6:7: `../shared/PROTOCOL.md` names notes outside the repository",
+        ),
+        (
+            "kind.toml",
+            docs.replace("URL", "https://example.org/").replace("\"documentation\"", "\"hearsay\""),
+            "kind.toml:5:8: unknown variant `hearsay`, expected one of `documentation`, `product-source`",
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, suite).unwrap();
+        let out = b24(&["list", "--suite", path.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let stderr = text(&out.stderr);
+        assert!(stderr.contains(says), "{name}: {stderr}");
+    }
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn list_checks_and_faults_speak_json() {
     for command in ["list", "checks", "faults"] {
         let out = b24(&[command, "--format", "json"]);
         assert_eq!(out.status.code(), Some(0), "{command}");
         let rows: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
         assert!(!rows.is_empty(), "{command}");
+        for row in &rows {
+            assert!(["must", "should", "of-case"].contains(&row["level"].as_str().unwrap_or_default()), "{row}");
+            if command == "faults" {
+                assert!(row["name"].is_string() && row["check"].is_string() && row["defect"].is_string(), "{row}");
+                continue;
+            }
+            // Every citation is one a reader can open: a public https URL or a file in the repository.
+            let url = row["evidence"]["url"].as_str().unwrap_or_default();
+            assert!(!url.contains("shared/") && !url.contains("PROTOCOL.md"), "{row}");
+            assert!(url.starts_with("https://") || !url.contains(':'), "{row}");
+            assert!(row["evidence"]["kind"].is_string() && row["evidence"]["quote"].is_string(), "{row}");
+        }
     }
+    let list = b24(&["list", "--format", "json", "--filter", "install/*"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
+    assert_eq!(rows[0]["id"], "install/onappinstall", "{rows:?}");
+    let lang = b24(&["list", "--format", "json", "--filter", "missing/LANG"]);
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&lang.stdout).unwrap();
+    assert_eq!((&rows[0]["level"], &rows[0]["expect"]), (&"should".into(), &"reject".into()));
 }
 
 #[test]
@@ -168,7 +278,9 @@ fn report_writes_more_formats_in_the_same_run() {
     let page = format!("HTML={}", html.display());
     let out = b24(&["run", "--filter", "missing/*", "--report", &junit, "--report", &page]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).contains("\n7 cases: 7 passed, 0 failed, 0 errored in "), "{}", text(&out.stdout));
+    let summary =
+        "\n7 cases: 7 passed, 0 warned, 0 failed, 0 errored; 0 checks not exercised, 0 cases not modelled (seed 24, ";
+    assert!(text(&out.stdout).contains(summary), "{}", text(&out.stdout));
     assert!(text(&out.stderr).contains(&format!("report in {}, {}", xml.display(), html.display())));
     let xml = std::fs::read_to_string(&xml).unwrap();
     assert_eq!(xml.matches("<testcase ").count(), 7, "{xml}");
@@ -185,14 +297,11 @@ fn report_writes_more_formats_in_the_same_run() {
 
 #[test]
 fn format_markdown_is_a_pull_request_comment() {
-    let out = b24(&["run", "--handler", "builtin:reference?fault=accepts-missing-member-id", "--format", "markdown"]);
+    let out = b24(&["run", "--handler", "builtin:reference?fault=options-json-500", "--format", "markdown"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
-    assert!(
-        stdout.starts_with("## b24-conform ❌ failed: `builtin:reference?fault=accepts-missing-member-id`"),
-        "{stdout}"
-    );
-    assert!(stdout.contains("### ❌ `missing/member_id`") && stdout.contains("```sh\ncurl -sS -i -X POST"), "{stdout}");
+    assert!(stdout.starts_with("## b24-conform ❌ failed: `builtin:reference?fault=options-json-500`"), "{stdout}");
+    assert!(stdout.contains("### ❌ `options/not-json`") && stdout.contains("```sh\ncurl -sS -i -X POST"), "{stdout}");
 }
 
 #[test]

@@ -1,23 +1,28 @@
 //! The fault zoo: every check is shown to fail. Each fault of the reference handler is one
 //! realistic defect; the check it exists for, and no other, must flag it, on exactly the cases
-//! the defect concerns.
+//! the defect concerns, at the level the defect deserves: a `must` fails the run, a `should`
+//! warns (and fails it with --strict).
 
 use std::collections::BTreeSet;
 
 use b24_conform::checks::{self, Outcome};
 use b24_conform::install;
 use b24_conform::reference::Fault;
-use b24_conform::report::RunReport;
+use b24_conform::report::{CaseOutcome, RunReport};
 use b24_conform::run::{Handler, RunConfig, run};
 use b24_conform::snapshot::{self, SnapshotConfig};
+use b24_conform::suite::Level;
 
-async fn run_against(handler: Handler) -> RunReport {
+fn config_for(handler: Handler) -> RunConfig {
     // slow-page holds every page 3.2 s: fire them all at once. Others keep the default, so
     // that a loaded machine does not slow answers past the latency budget.
     let jobs = if handler == Handler::Builtin(Some(Fault::SlowPage)) { 256 } else { 8 };
     // Shrinking failing draws is tested in tests/generate.rs; here it would only cost time.
-    let config = RunConfig { jobs, shrink_budget: 0, ..RunConfig::new(handler) };
-    run(&config, |_| {}).await.expect("the run happens")
+    RunConfig { jobs, shrink_budget: 0, ..RunConfig::new(handler) }
+}
+
+async fn run_against(handler: Handler) -> RunReport {
+    run(&config_for(handler), |_| {}).await.expect("the run happens")
 }
 
 /// The reviewed snapshots of the reference handler, read-only.
@@ -105,9 +110,7 @@ fn concerns(fault: Fault) -> Concerns {
             "placement/CRM_CONTACT_LIST_MENU",
             "placement/CRM_DEAL_DETAIL_TAB",
             "placement/CRM_LEAD_DETAIL_TAB",
-            "placement/DEFAULT",
             "placement/IM_NAVIGATION",
-            "placement/LANDING_BLOCK",
             "placement/LEFT_MENU",
             "placement/PAGE_BACKGROUND_WORKER",
             "placement/SONET_GROUP_DETAIL_TAB",
@@ -158,16 +161,25 @@ fn concerns(fault: Fault) -> Concerns {
         ]),
         Fault::LangMarkup500 => Cases(&["inject/LANG/markup", "inject/LANG/script"]),
         Fault::NoRefresh => Cases(&["token/expired", "token/invalid", "token/expiring", "token/revoked"]),
-        Fault::NoBind => Cases(&["install/onappinstall"]),
+        // The journeys install the app again: the same defect shows there.
+        Fault::NoBind => Cases(&["install/onappinstall", "lifecycle/forged-uninstall/step-1-install"]),
         // The installer's token, used for every user, shows up after the installation was answered.
-        Fault::InstallerToken => Cases(&["install/onappinstall"]),
+        Fault::InstallerToken => Cases(&["install/onappinstall", "lifecycle/forged-uninstall/step-1-install"]),
+        // The forged event removes the installation: the portal's next request is refused.
+        Fault::UninstallIgnoresAppToken => Cases(&["lifecycle/forged-uninstall/step-3-case"]),
+        // The installation outlives the genuine event: the page is still served.
+        Fault::ServesAfterUninstall => Cases(&["lifecycle/uninstall/step-3-case"]),
         Fault::TrustsDomain => Cases(&["domain/foreign"]),
         // Context decides: the same probes elsewhere are inert (markup inside a quoted attribute).
         Fault::ReflectsLang => Cases(&["inject/LANG/attribute"]),
         Fault::LangInScript => Cases(&["inject/LANG/script", "inject/LANG/sql"]),
         Fault::OptionsUnescaped => Cases(&["inject/options.SITE_ID/markup", "inject/options.SITE_ID/script"]),
         Fault::TrustsUri => Cases(&["inject/options.URI/script-url"]),
-        Fault::JsonPage | Fault::ForbidsFraming | Fault::SlowPage | Fault::PageTypo => EveryPage,
+        // The portal's overload, passed on: only the case where the portal is overloaded.
+        Fault::RateLimit502 => Cases(&["token/rate-limited"]),
+        Fault::JsonPage | Fault::ForbidsFraming | Fault::SlowPage | Fault::PageTypo | Fault::CallsUnknownMethod => {
+            EveryPage
+        }
         // The hand-over replaces every page whose AUTH_ID fits in a URL; where AUTH_ID is a probe
         // or a second value, what leaves is not the case's token.
         Fault::RedirectTokenElsewhere => EveryPageBut(&[
@@ -199,9 +211,11 @@ async fn each_fault_trips_its_check_only_and_on_the_cases_it_concerns() {
     let pages: BTreeSet<String> = clean
         .cases
         .iter()
-        // The installation event's answer is not a page: nothing shows it.
+        // The installation's and the removal's answers are not pages: nothing shows them.
         .filter(|c| {
             c.id != install::InstallForm::Event.case_id()
+                && !c.id.ends_with("-install")
+                && !c.id.ends_with("-uninstall")
                 && c.response.as_ref().is_some_and(|r| (200..300).contains(&r.status))
         })
         .map(|c| c.id.clone())
@@ -228,9 +242,30 @@ async fn each_fault_trips_its_check_only_and_on_the_cases_it_concerns() {
         assert_eq!(named(&failed), expected, "fault {name}");
         let stray = failed.iter().find(|id| id.starts_with("valid/generated#") && !valid_draws);
         assert!(stray.is_none(), "fault {name} fails a valid draw: {stray:?}");
-        // Warnings fail a run only with --strict.
-        let warning = checks::find(fault.check()).is_some_and(|c| c.severity == checks::Severity::Warning);
-        assert_eq!(report.exit_code(), if warning { 0 } else { 1 }, "fault {name}");
+        // The level of the defect is the highest level of the verdicts it fails.
+        let levels: BTreeSet<Level> = report.cases.iter().flat_map(|c| c.failures()).map(|v| v.level).collect();
+        assert_eq!(levels.first(), Some(&fault.level()), "fault {name}");
+        if fault == Fault::CallsUnknownMethod {
+            // Not the handler's fault: the harness does not know the method it called.
+            let judged = report.cases.iter().filter(|c| c.failures().next().is_some());
+            assert!(judged.clone().all(|c| c.outcome == CaseOutcome::NotModelled), "fault {name}");
+            assert_eq!(report.summary.not_modelled, failed.len(), "fault {name}");
+            assert_eq!(report.exit_code(), 0, "fault {name}");
+            continue;
+        }
+        match fault.level() {
+            Level::Must => assert_eq!(report.exit_code(), 1, "fault {name}"),
+            // A warning fails the run only with --strict.
+            Level::Should => {
+                assert_eq!(report.exit_code(), 0, "fault {name}");
+                assert_eq!(report.summary.warned, failed.len(), "fault {name}: {:?}", report.summary);
+                let mut strict = config_for(Handler::Builtin(Some(fault)));
+                strict.settings.strict = true;
+                let strict = run(&strict, |_| {}).await.expect("the run happens");
+                let s = &strict.summary;
+                assert!(s.failed > 0 && s.warned == 0 && strict.exit_code() == 1, "fault {name} --strict: {s:?}");
+            }
+        }
     }
 }
 
@@ -239,13 +274,35 @@ async fn strict_makes_warnings_fail_the_run() {
     let handler = Handler::Builtin(Some(Fault::SlowPage));
     let mut config = RunConfig { jobs: 8, filters: vec!["valid/documented-example".into()], ..RunConfig::new(handler) };
     let relaxed = run(&config, |_| {}).await.expect("the run happens");
-    assert_eq!((relaxed.summary.passed, relaxed.exit_code()), (1, 0));
+    assert_eq!((relaxed.summary.warned, relaxed.exit_code()), (1, 0));
+    assert_eq!(relaxed.cases[0].outcome, CaseOutcome::Warn);
+    let warning = relaxed.cases[0].failures().next().expect("a failed check");
+    assert_eq!((warning.id, warning.level), ("latency-budget", Level::Should));
     config.settings.strict = true;
     let strict = run(&config, |_| {}).await.expect("the run happens");
     assert_eq!((strict.summary.failed, strict.exit_code()), (1, 1));
+    assert_eq!(strict.cases[0].failures().next().map(|v| v.level), Some(Level::Must));
     // A budget above the delay passes it.
     config.settings.latency_budget = std::time::Duration::from_secs(10);
     assert_eq!(run(&config, |_| {}).await.expect("the run happens").exit_code(), 0);
+}
+
+/// A handler that calls a method the mock portal does not model, and fails for it, is not failed:
+/// the case says which method, and the run passes, even with --strict.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_case_the_harness_does_not_model_fails_no_run() {
+    let mut config = config_for(Handler::Builtin(Some(Fault::CallsUnknownMethod)));
+    config.filters = vec!["valid/documented-example".into()];
+    config.settings.strict = true;
+    let report = run(&config, |_| {}).await.expect("the run happens");
+    let case = &report.cases[0];
+    assert_eq!(case.outcome, CaseOutcome::NotModelled);
+    assert_eq!(case.not_modelled.as_deref(), Some("not modelled by the harness: no.such.method"));
+    assert!(case.portal_calls.iter().any(|c| c.method == "no.such.method" && !c.modelled), "{:?}", case.portal_calls);
+    assert!(case.failures().any(|v| v.id == "no-server-error"), "{:?}", case.checks);
+    assert_eq!((report.summary.not_modelled, report.summary.failed, report.exit_code()), (1, 0, 0));
+    let text = b24_conform::report::render_human(&report);
+    assert!(text.contains("0 failed, 0 errored; 0 checks not exercised, 1 case not modelled (seed 24, "), "{text}");
 }
 
 #[test]

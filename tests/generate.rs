@@ -48,6 +48,24 @@ async fn a_failing_draw_is_shrunk_recorded_and_replayed_first() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A warning does not fail the run: a draw that only warns is neither shrunk nor recorded.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_draw_that_only_warns_is_not_shrunk_nor_recorded() {
+    let dir = std::env::temp_dir().join(format!("b24-generate-warn-{}", std::process::id()));
+    let regressions = dir.join("regressions.txt");
+    let _ = std::fs::remove_dir_all(&dir);
+    // Every page takes 3.2 s: a latency warning on each valid draw.
+    let mut config = RunConfig::new(Handler::Builtin(Some(Fault::SlowPage)));
+    config.filters = vec!["valid/generated#*".into()];
+    config.draw.count = Some(2);
+    config.regressions = Some(regressions.clone());
+    let report = run(&config, |_| {}).await.expect("the run happens");
+    assert_eq!((report.summary.warned, report.exit_code()), (2, 0), "{:?}", report.summary);
+    assert!(report.cases.iter().all(|c| c.outcome == CaseOutcome::Warn && c.shrunk.is_none()));
+    assert!(!regressions.exists(), "a warning was recorded as a regression");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_reference_handler_survives_a_thousand_malformed_draws() {
     let mut config = RunConfig::new(Handler::Builtin(None));

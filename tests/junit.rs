@@ -7,10 +7,10 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use b24_conform::checks::{self, Severity};
 use b24_conform::reference::Fault;
 use b24_conform::report::{RunReport, render_junit};
 use b24_conform::run::{Handler, RunConfig, run};
+use b24_conform::suite::Level;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -95,12 +95,37 @@ async fn every_fault_validates_and_names_its_check() {
         let xml = assert_junit(fault.name(), &report);
         assert_eq!(xml.matches("<failure ").count(), report.summary.failed, "{}\n{xml}", fault.name());
         // A warning fails no case, so it is no JUnit failure.
-        if checks::find(fault.check()).is_some_and(|c| c.severity == Severity::Error) {
+        if fault.level() == Level::Must {
             let failure = format!("<failure message=\"failed: {}\">{}: ", fault.check(), fault.check());
             assert!(xml.contains(&failure), "{xml}");
             assert!(xml.contains("\nreproduce: curl -sS -i -X "), "{xml}");
         }
     }
+}
+
+/// A warning is a passing testcase that says so in its output; a case the harness did not model
+/// is skipped with the reason.
+#[tokio::test(flavor = "multi_thread")]
+async fn warnings_and_cases_not_modelled_validate() {
+    if !xmllint_present() {
+        return;
+    }
+    let only = |fault, filter: &str| RunConfig {
+        filters: vec![filter.to_owned()],
+        ..RunConfig::new(Handler::Builtin(Some(fault)))
+    };
+    let warned = run_with(only(Fault::RateLimit502, "token/*")).await;
+    assert_eq!((warned.summary.warned, warned.summary.failed), (1, 0), "{:?}", warned.summary);
+    let xml = assert_junit("a warning", &warned);
+    assert!(!xml.contains("<failure"), "{xml}");
+    assert!(xml.contains("<system-out>warning (should): no-server-error: answered 502"), "{xml}");
+
+    let unmodelled = run_with(only(Fault::CallsUnknownMethod, "valid/*")).await;
+    assert!(unmodelled.summary.not_modelled > 0, "{:?}", unmodelled.summary);
+    let xml = assert_junit("cases not modelled", &unmodelled);
+    assert!(!xml.contains("<failure"), "{xml}");
+    let skipped = "<skipped message=\"not modelled by the harness: no.such.method\">";
+    assert_eq!(xml.matches(skipped).count(), unmodelled.summary.not_modelled, "{xml}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -568,6 +568,7 @@ async fn a_bind_inside_a_batch_passes_binds_landing_settings() {
                 elapsed_ms: 1,
             }),
             portal_calls,
+            redirects: Vec::new(),
         };
         let verdicts = checks::check(&install::case(InstallForm::Event), &exchange, &Settings::default());
         verdicts.into_iter().find(|v| v.id == "binds-landing-settings").unwrap().outcome

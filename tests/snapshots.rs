@@ -44,7 +44,7 @@ fn new_snapshots_are_reported_as_new_written_on_request_and_accepted_by_review()
         stdout.contains(&format!("snapshot: new: no snapshot at {dir_arg}/missing~member_id.snap yet")),
         "{stdout}"
     );
-    assert!(stdout.contains("8 cases: 0 passed, 8 failed"), "{stdout}");
+    assert!(stdout.contains("8 cases: 0 passed, 0 warned, 8 failed"), "{stdout}");
     assert!(files(&dir).is_empty());
 
     let out = run(&["--update-snapshots"]);

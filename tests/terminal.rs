@@ -12,7 +12,7 @@ fn b24(args: &[&str], env: &[(&str, &str)]) -> Output {
     command.output().expect("the binary runs")
 }
 
-const FAULT: &str = "builtin:reference?fault=accepts-missing-member-id";
+const FAULT: &str = "builtin:reference?fault=options-json-500";
 
 #[test]
 fn colour_when_asked_and_never_in_a_pipe() {
@@ -20,7 +20,7 @@ fn colour_when_asked_and_never_in_a_pipe() {
     assert!(!piped.stdout.contains(&0x1b), "{}", String::from_utf8_lossy(&piped.stdout));
     let asked = b24(&["run", "--handler", FAULT, "--color", "always"], &[]);
     let stdout = String::from_utf8_lossy(&asked.stdout);
-    assert!(stdout.contains("\x1b[31mFAIL \x1b[0m missing/member_id"), "{stdout}");
+    assert!(stdout.contains("\x1b[31mFAIL \x1b[0m options/not-json"), "{stdout}");
     let never = b24(&["run", "--handler", FAULT, "--color", "never"], &[]);
     assert_eq!(never.stdout.iter().filter(|&&b| b == 0x1b).count(), 0);
 }
@@ -39,8 +39,6 @@ fn failures_are_listed_last_with_the_commands_that_reproduce_them() {
     let out = b24(&["run", "--handler", FAULT], &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let end = stdout.split("Failures, and the commands that reproduce them:\n").nth(1).expect(&stdout);
-    assert!(
-        end.starts_with("  missing/member_id (rejects-invalid)\n  curl -sS -i -X POST 'http://127.0.0.1:"),
-        "{end}"
-    );
+    assert!(end.starts_with("  options/"), "{end}");
+    assert!(end.contains("\n  options/not-json (no-server-error)\n  curl -sS -i -X POST 'http://127.0.0.1:"), "{end}");
 }

@@ -3,13 +3,18 @@
 //! particular), a script — since the same characters are harmless in one place and an attack
 //! in another. Only values found verbatim count: an escaped value is not the value.
 
-use super::{Check, Severity, fail, pass, skip};
+use super::{Check, Citation, Grade, fail, pass, skip};
+use crate::suite::{EvidenceKind, Level};
 
 pub const NO_REFLECTED_INJECTION: Check = Check {
     id: "no-reflected-injection",
-    severity: Severity::Error,
+    level: Grade::Fixed(Level::Must),
     title: "No value the request carried, PLACEMENT_OPTIONS keys included, comes back unescaped where it changes the page",
-    doc: "Bitrix framework docs, «XSS»: escape all external data before output to HTML or JavaScript; widget_data.md: the page is shown in the portal's frame",
+    evidence: Citation {
+        kind: EvidenceKind::Specification,
+        url: "https://github.com/OWASP/ASVS/blob/044366c6e4a078c579f5fad1bb0e1fd91ae5e354/4.0/en/0x13-V5-Validation-Sanitization-Encoding.md",
+        quote: "Verify that context-aware, preferably automated - or at worst, manual - output escaping protects against reflected, stored, and DOM based XSS.",
+    },
     judge: |_, exchange, _| {
         let Ok(response) = &exchange.response else { return skip("no answer") };
         let content_type = response.header("content-type").unwrap_or("text/html").to_ascii_lowercase();

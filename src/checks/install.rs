@@ -1,17 +1,21 @@
 //! The installation: what the app must do when Bitrix24 installs it.
 
-use super::{Check, Severity, fail, pass, skip};
+use super::{Check, Citation, Grade, fail, pass, skip};
 use crate::payload::LANDING_SETTINGS;
 use crate::portal::Role;
-use crate::suite::CaseKind;
+use crate::suite::{EvidenceKind, Level};
 
 pub const BINDS_LANDING_SETTINGS: Check = Check {
     id: "binds-landing-settings",
-    severity: Severity::Error,
+    level: Grade::Fixed(Level::Must),
     title: "Installing the app binds LANDING_SETTINGS to an absolute handler URL, with a TITLE",
-    doc: "embedding/index.md: the Sites section is registered via landing.repo.bind; landing-repo-bind.md: PLACEMENT and PLACEMENT_HANDLER (a full URL) are required, TITLE names the menu item (PROTOCOL.md 4)",
+    evidence: Citation {
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/api-reference/landing/embedding/settings.html",
+        quote: "For embedding in the landing section, the internal method of the landing.repo.bind module is used instead of placement.bind.",
+    },
     judge: |case, exchange, _| {
-        if !matches!(case.kind, CaseKind::Install(_)) {
+        if !case.kind.installs() {
             return skip("not the installation");
         }
         let binds: Vec<_> = exchange

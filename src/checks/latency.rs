@@ -1,12 +1,17 @@
 //! Latency: the settings slider waits for the page; a slow handler looks broken to the user.
 
-use super::{Check, Severity, fail, pass, skip};
+use super::{Check, Citation, Grade, fail, pass, skip};
+use crate::suite::{EvidenceKind, Level};
 
 pub const LATENCY_BUDGET: Check = Check {
     id: "latency-budget",
-    severity: Severity::Warning,
+    level: Grade::Fixed(Level::Should),
     title: "The answer comes within the latency budget (default 3 s, --latency-budget-ms)",
-    doc: "The settings open in a slider that shows the frame only when it loads (seed page: the item opens in the left slider menu)",
+    evidence: Citation {
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/api-reference/widgets/universal/background-worker.html",
+        quote: "If the response takes longer than five seconds and this happens more than ten times a day on the same Bitrix24, the handler registration is deleted.",
+    },
     judge: |_, exchange, settings| {
         let Ok(response) = &exchange.response else { return skip("no answer") };
         let budget = settings.latency_budget.as_millis();

@@ -2,13 +2,18 @@
 //! error, a server file path — whatever its status. Bitrix24 shows the answer to any user who
 //! opens the settings, and such text maps the server for an attacker.
 
-use super::{Check, Severity, fail, pass, skip};
+use super::{Check, Citation, Grade, fail, pass, skip};
+use crate::suite::{EvidenceKind, Level};
 
 pub const NO_ERROR_LEAK: Check = Check {
     id: "no-error-leak",
-    severity: Severity::Error,
+    level: Grade::Fixed(Level::Must),
     title: "No answer shows a stack trace, a debug dump, an SQL error or a server file path",
-    doc: "OWASP ASVS 7.4.1: a generic message is shown when an unexpected or security sensitive error occurs; widget_data.md: the answer is shown to the portal's user",
+    evidence: Citation {
+        kind: EvidenceKind::Specification,
+        url: "https://github.com/OWASP/ASVS/blob/0eb441ae1d8bf23b0a897d4c104c40a7c788f03e/4.0/en/0x15-V7-Error-Logging.md",
+        quote: "Verify that a generic message is shown when an unexpected or security sensitive error occurs, potentially with a unique ID which support personnel can use to investigate.",
+    },
     judge: |_, exchange, _| {
         let Ok(response) = &exchange.response else { return skip("no answer") };
         let body = String::from_utf8_lossy(&response.body);

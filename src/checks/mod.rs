@@ -1,6 +1,6 @@
 //! Checks: pure functions from a case and its exchange to a verdict. Each has a stable id, a
-//! title, a severity and the documentation it enforces; each is proven by a fault of the
-//! reference handler that it, and only it, flags.
+//! title, a grade and the evidence it enforces; each is proven by a fault of the reference
+//! handler that it, and only it, flags.
 
 mod injection;
 mod install;
@@ -16,16 +16,47 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::fire::Exchange;
-use crate::suite::Case;
+use crate::suite::{Case, EvidenceKind, Level};
 
-/// Whether a failure fails the run.
+/// The level of a check's failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Grade {
+    /// The same on every case.
+    Fixed(Level),
+    /// The case's own: a check that judges the answer a case expects weighs what the case does.
+    OfCase,
+}
+
+impl Grade {
+    /// `must`, `should`, or `of-case`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Grade::Fixed(level) => level.label(),
+            Grade::OfCase => "of-case",
+        }
+    }
+
+    fn of(self, case: &Case) -> Level {
+        match self {
+            Grade::Fixed(level) => level,
+            Grade::OfCase => case.level,
+        }
+    }
+}
+
+impl Serialize for Grade {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.label())
+    }
+}
+
+/// What a check rests on: a source a reader can open, quoted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    /// A failure fails the case and the run.
-    Error,
-    /// A failure is reported; it fails the run only with `--strict`.
-    Warning,
+pub struct Citation {
+    pub kind: EvidenceKind,
+    /// A public https URL, or a path in the repository.
+    pub url: &'static str,
+    pub quote: &'static str,
 }
 
 /// What the user tunes about the checks.
@@ -33,7 +64,7 @@ pub enum Severity {
 pub struct Settings {
     /// `latency-budget` fails an answer slower than this.
     pub latency_budget: Duration,
-    /// Warnings count as errors.
+    /// Failures of `should` count as failures of `must`.
     pub strict: bool,
 }
 
@@ -45,12 +76,16 @@ impl Default for Settings {
 
 /// What a check found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     Pass,
     Fail,
     /// The check does not apply to this case, or another check owns what happened.
     Skip,
+    /// The check applies, but the handler gave it nothing to judge (a token case in which it
+    /// never called the portal): neither a pass nor a failure, and counted, so a vacuous pass
+    /// shows.
+    NotExercised,
     /// Nothing to compare with yet (a case without a reviewed snapshot): not a pass.
     New,
     /// A failure the run's baseline accepts (`--baseline`): reported, not failing the run.
@@ -58,6 +93,18 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The name reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Skip => "skip",
+            Outcome::NotExercised => "not-exercised",
+            Outcome::New => "new",
+            Outcome::Known => "known",
+        }
+    }
+
     /// Whether the verdict keeps its case from passing.
     pub fn is_failure(self) -> bool {
         matches!(self, Outcome::Fail | Outcome::New)
@@ -68,8 +115,9 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Verdict {
     pub id: &'static str,
-    /// The check's severity in this run (`--strict` makes every one `error`).
-    pub severity: Severity,
+    /// The level of a failure in this run: the check's, the case's, or lower where the judge says
+    /// why; `--strict` makes every one `must`.
+    pub level: Level,
     pub outcome: Outcome,
     pub message: String,
 }
@@ -78,12 +126,28 @@ pub struct Verdict {
 #[derive(Serialize)]
 pub struct Check {
     pub id: &'static str,
-    pub severity: Severity,
+    pub level: Grade,
     pub title: &'static str,
-    /// The documentation it enforces, with its source.
-    pub doc: &'static str,
+    /// What it enforces, with its source.
+    pub evidence: Citation,
     #[serde(skip)]
-    judge: fn(&Case, &Exchange, &Settings) -> (Outcome, String),
+    judge: fn(&Case, &Exchange, &Settings) -> Finding,
+}
+
+/// What a judge found on one case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    pub outcome: Outcome,
+    pub message: String,
+    /// A level for this case alone, where the judge knows the failure weighs less than the check.
+    pub level: Option<Level>,
+}
+
+impl Finding {
+    /// This finding at `level`, whatever the check's.
+    fn at(self, level: Level) -> Finding {
+        Finding { level: Some(level), ..self }
+    }
 }
 
 /// Every check, in the order reports list them.
@@ -112,21 +176,29 @@ pub fn find(id: &str) -> Option<&'static Check> {
 pub fn check(case: &Case, exchange: &Exchange, settings: &Settings) -> Vec<Verdict> {
     ALL.iter()
         .map(|c| {
-            let (outcome, message) = (c.judge)(case, exchange, settings);
-            let severity = if settings.strict { Severity::Error } else { c.severity };
-            Verdict { id: c.id, severity, outcome, message }
+            let Finding { outcome, message, level } = (c.judge)(case, exchange, settings);
+            let level = if settings.strict { Level::Must } else { level.unwrap_or_else(|| c.level.of(case)) };
+            Verdict { id: c.id, level, outcome, message }
         })
         .collect()
 }
 
-fn pass(message: impl Into<String>) -> (Outcome, String) {
-    (Outcome::Pass, message.into())
+fn finding(outcome: Outcome, message: impl Into<String>) -> Finding {
+    Finding { outcome, message: message.into(), level: None }
 }
 
-fn fail(message: impl Into<String>) -> (Outcome, String) {
-    (Outcome::Fail, message.into())
+fn pass(message: impl Into<String>) -> Finding {
+    finding(Outcome::Pass, message)
 }
 
-fn skip(message: impl Into<String>) -> (Outcome, String) {
-    (Outcome::Skip, message.into())
+fn fail(message: impl Into<String>) -> Finding {
+    finding(Outcome::Fail, message)
+}
+
+fn skip(message: impl Into<String>) -> Finding {
+    finding(Outcome::Skip, message)
+}
+
+fn not_exercised(message: impl Into<String>) -> Finding {
+    finding(Outcome::NotExercised, message)
 }

@@ -1,17 +1,20 @@
 //! What a successful answer looks like: a page the portal can show in its frame.
 
-use super::{Check, Severity, fail, pass, skip};
-use crate::install::InstallForm;
-use crate::suite::CaseKind;
+use super::{Check, Citation, Grade, fail, pass, skip};
+use crate::suite::{EvidenceKind, Level};
 
 pub const HTML_RESPONSE: Check = Check {
     id: "html-response",
-    severity: Severity::Error,
+    level: Grade::OfCase,
     title: "A 2xx answer is a non-empty HTML page",
-    doc: "widget_data.md, What the Handler Must Return: an HTML page shown in the frame (PROTOCOL.md 1.1)",
+    evidence: Citation {
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/api-reference/landing/embedding/settings.html",
+        quote: "The handler responds with a regular HTML page — Bitrix24 displays it in a frame in place of the widget.",
+    },
     judge: |case, exchange, _| {
-        if case.kind == CaseKind::Install(InstallForm::Event) {
-            return skip("the installation event's answer is not shown in a frame");
+        if case.kind.is_event() {
+            return skip("an event's answer is not shown in a frame");
         }
         let Ok(response) = &exchange.response else { return skip("no answer") };
         if !(200..300).contains(&response.status) {
@@ -30,9 +33,13 @@ pub const HTML_RESPONSE: Check = Check {
 
 pub const IFRAME_EMBEDDABLE: Check = Check {
     id: "iframe-embeddable",
-    severity: Severity::Error,
+    level: Grade::Fixed(Level::Must),
     title: "A 2xx page does not forbid the portal from framing it (X-Frame-Options, CSP frame-ancestors)",
-    doc: "widget_data.md, What the Handler Must Return; site-does-not-allow-connection.md: a page that forbids framing shows as a blank area (PROTOCOL.md 1.1)",
+    evidence: Citation {
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/api-reference/landing/embedding/settings.html",
+        quote: "The page must allow embedding: if the application server sends the X-Frame-Options or Content-Security-Policy headers that prohibit framing, an empty area remains in place of the widget.",
+    },
     judge: |_, exchange, _| {
         let Ok(response) = &exchange.response else { return skip("no answer") };
         if !(200..300).contains(&response.status) {

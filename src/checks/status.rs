@@ -1,27 +1,67 @@
 //! Status checks. Between them they split the status space so one defect trips one check: a 5xx
 //! belongs to `no-server-error` alone; the other two judge only 1xx–4xx answers.
 
-use super::{Check, Outcome, Severity, fail, pass, skip};
+use super::{Check, Citation, Finding, Grade, fail, pass, skip};
 use crate::fire::Exchange;
-use crate::suite::{Case, Expectation};
+use crate::portal::PortalCall;
+use crate::suite::{Case, EvidenceKind, Expectation, Level};
 
 pub const NO_SERVER_ERROR: Check = Check {
     id: "no-server-error",
-    severity: Severity::Error,
+    level: Grade::Fixed(Level::Must),
     title: "Every request gets an answer, and never a 5xx",
-    doc: "Handlers must cope with whatever the portal sends (PROTOCOL.md 1.1: \"handlers must not crash either way\")",
-    judge: |_, exchange, _| match &exchange.response {
+    evidence: Citation {
+        kind: EvidenceKind::Specification,
+        url: "https://www.rfc-editor.org/rfc/rfc9110#section-15.6",
+        quote: "The 5xx (Server Error) class of status code indicates that the server is aware that it has erred or is incapable of performing the requested method.",
+    },
+    judge: |_, exchange, _| judge_server_error(exchange),
+};
+
+fn judge_server_error(exchange: &Exchange) -> Finding {
+    match &exchange.response {
         Err(error) => fail(format!("no answer: {error}")),
+        // The portal was overloaded or failed first, and the handler passed that on: better to
+        // pause and call again, but the fault began upstream.
+        Ok(r) if (502..=504).contains(&r.status) && exchange.portal_calls.iter().any(overloaded) => {
+            let message = format!(
+                "answered {} after the portal refused a call (QUERY_LIMIT_EXCEEDED or a 5xx): \
+                 passed the portal's overload on; pause and call again instead",
+                r.status
+            );
+            fail(message).at(Level::Should)
+        }
+        // The app was removed from that Bitrix24 (ONAPPUNINSTALL) and the handler passed the
+        // portal's refusal on: a 4xx would say so, but nothing is harmed.
+        Ok(r) if r.status >= 500 && exchange.portal_calls.iter().any(removed) => fail(format!(
+            "answered {} after the portal answered APPLICATION_NOT_FOUND: the app is no longer installed there, which a 4xx says",
+            r.status
+        ))
+        .at(Level::Should),
         Ok(r) if r.status >= 500 => fail(format!("answered {} (a server error)", r.status)),
         Ok(r) => pass(format!("answered {}", r.status)),
-    },
-};
+    }
+}
+
+/// A call the portal refused because the app is no longer installed on it.
+fn removed(call: &PortalCall) -> bool {
+    call.error.as_deref() == Some("APPLICATION_NOT_FOUND")
+}
+
+/// A call the portal refused for its own load or failure, not for anything the handler sent.
+fn overloaded(call: &PortalCall) -> bool {
+    call.status >= 500 || call.error.as_deref() == Some("QUERY_LIMIT_EXCEEDED")
+}
 
 pub const ACCEPTS_VALID: Check = Check {
     id: "accepts-valid",
-    severity: Severity::Error,
+    level: Grade::OfCase,
     title: "A request Bitrix24 sends is answered 2xx",
-    doc: "Seed page, What the Handler Receives: \"Data is transmitted as a POST request\" with the fields listed",
+    evidence: Citation {
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/api-reference/landing/embedding/settings.html",
+        quote: "The handler responds with a regular HTML page — Bitrix24 displays it in a frame in place of the widget.",
+    },
     judge: |case, exchange, _| {
         // Sent to another origin, the browser leaves the frame for that page: the handler answered.
         if let Some(redirect) = exchange.left_for().filter(|_| case.expect == Expectation::Accept) {
@@ -33,9 +73,13 @@ pub const ACCEPTS_VALID: Check = Check {
 
 pub const REJECTS_INVALID: Check = Check {
     id: "rejects-invalid",
-    severity: Severity::Error,
+    level: Grade::OfCase,
     title: "A request Bitrix24 never sends is answered 4xx",
-    doc: "Seed page: \"Required parameters are marked with *\"; security-recommendations.md: validate all incoming params",
+    evidence: Citation {
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/settings/cloud-and-on-premise/security-recommendations.html",
+        quote: "Reject requests with incorrect data formats",
+    },
     judge: |case, exchange, _| {
         judge_status(case, exchange, Expectation::Reject, 400..500, "a request Bitrix24 never sends")
     },
@@ -47,7 +91,7 @@ fn judge_status(
     applies_to: Expectation,
     wanted: std::ops::Range<u16>,
     what: &str,
-) -> (Outcome, String) {
+) -> Finding {
     if case.expect != applies_to {
         return skip(format!("the case expects {:?}", case.expect).to_lowercase());
     }
@@ -72,5 +116,62 @@ fn after_redirects(exchange: &Exchange) -> String {
     match followed.is_empty() {
         true => String::new(),
         false => format!(" after {}", followed.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::Outcome;
+    use crate::fire::HttpResponse;
+    use crate::payload::HttpRequest;
+    use crate::portal::{Endpoint, Role, TokenRole};
+
+    /// Only a gateway answer to the portal's own overload or failure is lowered to should.
+    #[test]
+    fn the_portals_overload_passed_on_is_a_warning() {
+        let call = |status: u16, error: &str| PortalCall {
+            owner: Some(0),
+            portal: Role::Home,
+            endpoint: Endpoint::Rest,
+            method: "user.current".into(),
+            http_method: "POST".into(),
+            token: TokenRole::Given,
+            status,
+            error: Some(error.into()),
+            late: false,
+            modelled: true,
+            binding: None,
+            batch: None,
+        };
+        let judge = |answer: u16, calls: Vec<PortalCall>| {
+            let exchange = Exchange {
+                request: HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: vec![] },
+                response: Ok(HttpResponse {
+                    status: answer,
+                    headers: vec![],
+                    body: vec![],
+                    truncated: false,
+                    elapsed_ms: 1,
+                }),
+                portal_calls: calls,
+                redirects: Vec::new(),
+            };
+            let finding = judge_server_error(&exchange);
+            (finding.outcome, finding.level)
+        };
+        let limited = || vec![call(503, "QUERY_LIMIT_EXCEEDED")];
+        assert_eq!(judge(503, limited()), (Outcome::Fail, Some(Level::Should)));
+        assert_eq!(judge(502, vec![call(500, "INTERNAL_SERVER_ERROR")]), (Outcome::Fail, Some(Level::Should)));
+        assert_eq!(judge(500, limited()), (Outcome::Fail, None), "a crash is no gateway answer");
+        assert_eq!(
+            judge(502, vec![call(401, "expired_token")]),
+            (Outcome::Fail, None),
+            "the portal was not overloaded"
+        );
+        assert_eq!(judge(502, Vec::new()), (Outcome::Fail, None));
+        assert_eq!(judge(200, limited()), (Outcome::Pass, None));
+        // A 5xx that passes the portal's APPLICATION_NOT_FOUND on (the app was removed): a warning.
+        assert_eq!(judge(502, vec![call(401, "APPLICATION_NOT_FOUND")]), (Outcome::Fail, Some(Level::Should)));
     }
 }

@@ -1,15 +1,20 @@
 //! Token handling, judged from the calls the handler made to the mock portals with the case's
 //! tokens (its lineage: the given pair and every token refreshed from it).
 
-use super::{Check, Severity, fail, pass, skip};
+use super::{Check, Citation, Grade, fail, not_exercised, pass, skip};
+use crate::journey::Action;
 use crate::portal::{Endpoint, Role, TokenRole};
-use crate::suite::TokenState;
+use crate::suite::{Case, CaseKind, EvidenceKind, Expectation, Level, TokenState};
 
 pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
     id: "refreshes-expired-token",
-    severity: Severity::Error,
+    level: Grade::OfCase,
     title: "A refused AUTH_ID is refreshed with REFRESH_ID and the call retried, or the answer is 401",
-    doc: "Seed page: REFRESH_ID \"can be used to refresh the authorization token\"; auto-renewal.md: on expired_token refresh, then repeat the call (PROTOCOL.md 3)",
+    evidence: Citation {
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/settings/oauth/auto-renewal.html",
+        quote: "Wait for the expired_token error with the status 401 — it means that the token has expired.",
+    },
     judge: |case, exchange, _| {
         let refusable = matches!(
             case.token,
@@ -21,7 +26,7 @@ pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
         let Ok(response) = &exchange.response else { return skip("no answer") };
         let rest: Vec<_> = exchange.portal_calls.iter().filter(|c| c.endpoint == Endpoint::Rest).collect();
         if rest.is_empty() {
-            return skip("the handler made no REST call, so it never met the refused token");
+            return not_exercised("the handler made no REST call, so it never met the refused token");
         }
         if response.status >= 500 {
             return skip(format!("answered {} (no-server-error judges it)", response.status));
@@ -34,6 +39,12 @@ pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
             return fail(format!(
                 "answered {}; a refused token calls for a refresh and retry, or 401",
                 response.status
+            ));
+        }
+        if rest.iter().all(|call| call.succeeded()) {
+            return not_exercised(format!(
+                "no call of the handler was refused ({} made), so it never met the refused token",
+                rest.len()
             ));
         }
         // Every refused call must be made again, and succeed, with a token refreshed from the
@@ -58,13 +69,22 @@ pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
 
 pub const USES_GIVEN_TOKEN: Check = Check {
     id: "uses-given-token",
-    severity: Severity::Error,
+    // The docs also recommend storing tokens for later use, and CRest does: good practice, not
+    // a documented requirement.
+    level: Grade::Fixed(Level::Should),
     title: "Every upstream call carries the token of its own request, while that request is open",
-    doc: "Seed page: AUTH_ID is the token \"issued for the user who invoked the widget\", for calls \"on behalf of this user\"; PROTOCOL.md 5.2: plain CRest uses the stored install-time tokens for every user",
-    judge: |_, exchange, _| {
+    evidence: Citation {
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/api-reference/landing/embedding/settings.html",
+        quote: "Authorization token OAuth 2 issued for the user who invoked the widget. Can be used for REST API calls on behalf of this user",
+    },
+    judge: |case, exchange, _| {
         let calls = &exchange.portal_calls;
+        if calls.is_empty() && calls_expected(case) {
+            return not_exercised("the handler made no call with this case's tokens");
+        }
         if calls.is_empty() {
-            return skip("the handler made no call with this case's tokens");
+            return skip("the handler made no call with this case's tokens, and this case needs none");
         }
         let late: Vec<_> = calls.iter().filter(|c| c.late).collect();
         match late.first() {
@@ -84,9 +104,13 @@ pub const USES_GIVEN_TOKEN: Check = Check {
 
 pub const TOKEN_STAYS_HOME: Check = Check {
     id: "token-stays-home",
-    severity: Severity::Error,
+    level: Grade::Fixed(Level::Must),
     title: "Tokens go only to the installed portal and its OAuth server, and never back in the answer",
-    doc: "security-recommendations.md: verify the token was issued for your application and Bitrix24, never expose secrets client-side (PROTOCOL.md 6: DOMAIN is unauthenticated)",
+    evidence: Citation {
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/settings/cloud-and-on-premise/security-recommendations.html",
+        quote: "Ensure the token was issued for your application and Bitrix24",
+    },
     judge: |case, exchange, _| {
         if let Some(call) = exchange.portal_calls.iter().find(|c| c.portal == Role::Foreign) {
             return fail(format!(
@@ -120,6 +144,17 @@ pub const TOKEN_STAYS_HOME: Check = Check {
     },
 };
 
+/// Whether a right handler calls the portal in `case`: it serves the page (accept), meets a
+/// token the portal treats apart, or installs the app. Elsewhere a handler that refuses the
+/// request before calling anything is right, and the token checks have nothing to judge.
+fn calls_expected(case: &Case) -> bool {
+    // ONAPPUNINSTALL carries no token to call with: the app is already removed.
+    if matches!(case.kind, CaseKind::Step(Action::Uninstall(_))) {
+        return false;
+    }
+    case.expect == Expectation::Accept || case.token != TokenState::Valid || case.kind.installs()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -147,8 +182,48 @@ mod tests {
         };
         let judge = |body: String| (TOKEN_STAYS_HOME.judge)(&case, &exchange(body), &Settings::default());
         let echoed = judge(format!("<script>var refresh = '{}';</script>", case.payload.refresh_id));
-        assert_eq!(echoed, (Outcome::Fail, "the answer echoes the request's REFRESH_ID".to_owned()));
-        assert_eq!(judge("<p>Settings</p>".to_owned()).0, Outcome::Pass);
+        assert_eq!(
+            (echoed.outcome, echoed.message.as_str()),
+            (Outcome::Fail, "the answer echoes the request's REFRESH_ID")
+        );
+        assert_eq!(judge("<p>Settings</p>".to_owned()).outcome, Outcome::Pass);
+    }
+
+    /// A token that runs out during the case, and a handler that called only once, before it did:
+    /// the refresh was never needed, so the check was not exercised — not passed.
+    #[test]
+    fn a_refused_token_never_met_is_not_exercised() {
+        let case = Case { token: TokenState::Expiring, ..install::case(InstallForm::Frame) };
+        let call = |status: u16, error: Option<&str>| crate::portal::PortalCall {
+            owner: Some(0),
+            portal: Role::Home,
+            endpoint: Endpoint::Rest,
+            method: "user.current".into(),
+            http_method: "POST".into(),
+            token: TokenRole::Given,
+            status,
+            error: error.map(str::to_owned),
+            late: false,
+            modelled: true,
+            binding: None,
+            batch: None,
+        };
+        let exchange = |calls| Exchange {
+            request: HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: vec![] },
+            response: Ok(HttpResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "text/html".into())],
+                body: b"<p>Settings</p>".to_vec(),
+                truncated: false,
+                elapsed_ms: 1,
+            }),
+            portal_calls: calls,
+            redirects: Vec::new(),
+        };
+        let judge = |calls| (REFRESHES_EXPIRED_TOKEN.judge)(&case, &exchange(calls), &Settings::default()).outcome;
+        assert_eq!(judge(vec![call(200, None)]), Outcome::NotExercised);
+        assert_eq!(judge(vec![]), Outcome::NotExercised);
+        assert_eq!(judge(vec![call(200, None), call(401, Some("expired_token"))]), Outcome::Fail);
     }
 
     /// A redirect the browser followed, on the handler's own origin, is part of the answer too:
@@ -179,7 +254,8 @@ mod tests {
             }),
             portal_calls: Vec::new(),
         };
-        let (outcome, message) = (TOKEN_STAYS_HOME.judge)(&case, &exchange, &Settings::default());
+        let crate::checks::Finding { outcome, message, .. } =
+            (TOKEN_STAYS_HOME.judge)(&case, &exchange, &Settings::default());
         assert_eq!(outcome, Outcome::Fail);
         assert!(
             message.ends_with(

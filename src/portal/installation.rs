@@ -5,6 +5,7 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::answer::Answer;
 use super::landing::RepoBinding;
 use crate::payload::{Payload, opaque_token};
 
@@ -42,6 +43,8 @@ pub(super) struct Installation {
     pub scope: String,
     /// `app.info` INSTALLED: false while the installation has not finished (BX24.installFinish).
     pub installed: bool,
+    /// The app was removed (ONAPPUNINSTALL): the portal refuses every token of it.
+    pub removed: bool,
     pub repo_bindings: Vec<RepoBinding>,
     pub placements: Vec<PlacementBinding>,
     pub events: Vec<EventHandler>,
@@ -50,6 +53,28 @@ pub(super) struct Installation {
 }
 
 impl Installation {
+    /// A new installation of the app starts from nothing: "When an application is deleted or
+    /// updated, its actions will be removed. Therefore, they must be set from scratch in the
+    /// installer of each version" (event-bind.md).
+    pub fn begin(&mut self) {
+        self.installed = false;
+        self.removed = false;
+        self.forget_bindings();
+    }
+
+    /// The app is removed: its tokens are refused, and what it bound is forgotten.
+    pub fn remove(&mut self) {
+        self.installed = false;
+        self.removed = true;
+        self.forget_bindings();
+    }
+
+    fn forget_bindings(&mut self) {
+        self.repo_bindings.clear();
+        self.placements.clear();
+        self.events.clear();
+    }
+
     /// The installation the documentation's example request comes from: its status and
     /// APPLICATION_SCOPE (its APPLICATION_TOKEN is every case's, and the install event's), and
     /// this portal's member_id. Finished, until a run installs
@@ -61,6 +86,7 @@ impl Installation {
             status: example.status,
             scope: example.application_scope.unwrap_or_default(),
             installed: true,
+            removed: false,
             repo_bindings: Vec::new(),
             placements: Vec::new(),
             events: Vec::new(),
@@ -68,4 +94,12 @@ impl Installation {
             user_options: Map::new(),
         }
     }
+}
+
+/// The refusal of a removed app's token, as Bitrix24's REST auth gives it for an app it no longer
+/// has (rest/lib/oauth/auth.php: `'error' => 'APPLICATION_NOT_FOUND', 'error_description' =>
+/// 'Application not found'`). 401: it is raised as an OAuthException, whose status is 401 unless
+/// the error names another; b24pysdk files it under Unauthorized (401).
+pub(super) fn removed() -> Answer {
+    Answer::error(401, "APPLICATION_NOT_FOUND", "Application not found")
 }

@@ -77,6 +77,9 @@ pub struct PortalCall {
     /// request (or a background task) made it with this case's token.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub late: bool,
+    /// False when the portal does not model the REST method (it answered ERROR_METHOD_NOT_FOUND):
+    /// what the handler did next is no fault of its own.
+    pub modelled: bool,
     /// What a `landing.repo.bind` call asked the portal to bind.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub binding: Option<RepoBinding>,
@@ -397,6 +400,17 @@ impl Portal {
         portal.tokens.grant(owner, auth_id, refresh_id, state, &scope);
     }
 
+    /// A new installation of the app begins: not finished, nothing bound yet.
+    pub fn begin_installation(&self) {
+        lock(&self.state).installation.begin();
+    }
+
+    /// The app is removed (Bitrix24 then posts ONAPPUNINSTALL): every token of it is refused
+    /// (`APPLICATION_NOT_FOUND`), and what it bound, placements and event handlers, is forgotten.
+    pub fn mark_uninstalled(&self) {
+        lock(&self.state).installation.remove();
+    }
+
     /// Marks the installation finished (BX24.installFinish) or not: the portal's `app.info`
     /// says INSTALLED accordingly, the OAuth server's `install.installed` too.
     pub fn set_installed(&self, installed: bool) {
@@ -490,6 +504,7 @@ impl Respond for Route {
         let handled = (self.handle)(&mut state, request, &params);
         let late = handled.owner.is_some_and(|o| state.answered.contains(&o));
         let call = PortalCall {
+            modelled: modelled(&handled.method, handled.answer.error_code().as_deref()),
             owner: handled.owner,
             portal: state.role,
             endpoint: self.endpoint,
@@ -506,6 +521,7 @@ impl Respond for Route {
             .commands
             .into_iter()
             .map(|command| PortalCall {
+                modelled: modelled(&command.method, command.error.as_deref()),
                 method: command.method,
                 status: command.status,
                 error: command.error,
@@ -518,6 +534,14 @@ impl Respond for Route {
         state.calls.extend(commands);
         handled.answer.into_response()
     }
+}
+
+/// Whether the mock knows what Bitrix24 answers `method`: it answers every REST method it does
+/// not model ERROR_METHOD_NOT_FOUND, and nothing else. A name with a path in it (DOMAIN with a
+/// path, `/rest/x/rest/user.current`) is no method on a real portal either; REST v3 (`api/…`) is
+/// one the mock does not model.
+fn modelled(method: &str, error: Option<&str>) -> bool {
+    error != Some("ERROR_METHOD_NOT_FOUND") || (method.contains('/') && !method.starts_with("api/"))
 }
 
 /// The REST method a path names: lower-cased, `.json` dropped. Other transports (`.xml`) and

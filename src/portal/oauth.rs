@@ -30,6 +30,9 @@ pub(super) fn refresh(state: &mut State, params: &Params) -> (Option<usize>, Tok
     if !matches("client_id", &client.id) || !matches("client_secret", &client.secret) {
         return error(401, "invalid_client", "Invalid client data was provided");
     }
+    if state.installation.removed && owner.is_some() {
+        return (owner, role, not_installed());
+    }
     let Some(minted) = state.tokens.refresh(&presented) else {
         return error(400, "invalid_grant", "Invalid authorization data was provided for obtaining access_token");
     };
@@ -59,7 +62,9 @@ pub(super) fn app_info(state: &State, params: &Params) -> (Option<usize>, TokenR
         return (None, TokenRole::None, Answer::error(401, "NO_AUTH_FOUND", "Wrong authorization data"));
     };
     let admission = state.tokens.verify(&token);
+    let removed = state.installation.removed && admission.owner.is_some();
     let answer = match admission.refusal {
+        None | Some(Refusal::Expired) if removed => not_installed(),
         Some(Refusal::Expired) => super::rest::expired(),
         Some(_) => super::rest::invalid(),
         None => {
@@ -95,4 +100,10 @@ pub(super) fn app_info(state: &State, params: &Params) -> (Option<usize>, TokenR
 /// `host:port` of an origin.
 fn host(origin: &str) -> &str {
     origin.split_once("://").map_or(origin, |(_, host)| host)
+}
+
+/// The OAuth server's answer for a removed app: b24pysdk's OAuth errors, `NOT_INSTALLED`,
+/// "Application was removed from the portal" (401).
+fn not_installed() -> Answer {
+    Answer::error(401, "NOT_INSTALLED", "Application not installed")
 }

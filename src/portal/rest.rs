@@ -12,7 +12,7 @@ use super::answer::{Answer, iso8601, unix_now};
 use super::landing::{self, RepoBinding};
 use super::params::Params;
 use super::tokens::{Refusal, TokenRole};
-use super::{State, app, batch, users};
+use super::{State, app, batch, installation, users};
 
 /// What the portal answered one REST call, and what it did on the way.
 pub(super) struct Outcome {
@@ -99,7 +99,11 @@ pub(super) fn call(state: &mut State, method: &str, params: &Params) -> Outcome 
     };
     let admission = state.tokens.admit(&token);
     let caller = Caller { scope: &admission.scope };
+    // The OAuth server still knows a removed app's tokens; the portal no longer knows the app.
+    let removed = state.installation.removed && admission.owner.is_some();
     let (reply, commands) = match admission.refusal {
+        Some(Refusal::Invalid) => (refused(state, Refusal::Invalid).into(), Vec::new()),
+        _ if removed => (installation::removed().into(), Vec::new()),
         Some(refusal) => (refused(state, refusal).into(), Vec::new()),
         None if method == "batch" => {
             let (answer, commands) = batch::run(state, params, &caller);

@@ -3,9 +3,10 @@
 
 use serde::Serialize;
 
+use crate::suite::Level;
+
 /// One defect of the reference handler.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     OptionsJson500,
     AcceptsMissingMemberId,
@@ -38,9 +39,26 @@ pub enum Fault {
     InstallerToken,
     TrustsDomain,
     RedirectTokenElsewhere,
+    UninstallIgnoresAppToken,
+    ServesAfterUninstall,
     /// One character of the page's heading is wrong: nothing a semantic check sees, what a
     /// reviewed snapshot is for.
     PageTypo,
+    /// Passes the portal's overload on instead of pausing and calling again.
+    RateLimit502,
+    /// Calls a method the mock portal does not model: its cases are not modelled, not failed.
+    CallsUnknownMethod,
+}
+
+/// What a fault is: its name in `builtin:reference?fault=NAME`, the check it trips (and the only
+/// one), the level its defect deserves (that of the verdicts it fails), and the defect in a
+/// sentence.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Spec {
+    pub name: &'static str,
+    pub check: &'static str,
+    pub level: Level,
+    pub defect: &'static str,
 }
 
 impl Fault {
@@ -76,12 +94,38 @@ impl Fault {
         Fault::InstallerToken,
         Fault::TrustsDomain,
         Fault::RedirectTokenElsewhere,
+        Fault::UninstallIgnoresAppToken,
+        Fault::ServesAfterUninstall,
         Fault::PageTypo,
+        Fault::RateLimit502,
+        Fault::CallsUnknownMethod,
     ];
 
-    /// The name used in `builtin:reference?fault=NAME`, the check it trips (and the only one),
-    /// and the defect in a sentence.
-    fn spec(self) -> (&'static str, &'static str, &'static str) {
+    /// What the fault is.
+    pub fn spec(self) -> Spec {
+        let (name, check, defect) = self.parts();
+        let level = match self {
+            // Good practice, each (the checks' grades say why).
+            Fault::SlowPage | Fault::InstallerToken | Fault::RateLimit502 => Level::Should,
+            // Each trips only cases the catalog grades should: requests Bitrix24 never sends,
+            // which a handler need not refuse, or values it may not know.
+            Fault::AcceptsMissingMemberId
+            | Fault::AnyMemberId
+            | Fault::AnyDomain
+            | Fault::ProtocolUnchecked
+            | Fault::IgnoresPlacement
+            | Fault::GetServesPage
+            | Fault::RequiresAppToken
+            | Fault::LangAllowlist
+            | Fault::StatusAllowlist => Level::Should,
+            // Serving a placement after the removal is judged at the after-removal step's level.
+            Fault::ServesAfterUninstall => Level::Should,
+            _ => Level::Must,
+        };
+        Spec { name, check, level, defect }
+    }
+
+    fn parts(self) -> (&'static str, &'static str, &'static str) {
         match self {
             Fault::OptionsJson500 => (
                 "options-json-500",
@@ -225,26 +269,51 @@ impl Fault {
                 "token-stays-home",
                 "the page hands the user over to the app's front end on another origin with a 303 whose URL carries AUTH_ID: the browser takes the token there",
             ),
+            Fault::UninstallIgnoresAppToken => (
+                "uninstall-ignores-app-token",
+                "accepts-valid",
+                "ONAPPUNINSTALL naming the installation's member_id deletes it, whatever its application_token: anyone can remove the app from a portal",
+            ),
+            Fault::ServesAfterUninstall => (
+                "serves-after-uninstall",
+                "rejects-invalid",
+                "ONAPPUNINSTALL is acknowledged but the installation is kept, and the page is shown even when the portal answers APPLICATION_NOT_FOUND",
+            ),
             Fault::PageTypo => (
                 "page-typo",
                 crate::snapshot::CHECK_ID,
                 "the settings page's heading reads \"Settinqs\": one character changed, which only a reviewed snapshot sees",
             ),
+            Fault::RateLimit502 => (
+                "rate-limit-502",
+                "no-server-error",
+                "QUERY_LIMIT_EXCEEDED is passed on as 502 instead of pausing and calling again",
+            ),
+            Fault::CallsUnknownMethod => (
+                "calls-unknown-method",
+                "no-server-error",
+                "every page also calls no.such.method, which the mock portal does not model, and crashes (500) on its error",
+            ),
         }
     }
 
     pub fn name(self) -> &'static str {
-        self.spec().0
+        self.spec().name
     }
 
     /// The check this fault exists to trip, and the only one it trips.
     pub fn check(self) -> &'static str {
-        self.spec().1
+        self.spec().check
+    }
+
+    /// The level of the verdicts it fails.
+    pub fn level(self) -> Level {
+        self.spec().level
     }
 
     /// The defect, in a sentence.
     pub fn defect(self) -> &'static str {
-        self.spec().2
+        self.spec().defect
     }
 
     pub fn from_name(name: &str) -> Option<Fault> {

@@ -25,6 +25,7 @@ use url::form_urlencoded;
 pub use fault::Fault;
 
 use crate::html::escape;
+use crate::journey::ONAPPUNINSTALL;
 use crate::payload::{LANDING_SETTINGS, LANGUAGES, PlacementOptions};
 
 /// The app's OAuth credentials, sent with every refresh.
@@ -46,6 +47,9 @@ struct Installation {
     oauth_url: String,
     /// The installing user's token, kept only because one fault misuses it.
     installer_token: String,
+    /// What proves an event comes from that portal (safe-event-handlers.md); older portals'
+    /// installation pages send none.
+    application_token: Option<String>,
 }
 
 /// The running reference handler; dropping it stops the server.
@@ -81,8 +85,13 @@ impl Reference {
             client,
             own_url: format!("http://{addr}/landing-settings"),
             front_end: format!("http://{}/app/", SocketAddr::new(addr.ip(), addr.port() ^ 1)),
+            uninstall_url: format!("http://{addr}/uninstall"),
         });
-        let router = Router::new().route("/install", post(install)).fallback(page).with_state(app);
+        let router = Router::new()
+            .route("/install", post(install))
+            .route("/uninstall", post(uninstall))
+            .fallback(page)
+            .with_state(app);
         // Without TCP_NODELAY a kept-alive client waits ~40 ms per answer on delayed ACKs.
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
@@ -113,6 +122,8 @@ struct App {
     /// Another loopback origin, where only the RedirectTokenElsewhere fault sends the browser;
     /// nothing listens there, and nothing needs to: the harness follows no redirect elsewhere.
     front_end: String,
+    /// Where it takes ONAPPUNINSTALL, bound with `event.bind` at installation.
+    uninstall_url: String,
 }
 
 impl App {
@@ -137,6 +148,7 @@ fn read_installation<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Option<(Inst
             rest_url: get("auth[client_endpoint]")?.to_owned(),
             oauth_url: oauth_url(get("auth[server_endpoint]")?),
             installer_token: get("auth[access_token]")?.to_owned(),
+            application_token: get("auth[application_token]").map(str::to_owned),
         },
         Some(_) => return None,
         None => {
@@ -151,6 +163,7 @@ fn read_installation<'a>(get: &impl Fn(&str) -> Option<&'a str>) -> Option<(Inst
                 rest_url,
                 oauth_url,
                 installer_token: get("AUTH_ID")?.to_owned(),
+                application_token: get("APPLICATION_TOKEN").map(str::to_owned),
             }
         }
     };
@@ -182,7 +195,7 @@ async fn install(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body
             app: &app,
             installation: &installation,
             rest_url: installation.rest_url.clone(),
-            token: token.to_owned(),
+            token: token.clone(),
             refresh,
         };
         let fields = [
@@ -194,7 +207,52 @@ async fn install(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body
             return html(refusal.status, "Not installed", &format!("<p>{}</p>", escape(&refusal.message)));
         }
     }
+    // The removal is learnt from ONAPPUNINSTALL, which goes only where event.bind says.
+    let mut session = Session {
+        app: &app,
+        installation: &installation,
+        rest_url: installation.rest_url.clone(),
+        token,
+        refresh: None,
+    };
+    let fields = [("event", ONAPPUNINSTALL), ("handler", app.uninstall_url.as_str())];
+    if let Err(refusal) = session.call("event.bind", &fields).await {
+        return html(refusal.status, "Not installed", &format!("<p>{}</p>", escape(&refusal.message)));
+    }
     html(StatusCode::OK, "Installed", "<p>The settings page is bound to the Sites section.</p>")
+}
+
+/// The removal handler: deletes the installation when ONAPPUNINSTALL names it, its member_id and
+/// its application_token — "the only way to ensure that the event handler was indeed called by
+/// Bitrix24" (safe-event-handlers.md). Any other event is refused (403) and changes nothing.
+async fn uninstall(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let (_, params) = read_params(&uri, &headers, &body);
+    let get = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
+    if !get("event").is_some_and(|e| e.eq_ignore_ascii_case(ONAPPUNINSTALL)) {
+        return html(
+            StatusCode::BAD_REQUEST,
+            "Not removed",
+            "<p>This address takes Bitrix24's ONAPPUNINSTALL event.</p>",
+        );
+    }
+    let mut installation = app.installation.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let ours = installation.as_ref().is_some_and(|i| {
+        let token = i.application_token.as_deref().filter(|_| !app.has(Fault::UninstallIgnoresAppToken));
+        get("auth[member_id]") == Some(i.member_id.as_str())
+            && (app.has(Fault::UninstallIgnoresAppToken)
+                || (token.is_some() && get("auth[application_token]") == token))
+    });
+    if !ours {
+        return html(
+            StatusCode::FORBIDDEN,
+            "Not removed",
+            "<p>This event does not carry the application_token of an installation of this app: ignored.</p>",
+        );
+    }
+    if !app.has(Fault::ServesAfterUninstall) {
+        *installation = None;
+    }
+    html(StatusCode::OK, "Removed", "<p>The app's installation on that Bitrix24 is deleted.</p>")
 }
 
 /// Why the page cannot be shown.
@@ -317,6 +375,9 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
         }
         None => Value::Null,
     };
+    if app.has(Fault::CallsUnknownMethod) && session.call("no.such.method", &[]).await.is_err() {
+        return Ok(crash());
+    }
     let user_name = user.get("NAME").and_then(Value::as_str).unwrap_or("unknown user");
     let site_title = site.get(0).and_then(|s| s.get("TITLE")).and_then(Value::as_str).unwrap_or("this site");
 
@@ -423,19 +484,19 @@ impl Session<'_> {
     /// rate limit waits once and calls again.
     async fn call(&mut self, method: &str, args: &[(&str, &str)]) -> Result<Value, Refusal> {
         let mut answer = self.post(method, args).await?;
-        if error_code(&answer).as_deref() == Some("query_limit_exceeded") {
+        if error_code(&answer).as_deref() == Some("query_limit_exceeded") && !self.app.has(Fault::RateLimit502) {
             tokio::time::sleep(RATE_LIMIT_PAUSE).await;
             answer = self.post(method, args).await?;
         }
         let refused = matches!(error_code(&answer).as_deref(), Some("expired_token" | "invalid_token"));
         if !refused {
-            return result(method, answer);
+            return result(self.app, method, answer);
         }
         if self.app.has(Fault::NoRefresh) {
             return Ok(Value::Null);
         }
         self.renew().await?;
-        result(method, self.post(method, args).await?)
+        result(self.app, method, self.post(method, args).await?)
     }
 
     async fn post(&self, method: &str, args: &[(&str, &str)]) -> Result<Value, Refusal> {
@@ -481,11 +542,16 @@ fn error_code(answer: &Value) -> Option<String> {
     answer.get("error").and_then(Value::as_str).map(str::to_lowercase)
 }
 
-fn result(method: &str, answer: Value) -> Result<Value, Refusal> {
+fn result(app: &App, method: &str, answer: Value) -> Result<Value, Refusal> {
     match error_code(&answer) {
         None => Ok(answer.get("result").cloned().unwrap_or(Value::Null)),
         Some(code) if code == "expired_token" || code == "invalid_token" => {
             Err(refuse(StatusCode::UNAUTHORIZED, "your Bitrix24 session has expired: reopen the settings"))
+        }
+        // The app was removed from that Bitrix24 (rest/lib/oauth/auth.php).
+        Some(code) if code == "application_not_found" && app.has(Fault::ServesAfterUninstall) => Ok(Value::Null),
+        Some(code) if code == "application_not_found" => {
+            Err(refuse(StatusCode::FORBIDDEN, "this app is no longer installed on that Bitrix24"))
         }
         Some(code) if code == "insufficient_scope" => Err(refuse(
             StatusCode::FORBIDDEN,

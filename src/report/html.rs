@@ -1,6 +1,6 @@
 //! The report as one self-contained HTML page a person can read cold, in the manner of
-//! Autobahn|Testsuite: the run's summary on top, then one row per case under the documentation
-//! sentence it enforces; failures open, with their checks, the exchange, the portal calls and the
+//! Autobahn|Testsuite: the run's summary on top, then one row per case under the evidence it
+//! enforces, with its level; failures and warnings open, with their checks, the exchange, the portal calls and the
 //! command that reproduces them; passes folded.
 //!
 //! The handler is hostile by assumption and its answers are in the page, so every piece of data
@@ -10,8 +10,8 @@
 use std::fmt::Write;
 
 use super::{CaseOutcome, CaseReport, RunReport, excerpt, seconds};
-use crate::checks::Outcome;
 use crate::html::escape;
+use crate::suite::Level;
 
 /// Bytes of each body shown: enough to read any page, bounded so a huge answer cannot make the
 /// report unopenable.
@@ -32,24 +32,30 @@ td, th { padding: 3px 10px 3px 0; text-align: left; vertical-align: top; }
 .verdict { font-size: 18px; font-weight: 700; padding: 2px 10px; border-radius: 4px; color: #fff; }
 .source { color: #59636e; margin: 0 0 6px; font-size: 12.5px; }
 details { border-bottom: 1px solid #eaeef2; }
-summary { cursor: pointer; padding: 4px 0; display: grid; grid-template-columns: 58px 300px 70px 40px 64px 1fr;
+summary { cursor: pointer; padding: 4px 0; display: grid; grid-template-columns: 58px 300px 50px 70px 40px 64px 1fr;
           gap: 8px; align-items: baseline; }
 summary .title { color: #3d444d; }
 .case > div { padding: 4px 0 14px 66px; }
 .badge { display: inline-block; text-align: center; font-size: 11px; font-weight: 700; border-radius: 3px; padding: 1px 0; color: #fff; }
 .pass { background: #1a7f37; } .fail { background: #cf222e; } .error { background: #9a6700; } .known { background: #8250df; }
+.warn { background: #bc4c00; } .not-modelled { background: #0969da; }
 .muted { color: #59636e; }
 .checks td.outcome-fail { color: #cf222e; font-weight: 600; }
 .checks td.outcome-skip, .checks td.outcome-pass { color: #59636e; }
 pre.diff { margin-top: 6px; } .diff .del { background: #ffebe9; } .diff .ins { background: #dafbe1; }
 .diff .mark { color: #cf222e; font-weight: 700; }
 .checks td.outcome-new { color: #9a6700; font-weight: 600; } .checks td.outcome-known { color: #8250df; font-weight: 600; }
+.checks td.outcome-warning { color: #bc4c00; font-weight: 600; } .checks td.outcome-not-exercised { color: #0969da; }
 .calls th { color: #59636e; font-weight: normal; border-bottom: 1px solid #d1d9e0; }
 ";
 
 pub fn render_html(report: &RunReport) -> String {
     let s = &report.summary;
-    let (verdict, class) = if report.exit_code() == 0 { ("PASSED", "pass") } else { ("FAILED", "fail") };
+    let (verdict, class) = match (report.exit_code(), s.warned) {
+        (0, 0) => ("PASSED", "pass"),
+        (0, _) => ("PASSED WITH WARNINGS", "warn"),
+        _ => ("FAILED", "fail"),
+    };
     let mut out = String::new();
     let _ = write!(
         out,
@@ -64,16 +70,12 @@ pub fn render_html(report: &RunReport) -> String {
         "<h1>b24-conform report</h1>\n<div class=\"summary\"><table>\n\
          <tr><th>Verdict</th><td><span class=\"verdict {class}\">{verdict}</span></td></tr>\n\
          <tr><th>Handler</th><td><code>{}</code></td></tr>\n\
-         <tr><th>Cases</th><td>{} cases: {} passed, {} failed, {} errored{}</td></tr>\n\
+         <tr><th>Cases</th><td>{}</td></tr>\n\
          <tr><th>Duration</th><td>{}</td></tr>\n\
          <tr><th>Seed</th><td>{} (wire {}; the same seed gives the same cases)</td></tr>\n\
          <tr><th>Tool</th><td>{} {}</td></tr>\n",
         escape(&report.handler),
-        s.cases,
-        s.passed,
-        s.failed,
-        s.errored,
-        report.baseline.as_ref().map_or(String::new(), |_| format!(", {} known", s.known)),
+        s.line(report.baseline.is_some()),
         seconds(s.duration_ms),
         report.seed,
         report.wire,
@@ -120,12 +122,13 @@ pub fn render_html(report: &RunReport) -> String {
     }
     out.push_str("</table></div>\n");
     let mut row = 0;
-    for (doc, cases) in groups {
+    for (evidence, cases) in groups {
         let _ = write!(
             out,
-            "<section>\n<h2>\u{201c}{}\u{201d}</h2>\n<p class=\"source\">{}</p>\n",
-            escape(&doc.quote),
-            escape(&doc.source)
+            "<section>\n<h2>\u{201c}{}\u{201d}</h2>\n<p class=\"source\">{}: {}</p>\n",
+            escape(&evidence.quote),
+            evidence.kind.label(),
+            escape(&evidence.url)
         );
         for case in cases {
             case_row(&mut out, row, case);
@@ -148,21 +151,23 @@ fn case_row(out: &mut String, row: usize, case: &CaseReport) {
     let _ = write!(
         out,
         "<details class=\"case\" id=\"case-{row}\"{open}><summary><span class=\"badge {outcome}\">{}</span>\
-         <code>{}</code><span class=\"muted\">{}</span><span>{status}</span><span class=\"muted\">{ms}</span>\
-         <span class=\"title\">{}</span></summary>\n<div>\n",
+         <code>{}</code><span class=\"muted\">{}</span><span class=\"muted\">{}</span><span>{status}</span>\
+         <span class=\"muted\">{ms}</span><span class=\"title\">{}</span></summary>\n<div>\n",
         outcome.to_uppercase(),
         escape(&case.id),
+        case.level.label(),
         case.expect.label(),
         escape(&case.title)
     );
+    if let Some(why) = &case.not_modelled {
+        let _ = writeln!(out, "<p class=\"muted\">{}</p>", escape(why));
+    }
     out.push_str("<h3>Checks</h3>\n<table class=\"checks\">\n");
     for verdict in &case.checks {
-        let outcome = match verdict.outcome {
-            Outcome::Pass => "pass",
-            Outcome::Fail => "fail",
-            Outcome::New => "new",
-            Outcome::Known => "known",
-            Outcome::Skip => "skip",
+        // A failure at level should is a warning, and shown as one.
+        let outcome = match verdict.outcome.is_failure() && verdict.level == Level::Should {
+            true => "warning",
+            false => verdict.outcome.label(),
         };
         // The first line is the finding; the lines after it (a snapshot's diff) are preformatted.
         let (line, rest) = verdict.message.split_once('\n').unwrap_or((&verdict.message, ""));
@@ -285,7 +290,7 @@ mod tests {
     #[test]
     fn summary_first_failures_open_passes_folded() {
         let html = render_html(&sample::report());
-        let summary = html.find("3 cases: 1 passed, 1 failed, 1 errored").expect("the summary");
+        let summary = html.find("3 cases: 1 passed, 0 warned, 1 failed, 1 errored").expect("the summary");
         assert!(summary < html.find("<section>").expect("a group"), "{html}");
         assert!(html.contains("<span class=\"verdict fail\">FAILED</span>"), "{html}");
         assert!(
@@ -307,6 +312,14 @@ mod tests {
         assert!(html.contains("<h2>\u{201c}Required parameters are marked with *\u{201d}</h2>"));
         assert!(html.contains("<td class=\"outcome-fail\">fail</td><td>answered 200; expected 4xx &lt;script&gt;"));
         assert!(html.contains("<h3>Reproduce</h3>\n<pre>curl -sS -i -X POST &#39;http://127.0.0.1:9/handler"));
+    }
+
+    #[test]
+    fn warnings_are_marked_apart() {
+        let html = render_html(&sample::with_warning());
+        assert!(html.contains("3 cases: 1 passed, 1 warned, 0 failed, 1 errored"), "{html}");
+        assert!(html.contains("<span class=\"badge warn\">WARN</span><code>missing/member_id</code>"), "{html}");
+        assert!(html.contains("<td class=\"outcome-warning\">warning</td><td>answered 200"), "{html}");
     }
 
     #[test]

@@ -1,12 +1,13 @@
-//! The report for a person at a terminal: cases grouped by the documentation sentence they
-//! enforce, one line each, failures expanded, and at the end the failures again, each with the
-//! command that reproduces it. In colour when asked (`--color`), never otherwise, so a log or a
+//! The report for a person at a terminal: cases grouped by the evidence they enforce, one line
+//! each, failures and warnings expanded, and at the end the failures again, each with the
+//! command that reproduces it, then the warnings and the cases the harness did not model. In colour when asked (`--color`), never otherwise, so a log or a
 //! file gets plain text.
 
 use std::fmt::Write;
 
-use super::{CaseOutcome, CaseReport, RunReport, seconds};
+use super::{CaseOutcome, CaseReport, RunReport};
 use crate::checks::Outcome;
+use crate::suite::Level;
 
 pub fn render_human(report: &RunReport) -> String {
     human(report, Paint(false))
@@ -37,9 +38,10 @@ impl Paint {
     fn outcome(self, outcome: CaseOutcome, text: &str) -> String {
         let style = match outcome {
             CaseOutcome::Pass => GREEN,
-            CaseOutcome::Fail => RED,
-            CaseOutcome::Error => YELLOW,
+            CaseOutcome::Warn => YELLOW,
+            CaseOutcome::Fail | CaseOutcome::Error => RED,
             CaseOutcome::Known => MAGENTA,
+            CaseOutcome::NotModelled => CYAN,
         };
         self.paint(style, text)
     }
@@ -72,8 +74,9 @@ fn human(report: &RunReport, paint: Paint) -> String {
         "b24-conform {} against {} (seed {}, wire {})",
         report.version, report.handler, report.seed, report.wire
     );
-    for (doc, cases) in report.groups() {
-        let _ = writeln!(out, "\n\u{201c}{}\u{201d}\n  {}", doc.quote, paint.paint(DIM, &doc.source));
+    for (evidence, cases) in report.groups() {
+        let source = format!("{}: {}", evidence.kind.label(), evidence.url);
+        let _ = writeln!(out, "\n\u{201c}{}\u{201d}\n  {}", evidence.quote, paint.paint(DIM, &source));
         for case in cases {
             case_lines(&mut out, case, paint);
         }
@@ -102,7 +105,7 @@ fn human(report: &RunReport, paint: Paint) -> String {
     if !failing.is_empty() {
         let _ = writeln!(out, "\n{}", paint.paint(BOLD, "Failures, and the commands that reproduce them:"));
         for case in failing {
-            let checks: Vec<&str> = case.failures().map(|v| v.id).collect();
+            let checks: Vec<&str> = case.run_failures().map(|v| v.id).collect();
             let what = if checks.is_empty() { case.outcome.label().to_owned() } else { checks.join(", ") };
             let _ = writeln!(
                 out,
@@ -121,6 +124,28 @@ fn human(report: &RunReport, paint: Paint) -> String {
             }
         }
     }
+    let warned: Vec<_> = report.cases.iter().filter(|c| c.warnings().next().is_some()).collect();
+    if !warned.is_empty() {
+        let heading = "Warnings (level should: good practice; --strict makes them fail):";
+        let _ = writeln!(out, "\n{}", paint.paint(BOLD, heading));
+        for case in warned {
+            let checks: Vec<&str> = case.warnings().map(|v| v.id).collect();
+            let _ = writeln!(
+                out,
+                "  {} {}\n  {}",
+                paint.outcome(CaseOutcome::Warn, &case.id),
+                paint.paint(DIM, &format!("({})", checks.join(", "))),
+                case.reproduce
+            );
+        }
+    }
+    let unmodelled: Vec<_> = report.cases.iter().filter_map(|c| Some((c, c.not_modelled.as_ref()?))).collect();
+    if !unmodelled.is_empty() {
+        let _ = writeln!(out, "\n{}", paint.paint(BOLD, "Cases the harness could not judge:"));
+        for (case, why) in unmodelled {
+            let _ = writeln!(out, "  {} {why}", paint.outcome(CaseOutcome::NotModelled, &case.id));
+        }
+    }
     if !report.unattributed.is_empty() {
         let _ = writeln!(out, "\nPortal calls that carried no token of the run (no case owns them):");
         for call in &report.unattributed {
@@ -128,19 +153,14 @@ fn human(report: &RunReport, paint: Paint) -> String {
         }
     }
     let s = &report.summary;
-    let failed = format!("{} failed", s.failed);
-    let errored = format!("{} errored", s.errored);
-    let summary = format!(
-        "{} cases: {} passed, {}, {}{} in {} (seed {})",
-        s.cases,
-        s.passed,
-        if s.failed > 0 { paint.paint(RED, &failed) } else { failed },
-        if s.errored > 0 { paint.paint(YELLOW, &errored) } else { errored },
-        report.baseline.as_ref().map_or(String::new(), |_| format!(", {} known", s.known)),
-        seconds(s.duration_ms),
-        report.seed
-    );
-    let _ = writeln!(out, "\n{summary}");
+    let style = if report.exit_code() != 0 {
+        RED
+    } else if s.warned > 0 {
+        YELLOW
+    } else {
+        GREEN
+    };
+    let _ = writeln!(out, "\n{}", paint.paint(style, &report.summary_line()));
     out
 }
 
@@ -154,17 +174,26 @@ fn case_lines(out: &mut String, case: &CaseReport, paint: Paint) {
     let ms = case.response.as_ref().map_or(String::new(), |r| format!("{} ms", r.elapsed_ms));
     let _ = writeln!(
         out,
-        "  {} {:<34} {:<8} {status:>3} {ms:>7}  {}",
+        "  {} {:<34} {:<6} {:<8} {status:>3} {ms:>7}  {}",
         paint.outcome(case.outcome, &label),
         case.id,
+        case.level.label(),
         case.expect.label(),
         case.title
     );
+    if let Some(why) = &case.not_modelled {
+        let _ = writeln!(out, "        {why}");
+    }
     for known in case.checks.iter().filter(|v| v.outcome == Outcome::Known) {
         let _ = writeln!(out, "        {} (known deviation): {}", known.id, paint.message(&known.message));
     }
     for failure in case.failures() {
-        let _ = writeln!(out, "        {}: {}", paint.paint(BOLD, failure.id), paint.message(&failure.message));
+        let warning = if failure.level == Level::Should { " (should: a warning)" } else { "" };
+        let _ =
+            writeln!(out, "        {}{warning}: {}", paint.paint(BOLD, failure.id), paint.message(&failure.message));
+    }
+    for idle in case.checks.iter().filter(|v| v.outcome == Outcome::NotExercised) {
+        let _ = writeln!(out, "        {} not exercised: {}", idle.id, idle.message);
     }
     // What the handler asked of the portals explains most failures; passing cases keep one line
     // each.
@@ -200,6 +229,19 @@ mod tests {
         // Without the escapes it is the plain report.
         let stripped = regex::Regex::new("\x1b\\[[0-9]+m").unwrap().replace_all(&coloured, "");
         assert_eq!(stripped, plain);
+    }
+
+    #[test]
+    fn warnings_are_shown_apart_and_counted() {
+        let text = render_human(&sample::with_warning());
+        assert!(text.contains("  WARN  missing/member_id"), "{text}");
+        assert!(text.contains("        rejects-invalid (should: a warning): answered 200"), "{text}");
+        let end =
+            text.split("Warnings (level should: good practice; --strict makes them fail):\n").nth(1).expect(&text);
+        assert!(end.starts_with("  missing/member_id (rejects-invalid)\n  curl "), "{end}");
+        let failures = text.split("Failures, and the commands").nth(1).expect(&text);
+        assert!(!failures.split("Warnings").next().unwrap_or_default().contains("missing/member_id"), "{text}");
+        assert!(text.ends_with("3 cases: 1 passed, 1 warned, 0 failed, 1 errored; 0 checks not exercised, 0 cases not modelled (seed 24, 1.23 s)\n"), "{text}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The report as a pull-request comment (GitHub and GitLab Markdown): a verdict line, a summary
-//! table, and one section for each case that did not pass, with the documentation it enforces,
-//! the exchange, the failing checks and the command that reproduces it.
+//! table, one section for each case that failed, with the evidence it enforces, the exchange,
+//! the failing checks and the command that reproduces it; then the warnings, and the cases the
+//! harness did not model, one line each.
 //!
 //! Everything the handler sends is hostile by assumption: it goes into code spans and fenced
 //! blocks longer than any run of backticks in it, and other text is escaped, so no answer can
@@ -15,15 +16,33 @@ const BODY_CAP: usize = 2048;
 
 pub fn render_markdown(report: &RunReport) -> String {
     let s = &report.summary;
-    let verdict = if report.exit_code() == 0 { "✅ passed" } else { "❌ failed" };
+    let verdict = match (report.exit_code(), s.warned) {
+        (0, 0) => "✅ passed",
+        (0, _) => "✅ passed with warnings",
+        _ => "❌ failed",
+    };
     let mut out = format!(
         "## b24-conform {verdict}: {} (seed {}, wire {})\n\n",
         code_span(&report.handler),
         report.seed,
         report.wire
     );
-    out.push_str("| Cases | Passed | Failed | Errored | Duration |\n| ---: | ---: | ---: | ---: | ---: |\n");
-    let _ = writeln!(out, "| {} | {} | {} | {} | {} |", s.cases, s.passed, s.failed, s.errored, seconds(s.duration_ms));
+    out.push_str(
+        "| Cases | Passed | Warned | Failed | Errored | Not exercised | Not modelled | Duration |\n\
+         | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+    );
+    let _ = writeln!(
+        out,
+        "| {} | {} | {} | {} | {} | {} | {} | {} |",
+        s.cases,
+        s.passed,
+        s.warned,
+        s.failed,
+        s.errored,
+        s.not_exercised,
+        s.not_modelled,
+        seconds(s.duration_ms)
+    );
     if let Some(baseline) = &report.baseline {
         let _ = writeln!(
             out,
@@ -52,14 +71,44 @@ pub fn render_markdown(report: &RunReport) -> String {
         out.push('\n');
         section(&mut out, case);
     }
+    let warned: Vec<&CaseReport> = report.cases.iter().filter(|c| c.warnings().next().is_some()).collect();
+    if !warned.is_empty() {
+        out.push_str("\n### 🔶 Warnings (level should: they fail the run only with `--strict`)\n\n");
+        for case in warned {
+            for warning in case.warnings() {
+                let line = warning.message.lines().next().unwrap_or_default();
+                let _ = writeln!(out, "- {} {}: {}", code_span(&case.id), code_span(warning.id), plain(line));
+            }
+        }
+    }
+    let unmodelled: Vec<_> = report.cases.iter().filter_map(|c| Some((c, c.not_modelled.as_ref()?))).collect();
+    if !unmodelled.is_empty() {
+        out.push_str("\n### Cases the harness could not judge\n\n");
+        for (case, why) in unmodelled {
+            let _ = writeln!(out, "- {}: {}", code_span(&case.id), plain(why));
+        }
+    }
     out
 }
 
 fn section(out: &mut String, case: &CaseReport) {
     let mark = if case.outcome == CaseOutcome::Error { "⚠️" } else { "❌" };
     let _ = writeln!(out, "### {mark} {}: {}\n", code_span(&case.id), plain(&case.title));
-    let _ = writeln!(out, "> \u{201c}{}\u{201d}\n> \u{2014} {}\n", plain(&case.doc.quote), plain(&case.doc.source));
-    let _ = writeln!(out, "Expected **{}**, outcome **{}**.\n", case.expect.label(), case.outcome.label());
+    let evidence = &case.evidence;
+    let _ = writeln!(
+        out,
+        "> \u{201c}{}\u{201d}\n> \u{2014} {}: {}\n",
+        plain(&evidence.quote),
+        evidence.kind.label(),
+        plain(&evidence.url)
+    );
+    let _ = writeln!(
+        out,
+        "Level **{}**, expected **{}**, outcome **{}**.\n",
+        case.level.label(),
+        case.expect.label(),
+        case.outcome.label()
+    );
     let failures: Vec<_> = case.failures().collect();
     if !failures.is_empty() {
         out.push_str("**Failing checks**\n\n");
@@ -170,16 +219,17 @@ fn plain(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Summary, sample};
+    use crate::report::sample;
 
     #[test]
     fn only_the_summary_when_every_case_passes() {
         let mut report = sample::report();
         report.cases.retain(|c| c.outcome == CaseOutcome::Pass);
-        report.summary = Summary { cases: 1, passed: 1, failed: 0, errored: 0, known: 0, duration_ms: 5 };
+        report.recount();
+        report.summary.duration_ms = 5;
         let text = render_markdown(&report);
         assert!(text.starts_with("## b24-conform ✅ passed: `````````http://127.0.0.1:9/<script>"), "{text}");
-        assert!(text.ends_with("| 1 | 1 | 0 | 0 | 0.01 s |\n"), "{text}");
+        assert!(text.ends_with("| 1 | 1 | 0 | 0 | 0 | 0 | 0 | 0.01 s |\n"), "{text}");
         assert!(!text.contains("###"), "{text}");
     }
 
@@ -187,12 +237,14 @@ mod tests {
     fn a_section_for_each_case_that_did_not_pass() {
         let text = render_markdown(&sample::report());
         assert!(text.starts_with("## b24-conform ❌ failed:"), "{text}");
-        assert!(text.contains("| 3 | 1 | 1 | 1 | 1.23 s |"), "{text}");
+        assert!(text.contains("| 3 | 1 | 0 | 1 | 1 | 0 | 0 | 1.23 s |"), "{text}");
         assert!(!text.contains("valid/one"), "{text}");
         assert!(text.contains("### ❌ `missing/member_id`: missing/member\\_id \\<b\\>title\\</b\\>\n"), "{text}");
         assert!(text.contains("### ⚠️ `options/hang`"), "{text}");
         assert!(
-            text.contains("> \u{201c}Required parameters are marked with \\*\u{201d}\n> \u{2014} Seed page"),
+            text.contains(
+                "> \u{201c}Required parameters are marked with \\*\u{201d}\n> \u{2014} documentation: https:"
+            ),
             "{text}"
         );
         assert!(text.contains("- `rejects-invalid`: answered 200; expected 4xx \\<script\\>"), "{text}");
@@ -201,6 +253,17 @@ mod tests {
         assert!(text.contains("**No answer**: no complete answer within 10000 ms"), "{text}");
         assert!(text.contains("- home portal: `````````user.current<script>"), "{text}");
         assert!(text.contains("**Reproduce**\n\n```sh\ncurl -sS -i -X POST"), "{text}");
+    }
+
+    #[test]
+    fn warnings_are_listed_apart() {
+        let text = render_markdown(&sample::with_warning());
+        assert!(text.contains("| 3 | 1 | 1 | 0 | 1 | 0 | 0 | 1.23 s |"), "{text}");
+        assert!(!text.contains("### ❌"), "{text}");
+        assert!(
+            text.contains("### 🔶 Warnings (level should: they fail the run only with `--strict`)\n\n- `missing/member_id` `rejects-invalid`: answered 200"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -13,11 +13,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::baseline::BaselineReport;
-use crate::checks::{Severity, Verdict};
+use crate::checks::{Outcome, Verdict};
 use crate::fire::{Exchange, HttpResponse, Redirect};
 use crate::payload::{HttpRequest, Wire};
 use crate::portal::PortalCall;
-use crate::suite::{Case, DocRef, Expectation};
+use crate::suite::{Case, Evidence, Expectation, Level};
 
 pub use html::render_html;
 pub use human::{render_human, render_human_in_colour};
@@ -53,24 +53,54 @@ pub fn render(report: &RunReport, format: Format) -> String {
 
 /// How a case ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "kebab-case")]
 pub enum CaseOutcome {
     Pass,
-    /// A check of severity `error` failed.
+    /// Only checks at level `should` failed: a warning, which does not fail the run.
+    Warn,
+    /// A check at level `must` failed.
     Fail,
     /// The handler gave no answer at all.
     Error,
     /// Every failure is a known deviation of the run's baseline.
     Known,
+    /// The case did not pass, but the handler called a REST method the mock portal does not
+    /// model: what followed is the harness's gap, not the handler's fault.
+    NotModelled,
 }
 
 impl CaseOutcome {
     pub fn label(self) -> &'static str {
         match self {
             CaseOutcome::Pass => "pass",
+            CaseOutcome::Warn => "warn",
             CaseOutcome::Fail => "fail",
             CaseOutcome::Error => "error",
             CaseOutcome::Known => "known",
+            CaseOutcome::NotModelled => "not-modelled",
+        }
+    }
+
+    /// How a case with these verdicts ends: no answer is an error, a failure at `must` a
+    /// failure, one at `should` a warning, known deviations known; and any of these but known
+    /// is the harness's gap when the handler called a method the portal does not model.
+    fn of(answered: bool, verdicts: &[Verdict], calls: &[PortalCall]) -> CaseOutcome {
+        let failing = |level| verdicts.iter().any(|v| v.outcome.is_failure() && v.level == level);
+        let outcome = if !answered {
+            CaseOutcome::Error
+        } else if failing(Level::Must) {
+            CaseOutcome::Fail
+        } else if failing(Level::Should) {
+            CaseOutcome::Warn
+        } else if verdicts.iter().any(|v| v.outcome == Outcome::Known) {
+            CaseOutcome::Known
+        } else {
+            CaseOutcome::Pass
+        };
+        let unmodelled = calls.iter().any(|c| !c.modelled);
+        match outcome {
+            CaseOutcome::Warn | CaseOutcome::Fail | CaseOutcome::Error if unmodelled => CaseOutcome::NotModelled,
+            outcome => outcome,
         }
     }
 }
@@ -80,9 +110,13 @@ impl CaseOutcome {
 pub struct CaseReport {
     pub id: String,
     pub title: String,
-    pub doc: DocRef,
+    pub level: Level,
+    pub evidence: Evidence,
     pub expect: Expectation,
     pub outcome: CaseOutcome,
+    /// For a case not modelled: "not modelled by the harness: METHOD".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_modelled: Option<String>,
     pub checks: Vec<Verdict>,
     pub request: HttpRequest,
     /// The redirects the handler answered with before `response`, followed or not.
@@ -114,22 +148,18 @@ pub struct Shrunk {
 
 impl CaseReport {
     pub fn new(case: &Case, exchange: Exchange, checks: Vec<Verdict>) -> CaseReport {
-        let failed = checks.iter().any(|v| v.outcome.is_failure() && v.severity == Severity::Error);
-        let outcome = match (&exchange.response, failed) {
-            (Err(_), _) => CaseOutcome::Error,
-            (Ok(_), true) => CaseOutcome::Fail,
-            (Ok(_), false) => CaseOutcome::Pass,
-        };
         let (response, error) = match exchange.response {
             Ok(response) => (Some(response), None),
             Err(error) => (None, Some(error.to_string())),
         };
-        CaseReport {
+        let mut report = CaseReport {
             id: case.id.clone(),
             title: case.title.clone(),
-            doc: case.doc.clone(),
+            level: case.level,
+            evidence: case.evidence.clone(),
             expect: case.expect,
-            outcome,
+            outcome: CaseOutcome::Pass,
+            not_modelled: None,
             checks,
             reproduce: exchange.request.to_curl(),
             request: exchange.request,
@@ -138,12 +168,85 @@ impl CaseReport {
             error,
             portal_calls: exchange.portal_calls,
             shrunk: None,
-        }
+        };
+        report.rejudge();
+        report
     }
 
-    /// The checks that failed, and new snapshots, which are not a pass either.
+    /// The report of a case that could not be exercised: `request` is what would have been sent.
+    /// The checks that would have judged its answer are not exercised, the others skipped, all
+    /// saying why.
+    pub fn not_exercised(case: &Case, request: HttpRequest, reason: &str) -> CaseReport {
+        let status_check = match case.expect {
+            Expectation::Accept => Some("accepts-valid"),
+            Expectation::Reject => Some("rejects-invalid"),
+            Expectation::Tolerate => None,
+        };
+        let checks = crate::checks::ALL
+            .iter()
+            .map(|c| {
+                let applies = c.id == "no-server-error"
+                    || Some(c.id) == status_check
+                    || (case.kind.installs() && c.id == "binds-landing-settings");
+                Verdict {
+                    id: c.id,
+                    level: case.level,
+                    outcome: if applies { Outcome::NotExercised } else { Outcome::Skip },
+                    message: reason.to_owned(),
+                }
+            })
+            .collect();
+        let mut report = CaseReport {
+            id: case.id.clone(),
+            title: case.title.clone(),
+            level: case.level,
+            evidence: case.evidence.clone(),
+            expect: case.expect,
+            outcome: CaseOutcome::Pass,
+            not_modelled: None,
+            checks,
+            request,
+            redirects: Vec::new(),
+            response: None,
+            error: None,
+            portal_calls: Vec::new(),
+            reproduce: String::new(),
+            shrunk: None,
+        };
+        report.rejudge();
+        report
+    }
+
+    /// Sets the case's outcome from its verdicts, as they are now (a baseline changes them).
+    pub fn rejudge(&mut self) {
+        // A case with no answer has an error; a case not exercised has neither.
+        self.outcome = CaseOutcome::of(self.error.is_none(), &self.checks, &self.portal_calls);
+        self.not_modelled = (self.outcome == CaseOutcome::NotModelled).then(|| {
+            let mut methods: Vec<&str> = Vec::new();
+            for call in self.portal_calls.iter().filter(|c| !c.modelled) {
+                if !methods.contains(&call.method.as_str()) {
+                    methods.push(&call.method);
+                }
+            }
+            format!("not modelled by the harness: {}", methods.join(", "))
+        });
+    }
+
+    /// The checks that failed, at any level, and new snapshots, which are not a pass either.
     pub fn failures(&self) -> impl Iterator<Item = &Verdict> {
         self.checks.iter().filter(|v| v.outcome.is_failure())
+    }
+
+    /// The failures that fail the run: at level `must`, in a case the harness modelled.
+    pub fn run_failures(&self) -> impl Iterator<Item = &Verdict> {
+        let judged = self.outcome != CaseOutcome::NotModelled;
+        self.failures().filter(move |v| judged && v.level == Level::Must)
+    }
+
+    /// The failures that are warnings: at level `should`, in a case the harness modelled.
+    pub fn warnings(&self) -> impl Iterator<Item = &Verdict> {
+        let judged = self.outcome != CaseOutcome::NotModelled;
+        self.failures().filter(move |v| judged && v.level == Level::Should)
     }
 }
 
@@ -152,24 +255,51 @@ impl CaseReport {
 pub struct Summary {
     pub cases: usize,
     pub passed: usize,
+    /// Cases that failed only checks at level `should`.
+    pub warned: usize,
     pub failed: usize,
     pub errored: usize,
     /// Cases whose failures are all known deviations (`--baseline`).
     pub known: usize,
+    /// Cases that called a REST method the mock portal does not model.
+    pub not_modelled: usize,
+    /// Verdicts, over all cases, of checks that applied but had nothing to judge.
+    pub not_exercised: usize,
     pub duration_ms: u64,
 }
 
 impl Summary {
     fn of(cases: &[CaseReport], duration_ms: u64) -> Summary {
         let count = |outcome| cases.iter().filter(|c| c.outcome == outcome).count();
+        let verdicts = cases.iter().flat_map(|c| &c.checks);
         Summary {
             cases: cases.len(),
             passed: count(CaseOutcome::Pass),
+            warned: count(CaseOutcome::Warn),
             failed: count(CaseOutcome::Fail),
             errored: count(CaseOutcome::Error),
             known: count(CaseOutcome::Known),
+            not_modelled: count(CaseOutcome::NotModelled),
+            not_exercised: verdicts.filter(|v| v.outcome == Outcome::NotExercised).count(),
             duration_ms,
         }
+    }
+
+    /// `261 cases: 250 passed, 3 warned, 0 failed, 0 errored; 12 checks not exercised, 1 case not
+    /// modelled`, with the known deviations when there is a baseline.
+    pub fn line(&self, baseline: bool) -> String {
+        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        format!(
+            "{}: {} passed, {} warned, {} failed, {} errored{}; {}, {}",
+            plural(self.cases, "case", "cases"),
+            self.passed,
+            self.warned,
+            self.failed,
+            self.errored,
+            if baseline { format!(", {} known", self.known) } else { String::new() },
+            plural(self.not_exercised, "check not exercised", "checks not exercised"),
+            plural(self.not_modelled, "case not modelled", "cases not modelled"),
+        )
     }
 }
 
@@ -217,14 +347,24 @@ impl RunReport {
         i32::from(self.summary.failed + self.summary.errored > 0)
     }
 
-    /// The cases grouped by the documentation sentence they enforce, groups in the order their
-    /// first case appears.
-    pub fn groups(&self) -> Vec<(&DocRef, Vec<&CaseReport>)> {
-        let mut groups: Vec<(&DocRef, Vec<&CaseReport>)> = Vec::new();
+    /// The summary line: the counts, then the seed and the time taken.
+    pub fn summary_line(&self) -> String {
+        format!(
+            "{} (seed {}, {})",
+            self.summary.line(self.baseline.is_some()),
+            self.seed,
+            seconds(self.summary.duration_ms)
+        )
+    }
+
+    /// The cases grouped by the evidence they enforce, groups in the order their first case
+    /// appears.
+    pub fn groups(&self) -> Vec<(&Evidence, Vec<&CaseReport>)> {
+        let mut groups: Vec<(&Evidence, Vec<&CaseReport>)> = Vec::new();
         for case in &self.cases {
-            match groups.iter_mut().find(|(doc, _)| doc.key == case.doc.key) {
+            match groups.iter_mut().find(|(evidence, _)| evidence.key == case.evidence.key) {
                 Some((_, cases)) => cases.push(case),
-                None => groups.push((&case.doc, vec![case])),
+                None => groups.push((&case.evidence, vec![case])),
             }
         }
         groups
@@ -274,7 +414,7 @@ mod tests {
         let groups: Vec<(&str, Vec<&str>)> = report
             .groups()
             .into_iter()
-            .map(|(doc, cases)| (doc.key.as_str(), cases.iter().map(|c| c.id.as_str()).collect()))
+            .map(|(evidence, cases)| (evidence.key.as_str(), cases.iter().map(|c| c.id.as_str()).collect()))
             .collect();
         assert_eq!(groups, [("required", vec!["valid/one", "missing/member_id"]), ("survive", vec!["options/hang"])]);
     }

@@ -5,26 +5,30 @@
 use std::time::Duration;
 
 use super::{CaseOutcome, CaseReport, RunReport};
-use crate::checks::{Outcome, Severity, Verdict};
+use crate::checks::{Outcome, Verdict};
 use crate::fire::HttpResponse;
 use crate::payload::{HttpRequest, Wire};
 use crate::portal::{Endpoint, PortalCall, Role, TokenRole};
-use crate::suite::{DocRef, Expectation};
+use crate::suite::{Evidence, EvidenceKind, Expectation, Level};
 
 /// Markup, a fence longer than any a renderer starts with, an XML CDATA end, a character XML 1.0
 /// forbids, and a control character.
 pub const HOSTILE: &str = "<script>alert('x')</script> ```````` ]]> \u{ffff} \u{7} & \"q\"";
 
 pub fn report() -> RunReport {
-    let required = DocRef {
+    let required = Evidence {
         key: "required".into(),
-        source: "Seed page, What the Handler Receives".into(),
+        kind: EvidenceKind::Documentation,
+        url: "https://apidocs.bitrix24.com/api-reference/landing/embedding/settings.html".into(),
         quote: "Required parameters are marked with *".into(),
+        note: None,
     };
-    let survive = DocRef {
+    let survive = Evidence {
         key: "survive".into(),
-        source: "PROTOCOL.md 1.1".into(),
+        kind: EvidenceKind::Inference,
+        url: "docs/protocol.md#survive".into(),
         quote: "handlers must not crash either way".into(),
+        note: None,
     };
     let request = |body: &str| HttpRequest {
         method: "POST".into(),
@@ -32,15 +36,17 @@ pub fn report() -> RunReport {
         headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
         body: body.as_bytes().to_vec(),
     };
-    let case = |id: &str, doc: &DocRef, expect, outcome, request: HttpRequest| CaseReport {
+    let case = |id: &str, evidence: &Evidence, expect, outcome, request: HttpRequest| CaseReport {
         id: id.into(),
         title: format!("{id} <b>title</b>"),
-        doc: doc.clone(),
+        level: Level::Must,
+        evidence: evidence.clone(),
         expect,
         outcome,
+        not_modelled: None,
         checks: vec![Verdict {
             id: "no-server-error",
-            severity: Severity::Error,
+            level: Level::Must,
             outcome: Outcome::Pass,
             message: "answered 200".into(),
         }],
@@ -68,7 +74,7 @@ pub fn report() -> RunReport {
     failed.response = Some(answer(&format!("text/html; x={HOSTILE}"), &format!("<p>{HOSTILE}</p>")));
     failed.checks.push(Verdict {
         id: "rejects-invalid",
-        severity: Severity::Error,
+        level: Level::Must,
         outcome: Outcome::Fail,
         message: format!("answered 200; expected 4xx {HOSTILE}"),
     });
@@ -82,6 +88,7 @@ pub fn report() -> RunReport {
         status: 401,
         error: Some(format!("expired_token{HOSTILE}")),
         late: false,
+        modelled: true,
         binding: None,
         batch: None,
     });
@@ -90,7 +97,7 @@ pub fn report() -> RunReport {
         case("options/hang", &survive, Expectation::Tolerate, CaseOutcome::Error, request("PLACEMENT_OPTIONS=%7B"));
     errored.checks = vec![Verdict {
         id: "no-server-error",
-        severity: Severity::Error,
+        level: Level::Must,
         outcome: Outcome::Fail,
         message: "no answer".into(),
     }];
@@ -103,4 +110,16 @@ pub fn report() -> RunReport {
         vec![passed, failed, errored],
         Duration::from_millis(1234),
     )
+}
+
+/// The same report with the failure of `missing/member_id` at level should: a warning.
+pub fn with_warning() -> RunReport {
+    let mut report = report();
+    let case = &mut report.cases[1];
+    for verdict in &mut case.checks {
+        verdict.level = Level::Should;
+    }
+    case.rejudge();
+    report.recount();
+    report
 }

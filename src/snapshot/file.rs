@@ -8,11 +8,12 @@ pub fn render(case: &Case, seed: u64, record: &str) -> String {
     // JSON strings are YAML double-quoted scalars: any id or title is quoted safely.
     let quote = |text: &str| serde_json::Value::String(text.to_owned()).to_string();
     format!(
-        "---\nsource: b24-conform\ndescription: {}\nexpression: {}\ninfo:\n  expect: {}\n  doc: {}\n  seed: {seed}\n---\n{}\n",
+        "---\nsource: b24-conform\ndescription: {}\nexpression: {}\ninfo:\n  expect: {}\n  level: {}\n  evidence: {}\n  seed: {seed}\n---\n{}\n",
         quote(&case.title),
         quote(&case.id),
         case.expect.label(),
-        quote(&case.doc.source),
+        case.level.label(),
+        quote(&case.evidence.url),
         record.trim_end()
     )
 }

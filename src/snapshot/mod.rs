@@ -274,6 +274,7 @@ mod tests {
                 status: 401,
                 error: Some("expired_token".into()),
                 late: false,
+                modelled: true,
                 binding: None,
                 batch: None,
             }],

@@ -7,7 +7,9 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{Case, CaseKind, DocRef, Draw, Expectation, TokenState, catalog_payload, generated};
+use super::{
+    Case, CaseKind, Draw, Evidence, EvidenceKind, Expectation, Level, TokenState, catalog_payload, check_url, generated,
+};
 use crate::generate::{Mutation, Space};
 use crate::payload::Payload;
 
@@ -34,6 +36,9 @@ struct SuiteFile {
     matrix: Vec<MatrixEntry>,
     #[serde(default)]
     generate: Vec<GenerateEntry>,
+    /// Steps in order, fired after every other case (`crate::journey`).
+    #[serde(default)]
+    journey: Vec<crate::journey::JourneyEntry>,
 }
 
 #[derive(Deserialize)]
@@ -48,8 +53,11 @@ struct Header {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DocEntry {
-    source: String,
+    kind: EvidenceKind,
+    url: Spanned<String>,
     quote: String,
+    #[serde(default)]
+    note: Option<String>,
 }
 
 /// The payload a named case starts from.
@@ -70,6 +78,7 @@ struct CaseEntry {
     id: Spanned<String>,
     title: String,
     doc: Spanned<String>,
+    level: Level,
     #[serde(default)]
     base: Base,
     #[serde(default)]
@@ -87,6 +96,7 @@ struct MatrixEntry {
     id: Spanned<String>,
     title: String,
     doc: Spanned<String>,
+    level: Level,
     #[serde(default)]
     base: Base,
     #[serde(default = "one_empty_field")]
@@ -157,6 +167,7 @@ struct GenerateEntry {
     id: Spanned<String>,
     title: String,
     doc: Spanned<String>,
+    level: Level,
     /// `valid` (default) or `malformed`.
     #[serde(default)]
     space: Space,
@@ -176,10 +187,17 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Case>, Su
     };
     let file: SuiteFile =
         toml::from_str(text).map_err(|e| at(e.span().unwrap_or(0..0), e.message().trim().to_owned()))?;
+    for entry in file.docs.values() {
+        check_url(entry.url.get_ref()).map_err(|message| at(entry.url.span(), message))?;
+    }
     let doc = |key: &Spanned<String>| match file.docs.get(key.get_ref()) {
-        Some(entry) => {
-            Ok(DocRef { key: key.get_ref().clone(), source: entry.source.clone(), quote: entry.quote.clone() })
-        }
+        Some(entry) => Ok(Evidence {
+            key: key.get_ref().clone(),
+            kind: entry.kind,
+            url: entry.url.get_ref().clone(),
+            quote: entry.quote.clone(),
+            note: entry.note.clone(),
+        }),
         None => {
             let known = file.docs.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
             Err(at(key.span(), format!("unknown doc `{}`; the [docs] tables of this file are: {known}", key.get_ref())))
@@ -209,7 +227,8 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Case>, Su
         cases.push(Case {
             id: entry.id.get_ref().clone(),
             title: entry.title.clone(),
-            doc: doc(&entry.doc)?,
+            level: entry.level,
+            evidence: doc(&entry.doc)?,
             expect: entry.expect,
             token: entry.token,
             payload: catalog_payload(entry.id.get_ref(), base),
@@ -229,7 +248,8 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Case>, Su
                 mutations.push(matrix.op.mutation(field, value).map_err(|m| at(matrix.id.span(), m))?);
                 cases.push(Case {
                     title: fill(&matrix.title),
-                    doc: doc.clone(),
+                    level: matrix.level,
+                    evidence: doc.clone(),
                     expect: matrix.expect,
                     token: matrix.token,
                     payload: catalog_payload(&id, base_of(matrix.base)),
@@ -249,7 +269,8 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Case>, Su
             cases.push(Case {
                 id,
                 title: group.title.clone(),
-                doc: doc.clone(),
+                level: group.level,
+                evidence: doc.clone(),
                 expect: group.expect,
                 token: group.token,
                 payload,
@@ -259,6 +280,8 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Case>, Su
             });
         }
     }
+    let steps = crate::journey::cases(&file.journey, &cases, doc, at)?;
+    cases.extend(steps);
     Ok(cases)
 }
 
@@ -272,29 +295,70 @@ mod tests {
         parse("t.toml", text, &DRAW).unwrap_err().to_string()
     }
 
-    const HEAD: &str = "[suite]\nname = \"t\"\n[docs.d]\nsource = \"s\"\nquote = \"q\"\n";
+    const HEAD: &str =
+        "[suite]\nname = \"t\"\n[docs.d]\nkind = \"documentation\"\nurl = \"https://example.org/d\"\nquote = \"q\"\n";
+
+    const CASE: &str = "[[case]]\nid = \"a\"\ntitle = \"t\"\ndoc = \"d\"\nlevel = \"must\"\nexpect = \"accept\"\n";
 
     #[test]
     fn a_typo_names_file_line_column_and_the_known_keys() {
         let message = error(&format!("{HEAD}[[case]]\nid = \"a\"\ntitel = \"x\"\n"));
-        assert!(message.starts_with("t.toml:8:1: unknown field `titel`, expected one of `id`, `title`"), "{message}");
+        assert!(message.starts_with("t.toml:9:1: unknown field `titel`, expected one of `id`, `title`"), "{message}");
     }
 
     #[test]
     fn duplicate_ids_unknown_docs_and_mutations_are_refused() {
-        let case = "[[case]]\nid = \"a\"\ntitle = \"t\"\ndoc = \"d\"\nexpect = \"accept\"\n";
-        assert!(error(&format!("{HEAD}{case}{case}")).starts_with("t.toml:12:6: duplicate case id `a`"));
-        let unknown_doc = case.replace("doc = \"d\"", "doc = \"nope\"");
+        assert!(error(&format!("{HEAD}{CASE}{CASE}")).starts_with("t.toml:14:6: duplicate case id `a`"));
+        let unknown_doc = CASE.replace("doc = \"d\"", "doc = \"nope\"");
         assert!(
             error(&format!("{HEAD}{unknown_doc}"))
                 .contains("unknown doc `nope`; the [docs] tables of this file are: d")
         );
-        let bad_mutation = case.replace("expect", "mutate = [{ delete = \"LANG\" }]\nexpect");
+        let bad_mutation = CASE.replace("expect", "mutate = [{ delete = \"LANG\" }]\nexpect");
         assert!(
             error(&format!("{HEAD}{bad_mutation}"))
                 .contains("unknown variant `delete`, expected one of `remove`, `set`")
         );
-        let bad_expect = case.replace("\"accept\"", "\"pass\"");
+        let bad_expect = CASE.replace("\"accept\"", "\"pass\"");
         assert!(error(&format!("{HEAD}{bad_expect}")).contains("expected one of `accept`, `reject`, `tolerate`"));
+    }
+
+    #[test]
+    fn levels_are_required_and_named() {
+        let cases = parse("t.toml", &format!("{HEAD}{CASE}"), &DRAW).unwrap();
+        assert_eq!((cases[0].level, cases[0].evidence.kind), (Level::Must, EvidenceKind::Documentation));
+        let missing = error(&format!("{HEAD}{}", CASE.replace("level = \"must\"\n", "")));
+        assert!(missing.starts_with("t.toml:7:1: missing field `level`"), "{missing}");
+        let unknown = error(&format!("{HEAD}{}", CASE.replace("\"must\"", "\"may\"")));
+        assert!(unknown.starts_with("t.toml:11:9: unknown variant `may`, expected `must` or `should`"), "{unknown}");
+        let matrix = "[[matrix]]\nid = \"m/{name}\"\ntitle = \"t\"\ndoc = \"d\"\nexpect = \"accept\"\n[matrix.values]\nx = \"1\"\n";
+        assert!(error(&format!("{HEAD}{matrix}")).contains("missing field `level`"));
+    }
+
+    #[test]
+    fn evidence_has_a_known_kind_and_a_url_a_reader_can_open() {
+        let unknown = error(&format!("{}{CASE}", HEAD.replace("\"documentation\"", "\"blog\"")));
+        assert!(
+            unknown.starts_with(
+                "t.toml:4:8: unknown variant `blog`, expected one of `documentation`, `product-source`, `sdk-source`, `specification`, `inference`"
+            ),
+            "{unknown}"
+        );
+        for (url, says) in [
+            ("../shared/PROTOCOL.md", "names notes outside the repository"),
+            ("shared/seed/landing-settings-placement.txt", "names notes outside the repository"),
+            ("http://example.org/d", "neither an https URL nor a path in the repository"),
+            ("/work/notes/x.md", "neither an https URL nor a path in the repository"),
+        ] {
+            let message = error(&HEAD.replace("https://example.org/d", url));
+            assert!(message.starts_with("t.toml:5:7: "), "{url}: {message}");
+            assert!(message.contains(says) && message.contains("give a public https:// URL"), "{url}: {message}");
+        }
+        let note = HEAD.replace("quote = \"q\"", "quote = \"q\"\nnote = \"why\"");
+        let inference =
+            note.replace("\"documentation\"", "\"inference\"").replace("https://example.org/d", "docs/protocol.md#x");
+        let cases = parse("t.toml", &format!("{inference}{CASE}"), &DRAW).unwrap();
+        assert_eq!(cases[0].evidence.note.as_deref(), Some("why"));
+        assert_eq!(cases[0].evidence.url, "docs/protocol.md#x");
     }
 }

@@ -1,6 +1,7 @@
 //! Suites: the conformance catalog as data. A suite file (TOML) becomes [`Case`]s: named cases
 //! from its `[[case]]` tables and seeded, generated ones from its `[[generate]]` tables.
 
+mod evidence;
 mod file;
 mod filter;
 
@@ -10,6 +11,8 @@ use url::Url;
 use crate::generate::{self, Mutation, Space, draft_seed};
 use crate::payload::{Binding, Field, HttpRequest, Payload, Wire, opaque_token};
 
+use evidence::check_url;
+pub use evidence::{Evidence, EvidenceKind};
 pub use file::SuiteError;
 pub use filter::Filter;
 
@@ -32,6 +35,27 @@ impl Expectation {
             Expectation::Accept => "accept",
             Expectation::Reject => "reject",
             Expectation::Tolerate => "tolerate",
+        }
+    }
+}
+
+/// How much a requirement weighs: whether breaking it fails the run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Documented, or its violation harms the user or the portal: a failure fails the run.
+    Must,
+    /// Good practice, or inferred and undocumented behaviour: a failure is a warning, which fails
+    /// the run only with `--strict`.
+    Should,
+}
+
+impl Level {
+    /// The name suite files and reports use.
+    pub fn label(self) -> &'static str {
+        match self {
+            Level::Must => "must",
+            Level::Should => "should",
         }
     }
 }
@@ -72,22 +96,14 @@ impl TokenState {
     }
 }
 
-/// The sentence of the Bitrix24 documentation a case enforces.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct DocRef {
-    /// The suite file's short name for it, which reports group by.
-    pub key: String,
-    pub source: String,
-    pub quote: String,
-}
-
 /// One conformance case.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Case {
     /// Stable across runs: `missing/member_id`, `valid/generated#3`.
     pub id: String,
     pub title: String,
-    pub doc: DocRef,
+    pub level: Level,
+    pub evidence: Evidence,
     pub expect: Expectation,
     pub token: TokenState,
     /// The request a right portal would send, with this case's own tokens.
@@ -110,6 +126,25 @@ pub enum CaseKind {
     Placement,
     /// The installation, fired at the app's installation handler (`crate::install`).
     Install(crate::install::InstallForm),
+    /// A step of a journey (`crate::journey`): fired after every other case, in suite order.
+    Step(crate::journey::Action),
+}
+
+impl CaseKind {
+    /// Whether the case installs the app, so that what the app binds is judged.
+    pub fn installs(self) -> bool {
+        matches!(self, CaseKind::Install(_) | CaseKind::Step(crate::journey::Action::Install))
+    }
+
+    /// Whether the case's request is an event Bitrix24 posts, whose answer no frame shows.
+    pub fn is_event(self) -> bool {
+        use crate::journey::Action;
+        matches!(
+            self,
+            CaseKind::Install(crate::install::InstallForm::Event)
+                | CaseKind::Step(Action::Install | Action::Uninstall(_))
+        )
+    }
 }
 
 impl Case {
@@ -130,8 +165,16 @@ impl Case {
     /// The exact request fired at `handler` for this case, as the frame's browser sends it; a
     /// `wire` mutation overrides `wire`, and mutations of headers win over the browser's.
     pub fn request(&self, handler: &Url, binding: &Binding, wire: Wire) -> HttpRequest {
-        if let CaseKind::Install(form) = self.kind {
-            return crate::install::request(self, form, binding, handler);
+        use crate::journey::{self, Action};
+        match self.kind {
+            CaseKind::Install(form) => return crate::install::request(self, form, binding, handler),
+            CaseKind::Step(Action::Install) => {
+                return crate::install::request(self, crate::install::InstallForm::Event, binding, handler);
+            }
+            CaseKind::Step(Action::Uninstall(token)) => {
+                return journey::uninstall_request(self, token, binding, FIRST_EVENT_HANDLER, handler);
+            }
+            CaseKind::Placement | CaseKind::Step(Action::Case) => {}
         }
         let wire = self.mutations.iter().find_map(Mutation::wire).unwrap_or(wire);
         let mut request = wire.placement(handler, &self.fields(binding), binding);
@@ -141,6 +184,9 @@ impl Case {
         request
     }
 }
+
+/// The `event_handler_id` an event carries when nothing says which handler it went to.
+const FIRST_EVENT_HANDLER: u64 = 1;
 
 /// Where a suite comes from.
 #[derive(Clone, Debug)]

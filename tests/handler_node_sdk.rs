@@ -1,0 +1,149 @@
+//! `fixtures/handlers/node-b24jssdk`: a LANDING_SETTINGS app on @bitrix24/b24jssdk (Node), started
+//! by the run with `--handler-cmd` and installed by it (ONAPPINSTALL, then `landing.repo.bind`).
+//! The correct app passes the default suite; with `B24_DEFECT=follow-domain` its settings page
+//! calls REST at the DOMAIN a request names instead of the portal it is installed on, and
+//! `token-stays-home` fails on exactly the cases whose DOMAIN leads to the foreign portal.
+//!
+//! Needs node and the app's dependencies, which `fixtures/handlers/node-b24jssdk/install.sh`
+//! installs outside the repository (`.ci/run` runs it); without them these tests fail, saying so.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU16, Ordering};
+
+use serde_json::Value;
+use url::Url;
+
+const INSTALL: &str = "fixtures/handlers/node-b24jssdk/install.sh";
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/handlers/node-b24jssdk").join(name)
+}
+
+/// A loopback port nothing listens on now, below the range Linux hands out for port 0 (so no portal
+/// of a run beside this one can take it before the handler does), spread by process id.
+fn free_port() -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 32_000 - 20 - (std::process::id() % 300) as u16 * 20;
+    loop {
+        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % 20;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A directory of its own in the temporary directory, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!("b24-conform-node-sdk-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The run against the app started with `env` before its command, and its JSON report.
+fn run_app(env: &str, scratch: &Scratch) -> (Output, Value) {
+    let node = Command::new("node").arg("--version").output();
+    assert!(
+        node.as_ref().is_ok_and(|out| out.status.success()),
+        "node is not on PATH ({node:?}): run {INSTALL}, which CI does"
+    );
+    let port = free_port();
+    let command = format!("{env}{}'{}' {port}", if env.is_empty() { "" } else { " " }, fixture("run.sh").display());
+    let report = scratch.0.join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+        .current_dir(&scratch.0)
+        .args(["run", "--no-regressions", "--format", "json"])
+        .args(["--handler", &format!("http://127.0.0.1:{port}/settings")])
+        .args(["--install-url", &format!("http://127.0.0.1:{port}/install")])
+        .args(["--handler-cmd", &command])
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .expect("b24-conform runs");
+    let text = std::fs::read_to_string(&report).unwrap_or_else(|error| {
+        panic!(
+            "no report ({error}); exit {:?}; is {INSTALL} run?\n{}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out, serde_json::from_str(&text).expect("the report is JSON"))
+}
+
+fn cases(report: &Value) -> &[Value] {
+    report["cases"].as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+fn failed_checks(case: &Value) -> BTreeSet<&str> {
+    let checks = case["checks"].as_array().map(Vec::as_slice).unwrap_or_default();
+    checks.iter().filter(|c| c["outcome"] == "fail").filter_map(|c| c["id"].as_str()).collect()
+}
+
+/// Every DOMAIN a case's request carried, in the query or a form body.
+fn domains(case: &Value) -> Vec<String> {
+    let request = &case["request"];
+    let query = request["url"].as_str().and_then(|u| Url::parse(u).ok());
+    let query: Vec<(String, String)> = query.map(|u| u.query_pairs().into_owned().collect()).unwrap_or_default();
+    let body = request["body"].as_str().unwrap_or_default();
+    let body = url::form_urlencoded::parse(body.as_bytes()).into_owned();
+    query.into_iter().chain(body).filter(|(name, _)| name == "DOMAIN").map(|(_, value)| value).collect()
+}
+
+#[test]
+fn the_b24jssdk_app_passes_the_default_suite_install_included() {
+    let scratch = Scratch::new("correct");
+    let (out, report) = run_app("", &scratch);
+    let summary = &report["summary"];
+    let failures: Vec<_> = cases(&report)
+        .iter()
+        .filter(|c| c["outcome"] != "pass")
+        .map(|c| (&c["id"], &c["outcome"], failed_checks(c)))
+        .collect();
+    assert_eq!(out.status.code(), Some(0), "{summary}\n{failures:?}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!((summary["failed"].as_u64(), summary["errored"].as_u64()), (Some(0), Some(0)), "{failures:?}");
+    // The installation happened and bound the page the cases were fired at (a warning is no failure).
+    let install = cases(&report).iter().find(|c| c["id"] == "install/onappinstall").expect("the install case");
+    assert!(install["outcome"] == "pass" || install["outcome"] == "warn", "{install}");
+}
+
+#[test]
+fn following_domain_is_flagged_by_token_stays_home_on_the_foreign_cases_only() {
+    let scratch = Scratch::new("follow-domain");
+    let (out, report) = run_app("B24_DEFECT=follow-domain", &scratch);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+
+    let leaked: BTreeSet<&str> = cases(&report)
+        .iter()
+        .filter(|c| failed_checks(c).contains("token-stays-home"))
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    // The foreign portal's own address, and the portal's behind a userinfo `@`.
+    assert_eq!(leaked, BTreeSet::from(["domain/foreign", "domain/userinfo-trick"]));
+
+    // Nothing else changed: every case a check fails names a DOMAIN other than the portal's. Those
+    // the handler cannot reach (no port, a path, garbage) end in its 502 for an unreachable
+    // Bitrix24. latency-budget is left out: a loaded machine may slow any case.
+    let home = cases(&report).iter().find(|c| c["id"] == "valid/documented-example").map(domains);
+    let home = home.and_then(|d| d.into_iter().next()).expect("the documented example's DOMAIN");
+    for case in cases(&report) {
+        let mut checks = failed_checks(case);
+        checks.remove("latency-budget");
+        if checks.is_empty() {
+            continue;
+        }
+        assert!(domains(case).iter().any(|d| *d != home), "{} fails {checks:?} with DOMAIN {home}", case["id"]);
+        let expected = BTreeSet::from(["token-stays-home", "no-server-error"]);
+        assert!(checks.is_subset(&expected), "{} fails {checks:?}", case["id"]);
+    }
+}

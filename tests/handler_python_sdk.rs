@@ -1,0 +1,160 @@
+//! `fixtures/handlers/python-b24pysdk/`: a LANDING_SETTINGS app built on b24pysdk, the official
+//! Python SDK (its Flask decorators parse ONAPPINSTALL and the placement, its client calls REST
+//! and refreshes tokens, its app.info check vouches for the request). Started by the real binary
+//! with `--handler-cmd`, installed by ONAPPINSTALL or from its installation page, it passes the
+//! default suite; with one defect switched on (B24_DEFECT=unescaped-lang) it fails
+//! `no-reflected-injection` on the cases that put markup into LANG, and nothing else.
+//!
+//! The SDK calls the portal over https only, so the run serves it with `--portal-tls`. The
+//! virtual environment comes from the fixture's install.sh (CI runs it from `.ci/run`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU16, Ordering};
+
+use serde_json::Value;
+
+const FIXTURE: &str = "fixtures/handlers/python-b24pysdk";
+
+/// The virtual environment's interpreter; fails, rather than skips, when install.sh has not
+/// been run: CI runs it, and a skipped acceptance test would pass unseen.
+fn python() -> PathBuf {
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| Path::new(&home).join(".cache")))
+        .expect("neither XDG_CACHE_HOME nor HOME is set");
+    let python = cache.join("b24-conform/python-b24pysdk/bin/python");
+    assert!(python.is_file(), "{} is missing: run {FIXTURE}/install.sh first", python.display());
+    python
+}
+
+/// A loopback port nothing listens on now, below the range Linux hands out for port 0
+/// (32768–60999), so that no portal of a test running beside this one takes it before the
+/// handler binds it; spread by process id, apart from the ports tests/launch.rs picks
+/// (20000 and up).
+fn free_port() -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 10_000 + (std::process::id() % 300) as u16 * 30;
+    loop {
+        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % 30;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A finished run: its exit code, its JSON report, and its standard error.
+struct Run {
+    code: Option<i32>,
+    report: Value,
+    stderr: String,
+}
+
+impl Run {
+    fn cases(&self) -> &[Value] {
+        self.report["cases"].as_array().map(Vec::as_slice).unwrap_or_default()
+    }
+
+    /// The ids of the checks `case` failed.
+    fn failed_checks(case: &Value) -> BTreeSet<String> {
+        let checks = case["checks"].as_array().map(Vec::as_slice).unwrap_or_default();
+        checks.iter().filter(|c| c["outcome"] == "fail").filter_map(|c| c["id"].as_str()).map(str::to_owned).collect()
+    }
+}
+
+/// How Bitrix24 installs the app: the installation event, or the installation page in a frame.
+#[derive(Clone, Copy)]
+enum Install {
+    Event,
+    Frame,
+}
+
+/// The default suite against the app, installed as `install` says, with `env` (`NAME=VALUE `…)
+/// before its command. The report goes to a scratch directory; nothing is shrunk or recorded.
+fn run_app(name: &str, install: Install, env: &str) -> Run {
+    let port = free_port();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let app = root.join(FIXTURE).join("app.py");
+    let command = format!("{env}'{}' '{}' {port}", python().display(), app.display());
+    let scratch = std::env::temp_dir().join(format!("b24-conform-python-sdk-{}-{name}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let out_file = scratch.join("report.json");
+    let (form, path) = match install {
+        Install::Event => ("event", "install"),
+        Install::Frame => ("frame", "install-page"),
+    };
+    let out = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+        .current_dir(&scratch)
+        .args(["run", "--portal-tls", "--no-regressions", "--shrink-budget", "0", "--format", "json"])
+        .args(["--handler", &format!("http://127.0.0.1:{port}/settings")])
+        .args(["--install-as", form, "--install-url", &format!("http://127.0.0.1:{port}/{path}")])
+        .args(["--handler-cmd", &command])
+        .arg("--out")
+        .arg(&out_file)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let report = std::fs::read(&out_file)
+        .map(|bytes| serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("the report is not JSON: {e}")))
+        .unwrap_or_else(|e| panic!("no report ({e}); the run said: {stderr}"));
+    std::fs::remove_dir_all(&scratch).unwrap();
+    Run { code: out.status.code(), report, stderr }
+}
+
+/// One line per case that did not pass, with the checks it failed and the first message.
+fn not_passed(run: &Run) -> String {
+    let mut lines = Vec::new();
+    for case in run.cases().iter().filter(|c| c["outcome"] != "pass") {
+        let checks = case["checks"].as_array().map(Vec::as_slice).unwrap_or_default();
+        let why = checks.iter().find(|c| c["outcome"] == "fail" || c["outcome"] == "error");
+        lines.push(format!(
+            "{} {} {}: {}",
+            case["id"],
+            case["outcome"],
+            case["response"]["status"],
+            why.unwrap_or(&Value::Null)
+        ));
+    }
+    lines.join("\n")
+}
+
+/// The run passes: no failure, no error; the installation among the passes.
+fn assert_passes(run: &Run, install_case: &str) {
+    let summary = &run.report["summary"];
+    assert_eq!(run.code, Some(0), "{summary}\n{}\n{}", not_passed(run), run.stderr);
+    assert_eq!(summary["failed"], 0, "{summary}");
+    assert_eq!(summary["errored"], 0, "{summary}");
+    let install = run.cases().iter().find(|c| c["id"] == install_case).expect("the run installed the app");
+    assert_eq!(install["outcome"], "pass", "{install}");
+    // Warnings (failed `should` checks) do not fail the run; they are listed for the reader.
+    eprintln!("{summary}\n{}", not_passed(run));
+}
+
+#[test]
+fn the_b24pysdk_app_passes_the_default_suite_installed_by_onappinstall() {
+    assert_passes(&run_app("event", Install::Event, ""), "install/onappinstall");
+}
+
+#[test]
+fn the_b24pysdk_app_passes_the_default_suite_installed_from_its_installation_page() {
+    assert_passes(&run_app("frame", Install::Frame, ""), "install/frame");
+}
+
+/// The control: the same app with LANG marked safe in its template fails the run, on exactly
+/// the LANG injection probes a browser would act on, for exactly that check.
+#[test]
+fn the_b24pysdk_app_that_renders_lang_unescaped_fails_no_reflected_injection_on_the_lang_probes() {
+    let run = run_app("unescaped-lang", Install::Event, "B24_DEFECT=unescaped-lang ");
+    assert_eq!(run.code, Some(1), "{}\n{}", run.report["summary"], run.stderr);
+    let failed: BTreeSet<&str> =
+        run.cases().iter().filter(|c| c["outcome"] == "fail").filter_map(|c| c["id"].as_str()).collect();
+    // The other LANG probes land in text where they are inert: a quote, a scheme, SQL.
+    let expected = BTreeSet::from(["inject/LANG/markup", "inject/LANG/script"]);
+    assert_eq!(failed, expected, "{}", not_passed(&run));
+    for case in run.cases().iter().filter(|c| c["outcome"] == "fail") {
+        assert_eq!(Run::failed_checks(case), BTreeSet::from(["no-reflected-injection".to_owned()]), "{case}");
+    }
+    assert_eq!(run.report["summary"]["errored"], 0, "{}", not_passed(&run));
+}
