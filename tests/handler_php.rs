@@ -1,0 +1,175 @@
+//! The PHP fixture, `fixtures/handlers/php-crest/` (plain PHP and curl in the pattern of
+//! Bitrix24's CRest, under `php -S`), run by the real binary with `--handler-cmd` and installed
+//! with `--install-url`: it passes the default suite, and its one-defect variant
+//! (B24_DEFECT=refresh-without-secret, CRestCurrent's refresh without client_id/client_secret)
+//! is flagged by `refreshes-expired-token` on the cases whose token runs out, and nothing else.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU16, Ordering};
+
+use serde_json::Value;
+
+/// The script that installs PHP and its curl extension (`.ci/run` calls it).
+const INSTALL_SCRIPT: &str = "fixtures/handlers/php-crest/install.sh";
+
+/// Fails, rather than skips, without PHP and curl: CI has them, and a skipped acceptance test
+/// would pass unseen.
+fn require_php_curl() {
+    let probe = Command::new("php").args(["-r", "exit(function_exists('curl_init') ? 0 : 1);"]).output();
+    assert!(
+        probe.as_ref().is_ok_and(|out| out.status.success()),
+        "these tests run the PHP fixture and need php with its curl extension: run {INSTALL_SCRIPT} \
+         (Debian's php-cli and php-curl): {probe:?}"
+    );
+}
+
+/// A free loopback port below the range Linux hands out for port 0 (32768–60999), so no portal
+/// of a run beside this one takes it before the handler binds it; spread by process id.
+fn free_port() -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 400) as u16 * 30;
+    loop {
+        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % 30;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A directory of this test's own in the temporary directory, removed when dropped: the app's
+/// installation and the report are written there, never into the repository.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(name: &str) -> Self {
+        let dir = std::env::temp_dir().join(format!("b24-conform-handler-php-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The command that starts the app on `port`, keeping its installation in `state`.
+///
+/// PHP_CLI_SERVER_WORKERS: `php -S` serves one request at a time otherwise, so the run's
+/// concurrent cases would queue behind each other, each waiting on its portal calls.
+/// `curl.cainfo`: PHP's curl extension reads no CA variable from the environment, so under
+/// `--portal-tls` it is told the run's CA (SSL_CERT_FILE) here; empty without TLS, which leaves
+/// curl's default.
+fn command(port: u16, state: &Path, env: &str) -> String {
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/handlers/php-crest");
+    format!(
+        "{env} B24_STATE_DIR='{state}' PHP_CLI_SERVER_WORKERS=4 php -d display_errors=0 \
+         -d curl.cainfo=\"$SSL_CERT_FILE\" -S 127.0.0.1:{port} -t '{app}' '{app}/router.php'",
+        state = state.display(),
+        app = app.display(),
+    )
+}
+
+/// Runs the default suite, installation included, against the app; its exit code and report.
+fn run(name: &str, env: &str, extra: &[&str]) -> (Option<i32>, Value) {
+    require_php_curl();
+    let scratch = Scratch::new(name);
+    let state = scratch.0.join("state");
+    let report = scratch.0.join("report.json");
+    let port = free_port();
+    let origin = format!("http://127.0.0.1:{port}");
+    let output = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+        .args(["run", "--no-regressions", "--format", "json"])
+        .args(["--handler", &format!("{origin}/settings"), "--install-url", &format!("{origin}/install")])
+        .args(["--handler-cmd", &command(port, &state, env), "--out"])
+        .arg(&report)
+        .args(extra)
+        .output()
+        .expect("b24-conform runs");
+    let text = std::fs::read_to_string(&report).unwrap_or_else(|e| {
+        panic!("no report ({e}); stderr:\n{}", String::from_utf8_lossy(&output.stderr));
+    });
+    (output.status.code(), serde_json::from_str(&text).expect("the report is JSON"))
+}
+
+/// A failed check: the case, the check, what it said; a warning when its level is `should`
+/// (or its severity `warning`, before the grading).
+struct Failure<'a> {
+    case: &'a str,
+    check: &'a str,
+    message: &'a str,
+    warning: bool,
+}
+
+/// Every failed check in the report.
+fn failures<'a>(report: &'a Value) -> Vec<Failure<'a>> {
+    let text = |v: &'a Value, key: &str| v[key].as_str().unwrap_or_default();
+    let cases = report["cases"].as_array().map(Vec::as_slice).unwrap_or_default();
+    cases
+        .iter()
+        .flat_map(|case| {
+            let checks = case["checks"].as_array().map(Vec::as_slice).unwrap_or_default();
+            checks.iter().filter(|c| c["outcome"] == "fail").map(move |c| Failure {
+                case: text(case, "id"),
+                check: text(c, "id"),
+                message: text(c, "message"),
+                warning: c["level"] == "should" || c["severity"] == "warning",
+            })
+        })
+        .collect()
+}
+
+/// `case: check: message` lines, for assertion messages.
+fn listing<'a>(failures: impl Iterator<Item = &'a Failure<'a>>) -> String {
+    failures.map(|f| format!("\n  {}: {}: {}", f.case, f.check, f.message)).collect()
+}
+
+#[test]
+fn the_php_crest_app_passes_the_default_suite_installation_included() {
+    let (code, report) = run("default", "", &[]);
+    let summary = &report["summary"];
+    assert_eq!(
+        (summary["failed"].as_u64(), summary["errored"].as_u64(), code),
+        (Some(0), Some(0), Some(0)),
+        "{summary}; failures:{}",
+        listing(failures(&report).iter().filter(|f| !f.warning))
+    );
+    // It bound its settings page from inside a batch, as CRest::callBatch sends commands.
+    let install = report["cases"].as_array().and_then(|cases| cases.iter().find(|c| c["id"] == "install/onappinstall"));
+    let calls = install.map(|case| case["portal_calls"].to_string()).unwrap_or_default();
+    assert!(calls.contains("\"batch\""), "the installation made no batch call: {calls}");
+    eprintln!("warnings:{}", listing(failures(&report).iter().filter(|f| f.warning)));
+}
+
+#[test]
+fn refreshing_without_client_credentials_is_flagged_on_the_cases_whose_token_runs_out() {
+    // The run's OAuth server requires the client it gives the app (B24_CLIENT_ID/SECRET), as
+    // oauth.bitrix.info does; over https, so PHP's curl is shown to verify the portal against the
+    // run's CA, told through curl.cainfo.
+    let (code, report) = run("refresh-without-secret", "B24_DEFECT=refresh-without-secret", &["--portal-tls"]);
+    // The defect is on: the OAuth server refused each refresh for its missing client.
+    let cases = report["cases"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let refused: BTreeSet<&str> = cases
+        .iter()
+        .filter(|case| {
+            let calls = case["portal_calls"].as_array().map(Vec::as_slice).unwrap_or_default();
+            calls.iter().any(|call| call["endpoint"] == "oauth" && call["error"] == "invalid_client")
+        })
+        .filter_map(|case| case["id"].as_str())
+        .collect();
+    assert_eq!(refused, BTreeSet::from(["token/expired", "token/expiring"]));
+    let all = failures(&report);
+    let failed: BTreeSet<(&str, &str)> = all.iter().filter(|f| !f.warning).map(|f| (f.case, f.check)).collect();
+    let expected: BTreeSet<(&str, &str)> =
+        ["token/expired", "token/expiring"].into_iter().map(|case| (case, "refreshes-expired-token")).collect();
+    assert_eq!(
+        failed,
+        expected,
+        "refused refreshes in {refused:?}; failures:{}",
+        listing(all.iter().filter(|f| !f.warning))
+    );
+    assert_eq!(code, Some(1));
+}
