@@ -38,6 +38,14 @@ fn judge_server_error(exchange: &Exchange) -> Finding {
             r.status
         ))
         .at(Level::Should),
+        // RFC 9110 §15.6.2: 501 is "the appropriate response when the server does not recognize
+        // the request method" (Python's http.server answers it to any method without a handler).
+        // For a method Bitrix24 never sends it harms nothing; 405 says it better.
+        Ok(r) if r.status == 501 && exchange.request.method != "POST" => fail(format!(
+            "answered 501 to {}: a method the handler does not serve deserves 405 (Method Not Allowed), but 501 harms nothing",
+            exchange.request.method
+        ))
+        .at(Level::Should),
         Ok(r) if r.status >= 500 => fail(format!("answered {} (a server error)", r.status)),
         Ok(r) => pass(format!("answered {}", r.status)),
     }
@@ -170,8 +178,24 @@ mod tests {
             "the portal was not overloaded"
         );
         assert_eq!(judge(502, Vec::new()), (Outcome::Fail, None));
+        assert_eq!(judge(501, Vec::new()), (Outcome::Fail, None), "501 to the POST Bitrix24 sends is a crash");
         assert_eq!(judge(200, limited()), (Outcome::Pass, None));
         // A 5xx that passes the portal's APPLICATION_NOT_FOUND on (the app was removed): a warning.
         assert_eq!(judge(502, vec![call(401, "APPLICATION_NOT_FOUND")]), (Outcome::Fail, Some(Level::Should)));
+    }
+
+    /// 501 to a method Bitrix24 never sends is the standard answer for an unknown method.
+    #[test]
+    fn not_implemented_for_another_method_is_a_warning() {
+        let exchange = |method: &str| Exchange {
+            request: HttpRequest { method: method.into(), url: "http://h/".into(), headers: vec![], body: vec![] },
+            response: Ok(HttpResponse { status: 501, headers: vec![], body: vec![], truncated: false, elapsed_ms: 1 }),
+            portal_calls: Vec::new(),
+            redirects: Vec::new(),
+        };
+        let finding = judge_server_error(&exchange("PUT"));
+        assert_eq!((finding.outcome, finding.level), (Outcome::Fail, Some(Level::Should)));
+        let finding = judge_server_error(&exchange("POST"));
+        assert_eq!((finding.outcome, finding.level), (Outcome::Fail, None));
     }
 }

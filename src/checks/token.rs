@@ -24,12 +24,30 @@ pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
             return skip(format!("the portal does not refuse this case's token ({})", case.token.label()));
         }
         let Ok(response) = &exchange.response else { return skip("no answer") };
-        let rest: Vec<_> = exchange.portal_calls.iter().filter(|c| c.endpoint == Endpoint::Rest).collect();
+        // REST calls at the portal and at the OAuth server (app.info, the SDKs' trust check) both
+        // meet the token; a batch's commands are judged through the batch call itself.
+        let rest: Vec<_> = exchange
+            .portal_calls
+            .iter()
+            .filter(|c| matches!(c.endpoint, Endpoint::Rest | Endpoint::OauthRest) && c.batch.is_none())
+            .collect();
         if rest.is_empty() {
             return not_exercised("the handler made no REST call, so it never met the refused token");
         }
         if response.status >= 500 {
             return skip(format!("answered {} (no-server-error judges it)", response.status));
+        }
+        // A refresh refused for the app's own client can never succeed (auto-renewal.md marks
+        // client_id and client_secret required): whatever the answer, no token is ever renewed.
+        let refused_client = exchange.portal_calls.iter().find(|c| {
+            matches!(c.endpoint, Endpoint::Oauth | Endpoint::PortalOauth)
+                && c.error.as_deref() == Some("invalid_client")
+        });
+        if let Some(call) = refused_client {
+            return fail(format!(
+                "the refresh ({} {}) was refused with invalid_client: it lacks or garbles client_id/client_secret, so this app never renews a token",
+                call.http_method, call.method
+            ));
         }
         if response.status == 401 {
             return pass("answered 401");
