@@ -50,14 +50,7 @@ pub fn case(form: InstallForm) -> Case {
         ),
     };
     let id = form.case_id();
-    let documented = Payload::documented_example();
-    let payload = match form {
-        InstallForm::Event => catalog_payload(id, &documented),
-        // The app's own page, not a placement: PLACEMENT=DEFAULT and no options.
-        InstallForm::Frame => {
-            Payload { placement: "DEFAULT".to_owned(), placement_options: None, ..catalog_payload(id, &documented) }
-        }
-    };
+    let payload = catalog_payload(id, &Payload::documented_example());
     Case {
         id: id.to_owned(),
         title: title.to_owned(),
@@ -82,7 +75,12 @@ pub fn case(form: InstallForm) -> Case {
 pub fn request(case: &Case, form: InstallForm, binding: &Binding, url: &Url) -> HttpRequest {
     match form {
         InstallForm::Event => event(case, binding, url),
-        InstallForm::Frame => Wire::Split.placement(url, &case.payload.bind(binding).to_fields(), binding),
+        // The app's own page, not a placement: PLACEMENT=DEFAULT and no options, whichever case
+        // (the run's installation or a journey's re-installation) carries the tokens.
+        InstallForm::Frame => {
+            let page = Payload { placement: "DEFAULT".to_owned(), placement_options: None, ..case.payload.clone() };
+            Wire::Split.placement(url, &page.bind(binding).to_fields(), binding)
+        }
     }
 }
 
