@@ -2,15 +2,19 @@
 //! bound LANDING_SETTINGS, and then fires the cases at the handler it bound.
 
 use b24_conform::install::{self, InstallForm};
+use b24_conform::portal::OauthClient;
 use b24_conform::reference::{Credentials, Reference};
 use b24_conform::run::{Handler, RunConfig, run};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_app_given_by_url_is_installed_first_and_its_bound_handler_serves_the_cases() {
-    let credentials = Credentials { client_id: "local.app".into(), client_secret: "secret".into() };
+    // The app knows its OAuth client, as the portal does: token/expired refreshes with it.
+    let client = OauthClient::default();
+    let credentials = Credentials { client_id: client.id.clone(), client_secret: client.secret.clone() };
     let app = Reference::start(credentials, None, None).await.unwrap();
     // --handler points nowhere useful: the cases must go where the installation bound them.
     let mut config = RunConfig::new(Handler::Url(format!("{}-unused", app.url()).parse().unwrap()));
+    config.portal.client = client;
     config.install_url = Some(app.install_url().parse().unwrap());
     config.filters = vec![
         install::InstallForm::Event.case_id().to_owned(),

@@ -1,6 +1,6 @@
 //! The installation: what the app must do when Bitrix24 installs it.
 
-use super::{Check, Citation, Grade, fail, pass, skip};
+use super::{Check, Citation, Grade, fail, not_exercised, pass, skip};
 use crate::payload::LANDING_SETTINGS;
 use crate::portal::Role;
 use crate::suite::{EvidenceKind, Level};
@@ -23,6 +23,15 @@ pub const BINDS_LANDING_SETTINGS: Check = Check {
             .iter()
             .filter(|c| c.portal == Role::Home && c.method == "landing.repo.bind")
             .collect();
+        // The docs' own examples bind from the installation page's JavaScript (BX24.callMethod),
+        // which the harness does not run: a page opened in a frame that called nothing from its
+        // server has not shown what it binds.
+        let in_frame = exchange.request.header("sec-fetch-dest") == Some("iframe");
+        if binds.is_empty() && in_frame && exchange.portal_calls.is_empty() {
+            return not_exercised(
+                "the installation page made no REST call from its server; a page that binds from its JavaScript (BX24.callMethod) is not run by the harness",
+            );
+        }
         if binds.is_empty() {
             return fail("the app never called landing.repo.bind: the settings menu will not offer it");
         }
@@ -45,3 +54,36 @@ pub const BINDS_LANDING_SETTINGS: Check = Check {
         pass(format!("bound {} as {:?}", bound.handler, bound.title))
     },
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checks::{Outcome, Settings};
+    use crate::fire::{Exchange, HttpResponse};
+    use crate::install::{self, InstallForm};
+    use crate::payload::HttpRequest;
+
+    /// An installation page that called nothing from its server may bind from its JavaScript;
+    /// an installation event that called nothing has bound nothing.
+    #[test]
+    fn a_frame_page_without_server_calls_is_not_exercised_an_event_fails() {
+        let judge = |form: InstallForm, headers: Vec<(String, String)>| {
+            let exchange = Exchange {
+                request: HttpRequest { method: "POST".into(), url: "http://h/install".into(), headers, body: vec![] },
+                response: Ok(HttpResponse {
+                    status: 200,
+                    headers: vec![],
+                    body: vec![],
+                    truncated: false,
+                    elapsed_ms: 1,
+                }),
+                portal_calls: Vec::new(),
+                redirects: Vec::new(),
+            };
+            (BINDS_LANDING_SETTINGS.judge)(&install::case(form), &exchange, &Settings::default()).outcome
+        };
+        let frame = vec![("Sec-Fetch-Dest".to_owned(), "iframe".to_owned())];
+        assert_eq!(judge(InstallForm::Frame, frame), Outcome::NotExercised);
+        assert_eq!(judge(InstallForm::Event, Vec::new()), Outcome::Fail);
+    }
+}
