@@ -356,32 +356,18 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
             let cases = run::catalog(&suite.sources(), &suite.filter, &suite.draw())?;
             print_rows(&cases, format, |c| {
                 let e = &c.evidence;
-                format!(
-                    "{:<36} {:<6} {:<8} {}\n{:53}“{}”\n{:53}{}: {}",
-                    c.id,
-                    c.level.label(),
-                    c.expect.label(),
-                    c.title,
-                    "",
-                    e.quote,
-                    "",
-                    e.kind.label(),
-                    e.url
-                )
+                let head = format!("{:<36} {:<6} {:<8} {}", c.id, c.level.label(), c.expect.label(), c.title);
+                with_evidence(head, 53, &e.quote, e.kind.label(), &e.url)
             })
         }
         Command::Checks { format } => print_rows(checks::ALL, format, |c| {
             let e = &c.evidence;
-            format!(
-                "{:<26} {:<8} {}\n{:<35} “{}”\n{:<35} {}: {}",
-                c.id,
-                c.level.label(),
-                c.title,
-                "",
+            with_evidence(
+                format!("{:<26} {:<8} {}", c.id, c.level.label(), c.title),
+                36,
                 e.quote,
-                "",
                 e.kind.label(),
-                e.url
+                e.url,
             )
         }),
         Command::Faults { format } => {
@@ -641,4 +627,10 @@ fn write_whole(flag: &str, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     std::fs::write(&temporary, bytes).with_context(|| format!("{flag} {}: cannot write", path.display()))?;
     std::fs::rename(&temporary, path).with_context(|| format!("{flag} {}: cannot replace", path.display()))?;
     Ok(())
+}
+
+/// A row of `list` or `checks`, then its evidence under it, indented by `indent`: the quote, and
+/// the kind of source with its URL.
+fn with_evidence(row: String, indent: usize, quote: &str, kind: &str, url: &str) -> String {
+    format!("{row}\n{:indent$}“{quote}”\n{:indent$}{kind}: {url}", "", "")
 }

@@ -153,6 +153,20 @@ impl CaseReport {
             Err(error) => (None, Some(error.to_string())),
         };
         let mut report = CaseReport {
+            reproduce: exchange.request.to_curl(),
+            redirects: exchange.redirects,
+            response,
+            error,
+            portal_calls: exchange.portal_calls,
+            ..CaseReport::unanswered(case, exchange.request, checks)
+        };
+        report.rejudge();
+        report
+    }
+
+    /// `case`'s report before anything came back for `request`.
+    fn unanswered(case: &Case, request: HttpRequest, checks: Vec<Verdict>) -> CaseReport {
+        CaseReport {
             id: case.id.clone(),
             title: case.title.clone(),
             level: case.level,
@@ -161,16 +175,14 @@ impl CaseReport {
             outcome: CaseOutcome::Pass,
             not_modelled: None,
             checks,
-            reproduce: exchange.request.to_curl(),
-            request: exchange.request,
-            redirects: exchange.redirects,
-            response,
-            error,
-            portal_calls: exchange.portal_calls,
+            reproduce: String::new(),
+            request,
+            redirects: Vec::new(),
+            response: None,
+            error: None,
+            portal_calls: Vec::new(),
             shrunk: None,
-        };
-        report.rejudge();
-        report
+        }
     }
 
     /// The report of a case that could not be exercised: `request` is what would have been sent.
@@ -196,23 +208,7 @@ impl CaseReport {
                 }
             })
             .collect();
-        let mut report = CaseReport {
-            id: case.id.clone(),
-            title: case.title.clone(),
-            level: case.level,
-            evidence: case.evidence.clone(),
-            expect: case.expect,
-            outcome: CaseOutcome::Pass,
-            not_modelled: None,
-            checks,
-            request,
-            redirects: Vec::new(),
-            response: None,
-            error: None,
-            portal_calls: Vec::new(),
-            reproduce: String::new(),
-            shrunk: None,
-        };
+        let mut report = CaseReport::unanswered(case, request, checks);
         report.rejudge();
         report
     }
