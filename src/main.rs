@@ -611,12 +611,19 @@ async fn portal_command(addr: SocketAddr, suite: SuiteArgs, config: PortalConfig
 }
 
 /// `rows` one `line` each, or as one JSON array.
+/// Prints `rows` to stdout. A reader that stops early (`list | head`) closes the pipe: that ends
+/// the listing quietly, as it does for `ls`, instead of a panic.
 fn print_rows<T: serde::Serialize>(rows: &[T], format: ListFormat, line: impl Fn(&T) -> String) -> anyhow::Result<u8> {
-    match format {
-        ListFormat::Human => rows.iter().for_each(|row| println!("{}", line(row))),
-        ListFormat::Json => println!("{}", serde_json::to_string_pretty(rows)?),
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = match format {
+        ListFormat::Human => rows.iter().try_for_each(|row| writeln!(out, "{}", line(row))),
+        ListFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(rows)?),
+    };
+    match written.and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(0),
     }
-    Ok(0)
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half

@@ -350,3 +350,23 @@ fn the_portal_alone_answers_the_curl_it_prints() {
     assert_eq!(answer["result"]["ID"], "1", "{answer}");
     assert!(answer["time"]["start"].is_number() && answer["time"]["date_start"].is_string(), "{answer}");
 }
+
+/// `list | head`: the reader closes the pipe after one line; the listing ends quietly.
+#[test]
+fn a_listing_read_only_in_part_ends_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+        .arg("list")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("its stdout")).read_line(&mut first).expect("a first line");
+    // The reader is gone: the rest of the listing meets a closed pipe.
+    let out = child.wait_with_output().expect("it ends");
+    assert!(first.starts_with("install/onappinstall"), "{first}");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+}
