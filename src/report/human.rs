@@ -147,7 +147,11 @@ fn human(report: &RunReport, paint: Paint) -> String {
         }
     }
     if !report.unattributed.is_empty() {
-        let _ = writeln!(out, "\nPortal calls that carried no token of the run (no case owns them):");
+        // Most are harmless: a case that sends a probe as AUTH_ID, which the handler passed on.
+        let _ = writeln!(
+            out,
+            "\nPortal calls with a token the run never issued (no case owns them; e.g. a probe a case sent as AUTH_ID, passed on by the handler):"
+        );
         for call in &report.unattributed {
             let _ = writeln!(out, "  {call}");
         }
