@@ -58,28 +58,17 @@ pub const BINDS_LANDING_SETTINGS: Check = Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::fixture::exchange;
     use crate::checks::{Outcome, Settings};
-    use crate::fire::{Exchange, HttpResponse};
     use crate::install::{self, InstallForm};
-    use crate::payload::HttpRequest;
 
     /// An installation page that called nothing from its server may bind from its JavaScript;
     /// an installation event that called nothing has bound nothing.
     #[test]
     fn a_frame_page_without_server_calls_is_not_exercised_an_event_fails() {
         let judge = |form: InstallForm, headers: Vec<(String, String)>| {
-            let exchange = Exchange {
-                request: HttpRequest { method: "POST".into(), url: "http://h/install".into(), headers, body: vec![] },
-                response: Ok(HttpResponse {
-                    status: 200,
-                    headers: vec![],
-                    body: vec![],
-                    truncated: false,
-                    elapsed_ms: 1,
-                }),
-                portal_calls: Vec::new(),
-                redirects: Vec::new(),
-            };
+            let mut exchange = exchange("http://h/install", 200, "", Vec::new());
+            exchange.request.headers = headers;
             (BINDS_LANDING_SETTINGS.judge)(&install::case(form), &exchange, &Settings::default()).outcome
         };
         let frame = vec![("Sec-Fetch-Dest".to_owned(), "iframe".to_owned())];

@@ -11,6 +11,9 @@ mod snapshot;
 mod status;
 mod token;
 
+#[cfg(test)]
+mod fixture;
+
 use std::time::Duration;
 
 use serde::Serialize;

@@ -131,41 +131,14 @@ fn after_redirects(exchange: &Exchange) -> String {
 mod tests {
     use super::*;
     use crate::checks::Outcome;
-    use crate::fire::HttpResponse;
-    use crate::payload::HttpRequest;
-    use crate::portal::{Endpoint, Role, TokenRole};
+    use crate::checks::fixture::{call, exchange};
 
     /// Only a gateway answer to the portal's own overload or failure is lowered to should.
     #[test]
     fn the_portals_overload_passed_on_is_a_warning() {
-        let call = |status: u16, error: &str| PortalCall {
-            owner: Some(0),
-            portal: Role::Home,
-            endpoint: Endpoint::Rest,
-            method: "user.current".into(),
-            http_method: "POST".into(),
-            token: TokenRole::Given,
-            status,
-            error: Some(error.into()),
-            late: false,
-            modelled: true,
-            binding: None,
-            batch: None,
-        };
+        let call = |status: u16, error: &str| call(status, Some(error));
         let judge = |answer: u16, calls: Vec<PortalCall>| {
-            let exchange = Exchange {
-                request: HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: vec![] },
-                response: Ok(HttpResponse {
-                    status: answer,
-                    headers: vec![],
-                    body: vec![],
-                    truncated: false,
-                    elapsed_ms: 1,
-                }),
-                portal_calls: calls,
-                redirects: Vec::new(),
-            };
-            let finding = judge_server_error(&exchange);
+            let finding = judge_server_error(&exchange("http://h/", answer, "", calls));
             (finding.outcome, finding.level)
         };
         let limited = || vec![call(503, "QUERY_LIMIT_EXCEEDED")];
@@ -187,15 +160,13 @@ mod tests {
     /// 501 to a method Bitrix24 never sends is the standard answer for an unknown method.
     #[test]
     fn not_implemented_for_another_method_is_a_warning() {
-        let exchange = |method: &str| Exchange {
-            request: HttpRequest { method: method.into(), url: "http://h/".into(), headers: vec![], body: vec![] },
-            response: Ok(HttpResponse { status: 501, headers: vec![], body: vec![], truncated: false, elapsed_ms: 1 }),
-            portal_calls: Vec::new(),
-            redirects: Vec::new(),
+        let answered = |method: &str| {
+            let mut exchange = exchange("http://h/", 501, "", Vec::new());
+            exchange.request.method = method.into();
+            let finding = judge_server_error(&exchange);
+            (finding.outcome, finding.level)
         };
-        let finding = judge_server_error(&exchange("PUT"));
-        assert_eq!((finding.outcome, finding.level), (Outcome::Fail, Some(Level::Should)));
-        let finding = judge_server_error(&exchange("POST"));
-        assert_eq!((finding.outcome, finding.level), (Outcome::Fail, None));
+        assert_eq!(answered("PUT"), (Outcome::Fail, Some(Level::Should)));
+        assert_eq!(answered("POST"), (Outcome::Fail, None));
     }
 }

@@ -176,29 +176,18 @@ fn calls_expected(case: &Case) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::fixture::{call, exchange};
     use crate::checks::{Outcome, Settings};
-    use crate::fire::{Exchange, HttpResponse};
     use crate::install::{self, InstallForm};
-    use crate::payload::HttpRequest;
 
     /// The answer half of token-stays-home, which no fault of the reference handler exercises:
     /// a page that carries the request's REFRESH_ID back fails; the same page without it passes.
     #[test]
     fn a_token_echoed_in_the_answer_fails() {
         let case = install::case(InstallForm::Frame);
-        let exchange = |body: String| Exchange {
-            request: HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: vec![] },
-            redirects: Vec::new(),
-            response: Ok(HttpResponse {
-                status: 200,
-                headers: vec![("content-type".into(), "text/html".into())],
-                body: body.into_bytes(),
-                truncated: false,
-                elapsed_ms: 1,
-            }),
-            portal_calls: Vec::new(),
+        let judge = |body: String| {
+            (TOKEN_STAYS_HOME.judge)(&case, &exchange("http://h/", 200, &body, Vec::new()), &Settings::default())
         };
-        let judge = |body: String| (TOKEN_STAYS_HOME.judge)(&case, &exchange(body), &Settings::default());
         let echoed = judge(format!("<script>var refresh = '{}';</script>", case.payload.refresh_id));
         assert_eq!(
             (echoed.outcome, echoed.message.as_str()),
@@ -212,33 +201,10 @@ mod tests {
     #[test]
     fn a_refused_token_never_met_is_not_exercised() {
         let case = Case { token: TokenState::Expiring, ..install::case(InstallForm::Frame) };
-        let call = |status: u16, error: Option<&str>| crate::portal::PortalCall {
-            owner: Some(0),
-            portal: Role::Home,
-            endpoint: Endpoint::Rest,
-            method: "user.current".into(),
-            http_method: "POST".into(),
-            token: TokenRole::Given,
-            status,
-            error: error.map(str::to_owned),
-            late: false,
-            modelled: true,
-            binding: None,
-            batch: None,
+        let judge = |calls| {
+            let exchange = exchange("http://h/", 200, "<p>Settings</p>", calls);
+            (REFRESHES_EXPIRED_TOKEN.judge)(&case, &exchange, &Settings::default()).outcome
         };
-        let exchange = |calls| Exchange {
-            request: HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: vec![] },
-            response: Ok(HttpResponse {
-                status: 200,
-                headers: vec![("content-type".into(), "text/html".into())],
-                body: b"<p>Settings</p>".to_vec(),
-                truncated: false,
-                elapsed_ms: 1,
-            }),
-            portal_calls: calls,
-            redirects: Vec::new(),
-        };
-        let judge = |calls| (REFRESHES_EXPIRED_TOKEN.judge)(&case, &exchange(calls), &Settings::default()).outcome;
         assert_eq!(judge(vec![call(200, None)]), Outcome::NotExercised);
         assert_eq!(judge(vec![]), Outcome::NotExercised);
         assert_eq!(judge(vec![call(200, None), call(401, Some("expired_token"))]), Outcome::Fail);
@@ -250,28 +216,13 @@ mod tests {
     fn a_token_in_a_followed_redirect_fails_naming_its_origin() {
         let case = install::case(InstallForm::Frame);
         let location = format!("/page?AUTH_ID={}", case.payload.auth_id);
-        let exchange = Exchange {
-            request: HttpRequest {
-                method: "POST".into(),
-                url: "http://127.0.0.1:7/".into(),
-                headers: vec![],
-                body: vec![],
-            },
-            redirects: vec![crate::fire::Redirect {
-                status: 303,
-                to: format!("http://127.0.0.1:7{location}"),
-                location,
-                followed: true,
-            }],
-            response: Ok(HttpResponse {
-                status: 200,
-                headers: vec![("content-type".into(), "text/html".into())],
-                body: b"<p>Settings</p>".to_vec(),
-                truncated: false,
-                elapsed_ms: 1,
-            }),
-            portal_calls: Vec::new(),
-        };
+        let mut exchange = exchange("http://127.0.0.1:7/", 200, "<p>Settings</p>", Vec::new());
+        exchange.redirects = vec![crate::fire::Redirect {
+            status: 303,
+            to: format!("http://127.0.0.1:7{location}"),
+            location,
+            followed: true,
+        }];
         let crate::checks::Finding { outcome, message, .. } =
             (TOKEN_STAYS_HOME.judge)(&case, &exchange, &Settings::default());
         assert_eq!(outcome, Outcome::Fail);
