@@ -10,45 +10,17 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU16, Ordering};
 
 use serde_json::Value;
 use url::Url;
+
+mod common;
+use common::{Scratch, free_port};
 
 const INSTALL: &str = "fixtures/handlers/node-b24jssdk/install.sh";
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/handlers/node-b24jssdk").join(name)
-}
-
-/// A loopback port nothing listens on now, below the range Linux hands out for port 0 (so no portal
-/// of a run beside this one can take it before the handler does), spread by process id.
-fn free_port() -> u16 {
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let base = 32_000 - 20 - (std::process::id() % 300) as u16 * 20;
-    loop {
-        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % 20;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// A directory of its own in the temporary directory, removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Scratch {
-        let dir = std::env::temp_dir().join(format!("b24-conform-node-sdk-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a scratch directory");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The run against the app started with `env` before its command, and its JSON report.

@@ -5,11 +5,13 @@
 //! is flagged by `refreshes-expired-token` on the cases whose token runs out, and nothing else.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::{AtomicU16, Ordering};
 
 use serde_json::Value;
+
+mod common;
+use common::{Scratch, free_port};
 
 /// The script that installs PHP and its curl extension (`.ci/run` calls it).
 const INSTALL_SCRIPT: &str = "fixtures/handlers/php-crest/install.sh";
@@ -23,37 +25,6 @@ fn require_php_curl() {
         "these tests run the PHP fixture and need php with its curl extension: run {INSTALL_SCRIPT} \
          (Debian's php-cli and php-curl): {probe:?}"
     );
-}
-
-/// A free loopback port below the range Linux hands out for port 0 (32768–60999), so no portal
-/// of a run beside this one takes it before the handler binds it; spread by process id.
-fn free_port() -> u16 {
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let base = 20_000 + (std::process::id() % 400) as u16 * 30;
-    loop {
-        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % 30;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-}
-
-/// A directory of this test's own in the temporary directory, removed when dropped: the app's
-/// installation and the report are written there, never into the repository.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("b24-conform-handler-php-{}-{name}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a scratch directory");
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The command that starts the app on `port`, keeping its installation in `state`.

@@ -11,9 +11,11 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU16, Ordering};
 
 use serde_json::Value;
+
+mod common;
+use common::free_port;
 
 const FIXTURE: &str = "fixtures/handlers/python-b24pysdk";
 
@@ -28,21 +30,6 @@ fn python() -> PathBuf {
     let python = cache.join("b24-conform/python-b24pysdk/bin/python");
     assert!(python.is_file(), "{} is missing: run {FIXTURE}/install.sh first", python.display());
     python
-}
-
-/// A loopback port nothing listens on now, below the range Linux hands out for port 0
-/// (32768–60999), so that no portal of a test running beside this one takes it before the
-/// handler binds it; spread by process id, apart from the ports tests/launch.rs picks
-/// (20000 and up).
-fn free_port() -> u16 {
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let base = 10_000 + (std::process::id() % 300) as u16 * 30;
-    loop {
-        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % 30;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
 }
 
 /// A finished run: its exit code, its JSON report, and its standard error.

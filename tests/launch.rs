@@ -7,12 +7,14 @@
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
 
 use b24_conform::portal::{Role, TokenRole};
 use b24_conform::report::render_human;
 use b24_conform::run::{Handler, RunConfig, run};
+
+mod common;
+use common::free_port;
 
 /// Fails, rather than skips, without python3: CI has it, and a skipped acceptance test would
 /// pass unseen.
@@ -29,21 +31,6 @@ fn python_handler(port: u16) -> String {
     require_python3();
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/handlers/landing_settings.py");
     format!("python3 '{}' {port}", fixture.display())
-}
-
-/// A loopback port nothing listens on now, for the handler to take.
-/// A free port below the range Linux hands out for port 0 (32768–60999), so that no portal or
-/// client of a test running beside this one can take it between this check and the handler's
-/// bind. Spread by process id, counted within the process.
-fn free_port() -> u16 {
-    static NEXT: AtomicU16 = AtomicU16::new(0);
-    let base = 20_000 + (std::process::id() % 400) as u16 * 30;
-    loop {
-        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % 30;
-        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
 }
 
 fn config_for(port: u16, command: String) -> RunConfig {

@@ -1,0 +1,39 @@
+//! What the integration tests that start a handler share: a free port for it, and a scratch
+//! directory for what the run writes. Each test binary uses a part of it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU16, Ordering};
+
+/// A loopback port nothing listens on now, below the range Linux hands out for port 0
+/// (32768–60999), so that no portal of a test running beside this one takes it before the
+/// handler binds it; spread by process id, counted within the process.
+pub fn free_port() -> u16 {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 10_000 + (std::process::id() % 700) as u16 * 30;
+    loop {
+        let port = base + NEXT.fetch_add(1, Ordering::Relaxed) % 30;
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+}
+
+/// A directory of the test's own in the temporary directory, removed when dropped: what the run
+/// and the handler write goes there, never into the repository.
+pub struct Scratch(pub PathBuf);
+
+impl Scratch {
+    pub fn new(name: &str) -> Scratch {
+        let binary = env!("CARGO_CRATE_NAME");
+        let dir = std::env::temp_dir().join(format!("b24-conform-{binary}-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("a scratch directory");
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
