@@ -38,6 +38,9 @@ async fn a_body_past_the_cap_is_cut_and_marked() {
     let limits = Limits { timeout: Duration::from_secs(10), body_cap: 1 << 20 };
     let response = fire::fire(&fire::client(), &post(url), limits).await.unwrap();
     assert_eq!((response.body.len(), response.truncated), (1 << 20, true));
+    // Read to its end past the cap, counted and hashed, not kept.
+    assert_eq!(response.length, 3 << 20);
+    assert_eq!(response.sha256.as_deref().map(str::len), Some(64));
 }
 
 #[tokio::test]
@@ -45,7 +48,7 @@ async fn a_body_within_the_cap_is_whole() {
     let url = server(Some(1000)).await;
     let limits = Limits { timeout: Duration::from_secs(10), body_cap: 1000 };
     let response = fire::fire(&fire::client(), &post(url), limits).await.unwrap();
-    assert_eq!((response.body.len(), response.truncated), (1000, false));
+    assert_eq!((response.body.len(), response.truncated, response.length, response.sha256), (1000, false, 1000, None));
 }
 
 #[tokio::test]
