@@ -23,7 +23,7 @@ pub enum FireError {
     #[error("could not connect to {url}: {reason}")]
     Connect { url: String, reason: String },
     /// Not even a status line and headers came in time.
-    #[error("no answer within {0} ms (--timeout-ms): not even a status line and headers came")]
+    #[error("nothing came within {0} ms (--timeout-ms), not even a status line")]
     Timeout(u64),
     /// The status line and headers came, the body did not end in time.
     #[error(
