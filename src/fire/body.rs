@@ -9,6 +9,8 @@ use std::io::Write;
 use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
 use sha2::{Digest, Sha256};
 
+use crate::record::http::hex;
+
 /// The body as it is kept: the first `cap` bytes, the number of bytes received, and their digest
 /// once they outgrow the cap (the bytes past it are hashed as they pass, never kept).
 pub(super) struct Kept {
@@ -60,15 +62,6 @@ impl Write for Kept {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-pub(super) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut text = String::with_capacity(bytes.len() * 2);
-    for byte in bytes {
-        let _ = write!(text, "{byte:02x}");
-    }
-    text
 }
 
 /// How the body arrives: as it is, or in a coding decoded as it comes.

@@ -8,6 +8,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
 use crate::payload::HttpRequest;
+use crate::record::FireError;
 
 /// Headers an answer may have at most. Browsers bound the size of the head, not the count; far
 /// above what any page sends, and still a few kilobytes of parsing per answer.
@@ -16,54 +17,6 @@ pub const MAX_HEADERS: usize = 500;
 /// The most bytes of status line and headers read: hyper's own bound, which reqwest does not
 /// expose (hyper's `DEFAULT_MAX_BUFFER_SIZE`, 8 KiB + 100 × 4 KiB).
 pub const MAX_HEAD_BYTES: usize = 8192 + 4096 * 100;
-
-/// Why there was no answer.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum FireError {
-    #[error("could not connect to {url}: {reason}")]
-    Connect { url: String, reason: String },
-    /// Not even a status line and headers came in time.
-    #[error("nothing came within {0} ms (--timeout-ms), not even a status line")]
-    Timeout(u64),
-    /// The status line and headers came, the body did not end in time.
-    #[error(
-        "the body did not end within {ms} ms (--timeout-ms): {received} bytes came{}",
-        announced.map(|m| format!(" of the {m} its Content-Length announced")).unwrap_or_default()
-    )]
-    SlowBody { ms: u64, received: u64, announced: Option<u64> },
-    /// The connection ended, or carried something other than HTTP, before any answer.
-    #[error("{0}")]
-    NoAnswer(String),
-    /// An answer began and broke: its head too large or malformed, its body cut short or in a
-    /// coding that does not decode.
-    #[error("{0}")]
-    Broken(String),
-    #[error("the exchange failed: {0}")]
-    Transport(String),
-    #[error("redirect loop: {url} was requested again, the same way, after {hops} redirect(s)")]
-    RedirectLoop { url: String, hops: usize },
-    #[error("more than {0} redirects: the harness follows no more (a browser gives up after 20)")]
-    TooManyRedirects(usize),
-}
-
-impl FireError {
-    /// The handler got as far as a status line: it is alive and speaks HTTP, though this answer
-    /// broke. The others are silence: nothing, a dropped connection, or another protocol.
-    pub fn heard(&self) -> bool {
-        matches!(
-            self,
-            FireError::SlowBody { .. }
-                | FireError::Broken(_)
-                | FireError::RedirectLoop { .. }
-                | FireError::TooManyRedirects(_)
-        )
-    }
-
-    /// The time ran out (before the head, or in the body).
-    pub fn timed_out(&self) -> bool {
-        matches!(self, FireError::Timeout(_) | FireError::SlowBody { .. })
-    }
-}
 
 /// The error of sending `request` and waiting for its status line and headers. A status line
 /// hyper cannot read is looked at again by a [`probe`], until `deadline`, to say what came instead.

@@ -11,12 +11,10 @@ mod redirect;
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use crate::payload::HttpRequest;
-use crate::portal::PortalCall;
 
-pub use failure::{FireError, MAX_HEAD_BYTES, MAX_HEADERS};
+pub use crate::record::{Exchange, FireError, HttpResponse, SHOWN};
+pub use failure::{MAX_HEAD_BYTES, MAX_HEADERS};
 pub use liveness::{DEFAULT_LIVENESS_LIMIT, Liveness, answers_alone, serial_handler_note};
 pub use redirect::{MAX_REDIRECTS, Navigation, Redirect, navigate};
 
@@ -28,94 +26,6 @@ pub struct Limits {
     /// Bytes of body kept (decoded, when its coding is decoded); the rest is counted and hashed
     /// as it passes, not kept, and the response is marked `truncated`.
     pub body_cap: usize,
-}
-
-/// Bytes of body a report shows ([`HttpResponse::shown`]); the checks see up to the body cap.
-pub const SHOWN: usize = 64 * 1024;
-
-/// The handler's answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct HttpResponse {
-    pub status: u16,
-    /// Header names lower-cased, in the order received.
-    pub headers: Vec<(String, String)>,
-    /// The body, decoded from gzip or deflate when it came so, up to the body cap (or SHOWN,
-    /// once [`HttpResponse::shown`]).
-    #[serde(serialize_with = "crate::payload::lossy_text")]
-    pub body: Vec<u8>,
-    /// Bytes of body received (decoded, as far as it was decoded), counting those past what was
-    /// kept.
-    pub length: u64,
-    /// Hex SHA-256 of all `length` bytes, when `body` is not all of them or is longer than SHOWN.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
-    /// `body` is not the whole body: it was cut at the body cap, or at SHOWN for a report.
-    pub truncated: bool,
-    /// What the harness did to the body, if anything: decoded it from gzip, kept a coding it does
-    /// not decode as sent, stopped decoding at the cap.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub note: Option<String>,
-    pub elapsed_ms: u64,
-}
-
-impl HttpResponse {
-    /// The value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.body)
-    }
-
-    /// The answer as a report keeps it: the first SHOWN bytes of body, cut before a UTF-8
-    /// sequence rather than inside it; `length` and `sha256` still name the whole body.
-    pub fn shown(mut self) -> HttpResponse {
-        if self.body.len() <= SHOWN {
-            return self;
-        }
-        if self.sha256.is_none() {
-            use sha2::Digest;
-            self.sha256 = Some(body::hex(&sha2::Sha256::digest(&self.body)));
-        }
-        // Back over up to three continuation bytes (10xxxxxx) to the start of the sequence cut
-        // through; a body that is not UTF-8 there is cut where it is.
-        let continues = |at: usize| self.body[at] & 0xc0 == 0x80;
-        let cut = (SHOWN - 3..=SHOWN).rev().find(|&at| !continues(at)).unwrap_or(SHOWN);
-        self.body.truncate(cut);
-        self.body.shrink_to_fit();
-        self.truncated = true;
-        self
-    }
-}
-
-/// What happened in one case: the request as sent, the redirects the handler answered with,
-/// the last answer, and every call the handler made to the portal with the case's tokens
-/// meanwhile.
-#[derive(Clone, Debug)]
-pub struct Exchange {
-    pub request: HttpRequest,
-    pub redirects: Vec<Redirect>,
-    pub response: Result<HttpResponse, FireError>,
-    pub portal_calls: Vec<PortalCall>,
-}
-
-impl Exchange {
-    /// The redirect to another origin that is the answer, if it is one: the browser leaves the
-    /// frame for that page, which the harness does not follow.
-    pub fn left_for(&self) -> Option<&Redirect> {
-        self.redirects.last().filter(|r| !r.followed && self.response.is_ok())
-    }
-
-    /// The handler answered in HTTP, even if the answer then broke (a body cut short, a redirect
-    /// loop): what [`Liveness`] observes. Silence is no answer at all: a timeout before any
-    /// status line, a refused, reset or closed connection, bytes that are not HTTP.
-    pub fn answered(&self) -> bool {
-        match &self.response {
-            Ok(_) => true,
-            Err(error) => error.heard() || !self.redirects.is_empty(),
-        }
-    }
 }
 
 /// An HTTP client for the harness: loopback only in practice, so no proxy; it follows no redirect
