@@ -301,8 +301,7 @@ fn run(hostile: Hostile, cases: usize, args: &[&str]) -> Run {
         .stdout(std::fs::File::create(scratch.0.join("stdout")).unwrap())
         .stderr(std::fs::File::create(scratch.0.join("stderr")).unwrap());
     let started = Instant::now();
-    let child = command.spawn().expect("the binary starts");
-    let (code, rss_kib) = wait_measured(child.id(), Duration::from_secs(300));
+    let (code, rss_kib) = wait_measured(command.spawn().expect("the binary starts"), Duration::from_secs(300));
     let wall = started.elapsed();
     runtime.shutdown_background();
     let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
@@ -310,40 +309,31 @@ fn run(hostile: Hostile, cases: usize, args: &[&str]) -> Run {
     Run { code, report, stderr: read(&scratch.0.join("stderr")), rss_kib, wall, cases }
 }
 
-/// Waits for child `pid`: its exit code (or -signal) and peak RSS in KiB. The peak is the
+/// Waits for `child`: its exit code (or -signal) and peak RSS in KiB. The peak is the
 /// high-water mark of the child's own memory (VmHWM), read while it runs: the `ru_maxrss` that
-/// wait4 reports also counts the memory of this test process, which the child shared between
-/// its spawn (vfork) and its exec. A child still running after `limit` is killed, so a hang
-/// fails the test instead of stalling it.
-fn wait_measured(pid: u32, limit: Duration) -> (i32, i64) {
-    let status_file = format!("/proc/{pid}/status");
-    let pid = pid as libc::pid_t;
+/// wait4 or getrusage report also counts the memory of this test process, which the child shared
+/// between its spawn (vfork) and its exec. A child still running after `limit` is killed, so a
+/// hang fails the test instead of stalling it.
+fn wait_measured(mut child: std::process::Child, limit: Duration) -> (i32, i64) {
+    use std::os::unix::process::ExitStatusExt;
+    let status_file = format!("/proc/{}/status", child.id());
     let started = Instant::now();
     let mut peak = 0;
-    let mut status = 0;
-    loop {
+    let status = loop {
         let hwm = std::fs::read_to_string(&status_file).ok().and_then(|text| {
             let line = text.lines().find(|l| l.starts_with("VmHWM:"))?.to_owned();
             line.split_whitespace().nth(1)?.parse::<i64>().ok()
         });
         peak = peak.max(hwm.unwrap_or(0));
-        // SAFETY: waitpid on our own child with a valid pointer.
-        let waited = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
-        assert!(waited >= 0, "waitpid: {}", std::io::Error::last_os_error());
-        if waited == pid {
-            break;
+        if let Some(status) = child.try_wait().expect("waitpid") {
+            break status;
         }
         if started.elapsed() > limit {
-            // SAFETY: kill(2) on our own child, not yet reaped, so its pid is still its own.
-            unsafe { libc::kill(pid, libc::SIGKILL) };
+            let _ = child.kill();
         }
         std::thread::sleep(Duration::from_millis(5));
-    }
-    let code = match libc::WIFEXITED(status) {
-        true => libc::WEXITSTATUS(status),
-        false => -libc::WTERMSIG(status),
     };
-    (code, peak)
+    (status.code().unwrap_or_else(|| -status.signal().unwrap_or(0)), peak)
 }
 
 /// The ten cases of [`CASES`].

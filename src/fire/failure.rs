@@ -101,7 +101,7 @@ fn chain<'a>(
     std::iter::successors(Some(error), |&e| e.source())
 }
 
-fn find<'a, E: std::error::Error + 'static>(error: &'a reqwest::Error) -> Option<&'a E> {
+fn find<E: std::error::Error + 'static>(error: &reqwest::Error) -> Option<&E> {
     chain(error).find_map(|e| e.downcast_ref::<E>())
 }
 
