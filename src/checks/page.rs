@@ -1,6 +1,7 @@
 //! What a successful answer looks like: a page the portal can show in its frame.
 
 use super::{Check, Citation, Grade, fail, pass, skip};
+use crate::record::{HttpRequest, HttpResponse};
 use crate::suite::{EvidenceKind, Level};
 
 pub const HTML_RESPONSE: Check = Check {
@@ -27,7 +28,7 @@ pub const HTML_RESPONSE: Check = Check {
         if response.body.iter().all(u8::is_ascii_whitespace) {
             return fail("the page is empty");
         }
-        if let Some(flaw) = unreadable(response) {
+        if let Some(flaw) = unreadable(response, &exchange.request) {
             return fail(flaw).at(Level::Should);
         }
         pass(format!("{content_type}, {} bytes", response.body.len()))
@@ -37,22 +38,29 @@ pub const HTML_RESPONSE: Check = Check {
 /// What in a page's bytes the browser cannot show as sent: bytes that are not UTF-8 in a page
 /// that says it is (the WHATWG Encoding standard decodes each to U+FFFD, "�"), and NUL, an HTML
 /// parse error ("unexpected-null-character") dropped or shown as U+FFFD. Either garbles the page,
-/// and neither stops it from showing: a warning.
-fn unreadable(response: &crate::fire::HttpResponse) -> Option<String> {
+/// and neither stops it from showing: a warning. What the request itself carried (a value with a
+/// NUL, or bytes that are not UTF-8) and the page shows again, escaped, is the request's garble.
+fn unreadable(response: &HttpResponse, request: &HttpRequest) -> Option<String> {
     let content_type = response.header("content-type").unwrap_or_default().to_ascii_lowercase();
     let says_utf8 = content_type.split(';').skip(1).any(|p| matches!(p.trim(), "charset=utf-8" | "charset=\"utf-8\""));
-    let mut flaws = Vec::new();
-    if let (true, Err(error)) = (says_utf8, std::str::from_utf8(&response.body)) {
-        // A sequence cut by the body cap is not the page's fault.
-        if error.error_len().is_some() || !response.truncated {
-            let at = error.valid_up_to();
-            flaws.push(format!(
-                "it says charset=utf-8, but byte {at} (0x{:02x}) is not UTF-8: the frame shows \"\u{fffd}\" there",
-                response.body[at]
-            ));
-        }
+    // A sequence cut by the body cap is not the page's fault.
+    let not_utf8 = match std::str::from_utf8(&response.body) {
+        Err(error) if says_utf8 && (error.error_len().is_some() || !response.truncated) => Some(error.valid_up_to()),
+        _ => None,
+    };
+    let nul = response.body.iter().position(|&b| b == 0);
+    if not_utf8.is_none() && nul.is_none() {
+        return None;
     }
-    if let Some(at) = response.body.iter().position(|&b| b == 0) {
+    let sent = request.sent_values();
+    let mut flaws = Vec::new();
+    if let Some(at) = not_utf8.filter(|_| !sent.iter().any(|v| v.contains('\u{fffd}'))) {
+        flaws.push(format!(
+            "it says charset=utf-8, but byte {at} (0x{:02x}) is not UTF-8: the frame shows \"\u{fffd}\" there",
+            response.body[at]
+        ));
+    }
+    if let Some(at) = nul.filter(|_| !sent.iter().any(|v| v.contains('\0'))) {
         flaws.push(format!(
             "it holds a NUL byte at {at}, an HTML parse error the browser drops or shows as \"\u{fffd}\""
         ));
@@ -113,7 +121,7 @@ mod tests {
         response.headers = vec![("content-type".into(), content_type.into())];
         response.body = body.to_vec();
         response.truncated = truncated;
-        unreadable(response)
+        unreadable(response, &exchange.request)
     }
 
     #[test]
@@ -129,5 +137,14 @@ mod tests {
         assert_eq!(garbled("text/html", b"<p>caf\xe9</p>", false), None);
         // A sequence the body cap cut through is the harness's doing.
         assert_eq!(garbled("text/html;charset=utf-8", "<p>caf\u{e9}".as_bytes().split_last().unwrap().1, true), None);
+    }
+
+    /// A handler that shows a value it was sent, escaped, shows the NUL the value held.
+    #[test]
+    fn a_nul_the_request_carried_is_the_requests() {
+        let mut exchange = exchange("http://h/?LANG=d%00e", 200, "", Vec::new());
+        let response = exchange.response.as_mut().unwrap();
+        response.body = b"<p>d\0e</p>".to_vec();
+        assert_eq!(unreadable(response, &exchange.request), None);
     }
 }
