@@ -153,3 +153,11 @@ async fn a_case_fired_alone_says_how_long_its_answer_took() {
     let short = Limits { timeout: Duration::from_millis(200), body_cap: 1000 };
     assert_eq!(fire::answers_alone(&fire::client(), &post(silent), short).await, None);
 }
+
+/// The reverse of TLS on a plain port: a plain-http handler given as https.
+#[tokio::test]
+async fn plain_http_at_an_https_url_says_so() {
+    let url = server(Some(10)).await.replace("http://", "https://");
+    let error = fire::fire(&fire::client(), &post(url), limits()).await.unwrap_err();
+    assert!(error.to_string().starts_with("not TLS: the handler answered the https handshake"), "{error}");
+}

@@ -26,6 +26,14 @@ pub(super) async fn head_failed(
     deadline: tokio::time::Instant,
 ) -> FireError {
     if error.is_connect() {
+        // What came back to the TLS handshake was no TLS record: a plain-http server, most likely.
+        if find::<rustls::Error>(&error).is_some_and(|e| matches!(e, rustls::Error::InvalidMessage(_))) {
+            return FireError::NoAnswer(
+                "not TLS: the handler answered the https handshake with something else (plain http?); \
+                 use an http:// --handler URL"
+                    .to_owned(),
+            );
+        }
         let reason = chain(&error).last().map(ToString::to_string).unwrap_or_default();
         return FireError::Connect { url: request.url.clone(), reason };
     }
@@ -102,7 +110,16 @@ fn chain<'a>(
 }
 
 fn find<E: std::error::Error + 'static>(error: &reqwest::Error) -> Option<&E> {
-    chain(error).find_map(|e| e.downcast_ref::<E>())
+    chain(error).find_map(within)
+}
+
+/// `error` as an `E`, or the `E` an io::Error wraps (an io::Error's source is its inner error's
+/// source, which skips the inner error itself).
+fn within<'a, E: std::error::Error + 'static>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a E> {
+    error.downcast_ref::<E>().or_else(|| {
+        let inner: &'a (dyn std::error::Error + 'static) = error.downcast_ref::<std::io::Error>()?.get_ref()?;
+        within(inner)
+    })
 }
 
 /// Each distinct message of the chain, joined; not the URL, which can be a megabyte long (the
