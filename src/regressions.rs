@@ -171,4 +171,80 @@ mod tests {
         assert!(read(&path).unwrap_err().to_string().contains(":1: expected `GROUP SEED"));
         let _ = std::fs::remove_dir_all(dir);
     }
+
+    use crate::payload::HttpRequest;
+    use crate::record::Outcome;
+    use crate::suite::{Draw, Level, SuiteSource, load};
+
+    /// The report of case `id` of the built-in catalog (seed 24), every check passing but
+    /// `failing`, each at its level.
+    fn report(id: &str, failing: &[(&'static str, Level)]) -> CaseReport {
+        let plan = load(&[SuiteSource::Builtin], &Draw { seed: 24, count: Some(3), ..Draw::default() }).unwrap();
+        let (_, case) = plan.case(id).expect("a case of the catalog");
+        let request =
+            HttpRequest { method: "POST".into(), url: "http://127.0.0.1:9/".into(), headers: vec![], body: vec![] };
+        let mut report = CaseReport::not_exercised(&case, request, "a unit test");
+        for verdict in &mut report.checks {
+            verdict.outcome = Outcome::Pass;
+            if let Some((_, level)) = failing.iter().find(|(id, _)| *id == verdict.id) {
+                (verdict.outcome, verdict.level) = (Outcome::Fail, *level);
+            }
+        }
+        report
+    }
+
+    #[test]
+    fn only_must_failures_of_generated_draws_that_were_answered_are_recorded() {
+        let dir = std::env::temp_dir().join(format!("b24-recorder-{}", std::process::id()));
+        let path = dir.join("regressions.txt");
+        let _ = std::fs::remove_dir_all(&dir);
+        let must = [("no-server-error", Level::Must)];
+        let mut recorder = Recorder::new(&path);
+        recorder.observe(&report("malformed/generated#1", &[("latency-budget", Level::Should)]));
+        recorder.observe(&report("malformed/generated#2", &[(snapshot::CHECK_ID, Level::Must)]));
+        let mut errored = report("valid/generated#0", &must);
+        errored.error = Some("no complete answer within 10 ms".into());
+        recorder.observe(&errored);
+        recorder.observe(&report("missing/member_id", &must));
+        assert_eq!(recorder.finish().unwrap(), None);
+        assert!(!path.exists(), "nothing failed: nothing written");
+
+        let mut recorder = Recorder::new(&path);
+        let failed = report("malformed/generated#1", &must);
+        recorder.observe(&failed);
+        recorder.observe(&failed);
+        assert_eq!(recorder.finish().unwrap(), Some(format!("recorded 1 draw in {}", path.display())));
+        let draw = failed.draw.clone().expect("a generated case's report names its draw");
+        assert_eq!(read(&path).unwrap(), vec![draw.clone()]);
+        assert!(std::fs::read_to_string(&path).unwrap().contains("  # malformed/generated#1 failed no-server-error\n"));
+        // Recorded before: not again, and nothing said.
+        let mut recorder = Recorder::new(&path);
+        recorder.observe(&failed);
+        assert_eq!(recorder.finish().unwrap(), None);
+        let json = serde_json::to_value(&draw).unwrap();
+        assert_eq!(json["group"], "malformed/generated");
+        assert!(json["seed"].as_str().is_some_and(|s| s.len() == 18 && s.starts_with("0x")), "{json}");
+        assert_eq!(serde_json::from_value::<Replay>(json).unwrap(), draw);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_run_records_a_bounded_number_of_draws_and_says_how_many_more_failed() {
+        let dir = std::env::temp_dir().join(format!("b24-recorder-cap-{}", std::process::id()));
+        let path = dir.join("regressions.txt");
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut recorder = Recorder::new(&path);
+        let mut failed = report("valid/generated#0", &[("accepts-valid", Level::Must)]);
+        for seed in 0..MAX_RECORDED as u64 + 5 {
+            failed.draw = Some(Replay { group: "valid/generated".into(), seed });
+            recorder.observe(&failed);
+        }
+        let said = recorder.finish().unwrap().expect("draws were recorded");
+        assert_eq!(
+            said,
+            format!("recorded 100 draws in {} (5 more failing draws not recorded: 100 at most a run)", path.display())
+        );
+        assert_eq!(read(&path).unwrap().len(), MAX_RECORDED);
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -12,6 +12,8 @@ use crate::generate::{self, Space, draft_seed};
 /// steps in suite order (they change the portal's state). Each case has an index in the whole
 /// selection, from 1 (0 is the installation, which is no case of the plan); a partition keeps
 /// the indices, so the parts' cases together are the whole plan's, in the same order by index.
+/// A journey goes whole to the part its first step's index falls in: its steps make sense only
+/// one after the other on one portal.
 #[derive(Clone, Debug)]
 pub struct Plan {
     parts: Vec<Part>,
@@ -20,6 +22,9 @@ pub struct Plan {
     journeys: Vec<String>,
     /// Selected cases before each part.
     starts: Vec<usize>,
+    /// For each selected step: the index of its journey's first selected step, which decides
+    /// the part the step is in; `None` for other parts.
+    journey_starts: Vec<Option<usize>>,
     /// Selected cases in all.
     total: usize,
     partition: Option<Partition>,
@@ -149,8 +154,16 @@ impl Plan {
     pub(crate) fn new(parts: Vec<Part>) -> Plan {
         let (regular, steps): (Vec<Part>, Vec<Part>) = parts.into_iter().partition(|p| !p.is_step());
         let parts = regular.into_iter().chain(steps).collect();
-        Plan { parts, filter: Filter::default(), journeys: Vec::new(), starts: Vec::new(), total: 0, partition: None }
-            .select(Filter::default())
+        Plan {
+            parts,
+            filter: Filter::default(),
+            journeys: Vec::new(),
+            starts: Vec::new(),
+            journey_starts: Vec::new(),
+            total: 0,
+            partition: None,
+        }
+        .select(Filter::default())
     }
 
     /// The cases `filter` selects (in place of any earlier selection), the whole journey of any
@@ -166,10 +179,24 @@ impl Plan {
             .collect();
         self.filter = filter;
         self.starts.clear();
+        self.journey_starts.clear();
         self.total = 0;
-        for part in 0..self.parts.len() {
+        let mut journey: Option<(&str, usize)> = None;
+        for (p, part) in self.parts.iter().enumerate() {
             self.starts.push(self.total);
-            self.total += self.selected_in(part);
+            let selected = self.selected_in(p);
+            self.total += selected;
+            let step = match part {
+                Part::Case(case) if selected == 1 => crate::journey::journey_of(case),
+                _ => None,
+            };
+            self.journey_starts.push(step.map(|name| match journey {
+                Some((current, first)) if current == name => first,
+                _ => {
+                    journey = Some((name, self.total));
+                    self.total
+                }
+            }));
         }
         self
     }
@@ -193,7 +220,10 @@ impl Plan {
 
     /// The cases of this plan (of this partition, if it is one), the installation not counted.
     pub fn len(&self) -> usize {
-        self.partition.map_or(self.total, |p| p.share(self.total))
+        let Some(partition) = self.partition else { return self.total };
+        // The regular cases come first, indices 1 to `regular`; then the steps, few.
+        let regular = self.journey_starts.iter().position(Option::is_some).map_or(self.total, |p| self.starts[p]);
+        partition.share(regular) + self.journey_starts.iter().flatten().filter(|&&first| partition.holds(first)).count()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -221,7 +251,12 @@ impl Plan {
             return None;
         }
         let index = self.starts[part] + (0..=n).filter(|&m| self.chosen(part, m)).count();
-        self.partition.is_none_or(|p| p.holds(index)).then(|| (index, self.parts[part].case(n)))
+        self.holds(part, index).then(|| (index, self.parts[part].case(n)))
+    }
+
+    /// Whether this plan's partition holds the case at `index`, of part `part`.
+    fn holds(&self, part: usize, index: usize) -> bool {
+        self.partition.is_none_or(|p| p.holds(self.journey_starts[part].unwrap_or(index)))
     }
 
     /// Whether case `n` of part `part` is selected.
@@ -279,10 +314,144 @@ impl<P: Borrow<Plan>> Iterator for Cases<P> {
                 continue;
             }
             self.index += 1;
-            if plan.partition.is_none_or(|p| p.holds(self.index)) {
+            if plan.holds(self.part, self.index) {
                 return Some((self.index, part.case(n)));
             }
         }
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::{Replay, SuiteSource, load};
+
+    fn builtin(draw: &Draw) -> Plan {
+        load(&[SuiteSource::Builtin], draw).expect("the built-in catalog loads")
+    }
+
+    fn ids(plan: &Plan) -> Vec<(usize, String)> {
+        plan.iter().map(|(index, case)| (index, case.id)).collect()
+    }
+
+    #[test]
+    fn cases_come_in_firing_order_with_their_indices_and_the_same_seed_draws_the_same() {
+        let draw = Draw { seed: 24, count: Some(50), ..Draw::default() };
+        let plan = builtin(&draw);
+        let cases: Vec<(usize, Case)> = plan.iter().collect();
+        assert_eq!(cases.len(), plan.len());
+        assert_eq!(cases.iter().map(|(i, _)| *i).collect::<Vec<_>>(), (1..=plan.len()).collect::<Vec<_>>());
+        // Regular cases, then the journeys' steps.
+        let first_step = cases.iter().position(|(_, c)| matches!(c.kind, CaseKind::Step(_))).expect("a journey");
+        assert!(cases[first_step..].iter().all(|(_, c)| matches!(c.kind, CaseKind::Step(_))));
+        for group in ["valid/generated", "malformed/generated"] {
+            let drawn: Vec<&Case> = cases.iter().map(|(_, c)| c).filter(|c| c.id.starts_with(group)).collect();
+            assert_eq!(drawn.len(), 50);
+            for (n, case) in drawn.iter().enumerate() {
+                assert_eq!(case.id, format!("{group}#{n}"));
+                let origin = case.origin.as_ref().expect("a generated case has its origin");
+                assert_eq!((origin.seed, origin.replayed), (draft_seed(24, group, n), false));
+            }
+        }
+        assert!(builtin(&draw).iter().eq(plan.iter()), "the same seed draws the same cases");
+        let other = builtin(&Draw { seed: 25, ..draw });
+        assert!(!other.iter().eq(plan.iter()), "another seed draws other cases");
+        assert_eq!(ids(&other), ids(&plan), "under the same ids");
+    }
+
+    #[test]
+    fn filters_select_generated_ids_without_drawing_and_a_step_its_journey() {
+        let draw = Draw { seed: 24, count: Some(1000), ..Draw::default() };
+        let plan = builtin(&draw).select(Filter::new(&["valid/generated#99*", "!valid/generated#999"]));
+        let wanted: Vec<String> = [99].into_iter().chain(990..999).map(|n| format!("valid/generated#{n}")).collect();
+        assert_eq!(ids(&plan).into_iter().map(|(_, id)| id).collect::<Vec<_>>(), wanted);
+        assert_eq!(plan.len(), wanted.len());
+        let draw = Draw { count: Some(1), ..draw };
+        let whole = builtin(&draw);
+        let step = whole.iter().map(|(_, c)| c).find(|c| matches!(c.kind, CaseKind::Step(_))).expect("a step");
+        let journey = crate::journey::journey_of(&step).expect("of a journey").to_owned();
+        let selected = builtin(&draw).select(Filter::new(&[step.id.as_str()]));
+        let steps: Vec<String> = whole
+            .iter()
+            .map(|(_, c)| c)
+            .filter(|c| crate::journey::journey_of(c) == Some(journey.as_str()))
+            .map(|c| c.id)
+            .collect();
+        assert!(steps.len() > 1);
+        assert_eq!(ids(&selected).into_iter().map(|(_, id)| id).collect::<Vec<_>>(), steps);
+        assert_eq!(selected.len(), steps.len());
+        assert!(builtin(&draw).select(Filter::new(&["nothing/*"])).is_empty());
+    }
+
+    #[test]
+    fn a_case_is_found_by_id_with_its_index() {
+        let plan = builtin(&Draw { seed: 24, count: Some(20), ..Draw::default() });
+        for (index, case) in plan.iter() {
+            assert_eq!(plan.case(&case.id), Some((index, case)));
+        }
+        for id in ["valid/generated#20", "valid/generated#03", "valid/generated#", "valid/generated", "nope"] {
+            assert_eq!(plan.case(id), None, "{id}");
+        }
+    }
+
+    /// The acceptance line of `--partition`: the parts are disjoint, and together they are the
+    /// whole plan, ids and order by index; a journey is whole in one part.
+    #[test]
+    fn partitions_one_to_four_of_four_together_are_the_whole_plan_once() {
+        let draw = Draw { seed: 24, count: Some(50), ..Draw::default() };
+        let whole = ids(&builtin(&draw));
+        let journey = |id: &str| id.rsplit_once("/step-").map(|(journey, _)| journey.to_owned());
+        let journeys: Vec<String> = whole.iter().filter_map(|(_, id)| journey(id)).collect();
+        assert!(journeys.len() > 2);
+        let mut joined: Vec<(usize, String)> = Vec::new();
+        for k in 1..=4 {
+            let part = builtin(&draw).partitioned(Partition::new(k, 4).unwrap());
+            let cases = ids(&part);
+            assert_eq!(cases.len(), part.len(), "{k}/4");
+            assert!(cases.len() >= whole.len() / 4 - 3, "{k}/4 has its share");
+            assert!(cases.windows(2).all(|w| w[0].0 < w[1].0), "{k}/4 fires in plan order");
+            assert_eq!(part.reports_install(), k == 1);
+            for name in &journeys {
+                let steps =
+                    |ids: &[(usize, String)]| ids.iter().filter(|(_, id)| journey(id).as_ref() == Some(name)).count();
+                assert!([0, steps(&whole)].contains(&steps(&cases)), "{k}/4 has part of {name}");
+            }
+            joined.extend(cases);
+        }
+        joined.sort();
+        assert_eq!(joined, whole);
+        let filtered = || builtin(&draw).select(Filter::new(&["malformed/*"]));
+        let parts: usize = (1..=3).map(|k| filtered().partitioned(Partition::new(k, 3).unwrap()).iter().count()).sum();
+        assert_eq!(parts, filtered().len());
+    }
+
+    /// `group#n` is the same draw for the same seed whatever the regressions file holds: a
+    /// recorded draw the run draws anyway is not added again, one it does not draw comes after
+    /// the group's own draws under an id of its own.
+    #[test]
+    fn recorded_draws_never_rename_the_groups_own() {
+        let draw = Draw { seed: 24, count: Some(10), ..Draw::default() };
+        let plain = builtin(&draw);
+        let drawn_anyway = draft_seed(24, "malformed/generated", 3);
+        let replay = vec![
+            Replay { group: "malformed/generated".into(), seed: drawn_anyway },
+            Replay { group: "malformed/generated".into(), seed: 0xabc },
+            Replay { group: "malformed/generated".into(), seed: 0xabc },
+            Replay { group: "no/such-group".into(), seed: 1 },
+        ];
+        let replaying = builtin(&Draw { replay, ..draw });
+        let (before, after) = (ids(&plain), ids(&replaying));
+        assert_eq!(after.len(), before.len() + 1);
+        let added = after.iter().position(|(_, id)| id == "malformed/generated#regression-0000000000000abc");
+        let added = added.expect("the draw the seed does not make is added");
+        assert_eq!(after[added - 1].1, "malformed/generated#9", "after the group's own draws");
+        let unshifted: Vec<&String> = after.iter().filter(|(i, _)| *i != added + 1).map(|(_, id)| id).collect();
+        assert_eq!(unshifted, before.iter().map(|(_, id)| id).collect::<Vec<_>>());
+        let (_, case) = replaying.case("malformed/generated#regression-0000000000000abc").expect("found by its id");
+        let origin = case.origin.expect("generated");
+        assert_eq!((origin.seed, origin.replayed), (0xabc, true));
+        assert_eq!(case.mutations, generate::draw(Space::Malformed, 0xabc).mutations);
+        assert!(plain.iter().zip(replaying.iter()).take(added).all(|(a, b)| a == b), "same cases, same payloads");
     }
 }
