@@ -225,9 +225,8 @@ struct RunArgs {
     /// The default, kept for scripts that said so: no regressions file is read or written.
     #[arg(long = "no-regressions", hide = true, conflicts_with = "regressions")]
     _no_regressions: bool,
-    /// Run part K of N of the plan (the cases whose index leaves K-1 divided by N), for N
-    /// machines at once; every part installs the app, part 1 reports it. `merge` joins the
-    /// parts' reports.
+    /// Run part K of N of the plan (the cases whose index leaves K-1 divided by N; a journey
+    /// whole), for N machines at once; every part installs the app, part 1 reports it.
     #[arg(long, value_name = "K/N")]
     partition: Option<Partition>,
     /// Compare each exchange with its reviewed snapshot, DIR/<case-id>.snap (the `snapshot`
