@@ -341,12 +341,25 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(execute(cli.command)) {
         Ok(code) => ExitCode::from(code),
+        // The reader of standard output went away (`| head`): it has what it wanted. End
+        // quietly with the status a shell gives a tool that SIGPIPE killed, so that under
+        // `set -o pipefail` a cut report is never taken for a passing run.
+        Err(error) if closed_pipe(&error) => ExitCode::from(CLOSED_PIPE),
         Err(error) => {
             eprintln!("error: {error:#}");
             let code = error.downcast_ref::<RunError>().map_or(2, RunError::exit_code);
             ExitCode::from(code as u8)
         }
     }
+}
+
+/// The exit status of a command whose standard output was closed early: 128 + SIGPIPE.
+const CLOSED_PIPE: u8 = 141;
+
+fn closed_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 async fn execute(command: Command) -> anyhow::Result<u8> {
@@ -492,7 +505,7 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
     };
     match &args.out {
         Some(path) => write_whole("--out", path, text.as_bytes())?,
-        None => print!("{text}"),
+        None => std::io::stdout().write_all(text.as_bytes())?,
     }
     for (format, path) in &args.reports {
         write_whole("--report", path, report::render(&report, *format).as_bytes())?;
@@ -527,25 +540,28 @@ fn review_command(action: ReviewAction, dir: &Path, cases: &[String]) -> anyhow:
     if let Some(missing) = cases.iter().find(|id| !pending.iter().any(|p| &p.id == *id)) {
         bail!("--case {missing:?}: no pending snapshot in {}", dir.display());
     }
+    let mut out = std::io::stdout().lock();
     if pending.is_empty() {
-        println!("No pending snapshots in {}.", dir.display());
+        writeln!(out, "No pending snapshots in {}.", dir.display())?;
         return Ok(0);
     }
     for snapshot in &pending {
         match action {
-            ReviewAction::Diff => println!("# {} ({})\n{}", snapshot.id, snapshot.pending.display(), snapshot.diff()?),
+            ReviewAction::Diff => {
+                writeln!(out, "# {} ({})\n{}", snapshot.id, snapshot.pending.display(), snapshot.diff()?)?
+            }
             ReviewAction::Accept => {
                 snapshot.accept()?;
-                println!("accepted {}", snapshot.stored.display());
+                writeln!(out, "accepted {}", snapshot.stored.display())?;
             }
             ReviewAction::Reject => {
                 snapshot.reject()?;
-                println!("rejected {}", snapshot.pending.display());
+                writeln!(out, "rejected {}", snapshot.pending.display())?;
             }
         }
     }
     if let ReviewAction::Diff = action {
-        println!("{} pending; `b24-conform review accept` or `reject` (with --case ID to pick)", pending.len());
+        writeln!(out, "{} pending; `b24-conform review accept` or `reject` (with --case ID to pick)", pending.len())?;
     }
     Ok(0)
 }
@@ -577,7 +593,7 @@ fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
             serde_json::to_string_pretty(&serde_json::Value::Object(fields.collect()))?
         }
     };
-    println!("{text}");
+    writeln!(std::io::stdout(), "{text}")?;
     Ok(0)
 }
 
@@ -593,37 +609,35 @@ async fn portal_command(addr: SocketAddr, suite: SuiteArgs, config: PortalConfig
         .iter()
         .find(|c| c.token == b24_conform::suite::TokenState::Valid)
         .context("the suite has no case with a valid token")?;
-    println!("Mock Bitrix24 portal at {}", portal.origin());
-    println!("  REST        {}", portal.rest_url());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "Mock Bitrix24 portal at {}", portal.origin())?;
+    writeln!(out, "  REST        {}", portal.rest_url())?;
     let client = portal.client();
-    println!("  OAuth       {}", portal.oauth_url());
-    println!("  server      {} (SERVER_ENDPOINT: the OAuth server's REST)", portal.server_endpoint());
-    println!("  client      client_id={} client_secret={}", client.id, client.secret);
-    println!("  member_id   {}", portal.member_id());
-    println!("  tokens      the {} cases' AUTH_ID/REFRESH_ID (`b24-conform payload --case ID`)", cases.len());
-    println!("  AUTH_ID     {} ({})", example.payload.auth_id, example.id);
-    println!("  REFRESH_ID  {}", example.payload.refresh_id);
-    println!("  try         curl '{}user.current.json?auth={}'", portal.rest_url(), example.payload.auth_id);
-    println!("Ctrl-C stops it.");
-    std::io::stdout().flush()?;
+    writeln!(out, "  OAuth       {}", portal.oauth_url())?;
+    writeln!(out, "  server      {} (SERVER_ENDPOINT: the OAuth server's REST)", portal.server_endpoint())?;
+    writeln!(out, "  client      client_id={} client_secret={}", client.id, client.secret)?;
+    writeln!(out, "  member_id   {}", portal.member_id())?;
+    writeln!(out, "  tokens      the {} cases' AUTH_ID/REFRESH_ID (`b24-conform payload --case ID`)", cases.len())?;
+    writeln!(out, "  AUTH_ID     {} ({})", example.payload.auth_id, example.id)?;
+    writeln!(out, "  REFRESH_ID  {}", example.payload.refresh_id)?;
+    writeln!(out, "  try         curl '{}user.current.json?auth={}'", portal.rest_url(), example.payload.auth_id)?;
+    writeln!(out, "Ctrl-C stops it.")?;
+    out.flush()?;
+    drop(out);
     tokio::signal::ctrl_c().await?;
     Ok(0)
 }
 
-/// `rows` one `line` each, or as one JSON array.
-/// Prints `rows` to stdout. A reader that stops early (`list | head`) closes the pipe: that ends
-/// the listing quietly, as it does for `ls`, instead of a panic.
+/// Prints `rows` to stdout, one `line` each, or as one JSON array. A write error (a reader
+/// that stopped early, `list | head`) is returned, never a panic as `println!` would.
 fn print_rows<T: serde::Serialize>(rows: &[T], format: ListFormat, line: impl Fn(&T) -> String) -> anyhow::Result<u8> {
-    use std::io::Write;
     let mut out = std::io::stdout().lock();
-    let written = match format {
-        ListFormat::Human => rows.iter().try_for_each(|row| writeln!(out, "{}", line(row))),
-        ListFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(rows)?),
-    };
-    match written.and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(0),
+    match format {
+        ListFormat::Human => rows.iter().try_for_each(|row| writeln!(out, "{}", line(row)))?,
+        ListFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(rows)?)?,
     }
+    out.flush()?;
+    Ok(0)
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half
