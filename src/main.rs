@@ -130,11 +130,12 @@ struct SuiteArgs {
     /// Select cases by id glob (`*`, `?`); repeatable; a leading `!` excludes.
     #[arg(long, value_name = "PATTERN")]
     filter: Vec<String>,
-    /// Seed of the generated cases: the same seed gives the same cases, ids and payloads.
-    #[arg(long, default_value_t = 24)]
+    /// Seed of the generated cases, decimal or hex (0x18): the same seed gives the same cases,
+    /// ids and payloads.
+    #[arg(long, default_value_t = 24, value_parser = whole_number, allow_negative_numbers = true)]
     seed: u64,
     /// How many cases each generated group draws (default: the suite's `count`).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = count, allow_negative_numbers = true)]
     cases: Option<usize>,
 }
 
@@ -160,13 +161,13 @@ struct RunArgs {
     #[command(flatten)]
     suite: SuiteArgs,
     /// Cases in flight at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = jobs, allow_negative_numbers = true)]
     jobs: u16,
     /// Time allowed for one answer, body included; each redirect followed gets as long again.
-    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = milliseconds, allow_negative_numbers = true)]
     timeout_ms: u64,
     /// Bytes of each answer body kept; longer bodies are cut and marked truncated.
-    #[arg(long, default_value_t = 1 << 20, value_name = "N")]
+    #[arg(long, default_value_t = 1 << 20, value_name = "N", value_parser = bytes, allow_negative_numbers = true)]
     body_cap: usize,
     /// How the fields travel: split (as Bitrix24: query + form body), form, json.
     #[arg(long, value_enum, default_value_t)]
@@ -204,10 +205,10 @@ struct RunArgs {
     #[arg(long, value_name = "CMD")]
     handler_cmd: Option<String>,
     /// How long the --handler-cmd handler has to accept connections at --handler.
-    #[arg(long, default_value_t = 30_000, value_name = "N")]
+    #[arg(long, default_value_t = 30_000, value_name = "N", value_parser = milliseconds, allow_negative_numbers = true)]
     handler_wait_ms: u64,
     /// The `latency-budget` check fails (as a warning) an answer slower than this.
-    #[arg(long, default_value_t = 3_000, value_name = "N")]
+    #[arg(long, default_value_t = 3_000, value_name = "N", value_parser = milliseconds, allow_negative_numbers = true)]
     latency_budget_ms: u64,
     /// Failures at level should (warnings) fail the run too; cases the harness did not model
     /// still do not.
@@ -215,7 +216,7 @@ struct RunArgs {
     strict: bool,
     /// A failing generated case is shrunk to the smallest request that still fails, trying at
     /// most N candidates (0: not shrunk).
-    #[arg(long, default_value_t = 256, value_name = "N")]
+    #[arg(long, default_value_t = 256, value_name = "N", value_parser = count, allow_negative_numbers = true)]
     shrink_budget: usize,
     /// Generated draws that fail are recorded in FILE and drawn again first on the next run;
     /// written only when one fails.
@@ -306,6 +307,49 @@ enum PayloadShape {
     Form,
     /// The fields as a JSON object.
     Json,
+}
+
+/// A whole number, 0 or more, in decimal or in hex (`0x10`, as the regressions file prints
+/// seeds). A negative one is named as such: clap alone would take `-1` for a flag.
+fn whole_number(text: &str) -> Result<u64, String> {
+    if text.starts_with('-') {
+        return Err(format!("{text} is negative; give a whole number, 0 or more"));
+    }
+    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    parsed.map_err(|e| format!("{text:?} is not a whole number ({e}); give e.g. 24, or 0x18 in hex"))
+}
+
+/// A count of cases or candidates; 0 is allowed (no generated case, no shrinking).
+fn count(text: &str) -> Result<usize, String> {
+    usize::try_from(whole_number(text)?).map_err(|e| e.to_string())
+}
+
+/// Cases in flight at once.
+fn jobs(text: &str) -> Result<u16, String> {
+    match whole_number(text)? {
+        n @ 1..=1024 => Ok(n as u16),
+        n => Err(format!("{n} cases in flight: give 1 to 1024")),
+    }
+}
+
+/// A time limit in milliseconds. 0 would end every wait before it starts (every case an error),
+/// so it is refused here rather than found out after the run.
+fn milliseconds(text: &str) -> Result<u64, String> {
+    match whole_number(text)? {
+        0 => Err("0 ms ends every wait before it starts; give a positive number of milliseconds".into()),
+        n => Ok(n),
+    }
+}
+
+/// A size in bytes; 0 would keep no body at all, so no check could read one.
+fn bytes(text: &str) -> Result<usize, String> {
+    match count(text)? {
+        0 => Err("0 bytes keeps no answer body, so no check could read one; give a positive number of bytes".into()),
+        n => Ok(n),
+    }
 }
 
 fn parse_handler(text: &str) -> Result<Handler, String> {

@@ -159,6 +159,37 @@ fn bad_input_exits_2_and_names_it() {
     assert!(text(&out.stderr).contains("the faults are:"));
 }
 
+/// Numbers a run cannot use are refused before it starts, naming the flag and what is wrong:
+/// a zero wait would make every case an error, and `-1` is a negative number, not a flag.
+#[test]
+fn zero_waits_and_negative_numbers_exit_2_and_say_why() {
+    for (flag, says) in [
+        ("--timeout-ms", "0 ms ends every wait"),
+        ("--handler-wait-ms", "0 ms ends every wait"),
+        ("--latency-budget-ms", "0 ms ends every wait"),
+        ("--body-cap", "0 bytes keeps no answer body"),
+        ("--jobs", "0 cases in flight: give 1 to 1024"),
+    ] {
+        let out = b24(&["run", flag, "0"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(stderr.contains(&format!("invalid value '0' for '{flag} <N>'")) && stderr.contains(says), "{stderr}");
+    }
+    for (args, says) in [
+        (["list", "--cases", "-1"], "invalid value '-1' for '--cases <N>': -1 is negative"),
+        (["list", "--seed", "-5"], "invalid value '-5' for '--seed <SEED>': -5 is negative"),
+        (["list", "--seed", "0xZZ"], "\"0xZZ\" is not a whole number"),
+    ] {
+        let out = b24(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+    }
+    // Seeds in hex, as the regressions file prints them, are the same seeds.
+    let list = |seed: &str| b24(&["list", "--seed", seed, "--format", "json"]).stdout;
+    assert_eq!(list("0x18"), list("24"));
+    assert_ne!(list("0x18"), list("0x10"));
+}
+
 #[test]
 fn a_suite_with_a_typo_is_refused_with_its_location() {
     let dir = std::env::temp_dir().join(format!("b24-conform-typo-{}", std::process::id()));
