@@ -15,13 +15,14 @@ use b24_conform::baseline::{Baseline, Date};
 use b24_conform::checks::{self, Settings};
 use b24_conform::fire::Limits;
 use b24_conform::install::InstallForm;
+use b24_conform::journey::Action;
 use b24_conform::payload::Wire;
 use b24_conform::portal::{OauthClient, Portal, PortalConfig, Role};
 use b24_conform::reference::Fault;
 use b24_conform::report::{self, Format};
 use b24_conform::run::{self, Handler, RunConfig, RunError, Stage};
 use b24_conform::snapshot::{SnapshotConfig, review};
-use b24_conform::suite::{Draw, SuiteSource};
+use b24_conform::suite::{CaseKind, Draw, SuiteSource};
 
 /// Conformance tests for Bitrix24 placement handlers (LANDING_SETTINGS): plays the portal,
 /// fires valid and malformed requests at the handler, and judges every answer.
@@ -71,8 +72,8 @@ enum Command {
     },
     /// The mock portal alone, with its URLs and the tokens of the catalog's cases.
     Portal {
-        /// Where to listen (loopback).
-        #[arg(long, default_value = DEFAULT_PORTAL)]
+        /// Where to listen (loopback), named as in `run` and `payload`.
+        #[arg(long = "portal-addr", visible_alias = "addr", value_name = "ADDR", default_value = DEFAULT_PORTAL)]
         addr: SocketAddr,
         #[command(flatten)]
         suite: SuiteArgs,
@@ -182,7 +183,7 @@ struct RunArgs {
     #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report_file)]
     reports: Vec<(Format, PathBuf)>,
     /// Where the mock portal listens; port 0 takes a free one.
-    #[arg(long, default_value = "127.0.0.1:0")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     portal_addr: SocketAddr,
     #[command(flatten)]
     portal: PortalArgs,
@@ -272,21 +273,22 @@ enum ReviewAction {
 
 #[derive(Args)]
 struct PayloadArgs {
-    /// The case id, as `list` shows it.
+    /// The case id, as `list` and `run` show it.
     #[arg(long)]
     case: String,
-    #[arg(long = "suite", value_name = "FILE")]
-    suites: Vec<PathBuf>,
-    #[arg(long, default_value_t = 24)]
-    seed: u64,
+    /// The suites, seed and generated counts of the run that named the case.
+    #[command(flatten)]
+    suite: SuiteArgs,
+    /// What to print: the request as a curl command, or its fields.
     #[arg(long = "as", value_enum, default_value_t)]
     shape: PayloadShape,
     /// The handler URL the curl command targets.
     #[arg(long, default_value = "http://127.0.0.1:8080/")]
     handler: url::Url,
-    /// The portal the payload points at (DOMAIN, SERVER_ENDPOINT).
-    #[arg(long, default_value = DEFAULT_PORTAL)]
+    /// The portal the payload points at (DOMAIN, SERVER_ENDPOINT), as `portal --portal-addr`.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_PORTAL)]
     portal_addr: SocketAddr,
+    /// How the fields travel: split (as Bitrix24: query + form body), form, json.
     #[arg(long, value_enum, default_value_t)]
     wire: Wire,
 }
@@ -611,29 +613,27 @@ fn review_command(action: ReviewAction, dir: &Path, cases: &[String]) -> anyhow:
 }
 
 fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
-    let sources: Vec<SuiteSource> = if args.suites.is_empty() {
-        vec![SuiteSource::Builtin]
-    } else {
-        args.suites.iter().cloned().map(SuiteSource::File).collect()
-    };
-    let draw = Draw { seed: args.seed, ..Draw::default() };
-    let cases = run::select(&sources, &[], &draw)?;
+    let suite = &args.suite;
+    let cases = run::catalog(&suite.sources(), &suite.filter, &suite.draw())?;
     let Some(case) = cases.iter().find(|c| c.id == args.case) else {
         bail!("--case {:?}: no such case; `b24-conform list` shows the ids", args.case);
     };
     let foreign = run::foreign_addr(args.portal_addr);
     let binding = Portal::binding_at(args.portal_addr, foreign);
-    let text = match args.shape {
-        PayloadShape::Curl => case.request(&args.handler, &binding, args.wire).to_curl(),
-        PayloadShape::Form => {
-            let mut form = url::form_urlencoded::Serializer::new(String::new());
-            for field in case.fields(&binding) {
-                form.append_pair(&field.name, &field.value);
-            }
-            form.finish()
+    let request = case.request(&args.handler, &binding, args.wire);
+    // A placement's fields travel split between the query string and the body; the
+    // installation's and the journeys' events are their whole form body.
+    let fields: Vec<(String, String)> = match case.kind {
+        CaseKind::Placement | CaseKind::Step(Action::Case) => {
+            case.fields(&binding).into_iter().map(|f| (f.name, f.value)).collect()
         }
+        CaseKind::Install(_) | CaseKind::Step(_) => url::form_urlencoded::parse(&request.body).into_owned().collect(),
+    };
+    let text = match args.shape {
+        PayloadShape::Curl => request.to_curl(),
+        PayloadShape::Form => url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields).finish(),
         PayloadShape::Json => {
-            let fields = case.fields(&binding).into_iter().map(|f| (f.name, serde_json::Value::String(f.value)));
+            let fields = fields.into_iter().map(|(name, value)| (name, serde_json::Value::String(value)));
             serde_json::to_string_pretty(&serde_json::Value::Object(fields.collect()))?
         }
     };

@@ -190,6 +190,24 @@ fn zero_waits_and_negative_numbers_exit_2_and_say_why() {
     assert_ne!(list("0x18"), list("0x10"));
 }
 
+/// `portal`, `run` and `payload` name the portal's address, the suites and the seed alike, and an
+/// error names the flag of the command the user ran; the ids `run` reports are ids `payload` knows.
+#[test]
+fn the_commands_share_flag_names() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    for flag in ["--portal-addr", "--addr"] {
+        let out = b24(&["portal", flag, &addr]);
+        assert_eq!(out.status.code(), Some(3), "{flag}");
+        assert!(text(&out.stderr).contains("choose another --portal-addr"), "{}", text(&out.stderr));
+    }
+    let out = b24(&["payload", "--case", "malformed/generated#20", "--cases", "30", "--seed", "0x18", "--as", "form"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = b24(&["payload", "--case", "install/onappinstall", "--as", "json"]);
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the event's fields");
+    assert_eq!(event["event"], "ONAPPINSTALL", "{event}");
+}
+
 #[test]
 fn a_suite_with_a_typo_is_refused_with_its_location() {
     let dir = std::env::temp_dir().join(format!("b24-conform-typo-{}", std::process::id()));
