@@ -125,9 +125,11 @@ const DEFAULT_PORTAL: &str = "127.0.0.1:48624";
 
 #[derive(Args)]
 struct SuiteArgs {
-    /// A suite file (TOML); repeatable. Default: the built-in LANDING_SETTINGS catalog.
-    #[arg(long = "suite", value_name = "FILE")]
-    suites: Vec<PathBuf>,
+    /// A suite file (TOML); repeatable. Without --suite the run uses the built-in LANDING_SETTINGS
+    /// catalog; suite files replace it, unless `--suite builtin` names it too: `--suite builtin
+    /// --suite mine.toml` adds mine.toml's cases to it.
+    #[arg(long = "suite", value_name = "FILE|builtin", value_parser = parse_suite)]
+    suites: Vec<SuiteSource>,
     /// Select cases by id glob (`*`, `?`); repeatable; a leading `!` excludes.
     #[arg(long, value_name = "PATTERN")]
     filter: Vec<String>,
@@ -142,11 +144,7 @@ struct SuiteArgs {
 
 impl SuiteArgs {
     fn sources(&self) -> Vec<SuiteSource> {
-        if self.suites.is_empty() {
-            vec![SuiteSource::Builtin]
-        } else {
-            self.suites.iter().cloned().map(SuiteSource::File).collect()
-        }
+        if self.suites.is_empty() { vec![SuiteSource::Builtin] } else { self.suites.clone() }
     }
 
     fn draw(&self) -> Draw {
@@ -352,6 +350,14 @@ fn bytes(text: &str) -> Result<usize, String> {
         0 => Err("0 bytes keeps no answer body, so no check could read one; give a positive number of bytes".into()),
         n => Ok(n),
     }
+}
+
+/// `builtin` is the catalog compiled into the binary (a file of that name is `./builtin`).
+fn parse_suite(text: &str) -> Result<SuiteSource, String> {
+    Ok(match text {
+        "builtin" => SuiteSource::Builtin,
+        path => SuiteSource::File(PathBuf::from(path)),
+    })
 }
 
 fn parse_handler(text: &str) -> Result<Handler, String> {

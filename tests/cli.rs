@@ -293,6 +293,27 @@ fn a_suite_without_a_level_or_citing_private_notes_is_refused_with_its_location(
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Suite files replace the built-in catalog; `--suite builtin` names it, so a file adds to it.
+#[test]
+fn a_suite_file_replaces_the_catalog_unless_builtin_is_named() {
+    let scratch = Scratch::new("builtin");
+    let mine = scratch.0.join("mine.toml");
+    let docs =
+        "[suite]\nname = \"t\"\n[docs.d]\nkind = \"documentation\"\nurl = \"https://example.org/\"\nquote = \"q\"\n";
+    let case = "[[case]]\nid = \"mine/a\"\ntitle = \"t\"\ndoc = \"d\"\nlevel = \"must\"\nexpect = \"accept\"\n";
+    std::fs::write(&mine, format!("{docs}{case}")).unwrap();
+    let ids = |args: &[&str]| {
+        let out = b24(&[&["list", "--format", "json"], args].concat());
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        let cases: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        cases.iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    let (catalog, mine) = (ids(&[]), mine.to_str().unwrap());
+    assert_eq!(ids(&["--suite", mine]), ["install/onappinstall", "mine/a"]);
+    assert_eq!(ids(&["--suite", "builtin"]), catalog);
+    assert_eq!(ids(&["--suite", "builtin", "--suite", mine]), [catalog.clone(), vec!["mine/a".to_owned()]].concat());
+}
+
 #[test]
 fn list_checks_and_faults_speak_json() {
     for command in ["list", "checks", "faults"] {
