@@ -278,6 +278,15 @@ fn a_suite_without_a_level_or_citing_private_notes_is_refused_with_its_location(
             "shared.toml:6:7: `../shared/PROTOCOL.md` names notes outside the repository",
         ),
         (
+            "field.toml",
+            format!(
+                "{}{}",
+                docs.replace("URL", "https://example.org/"),
+                case.replace("expect", "level = \"must\"\nmutate = [{ remove = \"LANGG\" }]\nexpect")
+            ),
+            "field.toml:14:11: unknown field `LANGG`; the fields of the request are: DOMAIN, PROTOCOL, LANG,",
+        ),
+        (
             "kind.toml",
             docs.replace("URL", "https://example.org/").replace("\"documentation\"", "\"hearsay\""),
             "kind.toml:5:8: unknown variant `hearsay`, expected one of `documentation`, `product-source`",
