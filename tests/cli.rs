@@ -346,6 +346,11 @@ fn list_checks_and_faults_speak_json() {
     let list = b24(&["list", "--format", "json", "--filter", "install/*"]);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(rows[0]["id"], "install/onappinstall", "{rows:?}");
+    // What `list` shows, `run` selects: the installation alone is a run of one case.
+    let run = b24(&["run", "--filter", "install/*", "--no-regressions"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert!(text(&run.stdout).contains("PASS  install/onappinstall"), "{}", text(&run.stdout));
+    assert!(text(&run.stdout).lines().last().unwrap_or_default().starts_with("1 case: 1 passed"));
     let lang = b24(&["list", "--format", "json", "--filter", "missing/LANG"]);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&lang.stdout).unwrap();
     assert_eq!((&rows[0]["level"], &rows[0]["expect"]), (&"should".into(), &"reject".into()));
