@@ -13,7 +13,7 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use b24_conform::baseline::{Baseline, Date};
 use b24_conform::checks::{self, Settings};
-use b24_conform::fire::Limits;
+use b24_conform::fire::{self, Limits};
 use b24_conform::install::InstallForm;
 use b24_conform::journey::Action;
 use b24_conform::payload::Wire;
@@ -203,6 +203,10 @@ struct RunArgs {
     /// CURL_CA_BUNDLE. Needs --handler URL.
     #[arg(long, value_name = "CMD")]
     handler_cmd: Option<String>,
+    /// Trust the CA certificate(s) in FILE (PEM) for an https --handler, besides the system's
+    /// roots: a handler served with a development CA of its own (mkcert's rootCA.pem).
+    #[arg(long, value_name = "FILE", value_parser = parse_handler_ca)]
+    handler_ca: Option<String>,
     /// How long the --handler-cmd handler has to accept connections at --handler.
     #[arg(long, default_value_t = 30_000, value_name = "N", value_parser = milliseconds, allow_negative_numbers = true)]
     handler_wait_ms: u64,
@@ -360,6 +364,23 @@ fn parse_suite(text: &str) -> Result<SuiteSource, String> {
     })
 }
 
+/// The PEM of `--handler-ca FILE`, read and tried here, so that a wrong file is named before
+/// the run rather than as a certificate error on every case.
+fn parse_handler_ca(path: &str) -> Result<String, String> {
+    let pem = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(format!(
+            "{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----); give the CA's certificate"
+        ));
+    }
+    fire::client_also_trusting(&pem).map_err(|e| {
+        let causes = std::iter::successors(std::error::Error::source(&e), |cause| cause.source());
+        let reason = causes.fold(e.to_string(), |reason, cause| format!("{reason}: {cause}"));
+        format!("{path} is not a usable CA certificate: {reason}")
+    })?;
+    Ok(pem)
+}
+
 fn parse_handler(text: &str) -> Result<Handler, String> {
     text.parse()
 }
@@ -471,6 +492,7 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
             update: args.update_snapshots,
             redact: args.redact.clone(),
         }),
+        handler_ca: args.handler_ca.clone(),
     };
     let baseline = match &args.baseline {
         Some(path) => Some(Baseline::load(path, args.baseline_update)?),
