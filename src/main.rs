@@ -85,12 +85,12 @@ enum Command {
 /// How the mock portal plays the app's Bitrix24.
 #[derive(Args)]
 struct PortalArgs {
-    /// The app's client_id: the OAuth server refreshes tokens only with it (default: one the run
-    /// makes, given to --handler-cmd as B24_CLIENT_ID and printed).
+    /// The app's client_id: the OAuth server refreshes tokens only with it (default: one made at
+    /// the start and printed; `run` gives it to --handler-cmd as B24_CLIENT_ID).
     #[arg(long, value_name = "ID")]
     client_id: Option<String>,
-    /// The app's client_secret: the OAuth server refreshes tokens only with it (default: one the
-    /// run makes, given to --handler-cmd as B24_CLIENT_SECRET and printed).
+    /// The app's client_secret: the OAuth server refreshes tokens only with it (default: one made
+    /// at the start and printed; `run` gives it to --handler-cmd as B24_CLIENT_SECRET).
     #[arg(long, value_name = "SECRET")]
     client_secret: Option<String>,
     /// HTTP status of insufficient_scope: 401 as the product raises it for OAuth tokens, or 403
