@@ -43,6 +43,7 @@ enum Command {
     List {
         #[command(flatten)]
         suite: SuiteArgs,
+        /// human: a row per case with its evidence; json: one array.
         #[arg(long, value_enum, default_value_t)]
         format: ListFormat,
     },
@@ -171,6 +172,7 @@ struct RunArgs {
     /// How the fields travel: split (as Bitrix24: query + form body), form, json.
     #[arg(long, value_enum, default_value_t)]
     wire: Wire,
+    /// The report's format, on standard output (or in --out FILE).
     #[arg(long, value_enum, default_value_t)]
     format: Format,
     /// Write the report to FILE instead of standard output (written whole or not at all).
