@@ -17,6 +17,7 @@ pub mod journey;
 pub mod launch;
 pub mod payload;
 pub mod portal;
+pub mod record;
 pub mod reference;
 pub mod regressions;
 pub mod report;

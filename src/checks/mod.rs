@@ -19,6 +19,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::fire::Exchange;
+pub use crate::record::{Outcome, Verdict};
 use crate::suite::{Case, EvidenceKind, Level};
 
 /// The level of a check's failure.
@@ -75,54 +76,6 @@ impl Default for Settings {
     fn default() -> Settings {
         Settings { latency_budget: Duration::from_secs(3), strict: false }
     }
-}
-
-/// What a check found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Outcome {
-    Pass,
-    Fail,
-    /// The check does not apply to this case, or another check owns what happened.
-    Skip,
-    /// The check applies, but the handler gave it nothing to judge (a token case in which it
-    /// never called the portal): neither a pass nor a failure, and counted, so a vacuous pass
-    /// shows.
-    NotExercised,
-    /// Nothing to compare with yet (a case without a reviewed snapshot): not a pass.
-    New,
-    /// A failure the run's baseline accepts (`--baseline`): reported, not failing the run.
-    Known,
-}
-
-impl Outcome {
-    /// The name reports use.
-    pub fn label(self) -> &'static str {
-        match self {
-            Outcome::Pass => "pass",
-            Outcome::Fail => "fail",
-            Outcome::Skip => "skip",
-            Outcome::NotExercised => "not-exercised",
-            Outcome::New => "new",
-            Outcome::Known => "known",
-        }
-    }
-
-    /// Whether the verdict keeps its case from passing.
-    pub fn is_failure(self) -> bool {
-        matches!(self, Outcome::Fail | Outcome::New)
-    }
-}
-
-/// A check's finding on one case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Verdict {
-    pub id: &'static str,
-    /// The level of a failure in this run: the check's, the case's, or lower where the judge says
-    /// why; `--strict` makes every one `must`.
-    pub level: Level,
-    pub outcome: Outcome,
-    pub message: String,
 }
 
 /// One named check.

@@ -5,11 +5,9 @@ mod redirect;
 
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
-
 use crate::payload::HttpRequest;
-use crate::portal::PortalCall;
 
+pub use crate::record::{Exchange, FireError, HttpResponse};
 pub use redirect::{MAX_REDIRECTS, Navigation, Redirect, navigate};
 
 /// Limits of one exchange.
@@ -19,64 +17,6 @@ pub struct Limits {
     pub timeout: Duration,
     /// Bytes of body kept; the rest is not read and the response is marked `truncated`.
     pub body_cap: usize,
-}
-
-/// The handler's answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct HttpResponse {
-    pub status: u16,
-    /// Header names lower-cased, in the order received.
-    pub headers: Vec<(String, String)>,
-    #[serde(serialize_with = "crate::payload::lossy_text")]
-    pub body: Vec<u8>,
-    /// The body was longer than the cap and was cut.
-    pub truncated: bool,
-    pub elapsed_ms: u64,
-}
-
-impl HttpResponse {
-    /// The value of header `name` (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.body)
-    }
-}
-
-/// Why there was no answer.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum FireError {
-    #[error("could not connect to {url}: {reason}")]
-    Connect { url: String, reason: String },
-    #[error("no complete answer within {0} ms")]
-    Timeout(u64),
-    #[error("the exchange failed: {0}")]
-    Transport(String),
-    #[error("redirect loop: {url} was requested again, the same way, after {hops} redirect(s)")]
-    RedirectLoop { url: String, hops: usize },
-    #[error("more than {0} redirects: the harness follows no more (a browser gives up after 20)")]
-    TooManyRedirects(usize),
-}
-
-/// What happened in one case: the request as sent, the redirects the handler answered with,
-/// the last answer, and every call the handler made to the portal with the case's tokens
-/// meanwhile.
-#[derive(Clone, Debug)]
-pub struct Exchange {
-    pub request: HttpRequest,
-    pub redirects: Vec<Redirect>,
-    pub response: Result<HttpResponse, FireError>,
-    pub portal_calls: Vec<PortalCall>,
-}
-
-impl Exchange {
-    /// The redirect to another origin that is the answer, if it is one: the browser leaves the
-    /// frame for that page, which the harness does not follow.
-    pub fn left_for(&self) -> Option<&Redirect> {
-        self.redirects.last().filter(|r| !r.followed && self.response.is_ok())
-    }
 }
 
 /// An HTTP client for the harness: loopback only in practice, so no proxy; it follows no redirect

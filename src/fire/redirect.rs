@@ -7,28 +7,15 @@
 
 use std::time::Instant;
 
-use serde::Serialize;
 use url::Url;
 
 use super::{FireError, HttpResponse, Limits, fire};
 use crate::payload::HttpRequest;
+pub use crate::record::Redirect;
 
 /// Redirects followed at most before the case errors. Chrome gives up after 20; a settings page
 /// that needs more than a few is broken already.
 pub const MAX_REDIRECTS: usize = 10;
-
-/// One redirect the handler answered with.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct Redirect {
-    pub status: u16,
-    /// The Location header, as sent.
-    pub location: String,
-    /// Where it leads: Location resolved against the URL that answered it.
-    pub to: String,
-    /// It stays on the handler's origin and was followed; otherwise the browser would leave the
-    /// frame for `to`, and this redirect is the answer.
-    pub followed: bool,
-}
 
 impl std::fmt::Display for Redirect {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

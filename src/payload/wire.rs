@@ -4,6 +4,7 @@ use serde::{Serialize, Serializer};
 use url::{Url, form_urlencoded};
 
 use super::{Binding, Field, Place, frame};
+pub use crate::record::HttpRequest;
 
 /// How the fields travel to the handler.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize, serde::Deserialize)]
@@ -30,16 +31,6 @@ impl std::fmt::Display for Wire {
 }
 
 pub const FORM: &str = "application/x-www-form-urlencoded";
-
-/// A request exactly as it is sent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct HttpRequest {
-    pub method: String,
-    pub url: String,
-    pub headers: Vec<(String, String)>,
-    #[serde(serialize_with = "lossy_text")]
-    pub body: Vec<u8>,
-}
 
 impl Wire {
     /// The request that delivers `fields` to the handler at `handler`. The handler's own query

@@ -6,22 +6,13 @@
 //! the corresponding scope"): 41 KNOWLEDGE, 42 GROUP, 43 MAINPAGE. Each site has one page, with
 //! the site's id. Updates are answered, not kept.
 
-use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::State;
 use super::answer::Answer;
 use super::params::{Params, text};
 use super::rest::{Caller, Reply, missing};
-
-/// A placement an app bound with `landing.repo.bind`, as the portal read its fields.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct RepoBinding {
-    /// Trimmed and upper-cased, as Bitrix24 stores it.
-    pub placement: String,
-    pub handler: String,
-    pub title: String,
-}
+pub use crate::record::RepoBinding;
 
 /// How many PAGE sites the mock portal has (ids 1..=PAGE_SITES).
 const PAGE_SITES: u64 = 40;

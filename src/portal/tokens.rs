@@ -4,40 +4,9 @@
 
 use std::collections::HashMap;
 
-use serde::Serialize;
-
 use crate::payload::opaque_token;
+pub use crate::record::TokenRole;
 use crate::suite::TokenState;
-
-/// What a presented token was to the case that owns the call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokenRole {
-    /// The AUTH_ID the case's request carried.
-    Given,
-    /// An access token minted by refreshing the case's REFRESH_ID (or a refresh token minted
-    /// from it).
-    Refreshed,
-    /// A refresh token of the case (its REFRESH_ID or one minted from it), sent to the OAuth server.
-    Refresh,
-    /// A token this run never issued.
-    Foreign,
-    /// No token at all.
-    None,
-}
-
-impl TokenRole {
-    /// The name reports use.
-    pub fn label(self) -> &'static str {
-        match self {
-            TokenRole::Given => "given",
-            TokenRole::Refreshed => "refreshed",
-            TokenRole::Refresh => "refresh",
-            TokenRole::Foreign => "foreign",
-            TokenRole::None => "no",
-        }
-    }
-}
 
 /// Why the portal refuses a REST call's token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,13 @@
+//! The data of a run: the request sent, the handler's answer, the calls it made to the portals,
+//! the checks' verdicts and the events of a run. The engines (payload, fire, portal, run) make
+//! it; checks, reports, baselines and snapshots read it. It depends on nothing downstream.
+
+mod call;
+mod event;
+mod http;
+mod verdict;
+
+pub use call::{Endpoint, PortalCall, RepoBinding, Role, TokenRole};
+pub use event::{Event, RunEnd, RunInfo};
+pub use http::{Exchange, FireError, HttpRequest, HttpResponse, Redirect};
+pub use verdict::{CaseOutcome, CaseReport, Outcome, Shrunk, Summary, Verdict};
