@@ -20,10 +20,11 @@ pub const NO_ERROR_LEAK: Check = Check {
         let headers = response.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect::<Vec<_>>().join("\n");
         // What the request itself carried is a reflection, not a leak (no-reflected-injection
         // owns reflections).
+        let mut sent = None;
         for (needle, what) in NEEDLES {
-            // Decoding the request is the costly part: only for a needle the answer holds.
+            // Decoding the request is the costly part: only once the answer holds a needle, once.
             let shown = body.contains(needle) || headers.contains(needle);
-            if shown && !exchange.request.sent_values().iter().any(|v| v.contains(needle)) {
+            if shown && !sent.get_or_insert_with(|| exchange.request.sent_values()).iter().any(|v| v.contains(needle)) {
                 return fail(format!("the answer shows {what} ({needle:?})"));
             }
         }

@@ -9,6 +9,7 @@ mod failure;
 mod liveness;
 mod redirect;
 
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use crate::payload::HttpRequest;
@@ -30,8 +31,14 @@ pub struct Limits {
 
 /// An HTTP client for the harness: loopback only in practice, so no proxy; it follows no redirect
 /// itself, so each 3xx is seen as it is ([`navigate`] follows them as a browser does).
+///
+/// Built once per process and cloned: building one reads and parses the system's CA
+/// certificates (/etc/ssl/certs), and a clone shares the settings and the connection pool, whose
+/// connections are keyed by origin, so the harness's and the reference handler's never mix.
 pub fn client() -> reqwest::Client {
-    client_builder().build().expect("a client with static settings builds")
+    static CLIENT: LazyLock<reqwest::Client> =
+        LazyLock::new(|| client_builder().build().expect("a client with static settings builds"));
+    CLIENT.clone()
 }
 
 /// [`client`], trusting for https only the CA whose certificate is `ca_pem` (the mock portal's).

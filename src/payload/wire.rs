@@ -96,13 +96,20 @@ impl HttpRequest {
         };
         let pairs = form_urlencoded::parse(query.as_bytes()).chain(form_urlencoded::parse(&self.body));
         for (_, value) in pairs {
-            match serde_json::from_str::<serde_json::Value>(&value) {
+            // Only a value that starts as an object or an array can parse as one: the others skip
+            // the parser, whose error costs more than the value.
+            let json = opens_json(value.as_bytes(), b"{[")
+                .then(|| serde_json::from_str::<serde_json::Value>(&value).ok())
+                .flatten();
+            match json {
                 // A JSON document is judged by its parts: raw JSON in a script is how pages pass data.
-                Ok(json) if json.is_object() || json.is_array() => add_json(&json, &mut values),
+                Some(json) if json.is_object() || json.is_array() => add_json(&json, &mut values),
                 _ => values.push(value.into_owned()),
             }
         }
-        if let Ok(json) = serde_json::from_slice::<serde_json::Value>(&self.body) {
+        // Only an object body adds anything.
+        let body = opens_json(&self.body, b"{").then(|| serde_json::from_slice::<serde_json::Value>(&self.body));
+        if let Some(Ok(json)) = body {
             add_json(&json, &mut values);
             if let Some(object) = json.as_object() {
                 for nested in object.values().filter_map(|v| v.as_str()) {
@@ -117,14 +124,28 @@ impl HttpRequest {
         values
     }
 
-    /// A shell command that sends this same request again.
+    /// A shell command that sends this same request again. Every case's report holds one, so it
+    /// is written in one buffer, without a string per part.
     pub fn to_curl(&self) -> String {
-        let mut command = format!("curl -sS -i -X {} {}", self.method, shell_quote(&self.url));
+        let body = String::from_utf8_lossy(&self.body);
+        let headers: usize = self.headers.iter().map(|(n, v)| n.len() + v.len() + 8).sum();
+        let mut command = String::with_capacity(48 + self.url.len() + headers + body.len());
+        command.push_str("curl -sS -i -X ");
+        command.push_str(&self.method);
+        command.push_str(" '");
+        push_quoted(&mut command, &self.url);
+        command.push('\'');
         for (name, value) in &self.headers {
-            command.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
+            command.push_str(" -H '");
+            push_quoted(&mut command, name);
+            command.push_str(": ");
+            push_quoted(&mut command, value);
+            command.push('\'');
         }
-        if !self.body.is_empty() {
-            command.push_str(&format!(" --data-binary {}", shell_quote(&String::from_utf8_lossy(&self.body))));
+        if !body.is_empty() {
+            command.push_str(" --data-binary '");
+            push_quoted(&mut command, &body);
+            command.push('\'');
         }
         command
     }
@@ -135,8 +156,19 @@ impl HttpRequest {
     }
 }
 
-fn shell_quote(text: &str) -> String {
-    format!("'{}'", text.replace('\'', r"'\''"))
+/// `text` for inside single quotes: each `'` closes the quotes, is escaped, and opens them again.
+fn push_quoted(out: &mut String, text: &str) {
+    for (i, part) in text.split('\'').enumerate() {
+        if i > 0 {
+            out.push_str(r"'\''");
+        }
+        out.push_str(part);
+    }
+}
+
+/// Whether `text`, after the whitespace JSON allows, starts with one of `openers`.
+fn opens_json(text: &[u8], openers: &[u8]) -> bool {
+    text.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')).is_some_and(|b| openers.contains(b))
 }
 
 /// Bodies are shown as text; bytes that are not UTF-8 show as U+FFFD.

@@ -114,7 +114,8 @@ impl Reference {
 }
 
 struct App {
-    installation: RwLock<Option<Installation>>,
+    /// Shared, not copied, with each request that reads it: a page reads it on every case.
+    installation: RwLock<Option<Arc<Installation>>>,
     credentials: Credentials,
     fault: Option<Fault>,
     client: reqwest::Client,
@@ -131,7 +132,7 @@ impl App {
         self.fault == Some(fault)
     }
 
-    fn installation(&self) -> Option<Installation> {
+    fn installation(&self) -> Option<Arc<Installation>> {
         self.installation.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 }
@@ -189,6 +190,7 @@ async fn install(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body
         );
     };
     let token = installation.installer_token.clone();
+    let installation = Arc::new(installation);
     *app.installation.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(installation.clone());
     if !app.has(Fault::NoBind) {
         let mut session = Session {
