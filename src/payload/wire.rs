@@ -64,16 +64,22 @@ impl Wire {
 }
 
 /// `name=value&…`, percent-encoded as a browser encodes a form; raw values go as they are.
+/// Written straight into one string: every case encodes one or two.
 pub(crate) fn urlencode<'a>(fields: impl Iterator<Item = &'a Field>) -> String {
-    let pairs: Vec<String> = fields
-        .map(|f| {
-            let name: String = form_urlencoded::byte_serialize(f.name.as_bytes()).collect();
-            let value: String =
-                if f.raw { f.value.clone() } else { form_urlencoded::byte_serialize(f.value.as_bytes()).collect() };
-            format!("{name}={value}")
-        })
-        .collect();
-    pairs.join("&")
+    let mut out = String::new();
+    for (i, f) in fields.enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.extend(form_urlencoded::byte_serialize(f.name.as_bytes()));
+        out.push('=');
+        if f.raw {
+            out.push_str(&f.value);
+        } else {
+            out.extend(form_urlencoded::byte_serialize(f.value.as_bytes()));
+        }
+    }
+    out
 }
 
 impl HttpRequest {

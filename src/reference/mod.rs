@@ -180,8 +180,9 @@ fn oauth_url(server_endpoint: &str) -> String {
 /// The installation handler: keeps what `ONAPPINSTALL` says about the portal, then binds the
 /// settings page with the installing user's token.
 async fn install(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let (_, params) = read_params(&uri, &headers, &body);
-    let get = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
+    let pairs = read_params(&uri, &headers, &body);
+    let params = merged(&pairs);
+    let get = |name: &str| params.get(name).copied().filter(|v| !v.trim().is_empty());
     let Some((installation, refresh)) = read_installation(&get) else {
         return html(
             StatusCode::BAD_REQUEST,
@@ -228,8 +229,9 @@ async fn install(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body
 /// its application_token — "the only way to ensure that the event handler was indeed called by
 /// Bitrix24" (safe-event-handlers.md). Any other event is refused (403) and changes nothing.
 async fn uninstall(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let (_, params) = read_params(&uri, &headers, &body);
-    let get = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
+    let pairs = read_params(&uri, &headers, &body);
+    let params = merged(&pairs);
+    let get = |name: &str| params.get(name).copied().filter(|v| !v.trim().is_empty());
     if !get("event").is_some_and(|e| e.eq_ignore_ascii_case(ONAPPUNINSTALL)) {
         return html(
             StatusCode::BAD_REQUEST,
@@ -280,7 +282,8 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
     if method != Method::POST && !(method == Method::GET && app.has(Fault::GetServesPage)) {
         return Err(refuse(StatusCode::METHOD_NOT_ALLOWED, "Bitrix24 opens this page with POST"));
     }
-    let (pairs, params) = read_params(uri, headers, body);
+    let pairs = read_params(uri, headers, body);
+    let params = merged(&pairs);
     let crashes = (app.has(Fault::InvalidUtf8500) && params.values().any(|v| v.contains('\u{FFFD}')))
         || (app.has(Fault::BodyLimit500) && body.len() > 64 * 1024)
         || (app.has(Fault::PhpArray500) && pairs.iter().any(|(name, _)| name.contains('[')))
@@ -289,7 +292,7 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
     if crashes {
         return Ok(crash());
     }
-    let get = |name: &str| params.get(name).map(String::as_str).filter(|v| !v.trim().is_empty());
+    let get = |name: &str| params.get(name).copied().filter(|v| !v.trim().is_empty());
     let need = |name: &str| {
         get(name)
             .ok_or_else(|| refuse(StatusCode::BAD_REQUEST, format!("{name} is missing: open this page from Bitrix24")))
@@ -447,9 +450,9 @@ fn js_string(text: &str) -> String {
     out
 }
 
-/// The query string and the form (or JSON) body, merged: Bitrix24 splits the fields between them.
-/// Returns every pair as sent, and the merged map in which a later pair wins, as PHP's does.
-fn read_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> (Vec<(String, String)>, HashMap<String, String>) {
+/// The query string and the form (or JSON) body: Bitrix24 splits the fields between them.
+/// Returns every pair as sent ([`merged`] makes the map the page reads).
+fn read_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Vec<(String, String)> {
     let mut params: Vec<(String, String)> =
         form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes()).into_owned().collect();
     let json = headers
@@ -463,8 +466,12 @@ fn read_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> (Vec<(String, Str
     } else {
         params.extend(form_urlencoded::parse(body).into_owned());
     }
-    let merged = params.iter().cloned().collect();
-    (params, merged)
+    params
+}
+
+/// The pairs as one map in which a later pair wins, as PHP's does; it borrows them, copying none.
+fn merged(pairs: &[(String, String)]) -> HashMap<&str, &str> {
+    pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())).collect()
 }
 
 /// REST calls on behalf of one request's user.
