@@ -1,6 +1,8 @@
 //! Generated cases: a failing draw is shrunk to the smallest request that still fails, recorded
 //! in the regressions file, and drawn again first on the next run.
 
+mod common;
+
 use b24_conform::generate::Mutation;
 use b24_conform::reference::Fault;
 use b24_conform::report::CaseOutcome;
@@ -73,5 +75,5 @@ async fn the_reference_handler_survives_a_thousand_malformed_draws() {
     config.draw.count = Some(1000);
     config.jobs = 32;
     let report = run(&config, |_| {}).await.expect("the run happens");
-    assert_eq!(report.summary.passed, 1000, "{}", b24_conform::report::render_human(&report));
+    assert_eq!(report.summary.passed, 1000, "{}", common::human(&report));
 }
