@@ -100,7 +100,7 @@ async fn every_fault_validates_and_names_its_check() {
         if fault.level() == Level::Must {
             let failure = format!("<failure message=\"failed: {}\">{}: ", fault.check(), fault.check());
             assert!(xml.contains(&failure), "{xml}");
-            assert!(xml.contains("\nreproduce: curl -sS -i -X "), "{xml}");
+            assert!(xml.contains("\nreproduce:\ncurl -sS -i -X "), "{xml}");
         }
     }
 }

@@ -15,7 +15,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::reproduce::{self, PORTS_CLOSED, Reproducer};
+use super::reproduce::{PORTS_CLOSED, Reproducer};
 use super::{
     CaseOutcome, CaseReport, Left, NotRun, Sink, Verdict, clip, excerpt, is_failure, seconds, summary_line, verdict,
     visible,
@@ -164,8 +164,7 @@ impl<W: Write> Html<W> {
         } else {
             let commands = if is_failure(case) || case.warnings().next().is_some() {
                 let info = self.info.as_ref().ok_or_else(|| io::Error::other("a case came before the run started"))?;
-                let replay = reproduce::replay(info, &case.id);
-                Some(format!("{}\n{replay}", self.reproducer.curl(&case.id, &case.request)?))
+                Some(self.reproducer.commands(info, &case.id, &case.request)?)
             } else {
                 None
             };
@@ -459,6 +458,7 @@ fn exchange_part(out: &mut String, heading: &str, head: &str, body: &[u8], cap: 
 
 #[cfg(test)]
 mod tests {
+    use super::PAGE;
     use crate::report::{Format, sample};
 
     #[test]
@@ -473,6 +473,22 @@ mod tests {
         // The only markup is the page's own: no tag the handler sent survives.
         assert!(!html.contains("<script") && !html.contains("<p><script") && !html.contains("<b>title"), "{html}");
         assert!(html.contains("content=\"default-src 'none'; style-src 'unsafe-inline'\""), "{html}");
+    }
+
+    #[test]
+    fn a_page_stays_a_few_mb_whatever_the_run() {
+        let scratch = sample::Scratch::new("html-many");
+        let html = sample::many(Format::Html, 20_000, &scratch);
+        assert!(html.len() < PAGE + (1 << 20), "{} bytes", html.len());
+        assert!(html.ends_with("</table></div>\n</main>\n</body>\n</html>\n"), "the page is whole");
+        assert!(
+            html.contains("more cases (") && html.contains("are in the JSON report"),
+            "{}",
+            &html[html.len() - 4000..]
+        );
+        // The first cases have their details, then rows only, then counts.
+        assert!(html.contains("<details class=\"case\" id=\"case-0\" open>"));
+        assert!(html.contains("<div class=\"row\" id=\"case-"));
     }
 
     #[test]

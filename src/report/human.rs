@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::reproduce::{self, PORTS_CLOSED, Reproducer};
+use super::reproduce::{PORTS_CLOSED, Reproducer};
 use super::{CaseOutcome, CaseReport, Left, NotRun, Sink, clip, excerpt, failed, is_failure, summary_line, visible};
 use crate::checks::Outcome;
 use crate::record::{Event, PortalCall, RunEnd, RunInfo};
@@ -92,10 +92,10 @@ struct Recap {
     outcome: CaseOutcome,
     /// The failing checks.
     what: String,
-    reproduce: String,
-    replay: String,
-    /// "shrunk in N steps to …" and the shrunk request's command.
-    shrunk: Option<(String, String)>,
+    /// The curl and the replay line, one a line.
+    commands: String,
+    /// "shrunk in N steps to …" and the shrunk request's command, if within the files' budget.
+    shrunk: Option<(String, Option<String>)>,
 }
 
 /// The first `RECAP` of something, and how many more there were.
@@ -213,8 +213,7 @@ impl<W: Write> Human<W> {
 
     fn recap(&mut self, case: &CaseReport, what: String) -> io::Result<Recap> {
         let info = self.info.as_ref().ok_or_else(|| io::Error::other("a case came before the run started"))?;
-        let replay = reproduce::replay(info, &case.id);
-        let reproduce = self.reproducer.curl(&case.id, &case.request)?;
+        let commands = self.reproducer.commands(info, &case.id, &case.request)?;
         let shrunk = match &case.shrunk {
             Some(shrunk) => {
                 let mutations = serde_json::to_string(&shrunk.mutations).unwrap_or_default();
@@ -224,7 +223,7 @@ impl<W: Write> Human<W> {
             }
             None => None,
         };
-        Ok(Recap { id: case.id.clone(), outcome: case.outcome, what, reproduce, replay, shrunk })
+        Ok(Recap { id: case.id.clone(), outcome: case.outcome, what, commands, shrunk })
     }
 
     fn ended(&mut self, end: &RunEnd) -> io::Result<()> {
@@ -357,16 +356,16 @@ fn more(out: &mut String, more: usize, one: &str, many: &str) {
 }
 
 fn recap_lines(out: &mut String, recap: &Recap, paint: Paint) {
-    let _ = writeln!(
-        out,
-        "  {} {}\n  {}\n  {}",
-        paint.outcome(recap.outcome, &one_line(&recap.id)),
-        paint.paint(DIM, &format!("({})", recap.what)),
-        one_line(&recap.reproduce),
-        one_line(&recap.replay)
-    );
-    if let Some((line, reproduce)) = &recap.shrunk {
-        let _ = writeln!(out, "  {} {}\n  {}", one_line(&recap.id), one_line(line), one_line(reproduce));
+    let what = paint.paint(DIM, &format!("({})", recap.what));
+    let _ = writeln!(out, "  {} {what}", paint.outcome(recap.outcome, &one_line(&recap.id)));
+    for command in recap.commands.lines() {
+        let _ = writeln!(out, "  {}", one_line(command));
+    }
+    if let Some((line, curl)) = &recap.shrunk {
+        let _ = writeln!(out, "  {} {}", one_line(&recap.id), one_line(line));
+        if let Some(curl) = curl {
+            let _ = writeln!(out, "  {}", one_line(curl));
+        }
     }
 }
 

@@ -20,9 +20,9 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::Sink;
-use super::reproduce::Reproducer;
+use super::reproduce::{Reproducer, inline, replay};
 use crate::payload::HttpRequest;
-use crate::record::{CaseReport, Event, RunEnd, RunInfo};
+use crate::record::{CaseOutcome, CaseReport, Event, RunEnd, RunInfo};
 
 /// Bytes of a request body the report keeps: the same as of an answer's; past it, the length
 /// and the SHA-256 of the whole say what was sent, and the reproduce command's file holds it.
@@ -39,12 +39,13 @@ enum Open {
 pub(super) struct Json<W> {
     out: W,
     reproducer: Reproducer,
+    info: Option<RunInfo>,
     open: Open,
 }
 
 impl<W: Write> Json<W> {
     pub fn new(out: W, reproducer: Reproducer) -> Self {
-        Json { out, reproducer, open: Open::Nothing }
+        Json { out, reproducer, info: None, open: Open::Nothing }
     }
 
     fn started(&mut self, info: &RunInfo) -> io::Result<()> {
@@ -66,6 +67,7 @@ impl<W: Write> Json<W> {
             partition: info.partition.as_deref(),
         };
         let head = serde_json::to_string(&head)?;
+        self.info = Some(info.clone());
         // The header's fields, then the cases' array opens; the object stays open to the end.
         write!(self.out, "{},\n\"cases\":[", head.trim_end_matches('}'))?;
         self.open = Open::Cases { empty: true };
@@ -86,9 +88,9 @@ impl<W: Write> Json<W> {
 
     fn judged(&mut self, case: &CaseReport) -> io::Result<()> {
         self.next_case()?;
-        let reproduce = self.reproducer.curl(&case.id, &case.request)?;
+        let reproduce = self.reproduce(case, &case.id, &case.request)?;
         let shrunk = match &case.shrunk {
-            Some(shrunk) => Some(self.reproducer.curl(&format!("{}.shrunk", case.id), &shrunk.request)?),
+            Some(shrunk) => Some(self.reproduce(case, &format!("{}.shrunk", case.id), &shrunk.request)?),
             None => None,
         };
         let as_recorded = case.request.body.len() <= SHOWN
@@ -111,6 +113,20 @@ impl<W: Write> Json<W> {
             value["shrunk"]["reproduce"] = Value::String(reproduce);
         }
         serde_json::to_writer(&mut self.out, &value).map_err(io::Error::from)
+    }
+
+    /// The command that sends `request` of `case` again. Only a case that did not pass gets a
+    /// file beside the report for its long body (within the files' budget); a passing one (an
+    /// oversize case a good handler passes) gets the `replay` command instead, so a passing run
+    /// leaves no files behind.
+    fn reproduce(&mut self, case: &CaseReport, name: &str, request: &HttpRequest) -> io::Result<String> {
+        let info = self.info.as_ref().ok_or_else(|| out_of_order("a case"))?;
+        let curl = match inline(request) {
+            Some(command) => Some(command),
+            None if matches!(case.outcome, CaseOutcome::Pass | CaseOutcome::Known) => None,
+            None => self.reproducer.curl(name, request)?,
+        };
+        Ok(curl.unwrap_or_else(|| replay(info, &case.id)))
     }
 
     fn not_run(&mut self, id: &str, index: usize, reason: &str) -> io::Result<()> {
@@ -263,5 +279,19 @@ mod tests {
         let file = scratch.0.join(crate::report::BODIES).join("missing.member_id.body");
         assert!(reproduce.ends_with(&format!("--data-binary @'{}'", file.display())), "{reproduce}");
         assert_eq!(std::fs::read(&file).map(|b| b.len()).ok(), Some(2 << 20));
+    }
+
+    #[test]
+    fn a_long_request_that_passed_is_replayed_not_written_beside() {
+        let scratch = sample::Scratch::new("json-long-pass");
+        let mut case = sample::cases().swap_remove(0);
+        case.request.body = vec![b'a'; 2 << 20];
+        let text = sample::render(Format::Json, &[case], scratch.beside());
+        let json: Value = serde_json::from_str(&text).expect("one JSON document");
+        assert_eq!(
+            json["cases"][0]["reproduce"],
+            "b24-conform replay valid/one --seed 24 --handler 'http://127.0.0.1:9/<script>alert('\\''x'\\'')</script> ```````` ]]> \u{ffff} \u{7} \u{1b}[2J & \"q\"'"
+        );
+        assert!(!scratch.0.join(crate::report::BODIES).exists(), "no file for a case that passed");
     }
 }

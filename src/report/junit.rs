@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::reproduce::{self, Reproducer};
+use super::reproduce::Reproducer;
 use super::{CaseOutcome, CaseReport, Sink, clip};
 use crate::checks::Outcome;
 use crate::record::{Event, RunEnd, RunInfo};
@@ -28,8 +28,9 @@ use crate::suite::Evidence;
 
 /// Cases a `<testsuite>` holds at most: the writer's memory for them is bounded by it.
 const SUITE: usize = 500;
-/// A failure's text longer than this (long messages from a hostile answer) is cut.
-const TEXT: usize = 16 * 1024;
+/// A failure's text, and a case's output, longer than this (long messages quoting a hostile
+/// answer) is cut: a viewer shows it beside the test, and the file grows with every case.
+const TEXT: usize = 2 * 1024;
 /// The suite the cases not run go in: they have no evidence of their own in the events.
 const NOT_RUN: &str = "not-run";
 
@@ -97,8 +98,8 @@ impl<W: Write> Junit<W> {
     fn judged(&mut self, case: &CaseReport) -> io::Result<()> {
         let commands = match case.outcome {
             CaseOutcome::Fail | CaseOutcome::Error => {
-                let curl = self.reproducer.curl(&case.id, &case.request)?;
-                format!("\nreproduce: {curl}\nor: {}", reproduce::replay(self.info()?, &case.id))
+                let info = self.info.as_ref().ok_or_else(|| io::Error::other("a case came before the run started"))?;
+                format!("\nreproduce:\n{}", self.reproducer.commands(info, &case.id, &case.request)?)
             }
             _ => String::new(),
         };

@@ -15,7 +15,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::reproduce::{self, PORTS_CLOSED, Reproducer};
+use super::reproduce::{PORTS_CLOSED, Reproducer};
 use super::{
     CaseOutcome, CaseReport, Left, NotRun, Sink, Verdict, clip, excerpt, is_failure, seconds, verdict, visible,
 };
@@ -27,7 +27,9 @@ const LIMIT: usize = 60_000;
 /// Of [`LIMIT`], what the folds of the failures may take together.
 const FOLDS: usize = LIMIT * 45 / 100;
 /// A fold longer than this is not written: the failures after it still get theirs.
-const FOLD: usize = 12_000;
+const FOLD: usize = FOLDS / 2;
+/// Room a fold leaves for its commands before they are made: a typical curl and replay line.
+const COMMANDS: usize = 1024;
 /// Of [`LIMIT`], what the warnings', the not-modelled cases' and the baseline's lines may take,
 /// each.
 const LINES: usize = LIMIT / 20;
@@ -37,6 +39,8 @@ const ROWS: usize = 20;
 const BODY: usize = 1024;
 /// A message (a snapshot's diff, a check's finding quoting the answer) longer than this is cut.
 const MESSAGE: usize = 1024;
+/// Failing checks shown in a fold.
+const CHECKS: usize = 5;
 /// Portal calls shown in a fold.
 const CALLS: usize = 10;
 /// The run's notes and the reasons cases were not run: each cut to this.
@@ -63,6 +67,8 @@ pub(super) struct Markdown<W> {
     /// The groups past [`ROWS`], summed.
     other_rows: Left,
     folds: String,
+    /// No fold fits any more: the failures after are counted without rendering them.
+    full: bool,
     /// Failing cases whose fold did not fit.
     unfolded: Left,
     warnings: String,
@@ -81,6 +87,7 @@ impl<W: Write> Markdown<W> {
             rows: Vec::new(),
             other_rows: Left::default(),
             folds: String::new(),
+            full: false,
             unfolded: Left::default(),
             warnings: String::new(),
             more_warnings: 0,
@@ -94,17 +101,23 @@ impl<W: Write> Markdown<W> {
         self.count(case);
         if is_failure(case) {
             let info = self.info.as_ref().ok_or_else(|| io::Error::other("a case came before the run started"))?;
-            let replay = reproduce::replay(info, &case.id);
-            // The commands are only made (and a body file written) for a fold that has room.
-            if self.folds.len() + FOLD <= FOLDS {
-                let curl = self.reproducer.curl(&case.id, &case.request)?;
-                let fold = fold(case, &format!("{curl}\n{replay}"), self.folds.is_empty());
-                if fold.len() <= FOLD {
+            // The fold is measured without its commands first: they are made (and a body file
+            // written) only for a fold that has room for a short command line. If the commands
+            // turn out too long for the room left, the folds are full.
+            let room = FOLDS.saturating_sub(self.folds.len()).min(FOLD);
+            let mut folded = false;
+            if !self.full && fold(case, "", true).len() + COMMANDS <= room {
+                let commands = self.reproducer.commands(info, &case.id, &case.request)?;
+                let fold = fold(case, &commands, self.folds.is_empty());
+                folded = fold.len() <= room;
+                if folded {
                     self.folds.push_str(&fold);
-                    return Ok(());
                 }
             }
-            self.unfolded.add(case);
+            self.full |= !folded && room < FOLD;
+            if !folded {
+                self.unfolded.add(case);
+            }
         }
         for warning in case.warnings() {
             let line = warning.message.lines().next().unwrap_or_default();
@@ -350,7 +363,7 @@ fn fold(case: &CaseReport, commands: &str, open: bool) -> String {
     let failures: Vec<_> = case.failures().collect();
     if !failures.is_empty() {
         out.push_str("**Failing checks**\n\n");
-        for failure in failures {
+        for failure in failures.iter().take(CHECKS) {
             // The first line is the finding; the lines after it (a snapshot's diff) are a block.
             let message = clip(&failure.message, MESSAGE);
             let (line, rest) = message.split_once('\n').unwrap_or((&message, ""));
@@ -361,6 +374,9 @@ fn fold(case: &CaseReport, commands: &str, open: bool) -> String {
                     let _ = writeln!(out, "  {block_line}");
                 }
             }
+        }
+        if failures.len() > CHECKS {
+            let _ = writeln!(out, "- … and {} more", failures.len() - CHECKS);
         }
         out.push('\n');
     }
@@ -474,6 +490,16 @@ mod tests {
     #[test]
     fn warnings_are_listed_apart() {
         insta::assert_snapshot!(sample::golden(Format::Markdown, &sample::with_warning()));
+    }
+
+    #[test]
+    fn a_comment_fits_whatever_the_run() {
+        let scratch = sample::Scratch::new("markdown-many");
+        let text = sample::many(Format::Markdown, 3_000, &scratch);
+        assert!(text.chars().count() <= LIMIT, "{} characters", text.chars().count());
+        assert!(text.contains("<details open><summary>❌ <code>oversize/generated#0</code>"), "{text}");
+        assert!(text.contains("more cases (") && text.contains("did not fit in this comment"), "{text}");
+        assert!(text.contains("| other groups | 2800 |"), "{text}");
     }
 
     #[test]

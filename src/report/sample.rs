@@ -216,6 +216,43 @@ pub fn golden(format: Format, cases: &[CaseReport]) -> String {
     render(format, cases, scratch.beside()).replace(&path, "BESIDE")
 }
 
+/// A failing case with everything a hostile handler can make large: a 2 MiB answer of markup
+/// and backticks, 1 000 headers, 100 portal calls, a message quoting 64 KiB of the answer; and
+/// a 1 MiB request (an oversize case).
+pub fn huge() -> CaseReport {
+    let mut case = cases().swap_remove(1);
+    let body = "<`".repeat(1 << 20);
+    let response = case.response.as_mut().expect("an answer");
+    response.body = body.clone().into_bytes();
+    response.headers = (0..1000).map(|i| (format!("x-{i}"), HOSTILE.repeat(10))).collect();
+    case.portal_calls = (0..100).map(|_| call(Some(1))).collect();
+    case.checks[1].message = format!("answered 200: {}", &body[..64 << 10]);
+    case.request.body = vec![b'x'; 1 << 20];
+    case.reproduce = case.request.to_curl();
+    case
+}
+
+/// The report in `format` of `n` cases like [`huge`], each its own id, one group every 10 cases;
+/// and its size.
+pub fn many(format: Format, n: usize, scratch: &Scratch) -> String {
+    let out = Shared::default();
+    let mut sink = super::sink(format, Box::new(out.clone()), scratch.beside());
+    let info = info();
+    sink.event(&Event::Started(&info)).expect("written");
+    let mut case = huge();
+    for i in 0..n {
+        case.id = format!("oversize/generated#{i}");
+        case.evidence.key = format!("group-{}", i / 10);
+        sink.event(&Event::Judged(&case)).expect("written");
+    }
+    let mut end = end(&[], 0);
+    end.summary.cases = n;
+    end.summary.failed = n;
+    sink.event(&Event::Ended(&end)).expect("written");
+    drop(sink);
+    out.text()
+}
+
 /// A writer whose bytes the test reads back after the sink is done with it.
 #[derive(Clone, Default)]
 pub struct Shared(Arc<Mutex<Vec<u8>>>);
