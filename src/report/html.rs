@@ -357,12 +357,15 @@ fn details(out: &mut String, row: usize, case: &CaseReport, commands: Option<&st
     let request = &case.request;
     let mut sent = format!("{} {}\n", request.method, clip(&request.url, TEXT));
     head_lines(&mut sent, &request.headers);
-    exchange_part(out, "Request", &sent, &request.body, REQUEST_BODY, false);
+    exchange_part(out, "Request", &sent, &request.body, REQUEST_BODY, request.body.len() as u64);
     match (&case.response, &case.error) {
         (Some(response), _) => {
             let mut head = format!("{}\n", response.status);
             head_lines(&mut head, &response.headers);
-            exchange_part(out, "Response", &head, &response.body, ANSWER_BODY, response.truncated);
+            if let Some(note) = &response.note {
+                let _ = writeln!(head, "({})", clip(note, TEXT));
+            }
+            exchange_part(out, "Response", &head, &response.body, ANSWER_BODY, response.length);
         }
         (None, error) => {
             let _ = writeln!(
@@ -442,17 +445,14 @@ fn diff_lines(text: &str) -> String {
     out
 }
 
-/// A request or response: its head, a blank line and its body, cut at `cap`.
-fn exchange_part(out: &mut String, heading: &str, head: &str, body: &[u8], cap: usize, truncated: bool) {
-    let (text, left_out) = excerpt(body, cap);
+/// A request or response: its head, a blank line and its body, cut at `cap`; `length` is the
+/// whole body's, of which the harness may have kept less.
+fn exchange_part(out: &mut String, heading: &str, head: &str, body: &[u8], cap: usize, length: u64) {
+    let (text, _) = excerpt(body, cap);
     let _ = write!(out, "<h3>{heading}</h3>\n<pre>{}\n{}</pre>\n", esc(head), esc(&text));
+    let left_out = length.saturating_sub(text.len() as u64);
     if left_out > 0 {
-        let _ = writeln!(out, "<p class=\"muted\">{left_out} more bytes not shown.</p>");
-    }
-    if truncated {
-        out.push_str(
-            "<p class=\"muted\">The answer was longer than the run's --body-cap; the rest was not read.</p>\n",
-        );
+        let _ = writeln!(out, "<p class=\"muted\">{left_out} more bytes not shown, of {length}.</p>");
     }
 }
 

@@ -417,30 +417,32 @@ fn case_lines(out: &mut String, case: &CaseReport, paint: Paint, detailed: bool)
         let _ = writeln!(out, "{DETAIL}… and {} more portal calls", calls.len() - CALLS);
     }
     if let Some(response) = &case.response {
-        body_lines(out, &response.body);
-        if response.truncated {
-            let _ = writeln!(out, "{DETAIL}(answer body cut at {} bytes; --body-cap raises it)", response.body.len());
+        if let Some(note) = &response.note {
+            let _ = writeln!(out, "{DETAIL}{}", one_line(&clip(note, MESSAGE)));
         }
+        body_lines(out, &response.body, response.length);
     }
     if let Some(error) = &case.error {
         let _ = writeln!(out, "{DETAIL}{}", one_line(&clip(error, MESSAGE)));
     }
 }
 
-/// The first lines of an answer's body, made visible, under a line that says how long it was.
-fn body_lines(out: &mut String, body: &[u8]) {
-    if body.is_empty() {
+/// The first lines of an answer's body, made visible, under a line that says how long the whole
+/// body was (`length`: what the harness kept of it may be less).
+fn body_lines(out: &mut String, body: &[u8], length: u64) {
+    if length == 0 {
         let _ = writeln!(out, "{DETAIL}answer body: empty");
         return;
     }
-    let _ = writeln!(out, "{DETAIL}answer body ({} bytes):", body.len());
-    let (text, mut left_out) = excerpt(body, BODY_BYTES);
+    let _ = writeln!(out, "{DETAIL}answer body ({length} bytes):");
+    let (text, _) = excerpt(body, BODY_BYTES);
     let mut lines = text.lines();
+    let mut shown = 0;
     for line in lines.by_ref().take(BODY_LINES) {
-        let shown = clip(line, BODY_LINE);
-        let _ = writeln!(out, "{DETAIL}| {}", one_line(&shown));
+        let _ = writeln!(out, "{DETAIL}| {}", one_line(&clip(line, BODY_LINE)));
+        shown += line.len() + 1;
     }
-    left_out += lines.map(|l| l.len() + 1).sum::<usize>();
+    let left_out = length.saturating_sub(shown as u64);
     if left_out > 0 {
         let _ = writeln!(out, "{DETAIL}| … ({left_out} more bytes)");
     }
@@ -494,6 +496,7 @@ mod tests {
         let mut case = sample::cases().swap_remove(1);
         if let Some(response) = case.response.as_mut() {
             response.body = vec![b'<'; 2 << 20];
+            response.length = 2 << 20;
         }
         for i in 0..5_000 {
             case.id = format!("malformed/generated#{i}");

@@ -22,11 +22,8 @@ use sha2::{Digest, Sha256};
 use super::Sink;
 use super::reproduce::{Reproducer, inline, replay};
 use crate::payload::HttpRequest;
-use crate::record::{CaseOutcome, CaseReport, Event, RunEnd, RunInfo};
-
-/// Bytes of a request body the report keeps: the same as of an answer's; past it, the length
-/// and the SHA-256 of the whole say what was sent, and the reproduce command's file holds it.
-const SHOWN: usize = 64 * 1024;
+use crate::record::http::hex;
+use crate::record::{CaseOutcome, CaseReport, Event, RunEnd, RunInfo, SHOWN};
 
 /// Where the document is: which array is open, and whether it has an element yet.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -190,8 +187,8 @@ impl<W: Write> Sink for Json<W> {
     }
 }
 
-/// `request` as a report shows it: its body cut at [`SHOWN`] bytes, with the length and the
-/// SHA-256 of the whole when cut.
+/// `request` as a report shows it: its body cut at [`SHOWN`] bytes as an answer's is, with the
+/// length and the SHA-256 of the whole when cut; the reproduce command's file holds it all.
 fn shown(request: &HttpRequest) -> serde_json::Result<Value> {
     if request.body.len() <= SHOWN {
         return serde_json::to_value(request);
@@ -206,10 +203,6 @@ fn shown(request: &HttpRequest) -> serde_json::Result<Value> {
         "sha256": hex(&Sha256::digest(&request.body)),
     });
     Ok(value)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn out_of_order(what: &str) -> io::Error {

@@ -382,7 +382,7 @@ fn fold(case: &CaseReport, commands: &str, open: bool) -> String {
     }
     let request = &case.request;
     let _ = writeln!(out, "**Sent** {}\n", code_span(&clip(&format!("{} {}", request.method, request.url), MESSAGE)));
-    body(&mut out, &request.body);
+    body(&mut out, &request.body, request.body.len() as u64);
     match (&case.response, &case.error) {
         (Some(response), _) => {
             let content_type = response.header("content-type").unwrap_or("no Content-Type");
@@ -392,7 +392,10 @@ fn fold(case: &CaseReport, commands: &str, open: bool) -> String {
                 code_span(&clip(&format!("{} {content_type}", response.status), NOTE)),
                 response.elapsed_ms
             );
-            body(&mut out, &response.body);
+            if let Some(note) = &response.note {
+                let _ = writeln!(out, "({})\n", plain(&clip(note, NOTE)));
+            }
+            body(&mut out, &response.body, response.length);
         }
         (None, error) => {
             let _ = writeln!(out, "**No answer**: {}\n", plain(&clip(error.as_deref().unwrap_or("none"), MESSAGE)));
@@ -423,16 +426,18 @@ fn fold(case: &CaseReport, commands: &str, open: bool) -> String {
     out
 }
 
-/// A body in a fenced block, cut at [`BODY`], or a note that there was none.
-fn body(out: &mut String, bytes: &[u8]) {
-    if bytes.is_empty() {
+/// A body in a fenced block, cut at [`BODY`], or a note that there was none; `length` is the
+/// whole body's, of which the harness may have kept less.
+fn body(out: &mut String, bytes: &[u8], length: u64) {
+    if length == 0 {
         out.push_str("(empty body)\n\n");
         return;
     }
-    let (text, left_out) = excerpt(bytes, BODY);
+    let (text, _) = excerpt(bytes, BODY);
     out.push_str(&code_block("text", &text));
+    let left_out = length.saturating_sub(text.len() as u64);
     if left_out > 0 {
-        let _ = writeln!(out, "({left_out} more bytes not shown)");
+        let _ = writeln!(out, "({left_out} more bytes not shown, of {length})");
     }
     out.push('\n');
 }

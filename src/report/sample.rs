@@ -73,6 +73,7 @@ pub fn case(id: &str, evidence: &Evidence, expect: Expectation, outcome: CaseOut
         error: None,
         portal_calls: Vec::new(),
         shrunk: None,
+        draw: None,
     }
 }
 
@@ -81,7 +82,10 @@ pub fn answer(content_type: &str, body: &str) -> HttpResponse {
         status: 200,
         headers: vec![("content-type".into(), content_type.into())],
         body: body.as_bytes().to_vec(),
+        length: body.len() as u64,
+        sha256: None,
         truncated: false,
+        note: None,
         elapsed_ms: 7,
     }
 }
@@ -224,6 +228,7 @@ pub fn huge() -> CaseReport {
     let body = "<`".repeat(1 << 20);
     let response = case.response.as_mut().expect("an answer");
     response.body = body.clone().into_bytes();
+    response.length = response.body.len() as u64;
     response.headers = (0..1000).map(|i| (format!("x-{i}"), HOSTILE.repeat(10))).collect();
     case.portal_calls = (0..100).map(|_| call(Some(1))).collect();
     case.checks[1].message = format!("answered 200: {}", &body[..64 << 10]);
