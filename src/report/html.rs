@@ -132,7 +132,7 @@ impl<W: Write> Html<W> {
 
     fn judged(&mut self, case: &CaseReport) -> io::Result<()> {
         if self.written >= PAGE {
-            self.left.add(case);
+            self.left.add(case.outcome);
             return Ok(());
         }
         let mut out = String::new();

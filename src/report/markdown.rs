@@ -24,16 +24,20 @@ use crate::record::{Event, RunEnd, RunInfo};
 
 /// The longest comment written, in bytes (so in characters too).
 const LIMIT: usize = 60_000;
-/// Of [`LIMIT`], what the folds of the failures may take together.
-const FOLDS: usize = LIMIT * 45 / 100;
+/// What the folds of the failures may take together while the run goes: [`LIMIT`] but the
+/// least the rest of the comment takes. At the end the folds that do not fit beside the rest are
+/// left out, from the last.
+const FOLDS: usize = LIMIT - 8_000;
 /// A fold longer than this is not written: the failures after it still get theirs.
-const FOLD: usize = FOLDS / 2;
+const FOLD: usize = LIMIT / 4;
 /// Room a fold leaves for its commands before they are made: a typical curl and replay line.
 const COMMANDS: usize = 1024;
 /// Of [`LIMIT`], what the warnings', the not-modelled cases' and the baseline's lines may take,
 /// each.
 const LINES: usize = LIMIT / 20;
-/// Rows of the groups' table; the groups after them are summed in one row.
+/// Groups counted one by one; the groups after them are summed.
+const GROUPS: usize = 200;
+/// Rows of the groups' table (the groups that did not pass); the others are summed in one row.
 const ROWS: usize = 20;
 /// Bytes of each body shown in a fold: a comment has to stay readable; the command has it all.
 const BODY: usize = 1024;
@@ -64,9 +68,12 @@ pub(super) struct Markdown<W> {
     reproducer: Reproducer,
     info: Option<RunInfo>,
     rows: Vec<Row>,
-    /// The groups past [`ROWS`], summed.
+    /// The groups past [`GROUPS`], summed.
     other_rows: Left,
-    folds: String,
+    /// The folds of the first failures, and their outcomes.
+    folds: Vec<(String, CaseOutcome)>,
+    /// Bytes of `folds`.
+    folded: usize,
     /// No fold fits any more: the failures after are counted without rendering them.
     full: bool,
     /// Failing cases whose fold did not fit.
@@ -86,7 +93,8 @@ impl<W: Write> Markdown<W> {
             info: None,
             rows: Vec::new(),
             other_rows: Left::default(),
-            folds: String::new(),
+            folds: Vec::new(),
+            folded: 0,
             full: false,
             unfolded: Left::default(),
             warnings: String::new(),
@@ -104,19 +112,20 @@ impl<W: Write> Markdown<W> {
             // The fold is measured without its commands first: they are made (and a body file
             // written) only for a fold that has room for a short command line. If the commands
             // turn out too long for the room left, the folds are full.
-            let room = FOLDS.saturating_sub(self.folds.len()).min(FOLD);
+            let room = FOLDS.saturating_sub(self.folded).min(FOLD);
             let mut folded = false;
             if !self.full && fold(case, "", true).len() + COMMANDS <= room {
                 let commands = self.reproducer.commands(info, &case.id, &case.request)?;
                 let fold = fold(case, &commands, self.folds.is_empty());
                 folded = fold.len() <= room;
                 if folded {
-                    self.folds.push_str(&fold);
+                    self.folded += fold.len();
+                    self.folds.push((fold, case.outcome));
                 }
             }
             self.full |= !folded && room < FOLD;
             if !folded {
-                self.unfolded.add(case);
+                self.unfolded.add(case.outcome);
             }
         }
         for warning in case.warnings() {
@@ -137,7 +146,7 @@ impl<W: Write> Markdown<W> {
         let evidence = &case.evidence;
         let row = match self.rows.iter().position(|r| r.key == evidence.key) {
             Some(i) => &mut self.rows[i],
-            None if self.rows.len() < ROWS => {
+            None if self.rows.len() < GROUPS => {
                 self.rows.push(Row {
                     key: evidence.key.clone(),
                     quote: clip(&evidence.quote, 120).into_owned(),
@@ -150,7 +159,7 @@ impl<W: Write> Markdown<W> {
                 self.rows.last_mut().expect("a row was just added")
             }
             None => {
-                self.other_rows.add(case);
+                self.other_rows.add(case.outcome);
                 return;
             }
         };
@@ -206,57 +215,81 @@ impl<W: Write> Markdown<W> {
         if let Some(baseline) = &end.baseline {
             baseline_lines(&mut out, baseline);
         }
-        let troubled: Vec<&Row> = self.rows.iter().filter(|r| r.cases > r.passed).collect();
-        if !troubled.is_empty() {
-            out.push_str("\n| Evidence | Cases | Passed | Warned | Failed | Errored |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
-            for row in troubled {
-                let _ = writeln!(
-                    out,
-                    "| {} \u{201c}{}\u{201d} | {} | {} | {} | {} | {} |",
-                    code_span(&clip(&row.key, 60)),
-                    plain(&row.quote),
-                    row.cases,
-                    row.passed,
-                    row.warned,
-                    row.failed,
-                    row.errored
-                );
-            }
-            let other = &self.other_rows;
-            if other.cases > 0 {
-                let _ = writeln!(
-                    out,
-                    "| other groups | {} | | {} | {} | {} |",
-                    other.cases, other.warned, other.failed, other.errored
-                );
-            }
-        }
-        if !self.folds.is_empty() {
-            let _ = writeln!(out, "\n### Failures\n\n{}\n", plain(PORTS_CLOSED));
-            out.push_str(&self.folds);
-        }
-        if self.unfolded.cases > 0 {
+        let mut troubled = self.rows.iter().filter(|r| r.cases > r.passed);
+        let mut other = self.other_rows.clone();
+        let mut table = String::new();
+        for row in troubled.by_ref().take(ROWS) {
             let _ = writeln!(
-                out,
-                "\n{} did not fit in this comment: the HTML report (`--report html=FILE`) and the JSON report list every case.",
-                self.unfolded.line()
+                table,
+                "| {} \u{201c}{}\u{201d} | {} | {} | {} | {} | {} |",
+                code_span(&clip(&row.key, 60)),
+                plain(&row.quote),
+                row.cases,
+                row.passed,
+                row.warned,
+                row.failed,
+                row.errored
             );
         }
+        for row in troubled {
+            other.cases += row.cases;
+            other.warned += row.warned;
+            other.failed += row.failed;
+            other.errored += row.errored;
+        }
+        if other.failed + other.errored + other.warned > 0 {
+            let _ = writeln!(
+                table,
+                "| other groups | {} | | {} | {} | {} |",
+                other.cases, other.warned, other.failed, other.errored
+            );
+        }
+        if !table.is_empty() {
+            out.push_str("\n| Evidence | Cases | Passed | Warned | Failed | Errored |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
+            out.push_str(&table);
+        }
+        let mut tail = String::new();
         if !self.warnings.is_empty() {
-            out.push_str("\n### 🔶 Warnings (level should: they fail the run only with `--strict`)\n\n");
-            out.push_str(&self.warnings);
-            more(&mut out, self.more_warnings);
+            tail.push_str("\n### 🔶 Warnings (level should: they fail the run only with `--strict`)\n\n");
+            tail.push_str(&self.warnings);
+            more(&mut tail, self.more_warnings);
         }
         if !self.unmodelled.is_empty() {
-            out.push_str("\n### Cases the harness could not judge\n\n");
-            out.push_str(&self.unmodelled);
-            more(&mut out, self.more_unmodelled);
+            tail.push_str("\n### Cases the harness could not judge\n\n");
+            tail.push_str(&self.unmodelled);
+            more(&mut tail, self.more_unmodelled);
         }
         let mut lines: Vec<String> = end.notes.iter().take(NOTES).map(|n| plain(&clip(n, NOTE))).collect();
         lines.extend(self.reproducer.last_line().map(|l| plain(&l)));
         if !lines.is_empty() {
-            let _ = writeln!(out, "\n{}", lines.join("  \n"));
+            let _ = writeln!(tail, "\n{}", lines.join("  \n"));
         }
+        // The folds that fit beside the rest, and the line that counts the others.
+        let heading = format!("\n### Failures\n\n{}\n\n", plain(PORTS_CLOSED));
+        let mut room = LIMIT.saturating_sub(out.len() + heading.len() + tail.len() + NOTE);
+        let mut unfolded = self.unfolded.clone();
+        let mut folds = String::new();
+        for (fold, outcome) in &self.folds {
+            if fold.len() <= room {
+                room -= fold.len();
+                folds.push_str(fold);
+            } else {
+                room = 0;
+                unfolded.add(*outcome);
+            }
+        }
+        if !folds.is_empty() {
+            out.push_str(&heading);
+            out.push_str(&folds);
+        }
+        if unfolded.cases > 0 {
+            let _ = writeln!(
+                out,
+                "\n{} did not fit in this comment: the HTML report (`--report html=FILE`) and the JSON report list every case.",
+                unfolded.line()
+            );
+        }
+        out.push_str(&tail);
         self.out.write_all(out.as_bytes())?;
         self.out.flush()
     }

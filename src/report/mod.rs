@@ -188,9 +188,9 @@ struct Left {
 }
 
 impl Left {
-    fn add(&mut self, case: &CaseReport) {
+    fn add(&mut self, outcome: CaseOutcome) {
         self.cases += 1;
-        match case.outcome {
+        match outcome {
             CaseOutcome::Fail => self.failed += 1,
             CaseOutcome::Error => self.errored += 1,
             CaseOutcome::Warn => self.warned += 1,
