@@ -3,8 +3,12 @@
 
 use std::process::{Command, Output};
 
+/// The binary in a scratch working directory: a failing report on stdout puts the files its
+/// commands read there, never into the repository.
 fn b24(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_b24-conform")).args(args).output().expect("the binary runs")
+    let scratch = std::env::temp_dir().join(format!("b24-baseline-cwd-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).expect("a scratch directory");
+    Command::new(env!("CARGO_BIN_EXE_b24-conform")).args(args).current_dir(scratch).output().expect("the binary runs")
 }
 
 fn text(bytes: &[u8]) -> String {
