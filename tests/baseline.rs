@@ -1,14 +1,12 @@
 //! `--baseline FILE` for CI gates: known failures are reported and don't fail the run; new ones
 //! do; fixed entries are reported; expired ones fail again; `--baseline-update` rewrites it.
 
-use std::process::{Command, Output};
+mod common;
 
-/// The binary in a scratch working directory: a failing report on stdout puts the files its
-/// commands read there, never into the repository.
+use std::process::Output;
+
 fn b24(args: &[&str]) -> Output {
-    let scratch = std::env::temp_dir().join(format!("b24-baseline-cwd-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).expect("a scratch directory");
-    Command::new(env!("CARGO_BIN_EXE_b24-conform")).args(args).current_dir(scratch).output().expect("the binary runs")
+    common::binary().args(args).output().expect("the binary runs")
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::process::Command;
-
 use b24_conform::checks::Outcome;
 use b24_conform::fire;
 use b24_conform::journey::forged_application_token;
@@ -140,7 +138,7 @@ fn journey_mistakes_are_refused_with_file_line_and_column() {
 
 #[test]
 fn list_shows_each_step_as_a_case() {
-    let out = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+    let out = common::binary()
         .args(["list", "--filter", "lifecycle/uninstall/step-3-case"])
         .output()
         .expect("the binary runs");

@@ -1,15 +1,13 @@
 //! The terminal: colour only on a terminal or when asked, no progress bar in a log, failures
 //! listed at the end with their reproduce commands.
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
 
 fn b24(args: &[&str], env: &[(&str, &str)]) -> Output {
-    // The report goes to stdout, so the files its commands read go to the working directory:
-    // a scratch one, never the repository.
-    let scratch = std::env::temp_dir().join(format!("b24-terminal-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).expect("a scratch directory");
-    let mut command = Command::new(env!("CARGO_BIN_EXE_b24-conform"));
-    command.args(args).current_dir(scratch).env_remove("NO_COLOR").env_remove("CI");
+    let mut command = common::binary();
+    command.args(args).env_remove("NO_COLOR").env_remove("CI");
     for (name, value) in env {
         command.env(name, value);
     }
