@@ -581,16 +581,18 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let text = match args.format {
-        Format::Human if colour && args.out.is_none() => report::render_human_in_colour(&report),
-        format => report::render(&report, format),
-    };
+    // The run is in memory until the engine streams its events into the writers as they happen.
     match &args.out {
-        Some(path) => write_whole("--out", path, text.as_bytes())?,
-        None => std::io::stdout().write_all(text.as_bytes())?,
+        Some(path) => write_report("--out", path, args.format, &report)?,
+        None => {
+            let options = report::SinkOptions { colour, beside: None };
+            report
+                .write_to(report::sink(args.format, Box::new(std::io::stdout()), options).as_mut(), Vec::new())
+                .context("cannot write the report")?;
+        }
     }
     for (format, path) in &args.reports {
-        write_whole("--report", path, report::render(&report, *format).as_bytes())?;
+        write_report("--report", path, *format, &report)?;
     }
     let files: Vec<String> =
         args.out.iter().chain(args.reports.iter().map(|(_, path)| path)).map(|p| p.display().to_string()).collect();
@@ -732,10 +734,17 @@ fn print_rows<T: serde::Serialize>(
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half
 /// a report and an earlier report survives a failed write.
-fn write_whole(flag: &str, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+/// Writes `report` in `format` to `path` whole or not at all (into a temporary file beside it,
+/// then renamed), with the files its commands read beside it.
+fn write_report(flag: &str, path: &Path, format: Format, report: &report::RunReport) -> anyhow::Result<()> {
     let file_name = path.file_name().with_context(|| format!("{flag} {}: not a file path", path.display()))?;
     let temporary = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
-    std::fs::write(&temporary, bytes).with_context(|| format!("{flag} {}: cannot write", path.display()))?;
+    let file = std::fs::File::create(&temporary).with_context(|| format!("{flag} {}: cannot write", path.display()))?;
+    let beside = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+    let options = report::SinkOptions { colour: false, beside: Some(beside) };
+    report
+        .write_to(report::sink(format, Box::new(file), options).as_mut(), Vec::new())
+        .with_context(|| format!("{flag} {}: cannot write", path.display()))?;
     std::fs::rename(&temporary, path).with_context(|| format!("{flag} {}: cannot replace", path.display()))?;
     Ok(())
 }
