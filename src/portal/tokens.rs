@@ -3,6 +3,7 @@
 //! REFRESH_ID belongs to that case too (PROTOCOL.md, Observed when…: SDKs refresh first).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::payload::opaque_token;
 pub use crate::record::TokenRole;
@@ -27,7 +28,7 @@ pub(super) struct Admission {
     pub role: TokenRole,
     pub refusal: Option<Refusal>,
     /// The scopes the token was granted (empty when it is refused).
-    pub scope: Vec<String>,
+    pub scope: Arc<[String]>,
 }
 
 struct Access {
@@ -43,8 +44,9 @@ struct Refresh {
 /// What one case's tokens do, and how far the case has got.
 struct Lineage {
     state: TokenState,
-    /// The scopes the case's tokens were granted: the app's (APPLICATION_SCOPE).
-    scope: Vec<String>,
+    /// The scopes the case's tokens were granted: the app's (APPLICATION_SCOPE). Shared with
+    /// each call's admission rather than copied: every REST call is admitted.
+    scope: Arc<[String]>,
     /// REST calls made with any of the case's access tokens so far.
     calls: u32,
 }
@@ -62,7 +64,7 @@ pub(super) struct Tokens {
 pub(super) struct Minted {
     pub owner: usize,
     /// The scopes of the lineage, which the new token keeps.
-    pub scope: Vec<String>,
+    pub scope: Arc<[String]>,
     pub access_token: String,
     pub refresh_token: String,
 }
@@ -95,7 +97,7 @@ impl Tokens {
                 lineage.calls = lineage.calls.saturating_add(1);
                 (refusal(lineage.state, role, lineage.calls), lineage.scope.clone())
             }
-            _ => (Some(Refusal::Invalid), Vec::new()),
+            _ => (Some(Refusal::Invalid), Arc::default()),
         };
         Admission { owner, role, refusal, scope }
     }
@@ -112,7 +114,7 @@ impl Tokens {
                     .filter(|r| matches!(r, Refusal::Expired | Refusal::Invalid));
                 (refusal, lineage.scope.clone())
             }
-            _ => (Some(Refusal::Invalid), Vec::new()),
+            _ => (Some(Refusal::Invalid), Arc::default()),
         };
         Admission { owner, role, refusal, scope }
     }
