@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use b24_conform::record::Event;
 use b24_conform::reference::Fault;
 use b24_conform::report::{CaseOutcome, RunReport};
 use b24_conform::run::{Handler, RunConfig, run};
@@ -14,7 +15,16 @@ fn main() {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("a runtime");
     let once = |config: &RunConfig| -> (Duration, RunReport) {
         let started = Instant::now();
-        let report = runtime.block_on(run(config, |_| {})).expect("the run happens");
+        let mut report = RunReport::new(String::new(), 0, Default::default(), Vec::new(), Duration::ZERO);
+        let mut keep = |event: &Event<'_>| {
+            match event {
+                Event::Judged(case) => report.cases.push((*case).clone()),
+                Event::Ended(end) => report.summary = end.summary.clone(),
+                _ => {}
+            }
+            Ok(())
+        };
+        runtime.block_on(run(config, &mut keep)).expect("the run happens");
         (started.elapsed(), report)
     };
     let median = |config: &RunConfig, runs: usize| -> (Duration, RunReport) {

@@ -1,10 +1,14 @@
 //! Generated cases: a failing draw is shrunk to the smallest request that still fails, recorded
 //! in the regressions file, and drawn again first on the next run.
 
+mod common;
+
+use common::collect;
+
 use b24_conform::generate::Mutation;
 use b24_conform::reference::Fault;
 use b24_conform::report::CaseOutcome;
-use b24_conform::run::{Handler, RunConfig, run};
+use b24_conform::run::{Handler, RunConfig};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_draw_is_shrunk_recorded_and_replayed_first() {
@@ -17,7 +21,7 @@ async fn a_failing_draw_is_shrunk_recorded_and_replayed_first() {
     config.filters = vec!["malformed/*".into()];
     config.draw.count = Some(100);
     config.regressions = Some(regressions.clone());
-    let first = run(&config, |_| {}).await.expect("the run happens");
+    let first = collect(&config).await.expect("the run happens");
     let failed: Vec<_> = first.cases.iter().filter(|c| c.outcome == CaseOutcome::Fail).collect();
     assert!(!failed.is_empty(), "seed 24 draws no LANG with a <");
     for case in &failed {
@@ -38,7 +42,7 @@ async fn a_failing_draw_is_shrunk_recorded_and_replayed_first() {
     let text = std::fs::read_to_string(&regressions).expect("the regressions file is written");
     assert_eq!(text.lines().filter(|l| l.starts_with("malformed/generated 0x")).count(), failed.len(), "{text}");
     config.draw.count = Some(2);
-    let second = run(&config, |_| {}).await.expect("the run happens");
+    let second = collect(&config).await.expect("the run happens");
     let ids: Vec<&str> = second.cases.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids.len(), failed.len() + 2, "{ids:?}");
     assert!(ids[..failed.len()].iter().all(|id| id.starts_with("malformed/generated#regression-")), "{ids:?}");
@@ -59,7 +63,7 @@ async fn a_draw_that_only_warns_is_not_shrunk_nor_recorded() {
     config.filters = vec!["valid/generated#*".into()];
     config.draw.count = Some(2);
     config.regressions = Some(regressions.clone());
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     assert_eq!((report.summary.warned, report.exit_code()), (2, 0), "{:?}", report.summary);
     assert!(report.cases.iter().all(|c| c.outcome == CaseOutcome::Warn && c.shrunk.is_none()));
     assert!(!regressions.exists(), "a warning was recorded as a regression");
@@ -72,6 +76,6 @@ async fn the_reference_handler_survives_a_thousand_malformed_draws() {
     config.filters = vec!["malformed/*".into()];
     config.draw.count = Some(1000);
     config.jobs = 32;
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     assert_eq!(report.summary.passed, 1000, "{}", b24_conform::report::render_human(&report));
 }

@@ -1,10 +1,14 @@
 //! The mock portal over https (`--portal-tls`): the official SDKs call the portal over https
 //! only (PROTOCOL.md 5), so the portal must be reachable over TLS with a CA made for the run.
 
+mod common;
+
+use common::collect;
+
 use b24_conform::fire;
 use b24_conform::portal::{Authority, HandshakeFailures, Portal, PortalConfig, Role};
 use b24_conform::report::render_human;
-use b24_conform::run::{Handler, RunConfig, run};
+use b24_conform::run::{Handler, RunConfig};
 use b24_conform::suite::TokenState;
 
 const AUTH: &str = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0";
@@ -174,7 +178,7 @@ async fn a_plain_portal_speaks_http_with_protocol_0() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_reference_handler_passes_the_catalog_against_the_https_portal() {
     let config = RunConfig { portal_tls: true, ..RunConfig::new(Handler::Builtin(None)) };
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     assert_eq!(report.summary.passed, report.summary.cases, "{}", render_human(&report));
     let calls: Vec<_> = report.cases.iter().flat_map(|c| &c.portal_calls).collect();
     assert!(calls.iter().any(|c| c.succeeded()), "the handler never reached the portal over https");

@@ -1,6 +1,7 @@
 //! The firing engine: sends a request to the handler and captures the answer, bounded in time
 //! and in size, following the handler's redirects as the frame's browser does ([`navigate`]).
 
+mod liveness;
 mod redirect;
 
 use std::time::{Duration, Instant};
@@ -8,6 +9,7 @@ use std::time::{Duration, Instant};
 use crate::payload::HttpRequest;
 
 pub use crate::record::{Exchange, FireError, HttpResponse};
+pub use liveness::Liveness;
 pub use redirect::{MAX_REDIRECTS, Navigation, Redirect, navigate};
 
 /// Limits of one exchange.

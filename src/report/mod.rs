@@ -3,6 +3,7 @@
 mod html;
 mod human;
 mod junit;
+mod legacy;
 mod markdown;
 #[cfg(test)]
 pub(crate) mod sample;
@@ -12,15 +13,16 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::baseline::BaselineReport;
 use crate::payload::Wire;
 use crate::portal::PortalCall;
+use crate::record::BaselineReport;
 use crate::suite::Evidence;
 
 pub use crate::record::{CaseOutcome, CaseReport, Shrunk, Summary};
 pub use html::render_html;
 pub use human::{render_human, render_human_in_colour};
 pub use junit::render_junit;
+pub use legacy::{Sink, SinkOptions, sink};
 pub use markdown::render_markdown;
 
 /// The formats a run's report is written in.

@@ -38,6 +38,7 @@ pub fn report() -> RunReport {
     };
     let case = |id: &str, evidence: &Evidence, expect, outcome, request: HttpRequest| CaseReport {
         id: id.into(),
+        index: 1,
         title: format!("{id} <b>title</b>"),
         level: Level::Must,
         evidence: evidence.clone(),
