@@ -13,6 +13,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use url::Url;
 
 use crate::baseline::{Baseline, BaselineError, Tally};
@@ -306,6 +307,10 @@ pub const SETTLE: Duration = Duration::from_millis(250);
 /// bounds what a fast run holds.
 pub const SETTLE_CASES: usize = 64;
 
+/// Cases answered while an older one is still in flight, at most: what waits to be taken in
+/// order is bounded however slow one case is.
+const AHEAD: usize = 256;
+
 /// How long a started handler's exit may take to be seen after its connections went dead.
 const EXIT_SHOWS: Duration = Duration::from_secs(1);
 
@@ -441,27 +446,24 @@ impl<'a> Runner<'a> {
             self.answered(INSTALL, case, Ok(exchange))?;
         }
         let mut plan = firing_order(plan).peekable();
-        let jobs = self.config.jobs.max(1);
+        // `jobs` permits: a case holds one while it is fired, so a slow case delays no other's
+        // firing; its answer still waits its turn to be judged.
+        let permits = Arc::new(Semaphore::new(self.config.jobs.max(1)));
+        let mut spare: Option<OwnedSemaphorePermit> = None;
         loop {
-            while self.stopped.is_none() && self.in_flight.len() < jobs {
-                let Some((_, next)) = plan.peek() else { break };
-                // A journey's step changes the portal's state: it is fired alone. The portals
-                // drop their copies of the requests only while no case is in flight.
-                let alone = matches!(next.kind, CaseKind::Step(_));
-                let recycle = self.fired_since_recycle >= RECYCLE_EVERY;
-                if (alone || recycle) && !self.in_flight.is_empty() {
-                    break;
-                }
-                if recycle {
+            while self.may_fire(plan.peek().map(|(_, case)| case)) {
+                let permit = match spare.take().map_or_else(|| permits.clone().try_acquire_owned(), Ok) {
+                    Ok(permit) => permit,
+                    Err(_) => break,
+                };
+                if self.fired_since_recycle >= RECYCLE_EVERY {
                     self.session.recycle().await;
                     self.fired_since_recycle = 0;
                 }
                 let Some((index, case)) = plan.next() else { break };
-                self.fire(index, case);
-                if alone {
-                    break;
-                }
+                self.fire(index, case, permit);
             }
+            let room = spare.is_none() && self.may_fire(plan.peek().map(|(_, case)| case));
             let Some(front) = self.in_flight.front_mut() else { break };
             let index = front.index;
             let settles = self.waiting.front().map(|w| tokio::time::Instant::from_std(w.answered + SETTLE));
@@ -471,6 +473,7 @@ impl<'a> Runner<'a> {
                     let (case, fired) = fired.unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()));
                     self.answered(index, case, fired)?;
                 }
+                permit = permits.clone().acquire_owned(), if room => spare = permit.ok(),
                 () = sleep_until(settles) => {}
             }
             self.settle(false).await?;
@@ -486,12 +489,25 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// Fires case `index` on a task of its own, with its tokens granted.
-    fn fire(&mut self, index: usize, case: Case) {
+    /// Whether `next` may be fired now. A journey's step changes the portal's state: it is fired
+    /// alone. The portals drop their copies of the requests only while no case is in flight.
+    /// Answers wait in order to be judged: no more than [`AHEAD`] cases beyond `jobs` run ahead
+    /// of the oldest unanswered one.
+    fn may_fire(&self, next: Option<&Case>) -> bool {
+        let Some(next) = next.filter(|_| self.stopped.is_none()) else { return false };
+        let alone = matches!(next.kind, CaseKind::Step(_)) || self.fired_since_recycle >= RECYCLE_EVERY;
+        let ahead = self.in_flight.len() < self.config.jobs.max(1) + AHEAD;
+        ahead && (!alone || self.in_flight.is_empty())
+    }
+
+    /// Fires case `index` on a task of its own, with its tokens granted, holding `permit` while
+    /// it is in flight.
+    fn fire(&mut self, index: usize, case: Case, permit: OwnedSemaphorePermit) {
         let session = self.session.clone();
         let task = tokio::spawn(async move {
             session.grant(index, &case);
             let fired = session.exercise(index, &case).await;
+            drop(permit);
             (case, fired)
         });
         self.in_flight.push_back(Firing { index, task });
