@@ -24,9 +24,11 @@ use crate::suite::Filter;
 /// suite once per trial.
 pub fn trials(config: RunConfig) -> Result<Vec<Trial>, RunError> {
     let install = config.install_form.case_id();
-    let installs = Session::installs(&config) && Filter::new(&config.filters).selects(install);
+    let plan = run::cases(&config)?;
+    let installs =
+        Session::installs(&config) && plan.reports_install() && Filter::new(&config.filters).selects(install);
     let mut ids: Vec<String> = installs.then(|| install.to_owned()).into_iter().collect();
-    ids.extend(run::cases(&config)?.into_iter().map(|case| case.id));
+    ids.extend(plan.iter().map(|(_, case)| case.id));
     let shared = Arc::new(Shared { config, verdicts: OnceLock::new() });
     Ok(ids
         .into_iter()

@@ -97,7 +97,6 @@ fn max_failures_stops_firing_and_reports_the_rest_as_not_run() {
         "2",
         "--jobs",
         "2",
-        "--no-regressions",
         "--shrink-budget",
         "0",
         "--format",
@@ -125,7 +124,7 @@ fn an_out_file_that_cannot_be_written_stops_the_run_before_it_starts() {
     let scratch = Scratch::new("out");
     let missing = scratch.0.join("no/such/dir/report.json");
     let started = std::time::Instant::now();
-    let out = b24(&["run", "--no-regressions", "--out", missing.to_str().unwrap()]);
+    let out = b24(&["run", "--out", missing.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("--out"), "{}", text(&out.stderr));
     // Nothing ran (the catalog takes seconds) and nothing was left behind.
@@ -148,7 +147,6 @@ fn a_baseline_made_from_a_run_matches_the_next_identical_run() {
             "options/*",
             "--filter",
             "malformed/*",
-            "--no-regressions",
             "--shrink-budget",
             "0",
             "--format",

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{Exchange, HttpRequest, HttpResponse, PortalCall, Redirect};
-use crate::suite::{Case, Evidence, Expectation, Level};
+use crate::suite::{Case, Evidence, Expectation, Level, Origin, Replay};
 
 /// A check's finding on one case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -136,6 +136,10 @@ pub struct CaseReport {
     /// For a failing generated case: the smallest draw that still fails the same way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shrunk: Option<Box<Shrunk>>,
+    /// For a generated case: its draw, as the regressions file records it (`group`, and `seed`
+    /// as `0x` and 16 hex digits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draw: Option<Replay>,
 }
 
 /// The smallest request a failing generated case shrank to.
@@ -158,7 +162,8 @@ pub struct Shrunk {
 impl CaseReport {
     pub fn new(case: &Case, index: usize, exchange: Exchange, checks: Vec<Verdict>) -> CaseReport {
         let (response, error) = match exchange.response {
-            Ok(response) => (Some(response), None),
+            // The checks judged the body up to the cap; a report keeps what it shows.
+            Ok(response) => (Some(response.shown()), None),
             Err(error) => (None, Some(error.to_string())),
         };
         let mut report = CaseReport {
@@ -192,6 +197,7 @@ impl CaseReport {
             error: None,
             portal_calls: Vec::new(),
             shrunk: None,
+            draw: case.origin.as_ref().map(Origin::draw),
         }
     }
 

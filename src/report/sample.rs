@@ -58,12 +58,16 @@ pub fn report() -> RunReport {
         error: None,
         portal_calls: Vec::new(),
         shrunk: None,
+        draw: None,
     };
     let answer = |content_type: &str, body: &str| HttpResponse {
         status: 200,
         headers: vec![("content-type".into(), content_type.into())],
         body: body.as_bytes().to_vec(),
+        length: body.len() as u64,
+        sha256: None,
         truncated: false,
+        note: None,
         elapsed_ms: 7,
     };
 

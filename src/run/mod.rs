@@ -18,17 +18,16 @@ use url::Url;
 
 use crate::baseline::{Baseline, BaselineError, Tally};
 use crate::checks;
-use crate::fire::{Limits, Liveness};
+use crate::fire::{self, DEFAULT_LIVENESS_LIMIT, Limits, Liveness};
 use crate::install::{self, InstallForm};
-use crate::journey;
 use crate::launch::LaunchError;
 use crate::payload::Wire;
 use crate::portal::PortalConfig;
 use crate::record::{CaseOutcome, CaseReport, Date, Event, Exchange, FireError, PortalCall, RunEnd, RunInfo, Summary};
 use crate::reference::Fault;
-use crate::regressions::{self, RegressionsError};
+use crate::regressions::{self, Recorder, RegressionsError};
 use crate::snapshot::{self, SnapshotConfig, Snapshots};
-use crate::suite::{self, Case, CaseKind, Draw, Filter, Replay, SuiteError, SuiteSource};
+use crate::suite::{self, Case, CaseKind, Draw, Filter, Partition, Plan, SuiteError, SuiteSource};
 
 use judge::Judge;
 pub use session::{NotSent, Session};
@@ -111,8 +110,10 @@ pub struct RunConfig {
     pub baseline: Option<Baseline>,
     /// Rewrite the baseline's file from the run, at its end (`--baseline-update`).
     pub baseline_update: bool,
-    /// Where failing draws are recorded, and read back to be drawn again first.
+    /// Where failing draws are recorded, and read back to be drawn again (`--regressions`).
     pub regressions: Option<PathBuf>,
+    /// Run only this part of the plan (`--partition K/N`).
+    pub partition: Option<Partition>,
     /// The portal speaks https with a CA made for the run (PROTOCOL=1), as the official SDKs
     /// require (PROTOCOL.md 5).
     pub portal_tls: bool,
@@ -129,7 +130,8 @@ impl RunConfig {
     /// 10 s per case, 1 MiB of body, the split wire, a plain-http portal on a free loopback port,
     /// a handler that is already running (30 s to listen when given a command), a 3 s latency
     /// budget, warnings not failing the run, failing draws shrunk with up to 256 candidates for
-    /// up to 5 s each and recorded nowhere, no limit of failures, no baseline.
+    /// up to 5 s each and recorded nowhere, no limit of failures, no baseline, and the whole plan
+    /// (no partition).
     pub fn new(handler: Handler) -> RunConfig {
         RunConfig {
             handler,
@@ -150,6 +152,7 @@ impl RunConfig {
             baseline: None,
             baseline_update: false,
             regressions: None,
+            partition: None,
             portal_tls: false,
             handler_cmd: None,
             handler_wait: Duration::from_secs(30),
@@ -208,35 +211,34 @@ impl RunError {
     }
 }
 
-/// The cases of `sources` that `filters` select, in suite order. Selecting none is an error.
-pub fn select(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Vec<Case>, RunError> {
-    let cases = selected(suite::load(sources, draw)?, &Filter::new(filters));
-    if cases.is_empty() {
+/// The plan of the cases of `sources` that `filters` select. Selecting none is an error.
+pub fn select(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Plan, RunError> {
+    let plan = selected(sources, filters, draw)?;
+    if plan.is_empty() {
         return Err(RunError::NoCases(filters.to_vec()));
     }
-    Ok(cases)
+    Ok(plan)
 }
 
-/// The cases of `all` that `filter` selects, in order. A journey's steps make sense only
-/// together: selecting one step selects its whole journey.
-fn selected(all: Vec<Case>, filter: &Filter) -> Vec<Case> {
-    let journeys: Vec<String> =
-        all.iter().filter(|c| filter.selects(&c.id)).filter_map(journey::journey_of).map(str::to_owned).collect();
-    let chosen =
-        |c: &Case| filter.selects(&c.id) || journey::journey_of(c).is_some_and(|j| journeys.iter().any(|k| k == j));
-    all.into_iter().filter(chosen).collect()
+/// The plan of the cases of `sources` that `filters` select, none perhaps. A journey's steps
+/// make sense only together: selecting one step selects its whole journey.
+fn selected(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Plan, RunError> {
+    Ok(suite::load(sources, draw)?.select(Filter::new(filters)))
 }
 
-/// The cases `list` shows: the installation (as the run performs it by default), then the
-/// suites' cases, those the filters select. Selecting none is an error.
-pub fn catalog(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Vec<Case>, RunError> {
-    let mut cases = vec![install::case(InstallForm::default())];
-    cases.extend(suite::load(sources, draw)?);
-    let cases = selected(cases, &Filter::new(filters));
-    if cases.is_empty() {
+/// The cases `list` shows, drawn as they are listed: the installation (as the run performs it
+/// by default), then the suites' cases, those the filters select. Selecting none is an error.
+pub fn catalog(
+    sources: &[SuiteSource],
+    filters: &[String],
+    draw: &Draw,
+) -> Result<impl Iterator<Item = Case> + use<>, RunError> {
+    let install = Some(install::case(InstallForm::default())).filter(|c| Filter::new(filters).selects(&c.id));
+    let plan = selected(sources, filters, draw)?;
+    if install.is_none() && plan.is_empty() {
         return Err(RunError::NoCases(filters.to_vec()));
     }
-    Ok(cases)
+    Ok(install.into_iter().chain(plan.into_iter().map(|(_, case)| case)))
 }
 
 /// What consumes a run's events: progress, report writers, a test's collector. An error (a
@@ -383,7 +385,7 @@ struct Runner<'a> {
     timed_out: usize,
     first_timed_out: Option<Case>,
     shrunk: usize,
-    failed_draws: Vec<(Replay, String)>,
+    regressions: Option<Recorder>,
 }
 
 impl<'a> Runner<'a> {
@@ -409,7 +411,7 @@ impl<'a> Runner<'a> {
             next_owner: EXTRA_OWNERS,
             summary: Summary::default(),
             baseline: config.baseline.clone().map(|b| Tally::new(b, today)),
-            liveness: Liveness::new(Liveness::DEFAULT_LIMIT),
+            liveness: Liveness::new(DEFAULT_LIVENESS_LIMIT),
             failures: 0,
             stopped: None,
             unattributed: Vec::new(),
@@ -418,7 +420,7 @@ impl<'a> Runner<'a> {
             timed_out: 0,
             first_timed_out: None,
             shrunk: 0,
-            failed_draws: Vec::new(),
+            regressions: config.regressions.as_ref().map(Recorder::new),
         }
     }
 
@@ -427,9 +429,11 @@ impl<'a> Runner<'a> {
     }
 
     /// Fires the plan (after the installation, already fired) and judges every case.
-    async fn run(&mut self, installed: Option<(Case, Exchange)>, plan: Vec<Case>) -> Result<(), RunError> {
+    async fn run(&mut self, installed: Option<(Case, Exchange)>, plan: Plan) -> Result<(), RunError> {
         let filter = Filter::new(&self.config.filters);
-        self.install_reported = installed.as_ref().is_some_and(|(case, _)| filter.selects(&case.id));
+        // Every part of a partitioned run installs the app; the first reports it.
+        self.install_reported =
+            plan.reports_install() && installed.as_ref().is_some_and(|(case, _)| filter.selects(&case.id));
         self.total = plan.len() + usize::from(self.install_reported);
         let info = RunInfo {
             tool: env!("CARGO_PKG_NAME"),
@@ -437,7 +441,7 @@ impl<'a> Runner<'a> {
             handler: self.config.handler.to_string(),
             seed: self.config.draw.seed,
             wire: self.config.wire,
-            partition: None,
+            partition: plan.partition().map(|p| p.to_string()),
             cases: self.total,
             notes: self.start_notes(),
         };
@@ -445,7 +449,7 @@ impl<'a> Runner<'a> {
         if let Some((case, exchange)) = installed.filter(|_| self.install_reported) {
             self.answered(INSTALL, case, Ok(exchange))?;
         }
-        let mut plan = firing_order(plan).peekable();
+        let mut plan = plan.into_iter().peekable();
         // `jobs` permits: a case holds one while it is fired, so a slow case delays no other's
         // firing; its answer still waits its turn to be judged.
         let permits = Arc::new(Semaphore::new(self.config.jobs.max(1)));
@@ -519,13 +523,13 @@ impl<'a> Runner<'a> {
         self.done += 1;
         self.emit(&Event::Answered { id: &case.id, done: self.done, total: self.total })?;
         if let Ok(exchange) = &fired {
-            if let Err(FireError::Timeout(_)) = &exchange.response {
+            if exchange.response.as_ref().is_err_and(FireError::timed_out) {
                 self.timed_out += 1;
                 if self.first_timed_out.is_none() {
                     self.first_timed_out = Some(case.clone());
                 }
             }
-            if let Some(stop) = self.liveness.observe(&case.id, exchange.response.is_ok()) {
+            if let Some(stop) = self.liveness.observe(&case.id, exchange.answered()) {
                 self.stopped.get_or_insert(stop);
             }
         }
@@ -595,6 +599,9 @@ impl<'a> Runner<'a> {
         if let Some(tally) = &mut self.baseline {
             tally.observe(&report);
         }
+        if let Some(recorder) = &mut self.regressions {
+            recorder.observe(&report);
+        }
         self.summary.count(&report);
         if matches!(report.outcome, CaseOutcome::Fail | CaseOutcome::Error) {
             self.failures += 1;
@@ -605,29 +612,21 @@ impl<'a> Runner<'a> {
         self.emit(&Event::Judged(&report))
     }
 
-    /// Shrinks a generated case that fails the run and records its draw. A warning does not
-    /// fail the run, a case the harness did not model is no failure of the handler, a snapshot's
-    /// difference is no property of the draw, and a case without an answer would cost a timeout
-    /// per candidate: none of them is shrunk nor recorded.
+    /// Shrinks a generated case that fails the run. A warning does not fail the run, a case the
+    /// harness did not model is no failure of the handler, a snapshot's difference is no
+    /// property of the draw, and a case without an answer would cost a timeout per candidate:
+    /// none of them is shrunk.
     async fn shrink(&mut self, case: &Case, report: &mut CaseReport) {
         let Some(origin) = &case.origin else { return };
         let fails = report.response.is_some() && report.run_failures().any(|v| v.id != snapshot::CHECK_ID);
-        if !fails {
+        let budget = (self.config.shrink_budget, self.config.shrink_time);
+        if !fails || self.shrunk >= MAX_SHRUNK || budget.0 == 0 {
             return;
         }
-        let budget = (self.config.shrink_budget, self.config.shrink_time);
-        if self.shrunk < MAX_SHRUNK && budget.0 > 0 {
-            self.shrunk += 1;
-            let settings = self.judge.settings;
-            report.shrunk =
-                self.session.shrink(case, origin, report, &mut self.next_owner, budget, settings).await.map(Box::new);
-        }
-        let checks: Vec<&str> = report.run_failures().map(|v| v.id).collect();
-        let mut note = format!("{} failed {}", case.id, checks.join(", "));
-        if let Some(shrunk) = &report.shrunk {
-            note.push_str(&format!("; shrunk to {}", serde_json::to_string(&shrunk.mutations).unwrap_or_default()));
-        }
-        self.failed_draws.push((Replay { group: origin.group.clone(), seed: origin.seed }, note));
+        self.shrunk += 1;
+        let settings = self.judge.settings;
+        report.shrunk =
+            self.session.shrink(case, origin, report, &mut self.next_owner, budget, settings).await.map(Box::new);
     }
 
     /// Lines for the reader before the first case: where a handler started by hand finds the
@@ -688,11 +687,8 @@ impl<'a> Runner<'a> {
             ));
         }
         notes.extend(self.concurrency_hint().await);
-        if let Some(path) = &self.config.regressions {
-            let recorded = regressions::record(path, &self.failed_draws)?;
-            if recorded > 0 {
-                notes.push(format!("recorded {recorded} failing draw(s) in {}", path.display()));
-            }
+        if let Some(recorder) = self.regressions.take() {
+            notes.extend(recorder.finish()?);
         }
         let baseline = self.baseline.as_ref().map(Tally::report);
         if let Some(tally) = self.baseline.as_ref().filter(|_| self.config.baseline_update) {
@@ -715,11 +711,7 @@ impl<'a> Runner<'a> {
         let owner = self.next_owner;
         self.next_owner += 1;
         let ms = self.session.fire_alone(owner, &case).await?;
-        Some(format!(
-            "{} case(s) timed out with --jobs {jobs} but {} answered alone in {ms} ms: the handler seems to serve \
-             one request at a time; try --jobs 1",
-            self.timed_out, case.id
-        ))
+        Some(fire::serial_handler_note(self.timed_out, jobs, &case.id, ms))
     }
 }
 
@@ -731,31 +723,23 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-/// The plan's cases in firing order, each with its index in the plan (from 1; the installation
-/// is 0): the regular cases in suite order, then the journeys' steps, which change the portal's
-/// state, in suite order.
-fn firing_order(cases: Vec<Case>) -> impl Iterator<Item = (usize, Case)> {
-    let (steps, regular): (Vec<Case>, Vec<Case>) =
-        cases.into_iter().partition(|case| matches!(case.kind, CaseKind::Step(_)));
-    (1..).zip(regular.into_iter().chain(steps))
-}
-
-/// The cases of the run: the regressions file's draws first, when there is one, then the
-/// suites' cases the filters select. A filter may select the installation alone.
-pub fn cases(config: &RunConfig) -> Result<Vec<Case>, RunError> {
+/// The plan of the run: the suites' cases the filters select, in the run's partition, with the
+/// regressions file's draws that the run does not draw anyway, when there is a file. A filter
+/// may select the installation alone: the plan is empty then.
+pub fn cases(config: &RunConfig) -> Result<Plan, RunError> {
     let mut draw = config.draw.clone();
     if let Some(path) = &config.regressions {
         draw.replay = regressions::read(path)?;
     }
+    let plan = selected(&config.suites, &config.filters, &draw)?;
     let installs = Session::installs(config);
-    match select(&config.suites, &config.filters, &draw) {
-        Err(RunError::NoCases(_))
-            if installs && Filter::new(&config.filters).selects(config.install_form.case_id()) =>
-        {
-            Ok(Vec::new())
-        }
-        selected => selected,
+    if plan.total() == 0 && !(installs && Filter::new(&config.filters).selects(config.install_form.case_id())) {
+        return Err(RunError::NoCases(config.filters.to_vec()));
     }
+    Ok(match config.partition {
+        Some(partition) => plan.partitioned(partition),
+        None => plan,
+    })
 }
 
 /// Where the foreign portal listens: the port after a fixed home port, so that payloads naming
