@@ -502,8 +502,10 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         let line = summary.line(end.baseline.is_some());
         eprintln!("{line} (seed {}, {seconds:.2} s); report in {}", config.draw.seed, files.join(", "));
     }
-    if let Some(stopped) = &end.stopped {
-        eprintln!("{stopped}");
+    match &end.stopped {
+        Some(stopped) => eprintln!("{stopped}"),
+        None if !end.answered && end.summary.errored > 0 => eprintln!("the handler never answered any case"),
+        None => {}
     }
     Ok(end.exit_code())
 }

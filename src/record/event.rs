@@ -29,6 +29,9 @@ pub struct RunEnd {
     pub baseline: Option<BaselineReport>,
     /// Why the run stopped firing before the last case, when it did.
     pub stopped: Option<String>,
+    /// Some case got an HTTP answer, even a broken one: a run whose cases never did could not
+    /// judge the handler at all.
+    pub answered: bool,
     /// Lines for the reader at the end: a TLS handshake warning, a hint about concurrency, the
     /// files written.
     pub notes: Vec<String>,
@@ -58,11 +61,11 @@ pub enum Event<'a> {
 }
 
 impl RunEnd {
-    /// 0 when every case passed; 1 when a case failed, errored or was not run; 3 when the run
-    /// stopped early and no case it judged ever got an answer: nothing of the handler could be
-    /// judged, so the run did not happen (DESIGN.md, CLI contract).
+    /// 0 when every case passed; 1 when a case failed, errored or was not run; 3 when cases
+    /// errored and none ever got an HTTP answer: nothing of the handler could be judged, so the
+    /// run did not happen (DESIGN.md, CLI contract).
     pub fn exit_code(&self) -> u8 {
         let s = &self.summary;
-        if self.stopped.is_some() && s.errored == s.cases { 3 } else { u8::from(s.failed + s.errored + s.not_run > 0) }
+        if !self.answered && s.errored > 0 { 3 } else { u8::from(s.failed + s.errored + s.not_run > 0) }
     }
 }

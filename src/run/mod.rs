@@ -696,7 +696,8 @@ impl<'a> Runner<'a> {
             updated.save()?;
             notes.push(format!("baseline {}: {} deviations written", updated.path.display(), updated.deviations.len()));
         }
-        let end = RunEnd { summary: self.summary.clone(), baseline, stopped: self.stopped.clone(), notes };
+        let answered = self.liveness.ever_answered();
+        let end = RunEnd { summary: self.summary.clone(), baseline, stopped: self.stopped.clone(), answered, notes };
         self.emit(&Event::Ended(&end))?;
         Ok(end)
     }
@@ -706,8 +707,8 @@ impl<'a> Runner<'a> {
     async fn concurrency_hint(&mut self) -> Option<String> {
         let jobs = self.config.jobs;
         // A handler that answered nothing is down, not busy.
-        let answered_some = self.summary.errored < self.summary.cases;
-        let case = self.first_timed_out.take().filter(|_| jobs > 1 && answered_some)?;
+        let answered = self.liveness.ever_answered();
+        let case = self.first_timed_out.take().filter(|_| jobs > 1 && answered)?;
         let owner = self.next_owner;
         self.next_owner += 1;
         let ms = self.session.fire_alone(owner, &case).await?;
