@@ -174,3 +174,29 @@ fn a_baseline_made_from_a_run_matches_the_next_identical_run() {
     assert_eq!(doc["baseline"]["expired"].as_array().map(Vec::len), Some(0));
     assert_eq!(std::fs::read_to_string(&file).unwrap(), written, "the file is stable");
 }
+
+#[test]
+fn a_run_ended_by_sigterm_leaves_no_partial_report() {
+    let scratch = Scratch::new("sigterm");
+    let report = scratch.0.join("report.json");
+    // Every page takes 3.2 s: the run is still going when the signal comes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+        .args(["run", "--handler", "builtin:reference?fault=slow-page", "--format", "json", "--out"])
+        .arg(&report)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the binary starts");
+    let partial = scratch.0.join(".report.json.partial");
+    let started = std::time::Instant::now();
+    while !partial.exists() && started.elapsed() < std::time::Duration::from_secs(20) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(partial.exists(), "the report is written to its partial file while the run goes");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill runs");
+    assert!(killed.success());
+    let out = child.wait_with_output().expect("the run ends");
+    assert_eq!(out.status.code(), Some(143), "{}", text(&out.stderr));
+    assert!(std::fs::read_dir(&scratch.0).unwrap().next().is_none(), "nothing left in {}", scratch.0.display());
+}
