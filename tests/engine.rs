@@ -200,3 +200,26 @@ fn a_run_ended_by_sigterm_leaves_no_partial_report() {
     assert_eq!(out.status.code(), Some(143), "{}", text(&out.stderr));
     assert!(std::fs::read_dir(&scratch.0).unwrap().next().is_none(), "nothing left in {}", scratch.0.display());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn shrinking_stops_at_its_time_and_says_so() {
+    use b24_conform::reference::Fault;
+    let mut config = RunConfig::new(Handler::Builtin(Some(Fault::PhpArray500)));
+    config.filters = vec!["malformed/generated*".to_owned()];
+    config.draw.count = Some(8);
+    config.shrink_time = std::time::Duration::from_millis(1);
+    let mut shrunk = Vec::new();
+    let mut observer = |event: &Event<'_>| {
+        if let Event::Judged(case) = event {
+            shrunk.extend(case.shrunk.as_ref().map(|s| (case.id.clone(), s.steps, s.stopped.clone())));
+        }
+        Ok(())
+    };
+    let end = run(&config, &mut observer).await.expect("the run happens");
+    assert!(end.summary.failed > 0, "{:?}", end.summary);
+    assert!(!shrunk.is_empty());
+    for (id, steps, stopped) in shrunk {
+        assert_eq!(stopped.as_deref(), Some("stopped after 1 ms (--shrink-time-ms 1)"), "{id}");
+        assert!(steps <= 1, "{id}: {steps} candidates in 1 ms");
+    }
+}

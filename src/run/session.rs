@@ -290,13 +290,20 @@ impl Session {
             }
             shrinker.verdict(still_fails);
         }
-        let report = smallest?;
+        // Stopped early with nothing smaller yet: the case itself is the smallest known, and the
+        // report says why shrinking stopped.
+        let smallest = match smallest {
+            Some(report) => report,
+            None if stopped.is_some() => failed.clone(),
+            None => return None,
+        };
         Some(Shrunk {
             steps: shrinker.steps(),
+            // The shrinker's smallest is the case's own draw until a candidate still fails.
             mutations: shrinker.smallest().mutations.clone(),
-            failures: report.run_failures().cloned().collect(),
-            reproduce: report.reproduce,
-            request: report.request,
+            failures: smallest.run_failures().cloned().collect(),
+            reproduce: smallest.reproduce,
+            request: smallest.request,
             stopped,
         })
     }
