@@ -180,7 +180,7 @@ fn a_run_ended_by_sigterm_leaves_no_partial_report() {
     let scratch = Scratch::new("sigterm");
     let report = scratch.0.join("report.json");
     // Every page takes 3.2 s: the run is still going when the signal comes.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+    let child = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
         .args(["run", "--handler", "builtin:reference?fault=slow-page", "--format", "json", "--out"])
         .arg(&report)
         .stdout(std::process::Stdio::null())
