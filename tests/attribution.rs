@@ -57,6 +57,6 @@ async fn calls_without_a_token_of_the_run_are_reported_apart() {
     assert!(report.cases[0].portal_calls.is_empty());
     let stray: Vec<_> = report.unattributed.iter().map(|c| (c.method.as_str(), c.token, c.error.as_deref())).collect();
     assert_eq!(stray, [("user.current", TokenRole::None, Some("NO_AUTH_FOUND"))]);
-    let human = b24_conform::report::render_human(&report);
+    let human = common::human(&report);
     assert!(human.contains("home: GET user.current, no token → 401 NO_AUTH_FOUND"), "{human}");
 }

@@ -95,5 +95,5 @@ async fn the_reference_handler_survives_a_thousand_malformed_draws() {
     config.draw.count = Some(1000);
     config.jobs = 32;
     let report = collect(&config).await.expect("the run happens");
-    assert_eq!(report.summary.passed, 1000, "{}", b24_conform::report::render_human(&report));
+    assert_eq!(report.summary.passed, 1000, "{}", common::human(&report));
 }

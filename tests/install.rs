@@ -26,7 +26,7 @@ async fn an_app_given_by_url_is_installed_first_and_its_bound_handler_serves_the
         "token/expired".to_owned(),
     ];
     let report = collect(&config).await.expect("the run happens");
-    assert_eq!(report.summary.passed, 3, "{}", b24_conform::report::render_human(&report));
+    assert_eq!(report.summary.passed, 3, "{}", common::human(&report));
     let installed = &report.cases[0];
     assert_eq!(installed.id, install::InstallForm::Event.case_id());
     let bind = installed.portal_calls.iter().find(|c| c.method == "landing.repo.bind").expect("the app bound");
@@ -43,7 +43,7 @@ async fn the_installation_page_form_installs_the_app_too() {
     config.install_form = InstallForm::Frame;
     config.filters = vec!["install/*".to_owned(), "valid/documented-example".to_owned()];
     let report = collect(&config).await.expect("the run happens");
-    assert_eq!(report.summary.passed, 2, "{}", b24_conform::report::render_human(&report));
+    assert_eq!(report.summary.passed, 2, "{}", common::human(&report));
     let installed = &report.cases[0];
     assert_eq!(installed.id, "install/frame");
     assert!(installed.request.url.contains("DOMAIN=") && !installed.request.url.contains("event"));

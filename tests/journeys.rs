@@ -5,8 +5,6 @@ mod common;
 
 use common::collect;
 
-use std::process::Command;
-
 use b24_conform::checks::Outcome;
 use b24_conform::fire;
 use b24_conform::journey::forged_application_token;
@@ -47,7 +45,7 @@ async fn the_reference_passes_both_journeys_step_by_step_under_stable_ids() {
     let report = journeys(Handler::Builtin(None), None).await;
     let ids: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, STEPS);
-    assert_eq!(report.summary.passed, 6, "{}", b24_conform::report::render_human(&report));
+    assert_eq!(report.summary.passed, 6, "{}", common::human(&report));
     // The same ids, in the same order, on every run.
     let again = journeys(Handler::Builtin(None), None).await;
     assert_eq!(again.cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), STEPS);
@@ -142,7 +140,7 @@ fn journey_mistakes_are_refused_with_file_line_and_column() {
 
 #[test]
 fn list_shows_each_step_as_a_case() {
-    let out = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+    let out = common::binary()
         .args(["list", "--filter", "lifecycle/uninstall/step-3-case"])
         .output()
         .expect("the binary runs");
@@ -230,7 +228,7 @@ async fn a_handler_installed_by_hand_is_not_failed_by_the_journeys() {
     };
     config.filters = vec!["lifecycle/*".to_owned()];
     let report = collect(&config).await.expect("the run happens");
-    let text = b24_conform::report::render_human(&report);
+    let text = common::human(&report);
     assert_eq!(report.exit_code(), 0, "{text}");
     let install = case(&report, "lifecycle/forged-uninstall/step-1-install");
     assert!(install.response.is_none() && install.checks[0].message.contains("installed again by hand"), "{text}");

@@ -277,7 +277,7 @@ pub struct Summary {
     pub not_modelled: usize,
     /// Verdicts, over all cases, of checks that applied but had nothing to judge.
     pub not_exercised: usize,
-    /// Cases not fired because the run stopped early (not counted in `cases`).
+    /// Cases not fired because the run stopped early (counted in `cases` too).
     pub not_run: usize,
     pub duration_ms: u64,
 }

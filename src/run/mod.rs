@@ -123,6 +123,9 @@ pub struct RunConfig {
     pub handler_wait: Duration,
     /// Judge each exchange against its reviewed snapshot too (the `snapshot` check).
     pub snapshots: Option<SnapshotConfig>,
+    /// CA certificates (PEM) the harness trusts for an https handler, besides the system's
+    /// roots (`--handler-ca`).
+    pub handler_ca: Option<String>,
 }
 
 impl RunConfig {
@@ -157,6 +160,7 @@ impl RunConfig {
             handler_cmd: None,
             handler_wait: Duration::from_secs(30),
             snapshots: None,
+            handler_ca: None,
         }
     }
 }
@@ -187,6 +191,8 @@ pub enum RunError {
     Launch(#[from] LaunchError),
     #[error(transparent)]
     Baseline(#[from] BaselineError),
+    #[error("--handler-ca: not a usable CA certificate")]
+    HandlerCa(#[source] reqwest::Error),
     /// A consumer of the run's events failed: a report could not be written.
     #[error("cannot write the report")]
     Observer(#[source] std::io::Error),
@@ -201,7 +207,8 @@ impl RunError {
             | RunError::Regressions(_)
             | RunError::CommandWithoutUrl
             | RunError::Baseline(_)
-            | RunError::Observer(_) => 2,
+            | RunError::Observer(_)
+            | RunError::HandlerCa(_) => 2,
             RunError::Portal { .. }
             | RunError::Unreachable { .. }
             | RunError::Reference(_)
@@ -486,6 +493,7 @@ impl<'a> Runner<'a> {
         if let Some(stopped) = &self.stopped {
             let reason = format!("not run: {stopped}");
             for (index, case) in plan {
+                self.summary.cases += 1;
                 self.summary.not_run += 1;
                 self.emit(&Event::NotRun { id: &case.id, index, reason: &reason })?;
             }

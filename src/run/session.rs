@@ -49,6 +49,11 @@ impl Session {
         if config.handler_cmd.is_some() && matches!(config.handler, Handler::Builtin(_)) {
             return Err(RunError::CommandWithoutUrl);
         }
+        // A CA that is no CA is bad input: refused before anything starts.
+        let client = match &config.handler_ca {
+            Some(pem) => fire::client_also_trusting(pem).map_err(RunError::HandlerCa)?,
+            None => fire::client(),
+        };
         let authority = match config.portal_tls {
             true => Some(
                 Authority::new().map_err(|e| RunError::Portal { addr: config.portal_addr, reason: e.to_string() })?,
@@ -104,7 +109,7 @@ impl Session {
             authority,
             handler_url,
             binding,
-            client: fire::client(),
+            client,
             wire: config.wire,
             limits: config.limits,
             install_url,
