@@ -11,16 +11,17 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::signal::unix::{SignalKind, signal};
 
-use b24_conform::baseline::{Baseline, Date};
+use b24_conform::baseline::Baseline;
 use b24_conform::checks::{self, Settings};
 use b24_conform::fire::{self, Limits};
 use b24_conform::install::InstallForm;
 use b24_conform::journey::Action;
 use b24_conform::payload::Wire;
 use b24_conform::portal::{OauthClient, Portal, PortalConfig, Role};
+use b24_conform::record::Event;
 use b24_conform::reference::Fault;
-use b24_conform::report::{self, Format};
-use b24_conform::run::{self, Handler, RunConfig, RunError, Stage};
+use b24_conform::report::{self, Format, SinkOptions};
+use b24_conform::run::{self, Handler, RunConfig, RunError};
 use b24_conform::snapshot::{SnapshotConfig, review};
 use b24_conform::suite::{CaseKind, Draw, Partition, SuiteSource};
 
@@ -219,10 +220,20 @@ struct RunArgs {
     /// still do not.
     #[arg(long)]
     strict: bool,
-    /// A failing generated case is shrunk to the smallest request that still fails, trying at
-    /// most N candidates (0: not shrunk).
+    /// A generated case that fails the run (at level must) is shrunk to the smallest request
+    /// that still fails, trying at most N candidates (0: not shrunk)...
     #[arg(long, default_value_t = 256, value_name = "N", value_parser = count, allow_negative_numbers = true)]
     shrink_budget: usize,
+    /// ...for at most N milliseconds per case; the report says when shrinking stopped early.
+    #[arg(long, default_value_t = 5_000, value_name = "N", value_parser = milliseconds, allow_negative_numbers = true)]
+    shrink_time_ms: u64,
+    /// Stop firing new cases once N cases failed the run; the cases in flight finish, the rest
+    /// are reported as not run.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_failures: Option<u64>,
+    /// --max-failures 1.
+    #[arg(long, conflicts_with = "max_failures")]
+    fail_fast: bool,
     /// Record the generated draws that fail in FILE, and draw the draws FILE holds again
     /// (those the run's seed does not draw anyway, after their group's). Default: nothing read
     /// or written.
@@ -476,6 +487,10 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
 }
 
 async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
+    let baseline = match &args.baseline {
+        Some(path) => Some(Baseline::load(path, args.baseline_update)?),
+        None => None,
+    };
     let config = RunConfig {
         handler: args.handler,
         suites: args.suite.sources(),
@@ -493,6 +508,10 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         handler_wait: Duration::from_millis(args.handler_wait_ms),
         settings: Settings { latency_budget: Duration::from_millis(args.latency_budget_ms), strict: args.strict },
         shrink_budget: args.shrink_budget,
+        shrink_time: Duration::from_millis(args.shrink_time_ms),
+        max_failures: if args.fail_fast { Some(1) } else { args.max_failures.map(|n| n as usize) },
+        baseline,
+        baseline_update: args.baseline_update,
         regressions: args.regressions.clone(),
         partition: args.partition,
         snapshots: args.snapshots.clone().map(|dir| SnapshotConfig {
@@ -502,54 +521,52 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         }),
         handler_ca: args.handler_ca.clone(),
     };
-    let baseline = match &args.baseline {
-        Some(path) => Some(Baseline::load(path, args.baseline_update)?),
-        None => None,
+    let colour = match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            args.out.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        }
     };
+    // Every report file is opened before the run, so a path that cannot be written is bad usage
+    // found before anything runs, not after minutes of it.
+    let mut outputs = Outputs::default();
+    let mut sinks = Vec::new();
+    match &args.out {
+        Some(path) => {
+            let file = outputs.open("--out", path)?;
+            sinks.push(report::sink(args.format, file, SinkOptions { colour, beside: Some(beside(path)) }));
+        }
+        None => {
+            sinks.push(report::sink(args.format, Box::new(std::io::stdout()), SinkOptions { colour, beside: None }))
+        }
+    }
+    for (format, path) in &args.reports {
+        let file = outputs.open("--report", path)?;
+        sinks.push(report::sink(*format, file, SinkOptions { colour: false, beside: Some(beside(path)) }));
+    }
     let progress = progress_bar()?;
-    let on_fired = |case: &b24_conform::suite::Case, total: usize| {
-        progress.set_length(total as u64);
-        progress.set_message(case.id.clone());
-        progress.inc(1);
-    };
-    let work = async {
-        let cases: Vec<_> = run::cases(&config)?.iter().map(|(_, case)| case).collect();
-        let stage = Stage::start(&config, &cases).await?;
-        // A handler started by hand learns the app's OAuth client here (--handler-cmd gets it in
-        // its environment): without it, its refreshes are refused with invalid_client.
-        if matches!(config.handler, Handler::Url(_)) && config.handler_cmd.is_none() {
-            let portal = stage.portal();
-            let client = portal.client();
-            eprintln!(
-                "mock OAuth server at {} (SERVER_ENDPOINT {}); client_id {} client_secret {}",
-                portal.oauth_url(),
-                portal.server_endpoint(),
-                client.id,
-                client.secret
-            );
+    let mut observer = |event: &Event<'_>| -> std::io::Result<()> {
+        match event {
+            Event::Started(info) => progress.suspend(|| info.notes.iter().for_each(|note| eprintln!("{note}"))),
+            Event::Answered { id, done, total } => {
+                progress.set_length(*total as u64);
+                progress.set_position(*done as u64);
+                progress.set_message(id.to_string());
+            }
+            Event::Ended(_) => progress.finish_and_clear(),
+            _ => {}
         }
-        if let Some(authority) = stage.authority() {
-            eprintln!("mock portal at {}; CA certificate: {}", stage.portal().origin(), authority.ca_file().display());
-        }
-        let report = stage.perform_observed(&config, &cases, on_fired, |_| {}).await;
-        let refused = stage.handshake_failures();
-        if let (Some(authority), 1..) = (stage.authority(), refused.count) {
-            eprintln!(
-                "warning: the mock portal refused {} TLS handshake(s), the first: {}; does the handler trust the \
-                 run's CA ({}; --handler-cmd gives it in SSL_CERT_FILE), and speak https to it?",
-                refused.count,
-                refused.first,
-                authority.ca_file().display()
-            );
-        }
-        stage.close().await;
-        report
+        sinks.iter_mut().try_for_each(|sink| sink.event(event))
     };
     // The handler of --handler-cmd runs in its own process group, out of reach of the
-    // terminal's Ctrl-C and of a signal sent to us alone: dropping the run stops it.
+    // terminal's Ctrl-C and of a signal sent to us alone: dropping the run stops it. The
+    // partial report files go with it (`outputs` removes them).
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
-    let report = tokio::select! {
-        report = work => report,
+    let ended = tokio::select! {
+        ended = run::run(&config, &mut observer) => ended,
         Ok(()) = tokio::signal::ctrl_c() => {
             progress.finish_and_clear();
             eprintln!("interrupted");
@@ -562,44 +579,68 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         }
     };
     progress.finish_and_clear();
-    let mut report = report?;
-    if let Some(baseline) = &baseline {
-        let today = Date::today();
-        baseline.apply(&mut report, today);
-        if args.baseline_update {
-            let updated = baseline.updated(&report, today);
-            updated.save()?;
-            eprintln!("baseline {}: {} deviations written", updated.path.display(), updated.deviations.len());
-        }
+    let end = ended?;
+    drop(sinks);
+    let files = outputs.keep()?;
+    for note in &end.notes {
+        eprintln!("{note}");
     }
-    let colour = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            args.out.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
-    // The run is in memory until the engine streams its events into the writers as they happen.
-    match &args.out {
-        Some(path) => write_report("--out", path, args.format, &report)?,
-        None => {
-            let options = report::SinkOptions { colour, beside: None };
-            report
-                .write_to(report::sink(args.format, Box::new(std::io::stdout()), options).as_mut(), Vec::new())
-                .context("cannot write the report")?;
-        }
-    }
-    for (format, path) in &args.reports {
-        write_report("--report", path, *format, &report)?;
-    }
-    let files: Vec<String> =
-        args.out.iter().chain(args.reports.iter().map(|(_, path)| path)).map(|p| p.display().to_string()).collect();
     if !files.is_empty() {
-        eprintln!("{}; report in {}", report.summary_line(), files.join(", "));
+        let summary = &end.summary;
+        let seconds = summary.duration_ms as f64 / 1000.0;
+        let line = summary.line(end.baseline.is_some());
+        eprintln!("{line} (seed {}, {seconds:.2} s); report in {}", config.draw.seed, files.join(", "));
     }
-    Ok(report.exit_code() as u8)
+    match &end.stopped {
+        Some(stopped) => eprintln!("{stopped}"),
+        None if !end.answered && end.summary.errored > 0 => eprintln!("the handler never answered any case"),
+        None => {}
+    }
+    Ok(end.exit_code())
+}
+
+/// The directory of `path`, where files beside its report go.
+fn beside(path: &Path) -> PathBuf {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned()
+}
+
+/// The report files of a run, written to `.NAME.partial` beside each and renamed into place
+/// when the run ends: a reader never sees half a report, an earlier report survives a failed
+/// run, and a run that ends early (an error, Ctrl-C) leaves no partial file behind.
+#[derive(Default)]
+struct Outputs {
+    /// Each file's partial path and final path.
+    files: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Outputs {
+    /// Creates `path`'s partial file, for `flag`.
+    fn open(&mut self, flag: &str, path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
+        let file_name = path.file_name().with_context(|| format!("{flag} {}: not a file path", path.display()))?;
+        let partial = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
+        let file =
+            std::fs::File::create(&partial).with_context(|| format!("{flag} {}: cannot write", path.display()))?;
+        self.files.push((partial, path.to_owned()));
+        Ok(Box::new(std::io::BufWriter::new(file)))
+    }
+
+    /// Renames every partial file into place; the files' names.
+    fn keep(mut self) -> anyhow::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for (partial, path) in std::mem::take(&mut self.files) {
+            std::fs::rename(&partial, &path).with_context(|| format!("{}: cannot replace", path.display()))?;
+            names.push(path.display().to_string());
+        }
+        Ok(names)
+    }
+}
+
+impl Drop for Outputs {
+    fn drop(&mut self) {
+        for (partial, _) in &self.files {
+            let _ = std::fs::remove_file(partial);
+        }
+    }
 }
 
 /// A progress bar on standard error when it is a terminal outside CI; hidden otherwise, so
@@ -730,23 +771,6 @@ fn print_rows<T: serde::Serialize>(
     }
     out.flush()?;
     Ok(0)
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half
-/// a report and an earlier report survives a failed write.
-/// Writes `report` in `format` to `path` whole or not at all (into a temporary file beside it,
-/// then renamed), with the files its commands read beside it.
-fn write_report(flag: &str, path: &Path, format: Format, report: &report::RunReport) -> anyhow::Result<()> {
-    let file_name = path.file_name().with_context(|| format!("{flag} {}: not a file path", path.display()))?;
-    let temporary = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
-    let file = std::fs::File::create(&temporary).with_context(|| format!("{flag} {}: cannot write", path.display()))?;
-    let beside = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
-    let options = report::SinkOptions { colour: false, beside: Some(beside) };
-    report
-        .write_to(report::sink(format, Box::new(file), options).as_mut(), Vec::new())
-        .with_context(|| format!("{flag} {}: cannot write", path.display()))?;
-    std::fs::rename(&temporary, path).with_context(|| format!("{flag} {}: cannot replace", path.display()))?;
-    Ok(())
 }
 
 /// A row of `list` or `checks`, then its evidence under it, indented by `indent`: the quote, and
