@@ -146,7 +146,7 @@ pub struct Baseline {
 }
 
 /// What a baseline made of a run, for the reports.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct BaselineReport {
     pub file: String,
     /// Failures the baseline accepts: reported, not failing the run.

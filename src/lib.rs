@@ -15,6 +15,7 @@ pub mod html;
 pub mod install;
 pub mod journey;
 pub mod launch;
+pub mod merge;
 pub mod payload;
 pub mod portal;
 pub mod record;

@@ -15,10 +15,12 @@ use b24_conform::baseline::{Baseline, Date};
 use b24_conform::checks::{self, Settings};
 use b24_conform::fire::Limits;
 use b24_conform::install::InstallForm;
+use b24_conform::merge::Merged;
 use b24_conform::payload::Wire;
 use b24_conform::portal::{OauthClient, Portal, PortalConfig, Role};
+use b24_conform::record::Event;
 use b24_conform::reference::Fault;
-use b24_conform::report::{self, Format};
+use b24_conform::report::{self, Format, RunReport};
 use b24_conform::run::{self, Handler, RunConfig, RunError, Stage};
 use b24_conform::snapshot::{SnapshotConfig, review};
 use b24_conform::suite::{Draw, SuiteSource};
@@ -68,6 +70,16 @@ enum Command {
         /// Only this case's pending snapshot; repeatable. Default: every pending one.
         #[arg(long = "case", value_name = "ID")]
         cases: Vec<String>,
+    },
+    /// Join the JSON reports of the partitions of one run (`run --partition K/N --format json`,
+    /// one CI job each) into the whole run's report, in any format (exit 0 all passed, 1 a case
+    /// failed, 2 the reports are not the partitions 1/N … N/N of one run).
+    Merge {
+        /// The partitions' JSON reports, in any order.
+        #[arg(required = true, value_name = "REPORT.json")]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// The mock portal alone, with its URLs and the tokens of the catalog's cases.
     Portal {
@@ -171,15 +183,8 @@ struct RunArgs {
     /// How the fields travel: split (as Bitrix24: query + form body), form, json.
     #[arg(long, value_enum, default_value_t)]
     wire: Wire,
-    #[arg(long, value_enum, default_value_t)]
-    format: Format,
-    /// Write the report to FILE instead of standard output (written whole or not at all).
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
-    /// Also write the report in FORMAT to FILE, e.g. junit=report.xml; repeatable, each file
-    /// written whole or not at all.
-    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report_file)]
-    reports: Vec<(Format, PathBuf)>,
+    #[command(flatten)]
+    output: OutputArgs,
     /// Where the mock portal listens; port 0 takes a free one.
     #[arg(long, default_value = "127.0.0.1:0")]
     portal_addr: SocketAddr,
@@ -248,6 +253,20 @@ struct RunArgs {
     /// and dates of kept entries stay). The run is judged against the file as it was.
     #[arg(long, requires = "baseline")]
     baseline_update: bool,
+}
+
+/// Where a report goes, and in which formats: a run's, or the merge of a partitioned run's.
+#[derive(Args)]
+struct OutputArgs {
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    /// Write the report to FILE instead of standard output (written whole or not at all).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Also write the report in FORMAT to FILE, e.g. junit=report.xml; repeatable, each file
+    /// written whole or not at all.
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report_file)]
+    reports: Vec<(Format, PathBuf)>,
 }
 
 #[derive(Clone, Copy, Default, ValueEnum)]
@@ -378,8 +397,37 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
         }
         Command::Payload(args) => payload_command(args),
         Command::Review { action, snapshots, cases } => review_command(action, &snapshots, &cases),
+        Command::Merge { files, output } => {
+            let merged = Merged::read(&files)?;
+            write_report(&legacy_report(merged.events()), &output, false)?;
+            Ok(merged.exit_code() as u8)
+        }
         Command::Portal { addr, suite, portal } => portal_command(addr, suite, portal.config()).await,
     }
+}
+
+/// The run that `events` tell, as the renderers of today take it. Temporary: the streaming sinks
+/// (issue 11) will take the events themselves.
+fn legacy_report<'a>(events: impl Iterator<Item = Event<'a>>) -> RunReport {
+    let mut report = RunReport::new(String::new(), 0, Wire::default(), Vec::new(), Duration::ZERO);
+    for event in events {
+        match event {
+            Event::Started(info) => {
+                report.handler.clone_from(&info.handler);
+                report.seed = info.seed;
+                report.wire = info.wire;
+            }
+            Event::Judged(case) => report.cases.push(case.clone()),
+            Event::Unattributed(call) => report.unattributed.push(call.clone()),
+            Event::Ended(end) => {
+                report.summary = end.summary.clone();
+                report.baseline.clone_from(&end.baseline);
+            }
+            // Today's report has no place for a case not run, nor for progress.
+            Event::NotRun { .. } | Event::Answered { .. } => {}
+        }
+    }
+    report
 }
 
 async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
@@ -481,28 +529,35 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            args.out.is_none()
+            args.output.out.is_none()
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    let text = match args.format {
-        Format::Human if colour && args.out.is_none() => report::render_human_in_colour(&report),
-        format => report::render(&report, format),
+    write_report(&report, &args.output, colour)?;
+    Ok(report.exit_code() as u8)
+}
+
+/// Writes `report` where `output` says: in its format to --out or standard output (coloured when
+/// `colour`), and in each --report format to its file; names the files written on stderr.
+fn write_report(report: &RunReport, output: &OutputArgs, colour: bool) -> anyhow::Result<()> {
+    let text = match output.format {
+        Format::Human if colour && output.out.is_none() => report::render_human_in_colour(report),
+        format => report::render(report, format),
     };
-    match &args.out {
+    match &output.out {
         Some(path) => write_whole("--out", path, text.as_bytes())?,
         None => print!("{text}"),
     }
-    for (format, path) in &args.reports {
-        write_whole("--report", path, report::render(&report, *format).as_bytes())?;
+    for (format, path) in &output.reports {
+        write_whole("--report", path, report::render(report, *format).as_bytes())?;
     }
     let files: Vec<String> =
-        args.out.iter().chain(args.reports.iter().map(|(_, path)| path)).map(|p| p.display().to_string()).collect();
+        output.out.iter().chain(output.reports.iter().map(|(_, path)| path)).map(|p| p.display().to_string()).collect();
     if !files.is_empty() {
         eprintln!("{}; report in {}", report.summary_line(), files.join(", "));
     }
-    Ok(report.exit_code() as u8)
+    Ok(())
 }
 
 /// A progress bar on standard error when it is a terminal outside CI; hidden otherwise, so

@@ -1,28 +1,28 @@
 //! What went over the wire in one case: the request as sent, the redirects and the answer, or
 //! why there was none.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::PortalCall;
 use crate::payload::lossy_text;
 
 /// A request exactly as it is sent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpRequest {
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
-    #[serde(serialize_with = "lossy_text")]
+    #[serde(serialize_with = "lossy_text", deserialize_with = "text_bytes")]
     pub body: Vec<u8>,
 }
 
 /// The handler's answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpResponse {
     pub status: u16,
     /// Header names lower-cased, in the order received.
     pub headers: Vec<(String, String)>,
-    #[serde(serialize_with = "crate::payload::lossy_text")]
+    #[serde(serialize_with = "crate::payload::lossy_text", deserialize_with = "text_bytes")]
     pub body: Vec<u8>,
     /// The body was longer than the cap and was cut.
     pub truncated: bool,
@@ -38,6 +38,12 @@ impl HttpResponse {
     pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.body)
     }
+}
+
+/// A body as a report wrote it, as text (bytes that were not UTF-8 already shown as U+FFFD): its
+/// UTF-8 bytes, so that a report read back (`merge`) is written again the same.
+fn text_bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    String::deserialize(deserializer).map(String::into_bytes)
 }
 
 /// Why there was no answer.
@@ -75,7 +81,7 @@ impl Exchange {
 }
 
 /// One redirect the handler answered with.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Redirect {
     pub status: u16,
     /// The Location header, as sent.
