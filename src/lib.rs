@@ -21,6 +21,7 @@ pub mod portal;
 pub mod record;
 pub mod reference;
 pub mod regressions;
+pub mod replay;
 pub mod report;
 pub mod run;
 pub mod snapshot;

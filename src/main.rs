@@ -18,8 +18,10 @@ use b24_conform::install::InstallForm;
 use b24_conform::merge::Merged;
 use b24_conform::payload::Wire;
 use b24_conform::portal::{OauthClient, Portal, PortalConfig, Role};
+use b24_conform::record::CaseOutcome;
 use b24_conform::record::Event;
 use b24_conform::reference::Fault;
+use b24_conform::replay::{self, ReplayError};
 use b24_conform::report::{self, Format, RunReport};
 use b24_conform::run::{self, Handler, RunConfig, RunError, Stage};
 use b24_conform::snapshot::{SnapshotConfig, review};
@@ -38,7 +40,23 @@ struct Cli {
 enum Command {
     /// Fire the suite at a handler and judge every answer (exit 0 all passed, 1 a case failed,
     /// 2 bad usage or input, 3 the run could not happen).
-    Run(Box<RunArgs>),
+    Run {
+        #[command(flatten)]
+        run: Box<RunArgs>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Fire one case again, alone, as `run` fires it (the portal, --handler-cmd, the
+    /// installation), with `run`'s options, and print its exchange in full: the request as a
+    /// curl, the redirects, the answer, the portal calls, the verdicts and the evidence (exit 0
+    /// passed, 1 failed, 2 no such case, 3 the run could not happen). Writes no regressions file.
+    Replay {
+        /// The case's id, as a run reports it (generated ones too: `malformed/generated#7`).
+        #[arg(value_name = "CASE-ID")]
+        case: String,
+        #[command(flatten)]
+        run: Box<RunArgs>,
+    },
     /// The cases of the suites, the installation first: id, level, expectation, title, and the
     /// evidence (kind, URL, quote).
     List {
@@ -183,8 +201,6 @@ struct RunArgs {
     /// How the fields travel: split (as Bitrix24: query + form body), form, json.
     #[arg(long, value_enum, default_value_t)]
     wire: Wire,
-    #[command(flatten)]
-    output: OutputArgs,
     /// Where the mock portal listens; port 0 takes a free one.
     #[arg(long, default_value = "127.0.0.1:0")]
     portal_addr: SocketAddr,
@@ -267,6 +283,36 @@ struct OutputArgs {
     /// written whole or not at all.
     #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report_file)]
     reports: Vec<(Format, PathBuf)>,
+}
+
+impl RunArgs {
+    /// The run these arguments describe.
+    fn config(&self) -> RunConfig {
+        RunConfig {
+            handler: self.handler.clone(),
+            suites: self.suite.sources(),
+            filters: self.suite.filter.clone(),
+            draw: self.suite.draw(),
+            jobs: usize::from(self.jobs),
+            limits: Limits { timeout: Duration::from_millis(self.timeout_ms), body_cap: self.body_cap },
+            wire: self.wire,
+            portal_addr: self.portal_addr,
+            portal: self.portal.config(),
+            install_url: self.install_url.clone(),
+            install_form: self.install_as,
+            portal_tls: self.portal_tls,
+            handler_cmd: self.handler_cmd.clone(),
+            handler_wait: Duration::from_millis(self.handler_wait_ms),
+            settings: Settings { latency_budget: Duration::from_millis(self.latency_budget_ms), strict: self.strict },
+            shrink_budget: self.shrink_budget,
+            regressions: (!self.no_regressions).then_some(self.regressions.clone()),
+            snapshots: self.snapshots.clone().map(|dir| SnapshotConfig {
+                dir,
+                update: self.update_snapshots,
+                redact: self.redact.clone(),
+            }),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Default, ValueEnum)]
@@ -370,7 +416,19 @@ fn main() -> ExitCode {
 
 async fn execute(command: Command) -> anyhow::Result<u8> {
     match command {
-        Command::Run(args) => run_command(*args).await,
+        Command::Run { run, output } => run_command(*run, output).await,
+        Command::Replay { case, run } => {
+            let body_dir = std::env::temp_dir().join("b24-conform-replay");
+            let replayed = replay::replay(&run.config(), &case, &body_dir, &mut std::io::stdout().lock()).await;
+            match replayed {
+                Ok(outcome) => Ok(u8::from(matches!(outcome, CaseOutcome::Fail | CaseOutcome::Error))),
+                Err(ReplayError::Run(error)) => Err(error.into()),
+                Err(error) => {
+                    eprintln!("error: {error}");
+                    Ok(error.exit_code() as u8)
+                }
+            }
+        }
         Command::List { suite, format } => {
             let cases = run::catalog(&suite.sources(), &suite.filter, &suite.draw())?;
             print_rows(&cases, format, |c| {
@@ -430,31 +488,8 @@ fn legacy_report<'a>(events: impl Iterator<Item = Event<'a>>) -> RunReport {
     report
 }
 
-async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
-    let config = RunConfig {
-        handler: args.handler,
-        suites: args.suite.sources(),
-        filters: args.suite.filter.clone(),
-        draw: args.suite.draw(),
-        jobs: usize::from(args.jobs),
-        limits: Limits { timeout: Duration::from_millis(args.timeout_ms), body_cap: args.body_cap },
-        wire: args.wire,
-        portal_addr: args.portal_addr,
-        portal: args.portal.config(),
-        install_url: args.install_url.clone(),
-        install_form: args.install_as,
-        portal_tls: args.portal_tls,
-        handler_cmd: args.handler_cmd.clone(),
-        handler_wait: Duration::from_millis(args.handler_wait_ms),
-        settings: Settings { latency_budget: Duration::from_millis(args.latency_budget_ms), strict: args.strict },
-        shrink_budget: args.shrink_budget,
-        regressions: (!args.no_regressions).then_some(args.regressions),
-        snapshots: args.snapshots.clone().map(|dir| SnapshotConfig {
-            dir,
-            update: args.update_snapshots,
-            redact: args.redact.clone(),
-        }),
-    };
+async fn run_command(args: RunArgs, output: OutputArgs) -> anyhow::Result<u8> {
+    let config = args.config();
     let baseline = match &args.baseline {
         Some(path) => Some(Baseline::load(path, args.baseline_update)?),
         None => None,
@@ -529,12 +564,12 @@ async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            args.output.out.is_none()
+            output.out.is_none()
                 && std::io::stdout().is_terminal()
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    write_report(&report, &args.output, colour)?;
+    write_report(&report, &output, colour)?;
     Ok(report.exit_code() as u8)
 }
 

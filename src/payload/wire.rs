@@ -119,12 +119,28 @@ impl HttpRequest {
 
     /// A shell command that sends this same request again.
     pub fn to_curl(&self) -> String {
+        let mut command = self.curl_head();
+        if !self.body.is_empty() {
+            command.push_str(&format!(" --data-binary {}", shell_quote(&String::from_utf8_lossy(&self.body))));
+        }
+        command
+    }
+
+    /// [`HttpRequest::to_curl`] for a body too long for a command line: the command reads it
+    /// from `body_file`, where the caller wrote it.
+    pub fn to_curl_reading(&self, body_file: &std::path::Path) -> String {
+        let mut command = self.curl_head();
+        if !self.body.is_empty() {
+            command.push_str(&format!(" --data-binary {}", shell_quote(&format!("@{}", body_file.display()))));
+        }
+        command
+    }
+
+    /// The curl command up to its body: method, URL, headers.
+    fn curl_head(&self) -> String {
         let mut command = format!("curl -sS -i -X {} {}", self.method, shell_quote(&self.url));
         for (name, value) in &self.headers {
             command.push_str(&format!(" -H {}", shell_quote(&format!("{name}: {value}"))));
-        }
-        if !self.body.is_empty() {
-            command.push_str(&format!(" --data-binary {}", shell_quote(&String::from_utf8_lossy(&self.body))));
         }
         command
     }
