@@ -408,7 +408,9 @@ fn main() -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("error: {error:#}");
-            let code = error.downcast_ref::<RunError>().map_or(2, RunError::exit_code);
+            let code = (error.downcast_ref::<RunError>().map(RunError::exit_code))
+                .or_else(|| error.downcast_ref::<ReplayError>().map(ReplayError::exit_code))
+                .unwrap_or(2);
             ExitCode::from(code as u8)
         }
     }
@@ -419,15 +421,8 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
         Command::Run { run, output } => run_command(*run, output).await,
         Command::Replay { case, run } => {
             let body_dir = std::env::temp_dir().join("b24-conform-replay");
-            let replayed = replay::replay(&run.config(), &case, &body_dir, &mut std::io::stdout().lock()).await;
-            match replayed {
-                Ok(outcome) => Ok(u8::from(matches!(outcome, CaseOutcome::Fail | CaseOutcome::Error))),
-                Err(ReplayError::Run(error)) => Err(error.into()),
-                Err(error) => {
-                    eprintln!("error: {error}");
-                    Ok(error.exit_code() as u8)
-                }
-            }
+            let outcome = replay::replay(&run.config(), &case, &body_dir, &mut std::io::stdout().lock()).await?;
+            Ok(u8::from(matches!(outcome, CaseOutcome::Fail | CaseOutcome::Error)))
         }
         Command::List { suite, format } => {
             let cases = run::catalog(&suite.sources(), &suite.filter, &suite.draw())?;
