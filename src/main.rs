@@ -452,26 +452,39 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
         Command::Review { action, snapshots, cases } => review_command(action, &snapshots, &cases),
         Command::Merge { files, output } => {
             let merged = Merged::read(&files)?;
-            write_report(&legacy_report(merged.events()), &output, false)?;
-            Ok(merged.exit_code() as u8)
+            let mut report = LegacyReport::default();
+            let code = merged.replay(&mut |event| {
+                report.take(event);
+                Ok(())
+            })?;
+            write_report(&report.0, &output, false)?;
+            Ok(code as u8)
         }
         Command::Portal { addr, suite, portal } => portal_command(addr, suite, portal.config()).await,
     }
 }
 
-/// The run that `events` tell, as the renderers of today take it. Temporary: the streaming sinks
-/// (issue 11) will take the events themselves.
-fn legacy_report<'a>(events: impl Iterator<Item = Event<'a>>) -> RunReport {
-    let mut report = RunReport::new(String::new(), 0, Wire::default(), Vec::new(), Duration::ZERO);
-    for event in events {
+/// The run that events tell, gathered for the renderers of today. Temporary: the streaming
+/// sinks (issue 11) will take the events themselves.
+struct LegacyReport(RunReport);
+
+impl Default for LegacyReport {
+    fn default() -> LegacyReport {
+        LegacyReport(RunReport::new(String::new(), 0, Wire::default(), Vec::new(), Duration::ZERO))
+    }
+}
+
+impl LegacyReport {
+    fn take(&mut self, event: &Event<'_>) {
+        let report = &mut self.0;
         match event {
             Event::Started(info) => {
                 report.handler.clone_from(&info.handler);
                 report.seed = info.seed;
                 report.wire = info.wire;
             }
-            Event::Judged(case) => report.cases.push(case.clone()),
-            Event::Unattributed(call) => report.unattributed.push(call.clone()),
+            Event::Judged(case) => report.cases.push((*case).clone()),
+            Event::Unattributed(call) => report.unattributed.push((*call).clone()),
             Event::Ended(end) => {
                 report.summary = end.summary.clone();
                 report.baseline.clone_from(&end.baseline);
@@ -480,7 +493,6 @@ fn legacy_report<'a>(events: impl Iterator<Item = Event<'a>>) -> RunReport {
             Event::NotRun { .. } | Event::Answered { .. } => {}
         }
     }
-    report
 }
 
 async fn run_command(args: RunArgs, output: OutputArgs) -> anyhow::Result<u8> {

@@ -1,16 +1,23 @@
 //! `merge`: the JSON reports of the partitions of one run (`run --partition K/N`, one CI job
 //! each) read back and joined into the report of the whole run. The merged run is replayed as
 //! the events a run emits, so every report format is written by the same writers as a run's.
+//!
+//! Memory stays flat however many cases: a first pass reads each report through, checking every
+//! case and keeping only its index and id; the second streams the cases of all parts side by
+//! side (each part lists its cases in the plan's order) and hands each on as it comes.
 
+use std::fmt;
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{self, BufReader};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
 use crate::baseline::BaselineReport;
 use crate::payload::Wire;
-use crate::record::{CaseReport, Event, PortalCall, RunEnd, RunInfo, Summary};
+use crate::record::{CaseOutcome, CaseReport, Event, Outcome, PortalCall, RunEnd, RunInfo, Summary};
 
 /// Why reports cannot be merged. Each names the file(s) at fault.
 #[derive(Debug, thiserror::Error)]
@@ -35,59 +42,68 @@ pub enum MergeError {
     Missing { missing: String, n: usize },
     #[error("merge: {first} and {second} are not parts of one run: {field} {a} in one, {b} in the other")]
     Mismatch { first: String, second: String, field: &'static str, a: String, b: String },
+    #[error(
+        "merge: {path}: case {id} (index {index}) comes after index {before}; a report lists its cases in the plan's order"
+    )]
+    Order { path: String, id: String, index: usize, before: usize },
     #[error("merge: case {id} (index {index}) is in both {first} and {second}")]
     CaseTwice { id: String, index: usize, first: String, second: String },
+    #[error("merge: cannot write the merged report: {0}")]
+    Write(#[from] io::Error),
 }
 
 const TOOL: &str = env!("CARGO_PKG_NAME");
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// The partitions of one run, joined: the cases of all in the order of the whole plan, the
-/// summary counted again over them.
+/// Cases read ahead of the merge, per part.
+const READ_AHEAD: usize = 64;
+
+/// The partitions of one run, checked to belong together, ready to be replayed as one run.
 #[derive(Debug)]
 pub struct Merged {
     info: RunInfo,
-    /// The cases judged, sorted by their index in the whole plan, and those indices.
-    judged: Vec<CaseReport>,
-    judged_at: Vec<usize>,
-    /// Sorted by index.
-    not_run: Vec<Indexed<NotRun>>,
+    /// The parts' files, in partition order.
+    files: Vec<PathBuf>,
     unattributed: Vec<PortalCall>,
-    end: RunEnd,
+    baseline: Option<BaselineReport>,
+    stopped: Option<String>,
+    notes: Vec<String>,
+    /// The partitions ran side by side: the whole took as long as the slowest.
+    duration_ms: u64,
 }
 
 impl Merged {
-    /// Reads the JSON reports at `paths`, checks that they are the partitions 1/N … N/N of one
-    /// run, each once, and joins them.
+    /// Reads the JSON reports at `paths` through and checks that they are the partitions
+    /// 1/N … N/N of one run, each once, with no case in two of them.
     pub fn read(paths: &[PathBuf]) -> Result<Merged, MergeError> {
-        let mut parts = paths.iter().map(|path| Part::read(path)).collect::<Result<Vec<_>, _>>()?;
-        Merged::join(&mut parts)
+        let parts = paths.iter().map(|path| Part::read(path)).collect::<Result<Vec<_>, _>>()?;
+        Merged::join(parts)
     }
 
-    fn join(parts: &mut [Part]) -> Result<Merged, MergeError> {
-        parts.sort_by(|a, b| (a.partition.0, &a.path).cmp(&(b.partition.0, &b.path)));
+    fn join(mut parts: Vec<Part>) -> Result<Merged, MergeError> {
+        parts.sort_by(|a, b| (a.partition.0, &a.shown).cmp(&(b.partition.0, &b.shown)));
         let first = parts.first().ok_or(MergeError::NoReports)?;
         for pair in parts.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
             if a.partition == b.partition {
                 let partition = format!("{}/{}", a.partition.0, a.partition.1);
-                return Err(MergeError::Twice { first: a.path.clone(), second: b.path.clone(), partition });
+                return Err(MergeError::Twice { first: a.shown.clone(), second: b.shown.clone(), partition });
             }
         }
         let n = first.partition.1;
-        for part in parts.iter() {
+        for part in &parts {
             if part.partition.1 != n {
                 return Err(MergeError::Split {
-                    first: first.path.clone(),
-                    second: part.path.clone(),
+                    first: first.shown.clone(),
+                    second: part.shown.clone(),
                     a: first.report.partition.clone().unwrap_or_default(),
                     b: part.report.partition.clone().unwrap_or_default(),
                 });
             }
             let differs = |field: &'static str, a: String, b: String| {
                 (a != b).then(|| MergeError::Mismatch {
-                    first: first.path.clone(),
-                    second: part.path.clone(),
+                    first: first.shown.clone(),
+                    second: part.shown.clone(),
                     field,
                     a,
                     b,
@@ -101,73 +117,22 @@ impl Merged {
                 return Err(mismatch);
             }
         }
-        // Sorted and without repeats, the parts are 1..=N exactly when there are N of them.
+        // Sorted and without repeats, the parts are 1..=N exactly when none of 1..=N is missing.
         if let Some(missing) = (1..=n).find(|k| !parts.iter().any(|p| p.partition.0 == *k)) {
             return Err(MergeError::Missing { missing: format!("{missing}/{n}"), n });
         }
-
-        let mut judged = Vec::new();
-        let mut not_run = Vec::new();
-        let mut unattributed = Vec::new();
-        let mut stopped = Vec::new();
-        let mut notes: Vec<String> = Vec::new();
-        let mut baseline: Option<BaselineReport> = None;
-        // The partitions ran side by side: the whole took as long as the slowest.
-        let mut duration_ms = 0;
-        for (part_no, part) in parts.iter_mut().enumerate() {
-            let report = &mut part.report;
-            duration_ms = duration_ms.max(report.summary.duration_ms);
-            for entry in report.cases.drain(..) {
-                match entry {
-                    Entry::Judged(case) => judged.push(Indexed { part: part_no, ..*case }),
-                    Entry::NotRun(case) => not_run.push(Indexed { part: part_no, ..case }),
-                }
-            }
-            unattributed.append(&mut report.unattributed);
-            if let Some(sentence) = report.stopped.take() {
-                stopped.push(format!("partition {}: {sentence}", report.partition.as_deref().unwrap_or_default()));
-            }
-            for note in report.notes.drain(..) {
-                if !notes.contains(&note) {
-                    notes.push(note);
-                }
-            }
-            if let Some(part_baseline) = report.baseline.take() {
-                let merged = baseline
-                    .get_or_insert_with(|| BaselineReport { file: part_baseline.file.clone(), ..Default::default() });
-                // The installation runs in every partition: its deviations may come more than once.
-                for (into, from) in [
-                    (&mut merged.known, part_baseline.known),
-                    (&mut merged.expired, part_baseline.expired),
-                    (&mut merged.fixed, part_baseline.fixed),
-                ] {
-                    for deviation in from {
-                        if !into.contains(&deviation) {
-                            into.push(deviation);
-                        }
-                    }
-                }
-            }
-        }
-        judged.sort_by_key(|c| c.index);
-        not_run.sort_by_key(|c| c.index);
-        let mut all: Vec<(usize, &str, usize)> = judged
+        let mut all: Vec<(usize, &str, &str)> = parts
             .iter()
-            .map(|c| (c.index, c.value.id.as_str(), c.part))
-            .chain(not_run.iter().map(|c| (c.index, c.value.id.as_str(), c.part)))
+            .flat_map(|part| part.report.cases.0.iter().map(|(index, id)| (*index, id.as_str(), part.shown.as_str())))
             .collect();
         all.sort_by_key(|&(index, _, _)| index);
         if let Some(pair) = all.windows(2).find(|pair| pair[0].0 == pair[1].0) {
-            let ((index, id, a), (_, _, b)) = (pair[0], pair[1]);
-            return Err(MergeError::CaseTwice {
-                id: id.to_owned(),
-                index,
-                first: parts[a].path.clone(),
-                second: parts[b].path.clone(),
-            });
+            let ((index, id, first), (_, _, second)) = (pair[0], pair[1]);
+            let (id, first, second) = (id.to_owned(), first.to_owned(), second.to_owned());
+            return Err(MergeError::CaseTwice { id, index, first, second });
         }
         let cases = all.len();
-        let (judged_at, judged): (Vec<usize>, Vec<CaseReport>) = judged.into_iter().map(|c| (c.index, c.value)).unzip();
+        drop(all);
 
         let head = &parts[0].report;
         let info = RunInfo {
@@ -179,45 +144,212 @@ impl Merged {
             partition: None,
             cases,
         };
-        let summary = Summary::of(&judged, duration_ms);
-        let stopped = (!stopped.is_empty()).then(|| stopped.join("; "));
-        let end = RunEnd { summary, baseline, stopped, notes };
-        Ok(Merged { info, judged_at, judged, not_run, unattributed, end })
-    }
-
-    /// The merged run as a run emits it: started, each case in the order of the whole plan
-    /// (judged, or not run), the calls no case owns, ended.
-    pub fn events(&self) -> impl Iterator<Item = Event<'_>> {
-        let mut judged = self.judged_at.iter().zip(&self.judged).peekable();
-        let mut not_run = self.not_run.iter().peekable();
-        let cases = std::iter::from_fn(move || {
-            let next_judged = judged.peek().map(|(index, _)| **index);
-            let next_not_run = not_run.peek().map(|c| c.index);
-            match (next_judged, next_not_run) {
-                (Some(j), Some(n)) if n < j => not_run.next().map(NotRun::event),
-                (Some(_), _) => judged.next().map(|(_, case)| Event::Judged(case)),
-                (None, _) => not_run.next().map(NotRun::event),
+        let mut merged = Merged {
+            info,
+            files: Vec::new(),
+            unattributed: Vec::new(),
+            baseline: None,
+            stopped: None,
+            notes: Vec::new(),
+            duration_ms: 0,
+        };
+        let mut stopped = Vec::new();
+        for part in parts {
+            let report = part.report;
+            merged.files.push(part.path);
+            merged.duration_ms = merged.duration_ms.max(report.summary.duration_ms);
+            merged.unattributed.extend(report.unattributed);
+            if let Some(sentence) = report.stopped {
+                stopped.push(format!("partition {}: {sentence}", report.partition.unwrap_or_default()));
             }
-        });
-        std::iter::once(Event::Started(&self.info))
-            .chain(cases)
-            .chain(self.unattributed.iter().map(Event::Unattributed))
-            .chain(std::iter::once(Event::Ended(&self.end)))
+            for note in report.notes {
+                if !merged.notes.contains(&note) {
+                    merged.notes.push(note);
+                }
+            }
+            if let Some(part_baseline) = report.baseline {
+                let baseline = merged
+                    .baseline
+                    .get_or_insert_with(|| BaselineReport { file: part_baseline.file.clone(), ..Default::default() });
+                // The installation runs in every partition: its deviations may come more than once.
+                for (into, from) in [
+                    (&mut baseline.known, part_baseline.known),
+                    (&mut baseline.expired, part_baseline.expired),
+                    (&mut baseline.fixed, part_baseline.fixed),
+                ] {
+                    for deviation in from {
+                        if !into.contains(&deviation) {
+                            into.push(deviation);
+                        }
+                    }
+                }
+            }
+        }
+        merged.stopped = (!stopped.is_empty()).then(|| stopped.join("; "));
+        Ok(merged)
     }
 
-    /// As a run's: 0 when every case passed, 1 otherwise.
-    pub fn exit_code(&self) -> i32 {
-        let summary = &self.end.summary;
-        i32::from(summary.failed + summary.errored > 0 || !self.not_run.is_empty())
+    /// Replays the merged run into `emit` as a run emits it: started, each case in the order of
+    /// the whole plan (judged, or not run), the calls no case owns, ended with the summary
+    /// counted over all parts. Returns the exit code, as a run's: 0 when every case passed, 1
+    /// otherwise.
+    pub fn replay(&self, emit: &mut dyn FnMut(&Event<'_>) -> io::Result<()>) -> Result<i32, MergeError> {
+        emit(&Event::Started(&self.info))?;
+        let mut summary = Summary { duration_ms: self.duration_ms, ..Summary::of(&[], 0) };
+        let mut not_run = 0;
+        std::thread::scope(|scope| {
+            let mut streams: Vec<Stream> = self
+                .files
+                .iter()
+                .map(|path| {
+                    let (to, from) = sync_channel(READ_AHEAD);
+                    let reader = scope.spawn(move || stream_cases(path, to));
+                    Stream { from, reader, next: None }
+                })
+                .collect();
+            for stream in &mut streams {
+                stream.next = stream.from.recv().ok();
+            }
+            let emitted = (|| -> io::Result<()> {
+                // The smallest index at the head of a part is the next case of the whole plan.
+                while let Some(stream) =
+                    streams.iter_mut().filter(|s| s.next.is_some()).min_by_key(|s| s.next.as_ref().map(Entry::index))
+                {
+                    let upcoming = stream.from.recv().ok();
+                    let Some(entry) = std::mem::replace(&mut stream.next, upcoming) else { break };
+                    match &entry {
+                        Entry::Judged(case) => {
+                            count(&mut summary, &case.value);
+                            emit(&Event::Judged(&case.value))?;
+                        }
+                        Entry::NotRun(case) => {
+                            not_run += 1;
+                            emit(&NotRun::event(case))?;
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            // Readers still sending stop when their channel closes.
+            let readers: Vec<_> = streams.into_iter().map(|s| s.reader).collect();
+            let read = readers
+                .into_iter()
+                .map(|r| r.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+                .collect::<Result<Vec<_>, _>>();
+            emitted?;
+            read.map(drop)
+        })?;
+        for call in &self.unattributed {
+            emit(&Event::Unattributed(call))?;
+        }
+        let end = RunEnd {
+            summary,
+            baseline: self.baseline.clone(),
+            stopped: self.stopped.clone(),
+            notes: self.notes.clone(),
+        };
+        emit(&Event::Ended(&end))?;
+        Ok(i32::from(end.summary.failed + end.summary.errored + not_run > 0))
     }
 }
 
-/// A case with its index in the whole, unpartitioned plan (the installation 0), and the part
-/// it came from.
+/// Counts one more judged case into `summary`, as `Summary::of` counts a run's.
+fn count(summary: &mut Summary, case: &CaseReport) {
+    summary.cases += 1;
+    let counter = match case.outcome {
+        CaseOutcome::Pass => &mut summary.passed,
+        CaseOutcome::Warn => &mut summary.warned,
+        CaseOutcome::Fail => &mut summary.failed,
+        CaseOutcome::Error => &mut summary.errored,
+        CaseOutcome::Known => &mut summary.known,
+        CaseOutcome::NotModelled => &mut summary.not_modelled,
+    };
+    *counter += 1;
+    summary.not_exercised += case.checks.iter().filter(|v| v.outcome == Outcome::NotExercised).count();
+}
+
+/// One part's cases as they are read: the next one to merge, and the reader of the rest.
+struct Stream<'scope> {
+    from: Receiver<Entry>,
+    reader: std::thread::ScopedJoinHandle<'scope, Result<(), MergeError>>,
+    next: Option<Entry>,
+}
+
+/// Reads the report at `path` and sends its cases down `to`, one at a time, until the last or
+/// until no one listens.
+fn stream_cases(path: &Path, to: SyncSender<Entry>) -> Result<(), MergeError> {
+    let shown = path.display().to_string();
+    let file = File::open(path).map_err(|e| MergeError::Read { path: shown.clone(), reason: e.to_string() })?;
+    let mut reader = serde_json::Deserializer::from_reader(BufReader::new(file));
+    match CasesOf(to).deserialize(&mut reader) {
+        Ok(()) => Ok(()),
+        // The merge stopped listening (it could not write): nothing to report here.
+        Err(e) if e.to_string().starts_with(STOPPED) => Ok(()),
+        Err(e) => Err(MergeError::Invalid { path: shown, reason: e.to_string() }),
+    }
+}
+
+const STOPPED: &str = "the merge stopped reading";
+
+/// A report's `cases`, each sent on as it is read; every other key skipped.
+struct CasesOf(SyncSender<Entry>);
+
+impl<'de> DeserializeSeed<'de> for CasesOf {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CasesOf {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a b24-conform JSON report")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "cases" => map.next_value_seed(SendEach(self.0.clone()))?,
+                _ => map.next_value::<IgnoredAny>().map(drop)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The `cases` array, each case sent on as it is read.
+struct SendEach(SyncSender<Entry>);
+
+impl<'de> DeserializeSeed<'de> for SendEach {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SendEach {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("the cases of a report")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(entry) = seq.next_element::<Entry>()? {
+            self.0.send(entry).map_err(|_| A::Error::custom(STOPPED))?;
+        }
+        Ok(())
+    }
+}
+
+/// A case with its index in the whole, unpartitioned plan (the installation 0).
 #[derive(Debug)]
 struct Indexed<T> {
     index: usize,
-    part: usize,
     value: T,
 }
 
@@ -234,9 +366,10 @@ impl NotRun {
     }
 }
 
-/// One partition's report, and the file it was read from.
+/// One partition's report, as the first pass read it, and the file it came from.
 struct Part {
-    path: String,
+    path: PathBuf,
+    shown: String,
     /// (K, N)
     partition: (usize, usize),
     report: PartReport,
@@ -248,23 +381,23 @@ impl Part {
         let file = File::open(path).map_err(|e| MergeError::Read { path: shown.clone(), reason: e.to_string() })?;
         let report: PartReport = serde_json::from_reader(BufReader::new(file))
             .map_err(|e| MergeError::Invalid { path: shown.clone(), reason: e.to_string() })?;
-        Part::of(shown, report)
-    }
-
-    fn of(path: String, report: PartReport) -> Result<Part, MergeError> {
         if report.tool != TOOL || report.version != VERSION {
-            return Err(MergeError::Version { path, tool: report.tool, version: report.version });
+            return Err(MergeError::Version { path: shown, tool: report.tool, version: report.version });
         }
-        let Some(text) = report.partition.clone() else { return Err(MergeError::Unpartitioned { path }) };
+        if let Some(pair) = report.cases.0.windows(2).find(|pair| pair[0].0 >= pair[1].0) {
+            let ((before, _), (index, id)) = (&pair[0], &pair[1]);
+            return Err(MergeError::Order { path: shown, id: id.clone(), index: *index, before: *before });
+        }
+        let Some(text) = report.partition.clone() else { return Err(MergeError::Unpartitioned { path: shown }) };
         let parsed = text.split_once('/').and_then(|(k, n)| Some((k.parse().ok()?, n.parse().ok()?)));
         match parsed {
-            Some((k, n)) if 1 <= k && k <= n => Ok(Part { path, partition: (k, n), report }),
-            _ => Err(MergeError::Partition { path, text }),
+            Some((k, n)) if 1 <= k && k <= n => Ok(Part { path: path.to_owned(), shown, partition: (k, n), report }),
+            _ => Err(MergeError::Partition { path: shown, text }),
         }
     }
 }
 
-/// The JSON report of a run, as its writer streams it.
+/// The JSON report of a run, as its writer streams it, its cases read through and checked.
 #[derive(Deserialize)]
 struct PartReport {
     tool: String,
@@ -273,7 +406,7 @@ struct PartReport {
     seed: u64,
     wire: Wire,
     partition: Option<String>,
-    cases: Vec<Entry>,
+    cases: Scanned,
     #[serde(default)]
     unattributed: Vec<PortalCall>,
     #[serde(default)]
@@ -285,17 +418,58 @@ struct PartReport {
     summary: Summary,
 }
 
-/// One line of a report's `cases`: a case judged, or one not run (`"outcome": "not-run"`).
+/// A report's cases read through, each checked and dropped: their indices and ids, in order.
+struct Scanned(Vec<(usize, String)>);
+
+impl<'de> Deserialize<'de> for Scanned {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Scanned, D::Error> {
+        struct Scan;
+        impl<'de> Visitor<'de> for Scan {
+            type Value = Scanned;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("the cases of a report")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scanned, A::Error> {
+                let mut cases = Vec::new();
+                while let Some(entry) = seq.next_element::<Entry>()? {
+                    cases.push((entry.index(), entry.id().to_owned()));
+                }
+                Ok(Scanned(cases))
+            }
+        }
+        deserializer.deserialize_seq(Scan)
+    }
+}
+
+/// One case of a report's `cases`: judged, or not run (`"outcome": "not-run"`).
+#[derive(Debug)]
 enum Entry {
     Judged(Box<Indexed<CaseReport>>),
     NotRun(Indexed<NotRun>),
+}
+
+impl Entry {
+    fn index(&self) -> usize {
+        match self {
+            Entry::Judged(case) => case.index,
+            Entry::NotRun(case) => case.index,
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            Entry::Judged(case) => &case.value.id,
+            Entry::NotRun(case) => &case.value.id,
+        }
+    }
 }
 
 impl<'de> Deserialize<'de> for Entry {
     /// Each case is read on its own, so that what is wrong in one (a check this version does not
     /// know) is reported with the case's id.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Entry, D::Error> {
-        use serde::de::Error;
         let value = serde_json::Value::deserialize(deserializer)?;
         let id = value.get("id").and_then(|v| v.as_str()).unwrap_or("(no id)").to_owned();
         let wrong = |reason: String| D::Error::custom(format!("case {id}: {reason}"));
@@ -306,10 +480,10 @@ impl<'de> Deserialize<'de> for Entry {
             .ok_or_else(|| wrong("no \"index\" (a report of a run with --partition has one)".to_owned()))?;
         if value.get("outcome").and_then(|v| v.as_str()) == Some("not-run") {
             let value = NotRun::deserialize(value).map_err(|e| wrong(e.to_string()))?;
-            return Ok(Entry::NotRun(Indexed { index, part: 0, value }));
+            return Ok(Entry::NotRun(Indexed { index, value }));
         }
         let value = CaseReport::deserialize(value).map_err(|e| wrong(e.to_string()))?;
-        Ok(Entry::Judged(Box::new(Indexed { index, part: 0, value })))
+        Ok(Entry::Judged(Box::new(Indexed { index, value })))
     }
 }
 
@@ -345,15 +519,43 @@ mod tests {
         )
     }
 
-    fn part(name: &str, json: &str) -> Result<Part, MergeError> {
-        let report: PartReport =
-            serde_json::from_str(json).map_err(|e| MergeError::Invalid { path: name.into(), reason: e.to_string() })?;
-        Part::of(name.to_owned(), report)
-    }
-
-    fn merged(reports: &[(&str, String)]) -> Result<Merged, MergeError> {
-        let mut parts = reports.iter().map(|(name, json)| part(name, json)).collect::<Result<Vec<_>, _>>()?;
-        Merged::join(&mut parts)
+    /// Writes `reports` (name, text) into a directory of the test's own, merges them and
+    /// replays the merge: each event as a line, and the exit code; an error's message names the
+    /// files by name alone.
+    fn merged(test: &str, reports: &[(&str, String)]) -> Result<(Vec<String>, i32), String> {
+        let dir = std::env::temp_dir().join(format!("b24-conform-merge-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let paths: Vec<PathBuf> = reports
+            .iter()
+            .map(|(name, text)| {
+                std::fs::write(dir.join(name), text).unwrap();
+                dir.join(name)
+            })
+            .collect();
+        let mut events = Vec::new();
+        let replayed = Merged::read(&paths).and_then(|merged| {
+            merged.replay(&mut |event| {
+                events.push(match event {
+                    Event::Started(info) => {
+                        format!("started {} {} {:?} {}", info.handler, info.seed, info.partition, info.cases)
+                    }
+                    Event::Judged(case) => format!("judged {} {}", case.id, case.outcome.label()),
+                    Event::NotRun { id, index, reason } => format!("not-run {id} {index} {reason}"),
+                    Event::Unattributed(call) => format!("unattributed {call}"),
+                    Event::Ended(end) => format!(
+                        "ended {} in {} ms {:?} {:?}",
+                        end.summary.line(false),
+                        end.summary.duration_ms,
+                        end.stopped,
+                        end.notes
+                    ),
+                    Event::Answered { .. } => "answered".to_owned(),
+                });
+                Ok(())
+            })
+        });
+        std::fs::remove_dir_all(&dir).unwrap();
+        replayed.map(|code| (events, code)).map_err(|e| e.to_string().replace(&format!("{}/", dir.display()), ""))
     }
 
     fn two_halves() -> Vec<(&'static str, String)> {
@@ -382,20 +584,7 @@ mod tests {
 
     #[test]
     fn two_partitions_merge_into_the_whole_in_plan_order() {
-        let merged = merged(&two_halves()).unwrap();
-        let events: Vec<String> = merged
-            .events()
-            .map(|event| match event {
-                Event::Started(info) => {
-                    format!("started {} {} {:?} {}", info.handler, info.seed, info.partition, info.cases)
-                }
-                Event::Judged(case) => format!("judged {} {}", case.id, case.outcome.label()),
-                Event::NotRun { id, index, reason } => format!("not-run {id} {index} {reason}"),
-                Event::Unattributed(call) => format!("unattributed {call}"),
-                Event::Ended(end) => format!("ended {} {:?} {:?}", end.summary.line(false), end.stopped, end.notes),
-                Event::Answered { .. } => "answered".to_owned(),
-            })
-            .collect();
+        let (events, code) = merged("whole", &two_halves()).unwrap();
         assert_eq!(
             events,
             [
@@ -406,51 +595,58 @@ mod tests {
                 "not-run valid/d 3 not run: the handler stopped answering after valid/c",
                 "unattributed home: POST user.current, foreign token → 401 invalid_token",
                 "ended 3 cases: 2 passed, 0 warned, 1 failed, 0 errored; 0 checks not exercised, 0 cases not modelled \
-                 Some(\"partition 2/2: the handler stopped answering after valid/c\") [\"n\"]",
+                 in 900 ms Some(\"partition 2/2: the handler stopped answering after valid/c\") [\"n\"]",
             ]
         );
-        assert_eq!(merged.end.summary.duration_ms, 900, "the slowest partition's time");
-        assert_eq!(merged.exit_code(), 1);
-        // The body's bytes are read back as written: a NUL and a non-ASCII character survive.
-        let Some(Event::Judged(first)) = merged.events().nth(1) else { panic!("a judged case") };
-        assert_eq!(first.response.as_ref().unwrap().body, "<p>é\0</p>".as_bytes());
+        assert_eq!(code, 1);
+    }
+
+    #[test]
+    fn a_case_reads_back_as_written() {
+        let Entry::Judged(case) =
+            serde_json::from_str::<Entry>(&case("valid/c", 2, "pass", "no-server-error")).unwrap()
+        else {
+            panic!("a judged case")
+        };
+        // A NUL and a non-ASCII character survive.
+        assert_eq!(case.value.response.unwrap().body, "<p>é\0</p>".as_bytes());
     }
 
     #[test]
     fn parts_of_different_runs_or_splits_are_refused() {
-        let mut parts = two_halves();
-        parts[0].1 = parts[0].1.replace(r#""2/2""#, r#""1/2""#);
-        let error = merged(&parts).unwrap_err().to_string();
+        type Reports = Vec<(&'static str, String)>;
+        let refused = |test: &str, edit: &dyn Fn(&mut Reports)| {
+            let mut parts = two_halves();
+            edit(&mut parts);
+            merged(test, &parts).unwrap_err()
+        };
+        let error = refused("twice", &|parts| parts[0].1 = parts[0].1.replace(r#""2/2""#, r#""1/2""#));
         assert_eq!(error, "merge: a.json and b.json are both partition 1/2");
 
-        let mut parts = two_halves();
-        parts.remove(0);
-        let error = merged(&parts).unwrap_err().to_string();
+        let error = refused("missing", &|parts| drop(parts.remove(0)));
         assert_eq!(error, "merge: partition 2/2 is missing: give the reports of each of 1/2 … 2/2");
 
-        let mut parts = two_halves();
-        parts[0].1 = parts[0].1.replace(r#""2/2""#, r#""2/3""#);
-        let error = merged(&parts).unwrap_err().to_string();
+        let error = refused("split", &|parts| parts[0].1 = parts[0].1.replace(r#""2/2""#, r#""2/3""#));
         assert_eq!(error, "merge: a.json is partition 1/2, b.json is partition 2/3: parts of different splits");
 
-        let mut parts = two_halves();
-        parts[0].1 = parts[0].1.replace(r#""seed":24"#, r#""seed":25"#);
-        let error = merged(&parts).unwrap_err().to_string();
+        let error = refused("seed", &|parts| parts[0].1 = parts[0].1.replace(r#""seed":24"#, r#""seed":25"#));
         assert_eq!(error, "merge: a.json and b.json are not parts of one run: seed 24 in one, 25 in the other");
 
-        let mut parts = two_halves();
-        parts[0].1 = parts[0].1.replace(r#""index":1"#, r#""index":2"#);
-        let error = merged(&parts).unwrap_err().to_string();
+        let error = refused("case", &|parts| parts[0].1 = parts[0].1.replace(r#""index":1"#, r#""index":2"#));
         assert_eq!(error, "merge: case valid/c (index 2) is in both a.json and b.json");
 
-        let mut parts = two_halves();
-        parts[0].1 = parts[0].1.replace(r#""partition":"2/2""#, r#""partition":null"#);
-        let error = merged(&parts).unwrap_err().to_string();
+        let error = refused("order", &|parts| parts[0].1 = parts[0].1.replace(r#""index":3"#, r#""index":0"#));
+        assert_eq!(
+            error,
+            "merge: b.json: case valid/d (index 0) comes after index 1; a report lists its cases in the plan's order"
+        );
+
+        let error =
+            refused("whole", &|parts| parts[0].1 = parts[0].1.replace(r#""partition":"2/2""#, r#""partition":null"#));
         assert!(error.starts_with("merge: b.json is the report of a whole run"), "{error}");
 
-        let mut parts = two_halves();
-        parts[0].1 = parts[0].1.replace(r#""version":""#, r#""version":"0.0."#);
-        let error = merged(&parts).unwrap_err().to_string();
+        let error =
+            refused("version", &|parts| parts[0].1 = parts[0].1.replace(r#""version":""#, r#""version":"0.0."#));
         assert!(error.starts_with("merge: b.json was written by b24-conform 0.0."), "{error}");
     }
 
@@ -458,7 +654,7 @@ mod tests {
     fn a_check_this_version_does_not_know_is_named_with_its_file_and_case() {
         let mut parts = two_halves();
         parts[0].1 = parts[0].1.replacen(r#""id":"no-server-error""#, r#""id":"no-such-check""#, 1);
-        let error = merged(&parts).unwrap_err().to_string();
+        let error = merged("unknown-check", &parts).unwrap_err();
         assert!(
             error.starts_with(
                 "merge: b.json is not a b24-conform JSON report: case valid/b: unknown check `no-such-check`; \
