@@ -14,6 +14,7 @@ use url::Url;
 
 use crate::install::{self, InstallForm};
 use crate::payload::{Binding, Field, HttpRequest, Wire, opaque_token};
+use crate::suite::plan::Part;
 use crate::suite::{Case, CaseKind, Evidence, Expectation, Level, catalog_payload};
 
 /// The event Bitrix24 posts when the app is removed.
@@ -92,11 +93,11 @@ enum StepKind {
     Uninstall,
 }
 
-/// The step cases of `journeys`, in order. `catalog` holds the file's other cases, which `case`
-/// steps name; `doc` resolves a `doc` key and `at` places an error in the file.
+/// The step cases of `journeys`, in order. `catalog` holds the file's other cases and groups,
+/// whose cases `case` steps name; `doc` resolves a `doc` key and `at` places an error in the file.
 pub(crate) fn cases<E>(
     journeys: &[JourneyEntry],
-    catalog: &[Case],
+    catalog: &[Part],
     doc: impl Fn(&Spanned<String>) -> Result<Evidence, E>,
     at: impl Fn(Range<usize>, String) -> E,
 ) -> Result<Vec<Case>, E> {
@@ -106,7 +107,8 @@ pub(crate) fn cases<E>(
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c)) {
             return Err(at(journey.id.span(), format!("journey id `{name}` must be letters, digits and / _ . - only")));
         }
-        if catalog.iter().chain(&steps).any(|c| c.id.starts_with(&format!("{name}/")) || c.id == *name) {
+        let mut ids = catalog.iter().map(Part::stem).chain(steps.iter().map(|c: &Case| c.id.as_str()));
+        if ids.any(|id| id.starts_with(&format!("{name}/")) || id == name) {
             return Err(at(journey.id.span(), format!("journey id `{name}` is already used by a case or journey")));
         }
         if journey.steps.is_empty() {
@@ -131,15 +133,13 @@ pub(crate) fn cases<E>(
             let id = format!("{name}/step-{}-{}", n + 1, action.label());
             let mut case = match (action, &step.case) {
                 (Action::Case, Some(wanted)) => {
-                    let Some(base) =
-                        catalog.iter().find(|c| c.id == *wanted.get_ref() && c.kind == CaseKind::Placement)
-                    else {
+                    let Some(base) = catalog.iter().find_map(|part| part.placement(wanted.get_ref())) else {
                         return Err(at(
                             wanted.span(),
                             format!("unknown case `{}`: a step names a case of this file", wanted.get_ref()),
                         ));
                     };
-                    Case { origin: None, ..base.clone() }
+                    Case { origin: None, ..base }
                 }
                 (Action::Install, _) => install::case(InstallForm::Event),
                 _ => uninstall_case(action),

@@ -25,7 +25,7 @@ use b24_conform::replay::{self, ReplayError};
 use b24_conform::report::{self, Format, RunReport};
 use b24_conform::run::{self, Handler, RunConfig, RunError, Stage};
 use b24_conform::snapshot::{SnapshotConfig, review};
-use b24_conform::suite::{Draw, SuiteSource};
+use b24_conform::suite::{Draw, Partition, SuiteSource};
 
 /// Conformance tests for Bitrix24 placement handlers (LANDING_SETTINGS): plays the portal,
 /// fires valid and malformed requests at the handler, and judges every answer.
@@ -49,7 +49,7 @@ enum Command {
     /// Fire one case again, alone, as `run` fires it (the portal, --handler-cmd, the
     /// installation), with `run`'s options, and print its exchange in full: the request as a
     /// curl, the redirects, the answer, the portal calls, the verdicts and the evidence (exit 0
-    /// passed, 1 failed, 2 no such case, 3 the run could not happen). Writes no regressions file.
+    /// passed, 1 failed, 2 no such case, 3 the run could not happen). Any --partition is ignored.
     Replay {
         /// The case's id, as a run reports it (generated ones too: `malformed/generated#7`).
         #[arg(value_name = "CASE-ID")]
@@ -238,13 +238,18 @@ struct RunArgs {
     /// most N candidates (0: not shrunk).
     #[arg(long, default_value_t = 256, value_name = "N")]
     shrink_budget: usize,
-    /// Generated draws that fail are recorded in FILE and drawn again first on the next run;
-    /// written only when one fails.
-    #[arg(long, default_value = "b24-conform.regressions", value_name = "FILE")]
-    regressions: PathBuf,
-    /// Neither read nor write the regressions file.
-    #[arg(long)]
-    no_regressions: bool,
+    /// Record the generated draws that fail in FILE, and draw the draws FILE holds again
+    /// (those the run's seed does not draw anyway, after their group's). Default: nothing read
+    /// or written.
+    #[arg(long, value_name = "FILE")]
+    regressions: Option<PathBuf>,
+    /// The default, kept for scripts that said so: no regressions file is read or written.
+    #[arg(long = "no-regressions", hide = true, conflicts_with = "regressions")]
+    _no_regressions: bool,
+    /// Run part K of N of the plan (the cases whose index leaves K-1 divided by N; a journey
+    /// whole), for N machines at once; every part installs the app, part 1 reports it.
+    #[arg(long, value_name = "K/N")]
+    partition: Option<Partition>,
     /// Compare each exchange with its reviewed snapshot, DIR/<case-id>.snap (the `snapshot`
     /// check); a case without one is reported as new.
     #[arg(long, value_name = "DIR")]
@@ -305,7 +310,8 @@ impl RunArgs {
             handler_wait: Duration::from_millis(self.handler_wait_ms),
             settings: Settings { latency_budget: Duration::from_millis(self.latency_budget_ms), strict: self.strict },
             shrink_budget: self.shrink_budget,
-            regressions: (!self.no_regressions).then_some(self.regressions.clone()),
+            regressions: self.regressions.clone(),
+            partition: self.partition,
             snapshots: self.snapshots.clone().map(|dir| SnapshotConfig {
                 dir,
                 update: self.update_snapshots,
@@ -426,7 +432,7 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
         }
         Command::List { suite, format } => {
             let cases = run::catalog(&suite.sources(), &suite.filter, &suite.draw())?;
-            print_rows(&cases, format, |c| {
+            print_rows(cases, format, |c| {
                 let e = &c.evidence;
                 let head = format!("{:<36} {:<6} {:<8} {}", c.id, c.level.label(), c.expect.label(), c.title);
                 with_evidence(head, 53, &e.quote, e.kind.label(), &e.url)
@@ -508,7 +514,7 @@ async fn run_command(args: RunArgs, output: OutputArgs) -> anyhow::Result<u8> {
         progress.inc(1);
     };
     let work = async {
-        let cases = run::cases(&config)?;
+        let cases: Vec<_> = run::cases(&config)?.iter().map(|(_, case)| case).collect();
         let stage = Stage::start(&config, &cases).await?;
         // A handler started by hand learns the app's OAuth client here (--handler-cmd gets it in
         // its environment): without it, its refreshes are refused with invalid_client.
@@ -654,8 +660,7 @@ fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
         args.suites.iter().cloned().map(SuiteSource::File).collect()
     };
     let draw = Draw { seed: args.seed, ..Draw::default() };
-    let cases = run::select(&sources, &[], &draw)?;
-    let Some(case) = cases.iter().find(|c| c.id == args.case) else {
+    let Some((_, case)) = run::select(&sources, &[], &draw)?.case(&args.case) else {
         bail!("--case {:?}: no such case; `b24-conform list` shows the ids", args.case);
     };
     let foreign = run::foreign_addr(args.portal_addr);
@@ -683,13 +688,14 @@ async fn portal_command(addr: SocketAddr, suite: SuiteArgs, config: PortalConfig
     let portal = Portal::start_as(addr, Role::Home, config, None)
         .await
         .map_err(|e| RunError::Portal { addr, reason: e.to_string() })?;
-    for (owner, case) in cases.iter().enumerate() {
+    let mut example = None;
+    for (owner, (_, case)) in cases.iter().enumerate() {
         portal.grant(owner, &case.payload.auth_id, &case.payload.refresh_id, case.token, None);
+        if example.is_none() && case.token == b24_conform::suite::TokenState::Valid {
+            example = Some(case);
+        }
     }
-    let example = cases
-        .iter()
-        .find(|c| c.token == b24_conform::suite::TokenState::Valid)
-        .context("the suite has no case with a valid token")?;
+    let example = example.context("the suite has no case with a valid token")?;
     println!("Mock Bitrix24 portal at {}", portal.origin());
     println!("  REST        {}", portal.rest_url());
     let client = portal.client();
@@ -707,15 +713,23 @@ async fn portal_command(addr: SocketAddr, suite: SuiteArgs, config: PortalConfig
     Ok(0)
 }
 
-/// `rows` one `line` each, or as one JSON array.
-/// Prints `rows` to stdout. A reader that stops early (`list | head`) closes the pipe: that ends
-/// the listing quietly, as it does for `ls`, instead of a panic.
-fn print_rows<T: serde::Serialize>(rows: &[T], format: ListFormat, line: impl Fn(&T) -> String) -> anyhow::Result<u8> {
+/// Prints `rows` to stdout, one `line` each, or as one JSON array, each row as it comes (a
+/// listing of generated cases is drawn as it is printed). A reader that stops early (`list |
+/// head`) closes the pipe: that ends the listing quietly, as it does for `ls`, instead of a panic.
+fn print_rows<T: serde::Serialize>(
+    rows: impl IntoIterator<Item = T>,
+    format: ListFormat,
+    line: impl Fn(&T) -> String,
+) -> anyhow::Result<u8> {
+    use serde::Serializer;
     use std::io::Write;
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let written = match format {
-        ListFormat::Human => rows.iter().try_for_each(|row| writeln!(out, "{}", line(row))),
-        ListFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(rows)?),
+        ListFormat::Human => rows.into_iter().try_for_each(|row| writeln!(out, "{}", line(&row))),
+        ListFormat::Json => serde_json::Serializer::pretty(&mut out)
+            .collect_seq(rows)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out)),
     };
     match written.and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),

@@ -1,9 +1,16 @@
-//! The regressions file: generated draws that failed, kept so that the next run draws them again
-//! first (as proptest-regressions does). One line per draw — the group's id and the draw's seed —
-//! with a comment saying what failed and what it shrank to; people may edit or delete lines.
+//! The regressions file (`--regressions FILE`, nothing read or written without it): generated
+//! draws that failed, kept so that later runs draw them again (as proptest-regressions does).
+//! One line per draw — the group's id and the draw's seed — with a comment saying what failed
+//! and what it shrank to; people may edit or delete lines.
+//!
+//! Case ids do not depend on the file: `group#n` is the same draw for the same seed whatever
+//! the file holds. A recorded draw that the run's seed draws anyway runs under its `group#n`; one
+//! it does not draw runs after the group's own draws as `group#regression-SEED`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use crate::record::CaseReport;
+use crate::snapshot;
 use crate::suite::Replay;
 
 /// A regressions file that cannot be read or written.
@@ -17,7 +24,7 @@ pub enum RegressionsError {
     Write { path: String, reason: String },
 }
 
-const HEADER: &str = "# b24-conform regressions: generated draws that failed, drawn again first on every run.\n\
+const HEADER: &str = "# b24-conform regressions: generated draws that failed, drawn again by every run given this file.\n\
 # Each line: GROUP SEED  # what failed. Delete a line once its failure is fixed and understood.\n";
 
 /// The draws recorded in `path`; none when the file does not exist yet.
@@ -65,10 +72,79 @@ pub fn record(path: &Path, draws: &[(Replay, String)]) -> Result<usize, Regressi
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| write(e.to_string()))?;
     }
-    let partial = path.with_extension("partial");
+    // Beside the file, one per process: partitions may record into the same file at once.
+    let partial = path.with_file_name(format!(
+        ".{}.partial.{}",
+        path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+        std::process::id()
+    ));
     std::fs::write(&partial, text).map_err(|e| write(e.to_string()))?;
     std::fs::rename(&partial, path).map_err(|e| write(e.to_string()))?;
     Ok(fresh.len())
+}
+
+/// What a run says when it wrote `count` draws into `path`.
+pub fn recorded(count: usize, path: &Path) -> String {
+    let draws = if count == 1 { "draw" } else { "draws" };
+    format!("recorded {count} {draws} in {}", path.display())
+}
+
+/// Draws recorded per run, at most: past a few, further failing draws are most likely the same
+/// defect again, and the file is for people to read.
+pub const MAX_RECORDED: usize = 100;
+
+/// Records the failing draws of a run as its cases are judged, then adds them to the file.
+/// A draw is recorded when its case failed a `must` check of the handler (as judged, not
+/// counting a snapshot's difference, which is no property of the draw). A case that got no
+/// answer is not recorded: that is the harness's settings (a timeout) or a handler that is
+/// down, not the draw.
+#[derive(Debug)]
+pub struct Recorder {
+    path: PathBuf,
+    draws: Vec<(Replay, String)>,
+    /// Failing draws seen, recorded or not.
+    failing: usize,
+}
+
+impl Recorder {
+    pub fn new(path: impl Into<PathBuf>) -> Recorder {
+        Recorder { path: path.into(), draws: Vec::new(), failing: 0 }
+    }
+
+    /// Sees one case judged for good (shrunk, baseline applied).
+    pub fn observe(&mut self, report: &CaseReport) {
+        let Some(draw) = &report.draw else { return };
+        let checks: Vec<&str> = report.run_failures().map(|v| v.id).filter(|&id| id != snapshot::CHECK_ID).collect();
+        if report.error.is_some() || checks.is_empty() || self.draws.iter().any(|(d, _)| d == draw) {
+            return;
+        }
+        self.failing += 1;
+        if self.draws.len() == MAX_RECORDED {
+            return;
+        }
+        let mut note = format!("{} failed {}", report.id, checks.join(", "));
+        if let Some(shrunk) = &report.shrunk {
+            note.push_str(&format!("; shrunk to {}", serde_json::to_string(&shrunk.mutations).unwrap_or_default()));
+        }
+        self.draws.push((draw.clone(), note));
+    }
+
+    /// Adds the draws the file does not hold yet; says so when there were any ("recorded N
+    /// draws in FILE"). The file is not touched when there are none.
+    pub fn finish(self) -> Result<Option<String>, RegressionsError> {
+        if self.draws.is_empty() {
+            return Ok(None);
+        }
+        let added = record(&self.path, &self.draws)?;
+        let unrecorded = self.failing - self.draws.len();
+        Ok((added > 0).then(|| match unrecorded {
+            0 => recorded(added, &self.path),
+            more => format!(
+                "{} ({more} more failing draws not recorded: {MAX_RECORDED} at most a run)",
+                recorded(added, &self.path)
+            ),
+        }))
+    }
 }
 
 #[cfg(test)]
@@ -93,6 +169,82 @@ mod tests {
         );
         std::fs::write(&path, "valid/generated 12\n").unwrap();
         assert!(read(&path).unwrap_err().to_string().contains(":1: expected `GROUP SEED"));
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    use crate::payload::HttpRequest;
+    use crate::record::Outcome;
+    use crate::suite::{Draw, Level, SuiteSource, load};
+
+    /// The report of case `id` of the built-in catalog (seed 24), every check passing but
+    /// `failing`, each at its level.
+    fn report(id: &str, failing: &[(&'static str, Level)]) -> CaseReport {
+        let plan = load(&[SuiteSource::Builtin], &Draw { seed: 24, count: Some(3), ..Draw::default() }).unwrap();
+        let (_, case) = plan.case(id).expect("a case of the catalog");
+        let request =
+            HttpRequest { method: "POST".into(), url: "http://127.0.0.1:9/".into(), headers: vec![], body: vec![] };
+        let mut report = CaseReport::not_exercised(&case, request, "a unit test");
+        for verdict in &mut report.checks {
+            verdict.outcome = Outcome::Pass;
+            if let Some((_, level)) = failing.iter().find(|(id, _)| *id == verdict.id) {
+                (verdict.outcome, verdict.level) = (Outcome::Fail, *level);
+            }
+        }
+        report
+    }
+
+    #[test]
+    fn only_must_failures_of_generated_draws_that_were_answered_are_recorded() {
+        let dir = std::env::temp_dir().join(format!("b24-recorder-{}", std::process::id()));
+        let path = dir.join("regressions.txt");
+        let _ = std::fs::remove_dir_all(&dir);
+        let must = [("no-server-error", Level::Must)];
+        let mut recorder = Recorder::new(&path);
+        recorder.observe(&report("malformed/generated#1", &[("latency-budget", Level::Should)]));
+        recorder.observe(&report("malformed/generated#2", &[(snapshot::CHECK_ID, Level::Must)]));
+        let mut errored = report("valid/generated#0", &must);
+        errored.error = Some("no complete answer within 10 ms".into());
+        recorder.observe(&errored);
+        recorder.observe(&report("missing/member_id", &must));
+        assert_eq!(recorder.finish().unwrap(), None);
+        assert!(!path.exists(), "nothing failed: nothing written");
+
+        let mut recorder = Recorder::new(&path);
+        let failed = report("malformed/generated#1", &must);
+        recorder.observe(&failed);
+        recorder.observe(&failed);
+        assert_eq!(recorder.finish().unwrap(), Some(format!("recorded 1 draw in {}", path.display())));
+        let draw = failed.draw.clone().expect("a generated case's report names its draw");
+        assert_eq!(read(&path).unwrap(), vec![draw.clone()]);
+        assert!(std::fs::read_to_string(&path).unwrap().contains("  # malformed/generated#1 failed no-server-error\n"));
+        // Recorded before: not again, and nothing said.
+        let mut recorder = Recorder::new(&path);
+        recorder.observe(&failed);
+        assert_eq!(recorder.finish().unwrap(), None);
+        let json = serde_json::to_value(&draw).unwrap();
+        assert_eq!(json["group"], "malformed/generated");
+        assert!(json["seed"].as_str().is_some_and(|s| s.len() == 18 && s.starts_with("0x")), "{json}");
+        assert_eq!(serde_json::from_value::<Replay>(json).unwrap(), draw);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_run_records_a_bounded_number_of_draws_and_says_how_many_more_failed() {
+        let dir = std::env::temp_dir().join(format!("b24-recorder-cap-{}", std::process::id()));
+        let path = dir.join("regressions.txt");
+        let _ = std::fs::remove_dir_all(&dir);
+        let mut recorder = Recorder::new(&path);
+        let mut failed = report("valid/generated#0", &[("accepts-valid", Level::Must)]);
+        for seed in 0..MAX_RECORDED as u64 + 5 {
+            failed.draw = Some(Replay { group: "valid/generated".into(), seed });
+            recorder.observe(&failed);
+        }
+        let said = recorder.finish().unwrap().expect("draws were recorded");
+        assert_eq!(
+            said,
+            format!("recorded 100 draws in {} (5 more failing draws not recorded: 100 at most a run)", path.display())
+        );
+        assert_eq!(read(&path).unwrap().len(), MAX_RECORDED);
         let _ = std::fs::remove_dir_all(dir);
     }
 }

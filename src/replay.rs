@@ -53,7 +53,7 @@ pub async fn replay(
     out: &mut dyn Write,
 ) -> Result<CaseOutcome, ReplayError> {
     let known = match run::catalog(&config.suites, &[id.to_owned()], &config.draw) {
-        Ok(cases) => cases.iter().any(|c| c.id == id),
+        Ok(mut cases) => cases.any(|c| c.id == id),
         Err(RunError::NoCases(_)) => false,
         Err(error) => return Err(error.into()),
     };
@@ -61,8 +61,9 @@ pub async fn replay(
         return Err(ReplayError::NoCase { id: id.to_owned(), list: list_command(config) });
     }
     // Its id selects the case (an id matches itself as a pattern; a journey's step brings its
-    // journey). A replay writes no regressions file: it reproduces, it does not record.
-    let alone = RunConfig { filters: vec![id.to_owned()], regressions: None, ..config.clone() };
+    // journey), whichever partition of the run fired it. The run's regressions file, if it names
+    // one, is read as the run read it, so that a `group#regression-SEED` id is drawn again.
+    let alone = RunConfig { filters: vec![id.to_owned()], partition: None, ..config.clone() };
     let out = &mut ClosablePipe(out);
     writeln!(out, "replay {id} (seed {}) against {}", config.draw.seed, config.handler)?;
     let mut told: Option<Result<CaseOutcome, ReplayError>> = None;

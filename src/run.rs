@@ -19,10 +19,10 @@ use crate::launch::{self, HandlerProcess, LaunchError};
 use crate::payload::{Binding, HttpRequest, LANDING_SETTINGS, Payload, Wire, opaque_token};
 use crate::portal::{Authority, HandshakeFailures, Portal, PortalCall, PortalConfig, Role};
 use crate::reference::{Credentials, Fault, Reference};
-use crate::regressions::{self, RegressionsError};
+use crate::regressions::{self, Recorder, RegressionsError};
 use crate::report::{CaseOutcome, CaseReport, RunReport, Shrunk};
 use crate::snapshot::{self, SnapshotConfig, Snapshots};
-use crate::suite::{self, Case, CaseKind, Draw, Filter, Origin, Replay, SuiteError, SuiteSource};
+use crate::suite::{self, Case, CaseKind, Draw, Filter, Origin, Partition, Plan, SuiteError, SuiteSource};
 
 /// The handler under test.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -93,8 +93,10 @@ pub struct RunConfig {
     pub settings: checks::Settings,
     /// A failing generated case is shrunk with at most this many candidates (0: not shrunk).
     pub shrink_budget: usize,
-    /// Where failing draws are recorded, and read back to be drawn again first.
+    /// Where failing draws are recorded, and read back to be drawn again (`--regressions`).
     pub regressions: Option<PathBuf>,
+    /// Run only this part of the plan (`--partition K/N`).
+    pub partition: Option<Partition>,
     /// The portal speaks https with a CA made for the run (PROTOCOL=1), as the official SDKs
     /// require (PROTOCOL.md 5).
     pub portal_tls: bool,
@@ -111,7 +113,7 @@ impl RunConfig {
     /// 10 s per case, 1 MiB of body, the split wire, a plain-http portal on a free loopback port,
     /// a handler that is already running (30 s to listen when given a command), a 3 s latency
     /// budget, warnings not failing the run, failing draws shrunk with up to 256 candidates and
-    /// recorded nowhere.
+    /// recorded nowhere, and the whole plan (no partition).
     pub fn new(handler: Handler) -> RunConfig {
         RunConfig {
             handler,
@@ -128,6 +130,7 @@ impl RunConfig {
             settings: checks::Settings::default(),
             shrink_budget: 256,
             regressions: None,
+            partition: None,
             portal_tls: false,
             handler_cmd: None,
             handler_wait: Duration::from_secs(30),
@@ -176,35 +179,34 @@ impl RunError {
     }
 }
 
-/// The cases of `sources` that `filters` select, in suite order. Selecting none is an error.
-pub fn select(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Vec<Case>, RunError> {
-    let cases = selected(suite::load(sources, draw)?, &Filter::new(filters));
-    if cases.is_empty() {
+/// The plan of the cases of `sources` that `filters` select. Selecting none is an error.
+pub fn select(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Plan, RunError> {
+    let plan = selected(sources, filters, draw)?;
+    if plan.is_empty() {
         return Err(RunError::NoCases(filters.to_vec()));
     }
-    Ok(cases)
+    Ok(plan)
 }
 
-/// The cases of `all` that `filter` selects, in order. A journey's steps make sense only
-/// together: selecting one step selects its whole journey.
-fn selected(all: Vec<Case>, filter: &Filter) -> Vec<Case> {
-    let journeys: Vec<String> =
-        all.iter().filter(|c| filter.selects(&c.id)).filter_map(journey::journey_of).map(str::to_owned).collect();
-    let chosen =
-        |c: &Case| filter.selects(&c.id) || journey::journey_of(c).is_some_and(|j| journeys.iter().any(|k| k == j));
-    all.into_iter().filter(chosen).collect()
+/// The plan of the cases of `sources` that `filters` select, none perhaps. A journey's steps
+/// make sense only together: selecting one step selects its whole journey.
+fn selected(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Plan, RunError> {
+    Ok(suite::load(sources, draw)?.select(Filter::new(filters)))
 }
 
-/// The cases `list` shows: the installation (as the run performs it by default), then the
-/// suites' cases, those the filters select. Selecting none is an error.
-pub fn catalog(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Result<Vec<Case>, RunError> {
-    let mut cases = vec![install::case(InstallForm::default())];
-    cases.extend(suite::load(sources, draw)?);
-    let cases = selected(cases, &Filter::new(filters));
-    if cases.is_empty() {
+/// The cases `list` shows, drawn as they are listed: the installation (as the run performs it
+/// by default), then the suites' cases, those the filters select. Selecting none is an error.
+pub fn catalog(
+    sources: &[SuiteSource],
+    filters: &[String],
+    draw: &Draw,
+) -> Result<impl Iterator<Item = Case> + use<>, RunError> {
+    let install = Some(install::case(InstallForm::default())).filter(|c| Filter::new(filters).selects(&c.id));
+    let plan = selected(sources, filters, draw)?;
+    if install.is_none() && plan.is_empty() {
         return Err(RunError::NoCases(filters.to_vec()));
     }
-    Ok(cases)
+    Ok(install.into_iter().chain(plan.into_iter().map(|(_, case)| case)))
 }
 
 /// Runs the cases and judges them. `on_case` sees each case as it is judged; the report lists
@@ -213,29 +215,30 @@ pub fn catalog(sources: &[SuiteSource], filters: &[String], draw: &Draw) -> Resu
 /// Failing generated cases are then shrunk, and their draws recorded in the regressions file,
 /// if there is one.
 pub async fn run(config: &RunConfig, on_case: impl FnMut(&CaseReport)) -> Result<RunReport, RunError> {
-    let cases = cases(config)?;
+    let cases: Vec<Case> = cases(config)?.iter().map(|(_, case)| case).collect();
     let stage = Stage::start(config, &cases).await?;
     let report = stage.perform(config, &cases, on_case).await;
     stage.close().await;
     report
 }
 
-/// The cases of the run: the regressions file's draws first, when there is one, then the
-/// suites' cases the filters select. A filter may select the installation alone.
-pub fn cases(config: &RunConfig) -> Result<Vec<Case>, RunError> {
+/// The plan of the run: the suites' cases the filters select, in the run's partition, with the
+/// regressions file's draws that the run does not draw anyway, when there is a file. A filter
+/// may select the installation alone: the plan is empty then.
+pub fn cases(config: &RunConfig) -> Result<Plan, RunError> {
     let mut draw = config.draw.clone();
     if let Some(path) = &config.regressions {
         draw.replay = regressions::read(path)?;
     }
+    let plan = selected(&config.suites, &config.filters, &draw)?;
     let installs = matches!(config.handler, Handler::Builtin(_)) || config.install_url.is_some();
-    match select(&config.suites, &config.filters, &draw) {
-        Err(RunError::NoCases(_))
-            if installs && Filter::new(&config.filters).selects(config.install_form.case_id()) =>
-        {
-            Ok(Vec::new())
-        }
-        selected => selected,
+    if plan.total() == 0 && !(installs && Filter::new(&config.filters).selects(config.install_form.case_id())) {
+        return Err(RunError::NoCases(config.filters.to_vec()));
     }
+    Ok(match config.partition {
+        Some(partition) => plan.partitioned(partition),
+        None => plan,
+    })
 }
 
 /// [`Stage::perform`] without the watch on a started handler.
@@ -283,7 +286,9 @@ async fn perform(
         report
     };
     let filter = Filter::new(&config.filters);
-    let install = install.filter(|(case, _)| filter.selects(&case.id)).map(|(case, e)| judge_one(&case, Ok(e)));
+    let reported = config.partition.is_none_or(Partition::reports_install);
+    let install =
+        install.filter(|(case, _)| reported && filter.selects(&case.id)).map(|(case, e)| judge_one(&case, Ok(e)));
     let mut reports: Vec<CaseReport> = cases
         .iter()
         .zip(exchanges)
@@ -299,7 +304,7 @@ async fn perform(
         .collect();
 
     let mut next_owner = cases.len();
-    let mut failed_draws = Vec::new();
+    let mut shrunk = 0;
     // A snapshot's difference is no property of the draw: shrinking judges candidates without
     // snapshots, and a replayed draw has a case id no snapshot is stored under. A warning does
     // not fail the run, and a case the harness did not model is no failure of the handler:
@@ -310,20 +315,16 @@ async fn perform(
         .filter(|(_, r)| r.outcome == CaseOutcome::Error || r.run_failures().any(|v| v.id != snapshot::CHECK_ID));
     for (case, report) in failing {
         let Some(origin) = &case.origin else { continue };
-        if failed_draws.len() < MAX_SHRUNK && config.shrink_budget > 0 {
+        if shrunk < MAX_SHRUNK && config.shrink_budget > 0 {
+            shrunk += 1;
             report.shrunk =
                 stage.shrink(case, origin, report, &mut next_owner, config.shrink_budget).await.map(Box::new);
         }
-        let checks: Vec<&str> = report.run_failures().map(|v| v.id).collect();
-        let mut note =
-            format!("{} failed {}", case.id, if checks.is_empty() { "(no answer)".into() } else { checks.join(", ") });
-        if let Some(shrunk) = &report.shrunk {
-            note.push_str(&format!("; shrunk to {}", serde_json::to_string(&shrunk.mutations).unwrap_or_default()));
-        }
-        failed_draws.push((Replay { group: origin.group.clone(), seed: origin.seed }, note));
     }
     if let Some(path) = &config.regressions {
-        regressions::record(path, &failed_draws)?;
+        let mut recorder = Recorder::new(path);
+        reports.iter().for_each(|report| recorder.observe(report));
+        recorder.finish()?;
     }
     reports.splice(0..0, install);
     let mut report =

@@ -22,7 +22,9 @@ use crate::suite::{Case, CaseKind};
 /// app would pull the portal from under every other trial; `b24-conform run` runs them.
 pub fn trials(config: RunConfig) -> Result<Vec<Trial>, RunError> {
     let selected = run::select(&config.suites, &config.filters, &config.draw)?;
-    let cases = Arc::new(selected.into_iter().filter(|c| !matches!(c.kind, CaseKind::Step(_))).collect::<Vec<_>>());
+    let cases = Arc::new(
+        selected.into_iter().map(|(_, case)| case).filter(|c| !matches!(c.kind, CaseKind::Step(_))).collect::<Vec<_>>(),
+    );
     let shared = Arc::new(Shared { config, cases: cases.clone(), stage: OnceLock::new() });
     Ok((0..cases.len())
         .map(|owner| {

@@ -12,7 +12,8 @@ use b24_conform::suite::{self, Draw, SuiteSource};
 fn citations() -> BTreeSet<String> {
     let cases = suite::load(&[SuiteSource::Builtin], &Draw::default()).expect("the built-in catalog loads");
     let installs = [InstallForm::Event, InstallForm::Frame].map(install::case);
-    let mut urls: BTreeSet<String> = cases.iter().chain(&installs).map(|c| c.evidence.url.clone()).collect();
+    let mut urls: BTreeSet<String> =
+        cases.iter().map(|(_, c)| c).chain(installs).map(|c| c.evidence.url.clone()).collect();
     urls.extend(checks::ALL.iter().map(|c| c.evidence.url.to_owned()));
     urls
 }

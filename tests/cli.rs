@@ -2,8 +2,8 @@
 
 use std::process::{Command, Output};
 
-/// Runs the binary in a scratch directory, so that files it writes by default (the
-/// regressions file) never land in the repository.
+/// Runs the binary in a scratch directory, so that anything it writes never lands in the
+/// repository.
 fn b24(args: &[&str]) -> Output {
     let scratch = std::env::temp_dir().join(format!("b24-cli-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("a scratch directory");
@@ -369,4 +369,73 @@ fn a_listing_read_only_in_part_ends_quietly() {
     assert!(first.starts_with("install/onappinstall"), "{first}");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+}
+
+/// Nothing is written into the working directory unless asked: a failing run without
+/// `--regressions` leaves it empty; with `--regressions FILE` it records the failing draws there.
+#[test]
+fn regressions_are_recorded_only_in_the_file_named() {
+    let dir = std::env::temp_dir().join(format!("b24-cli-regressions-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let run = |extra: &[&str]| {
+        let args = ["run", "--handler", "builtin:reference?fault=lang-markup-500", "--filter", "malformed/*"];
+        let more = ["--cases", "40", "--shrink-budget", "0", "--format", "json"];
+        Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+            .args(args.iter().chain(&more).chain(extra))
+            .current_dir(&dir)
+            .output()
+            .expect("the binary runs")
+    };
+    let entries = || std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect::<Vec<_>>();
+    for quiet in [&[][..], &["--no-regressions"]] {
+        let out = run(quiet);
+        assert_eq!(out.status.code(), Some(1), "{quiet:?}: {}", text(&out.stderr));
+        assert_eq!(entries(), Vec::<std::ffi::OsString>::new(), "{quiet:?} wrote into the working directory");
+    }
+    let out = run(&["--regressions", "found/regressions.txt"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let failed: Vec<&serde_json::Value> =
+        doc["cases"].as_array().unwrap().iter().filter(|c| c["outcome"] == "fail").collect();
+    assert!(!failed.is_empty());
+    let recorded = std::fs::read_to_string(dir.join("found/regressions.txt")).expect("the file named is written");
+    for case in failed {
+        let line = format!(
+            "{} {}  # {} failed",
+            case["draw"]["group"].as_str().unwrap(),
+            case["draw"]["seed"].as_str().unwrap(),
+            case["id"].as_str().unwrap()
+        );
+        assert!(recorded.contains(&line), "{line} not in {recorded}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// `--partition K/N`: the N parts together run each case of the whole run once, each part
+/// installs the app and part 1 alone reports the installation.
+#[test]
+fn the_parts_of_a_partitioned_run_together_are_the_whole_run() {
+    let ids = |extra: &[&str]| {
+        let out = b24(&[&["run", "--format", "json", "--shrink-budget", "0"], extra].concat());
+        assert_eq!(out.status.code(), Some(0), "{extra:?}: {}", text(&out.stderr));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["cases"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    let whole = ids(&[]);
+    let mut joined: Vec<String> = Vec::new();
+    for k in 1..=3 {
+        let part = ids(&["--partition", &format!("{k}/3")]);
+        assert_eq!(part.iter().any(|id| id == "install/onappinstall"), k == 1, "{k}/3: {part:?}");
+        assert!(part.len() > whole.len() / 4, "{k}/3: {part:?}");
+        joined.extend(part);
+    }
+    let sorted = |mut ids: Vec<String>| {
+        ids.sort();
+        ids
+    };
+    assert_eq!(sorted(joined), sorted(whole));
+    let out = b24(&["run", "--partition", "4/3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("'--partition <K/N>': K must be 1..=N, found 4/3"), "{}", text(&out.stderr));
 }

@@ -1,13 +1,14 @@
 //! Generated cases: a failing draw is shrunk to the smallest request that still fails, recorded
-//! in the regressions file, and drawn again first on the next run.
+//! in the regressions file when the run is given one, and drawn again by later runs, each case
+//! under the same id as before.
 
 use b24_conform::generate::Mutation;
 use b24_conform::reference::Fault;
-use b24_conform::report::CaseOutcome;
+use b24_conform::report::{CaseOutcome, RunReport};
 use b24_conform::run::{Handler, RunConfig, run};
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_failing_draw_is_shrunk_recorded_and_replayed_first() {
+async fn a_failing_draw_is_shrunk_recorded_and_replayed_under_its_own_id() {
     let dir = std::env::temp_dir().join(format!("b24-generate-{}", std::process::id()));
     let regressions = dir.join("regressions.txt");
     let _ = std::fs::remove_dir_all(&dir);
@@ -34,16 +35,33 @@ async fn a_failing_draw_is_shrunk_recorded_and_replayed_first() {
         assert_eq!(shrunk.failures.iter().map(|v| v.id).collect::<Vec<_>>(), ["no-server-error"]);
     }
 
-    // Recorded, one line per failing draw, and drawn again first.
+    // Recorded, one line per failing draw.
     let text = std::fs::read_to_string(&regressions).expect("the regressions file is written");
     assert_eq!(text.lines().filter(|l| l.starts_with("malformed/generated 0x")).count(), failed.len(), "{text}");
+    let ids = |report: &RunReport| report.cases.iter().map(|c| c.id.clone()).collect::<Vec<_>>();
+    let failing = |report: &RunReport| {
+        report.cases.iter().filter(|c| c.outcome == CaseOutcome::Fail).map(|c| c.id.clone()).collect::<Vec<_>>()
+    };
+    // The same run again: the same cases under the same ids (a baseline of the first matches),
+    // the recorded draws among them, nothing added, and the file unchanged.
+    let again = run(&config, |_| {}).await.expect("the run happens");
+    assert_eq!((ids(&again), failing(&again)), (ids(&first), failing(&first)));
+    assert_eq!(std::fs::read_to_string(&regressions).unwrap(), text);
+    // Fewer draws: the group's own keep their ids, and the recorded draws it no longer makes
+    // come after them, under ids of their own, and still fail.
     config.draw.count = Some(2);
-    let second = run(&config, |_| {}).await.expect("the run happens");
-    let ids: Vec<&str> = second.cases.iter().map(|c| c.id.as_str()).collect();
-    assert_eq!(ids.len(), failed.len() + 2, "{ids:?}");
-    assert!(ids[..failed.len()].iter().all(|id| id.starts_with("malformed/generated#regression-")), "{ids:?}");
-    assert!(second.cases[..failed.len()].iter().all(|c| c.outcome == CaseOutcome::Fail));
-    // Nothing new failed, so the file is unchanged.
+    let fewer = run(&config, |_| {}).await.expect("the run happens");
+    let drawn: Vec<&str> = first.cases[..2].iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids(&fewer)[..2], drawn);
+    let replayed: Vec<_> = fewer.cases[2..].iter().collect();
+    let not_drawn = failed.iter().filter(|c| !drawn.contains(&c.id.as_str())).count();
+    assert!(not_drawn > 0 && replayed.len() == not_drawn, "{:?}", ids(&fewer));
+    for case in &replayed {
+        assert_eq!(case.outcome, CaseOutcome::Fail, "{}", case.id);
+        let draw = case.draw.as_ref().expect("a generated case names its draw");
+        assert_eq!(case.id, format!("malformed/generated#regression-{:016x}", draw.seed));
+        assert!(failed.iter().any(|f| f.draw.as_ref() == Some(draw)), "{} was recorded", case.id);
+    }
     assert_eq!(std::fs::read_to_string(&regressions).unwrap(), text);
     let _ = std::fs::remove_dir_all(dir);
 }

@@ -23,7 +23,7 @@ async fn a_handler_that_never_calls_the_portal_leaves_the_token_checks_not_exerc
     // A vacuous pass is still no failure; missing/member_id is served, so it fails.
     assert_eq!(report.summary.passed, report.summary.cases - 1, "{}", b24_conform::report::render_human(&report));
     let mut idle = 0;
-    for (case, reported) in cases.iter().zip(&report.cases) {
+    for ((_, case), reported) in cases.iter().zip(&report.cases) {
         assert_eq!(case.id, reported.id);
         assert!(reported.portal_calls.is_empty(), "{}", case.id);
         let outcome = |id: &str| {

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{Exchange, HttpRequest, HttpResponse, PortalCall, Redirect};
-use crate::suite::{Case, Evidence, Expectation, Level};
+use crate::suite::{Case, Evidence, Expectation, Level, Origin, Replay};
 
 /// A check's finding on one case.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -149,6 +149,10 @@ pub struct CaseReport {
     /// For a failing generated case: the smallest draw that still fails the same way.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shrunk: Option<Box<Shrunk>>,
+    /// For a generated case: its draw, as the regressions file records it (`group`, and `seed`
+    /// as `0x` and 16 hex digits).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub draw: Option<Replay>,
 }
 
 /// The smallest request a failing generated case shrank to.
@@ -200,6 +204,7 @@ impl CaseReport {
             error: None,
             portal_calls: Vec::new(),
             shrunk: None,
+            draw: case.origin.as_ref().map(Origin::draw),
         }
     }
 

@@ -57,6 +57,7 @@ pub fn report() -> RunReport {
         error: None,
         portal_calls: Vec::new(),
         shrunk: None,
+        draw: None,
     };
     let answer = |content_type: &str, body: &str| HttpResponse {
         status: 200,

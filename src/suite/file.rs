@@ -7,9 +7,8 @@ use std::ops::Range;
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{
-    Case, CaseKind, Draw, Evidence, EvidenceKind, Expectation, Level, TokenState, catalog_payload, check_url, generated,
-};
+use super::plan::{Group, Part};
+use super::{Case, CaseKind, Draw, Evidence, EvidenceKind, Expectation, Level, TokenState, catalog_payload, check_url};
 use crate::generate::{Mutation, Space};
 use crate::payload::Payload;
 
@@ -177,8 +176,8 @@ struct GenerateEntry {
     expect: Expectation,
 }
 
-/// Parses one suite file into its cases.
-pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Case>, SuiteError> {
+/// Parses one suite file into its cases and generated groups, in the file's order.
+pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Part>, SuiteError> {
     let at = |span: Range<usize>, message: String| {
         let before = &text[..span.start.min(text.len())];
         let line = before.matches('\n').count() + 1;
@@ -203,11 +202,11 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Case>, Su
             Err(at(key.span(), format!("unknown doc `{}`; the [docs] tables of this file are: {known}", key.get_ref())))
         }
     };
-    let check_id = |id: &Spanned<String>, text: &str, seen: &[Case]| {
+    let check_id = |id: &Spanned<String>, text: &str, seen: &[Part]| {
         if text.is_empty() || !text.chars().all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c)) {
             return Err(at(id.span(), format!("case id `{text}` must be letters, digits and / _ . - only")));
         }
-        if seen.iter().any(|c| c.id.split('#').next() == Some(text)) {
+        if seen.iter().any(|p| p.stem() == text) {
             return Err(at(id.span(), format!("duplicate case id `{text}`")));
         }
         Ok(())
@@ -224,7 +223,7 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Case>, Su
     for entry in &file.case {
         check_id(&entry.id, entry.id.get_ref(), &cases)?;
         let base = base_of(entry.base);
-        cases.push(Case {
+        cases.push(Part::Case(Case {
             id: entry.id.get_ref().clone(),
             title: entry.title.clone(),
             level: entry.level,
@@ -235,7 +234,7 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Case>, Su
             mutations: entry.mutate.clone(),
             origin: None,
             kind: CaseKind::Placement,
-        });
+        }));
     }
     for matrix in &file.matrix {
         let doc = doc(&matrix.doc)?;
@@ -246,7 +245,7 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Case>, Su
                 check_id(&matrix.id, &id, &cases)?;
                 let mut mutations = matrix.mutate.clone();
                 mutations.push(matrix.op.mutation(field, value).map_err(|m| at(matrix.id.span(), m))?);
-                cases.push(Case {
+                cases.push(Part::Case(Case {
                     title: fill(&matrix.title),
                     level: matrix.level,
                     evidence: doc.clone(),
@@ -257,31 +256,30 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Case>, Su
                     id,
                     origin: None,
                     kind: CaseKind::Placement,
-                });
+                }));
             }
         }
     }
     for group in &file.generate {
         check_id(&group.id, group.id.get_ref(), &cases)?;
         let doc = doc(&group.doc)?;
-        let count = draw.count.unwrap_or(group.count);
-        for (id, payload, mutations, origin) in generated(group.id.get_ref(), group.space, draw, count) {
-            cases.push(Case {
-                id,
-                title: group.title.clone(),
-                level: group.level,
-                evidence: doc.clone(),
-                expect: group.expect,
-                token: group.token,
-                payload,
-                mutations,
-                origin: Some(origin),
-                kind: CaseKind::Placement,
-            });
-        }
+        let template = Case {
+            id: group.id.get_ref().clone(),
+            title: group.title.clone(),
+            level: group.level,
+            evidence: doc,
+            expect: group.expect,
+            token: group.token,
+            // Each draw brings its own.
+            payload: documented.clone(),
+            mutations: Vec::new(),
+            origin: None,
+            kind: CaseKind::Placement,
+        };
+        cases.push(Part::Group(Group::new(template, group.space, draw, draw.count.unwrap_or(group.count))));
     }
     let steps = crate::journey::cases(&file.journey, &cases, doc, at)?;
-    cases.extend(steps);
+    cases.extend(steps.into_iter().map(Part::Case));
     Ok(cases)
 }
 
@@ -293,6 +291,11 @@ mod tests {
 
     fn error(text: &str) -> String {
         parse("t.toml", text, &DRAW).unwrap_err().to_string()
+    }
+
+    fn first(text: &str) -> Case {
+        let parts = parse("t.toml", text, &DRAW).unwrap();
+        parts[0].placement(parts[0].stem()).expect("a named case")
     }
 
     const HEAD: &str =
@@ -325,8 +328,8 @@ mod tests {
 
     #[test]
     fn levels_are_required_and_named() {
-        let cases = parse("t.toml", &format!("{HEAD}{CASE}"), &DRAW).unwrap();
-        assert_eq!((cases[0].level, cases[0].evidence.kind), (Level::Must, EvidenceKind::Documentation));
+        let case = first(&format!("{HEAD}{CASE}"));
+        assert_eq!((case.level, case.evidence.kind), (Level::Must, EvidenceKind::Documentation));
         let missing = error(&format!("{HEAD}{}", CASE.replace("level = \"must\"\n", "")));
         assert!(missing.starts_with("t.toml:7:1: missing field `level`"), "{missing}");
         let unknown = error(&format!("{HEAD}{}", CASE.replace("\"must\"", "\"may\"")));
@@ -357,8 +360,8 @@ mod tests {
         let note = HEAD.replace("quote = \"q\"", "quote = \"q\"\nnote = \"why\"");
         let inference =
             note.replace("\"documentation\"", "\"inference\"").replace("https://example.org/d", "docs/protocol.md#x");
-        let cases = parse("t.toml", &format!("{inference}{CASE}"), &DRAW).unwrap();
-        assert_eq!(cases[0].evidence.note.as_deref(), Some("why"));
-        assert_eq!(cases[0].evidence.url, "docs/protocol.md#x");
+        let case = first(&format!("{inference}{CASE}"));
+        assert_eq!(case.evidence.note.as_deref(), Some("why"));
+        assert_eq!(case.evidence.url, "docs/protocol.md#x");
     }
 }

@@ -20,6 +20,11 @@ impl Filter {
         filter
     }
 
+    /// Whether every id is selected: no pattern at all.
+    pub fn selects_all(&self) -> bool {
+        self.include.is_empty() && self.exclude.is_empty()
+    }
+
     pub fn selects(&self, id: &str) -> bool {
         (self.include.is_empty() || self.include.iter().any(|p| glob(p, id)))
             && !self.exclude.iter().any(|p| glob(p, id))

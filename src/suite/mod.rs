@@ -1,20 +1,25 @@
-//! Suites: the conformance catalog as data. A suite file (TOML) becomes [`Case`]s: named cases
-//! from its `[[case]]` tables and seeded, generated ones from its `[[generate]]` tables.
+//! Suites: the conformance catalog as data. A suite file (TOML) becomes a [`Plan`] of
+//! [`Case`]s: named cases from its `[[case]]` tables and seeded, generated ones from its
+//! `[[generate]]` tables, drawn when the plan is iterated.
 
 mod evidence;
 mod file;
 mod filter;
+mod partition;
+pub(crate) mod plan;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-use crate::generate::{self, Mutation, Space, draft_seed};
+use crate::generate::{Mutation, Space};
 use crate::payload::{Binding, Field, HttpRequest, Payload, Wire, opaque_token};
 
 use evidence::check_url;
 pub use evidence::{Evidence, EvidenceKind};
 pub use file::SuiteError;
 pub use filter::Filter;
+pub use partition::{Partition, PartitionError};
+pub use plan::{Cases, Plan};
 
 /// What a right handler does with a case's request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -202,15 +207,35 @@ pub struct Draw {
     pub seed: u64,
     /// Overrides every generated group's `count`.
     pub count: Option<usize>,
-    /// Draws that failed before (a regressions file), drawn again ahead of every other case.
+    /// Draws that failed before (a regressions file): a group draws those its own draws do not
+    /// include after them.
     pub replay: Vec<Replay>,
 }
 
-/// One earlier draw to draw again: the group's id and the draw's own seed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One generated draw, as the regressions file and the report name it: its group's id and the
+/// draw's own seed ([`crate::generate::draft_seed`]), which alone makes the draw.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Replay {
     pub group: String,
+    /// `0x` and 16 hex digits, as in the regressions file: JSON readers that hold numbers as
+    /// doubles would round a 64-bit seed.
+    #[serde(with = "hex_seed")]
     pub seed: u64,
+}
+
+mod hex_seed {
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(seed: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&format!("0x{seed:016x}"))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.strip_prefix("0x")
+            .and_then(|hex| u64::from_str_radix(hex, 16).ok())
+            .ok_or_else(|| D::Error::custom(format!("expected a seed as 0x and hex digits, found {text:?}")))
+    }
 }
 
 /// Where a generated case came from, so that it can be drawn again.
@@ -221,13 +246,20 @@ pub struct Origin {
     pub space: Space,
     /// The draw's own seed ([`crate::generate::draft_seed`]).
     pub seed: u64,
-    /// Drawn again from a regressions file rather than from the run's seed.
+    /// Drawn from a regressions file: a draw the run's seed does not make.
     pub replayed: bool,
 }
 
-/// Loads suites, in order, into cases, replayed draws first. Ids must be unique across all of them.
-pub fn load(sources: &[SuiteSource], draw: &Draw) -> Result<Vec<Case>, SuiteError> {
-    let mut cases: Vec<Case> = Vec::new();
+impl Origin {
+    /// The draw, as the regressions file names it.
+    pub fn draw(&self) -> Replay {
+        Replay { group: self.group.clone(), seed: self.seed }
+    }
+}
+
+/// Loads suites, in order, into a plan of every case. Ids must be unique across all of them.
+pub fn load(sources: &[SuiteSource], draw: &Draw) -> Result<Plan, SuiteError> {
+    let mut parts: Vec<plan::Part> = Vec::new();
     for source in sources {
         let (name, text) = match source {
             SuiteSource::Builtin => (BUILTIN_NAME.to_owned(), BUILTIN.to_owned()),
@@ -237,20 +269,17 @@ pub fn load(sources: &[SuiteSource], draw: &Draw) -> Result<Vec<Case>, SuiteErro
                 (path.display().to_string(), text)
             }
         };
-        for case in file::parse(&name, &text, draw)? {
-            if cases.iter().any(|c| c.id == case.id) {
+        for part in file::parse(&name, &text, draw)? {
+            if parts.iter().any(|p| p.stem() == part.stem()) {
                 return Err(SuiteError::Read {
                     path: name,
-                    reason: format!("case id {} is already defined by an earlier suite", case.id),
+                    reason: format!("case id {} is already defined by an earlier suite", part.stem()),
                 });
             }
-            cases.push(case);
+            parts.push(part);
         }
     }
-    let (mut replayed, fresh): (Vec<Case>, Vec<Case>) =
-        cases.into_iter().partition(|c| c.origin.as_ref().is_some_and(|o| o.replayed));
-    replayed.extend(fresh);
-    Ok(replayed)
+    Ok(Plan::new(parts))
 }
 
 const BUILTIN_NAME: &str = "suites/landing_settings.toml";
@@ -263,25 +292,4 @@ pub(crate) fn catalog_payload(id: &str, base: &Payload) -> Payload {
         refresh_id: opaque_token(&format!("{id}/refresh"), 70),
         ..base.clone()
     }
-}
-
-/// The cases of one `[[generate]]` group: its replayed draws, then `count` fresh ones.
-fn generated(group: &str, space: Space, draw: &Draw, count: usize) -> Vec<(String, Payload, Vec<Mutation>, Origin)> {
-    let replayed =
-        draw.replay.iter().filter(|r| r.group == group).map(|r| (format!("regression-{:016x}", r.seed), r.seed, true));
-    let fresh = (0..count).map(|n| (n.to_string(), draft_seed(draw.seed, group, n), false));
-    let mut seen = Vec::new();
-    replayed
-        .chain(fresh)
-        .filter(|(_, seed, _)| {
-            let new = !seen.contains(seed);
-            seen.push(*seed);
-            new
-        })
-        .map(|(suffix, seed, replayed)| {
-            let draft = generate::draw(space, seed);
-            let origin = Origin { group: group.to_owned(), space, seed, replayed };
-            (format!("{group}#{suffix}"), draft.payload, draft.mutations, origin)
-        })
-        .collect()
 }
