@@ -459,7 +459,7 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
         Command::Merge { files, output } => {
             let merged = Merged::read(&files)?;
             let mut report = LegacyReport::default();
-            let code = merged.replay(&mut |event| {
+            let code = merged.stream(&mut |event| {
                 report.take(event);
                 Ok(())
             })?;

@@ -82,58 +82,8 @@ impl Merged {
 
     fn join(mut parts: Vec<Part>) -> Result<Merged, MergeError> {
         parts.sort_by(|a, b| (a.partition.0, &a.shown).cmp(&(b.partition.0, &b.shown)));
-        let first = parts.first().ok_or(MergeError::NoReports)?;
-        for pair in parts.windows(2) {
-            let (a, b) = (&pair[0], &pair[1]);
-            if a.partition == b.partition {
-                let partition = format!("{}/{}", a.partition.0, a.partition.1);
-                return Err(MergeError::Twice { first: a.shown.clone(), second: b.shown.clone(), partition });
-            }
-        }
-        let n = first.partition.1;
-        for part in &parts {
-            if part.partition.1 != n {
-                return Err(MergeError::Split {
-                    first: first.shown.clone(),
-                    second: part.shown.clone(),
-                    a: first.report.partition.clone().unwrap_or_default(),
-                    b: part.report.partition.clone().unwrap_or_default(),
-                });
-            }
-            let differs = |field: &'static str, a: String, b: String| {
-                (a != b).then(|| MergeError::Mismatch {
-                    first: first.shown.clone(),
-                    second: part.shown.clone(),
-                    field,
-                    a,
-                    b,
-                })
-            };
-            let (one, other) = (&first.report, &part.report);
-            let mismatch = differs("handler", one.handler.clone(), other.handler.clone())
-                .or_else(|| differs("seed", one.seed.to_string(), other.seed.to_string()))
-                .or_else(|| differs("wire", one.wire.to_string(), other.wire.to_string()));
-            if let Some(mismatch) = mismatch {
-                return Err(mismatch);
-            }
-        }
-        // Sorted and without repeats, the parts are 1..=N exactly when none of 1..=N is missing.
-        if let Some(missing) = (1..=n).find(|k| !parts.iter().any(|p| p.partition.0 == *k)) {
-            return Err(MergeError::Missing { missing: format!("{missing}/{n}"), n });
-        }
-        let mut all: Vec<(usize, &str, &str)> = parts
-            .iter()
-            .flat_map(|part| part.report.cases.0.iter().map(|(index, id)| (*index, id.as_str(), part.shown.as_str())))
-            .collect();
-        all.sort_by_key(|&(index, _, _)| index);
-        if let Some(pair) = all.windows(2).find(|pair| pair[0].0 == pair[1].0) {
-            let ((index, id, first), (_, _, second)) = (pair[0], pair[1]);
-            let (id, first, second) = (id.to_owned(), first.to_owned(), second.to_owned());
-            return Err(MergeError::CaseTwice { id, index, first, second });
-        }
-        let cases = all.len();
-        drop(all);
-
+        belong_together(&parts)?;
+        let cases = each_case_once(&parts)?;
         let head = &parts[0].report;
         let info = RunInfo {
             tool: TOOL,
@@ -189,11 +139,11 @@ impl Merged {
         Ok(merged)
     }
 
-    /// Replays the merged run into `emit` as a run emits it: started, each case in the order of
+    /// Streams the merged run into `emit` as a run emits it: started, each case in the order of
     /// the whole plan (judged, or not run), the calls no case owns, ended with the summary
     /// counted over all parts. Returns the exit code, as a run's: 0 when every case passed, 1
     /// otherwise.
-    pub fn replay(&self, emit: &mut dyn FnMut(&Event<'_>) -> io::Result<()>) -> Result<i32, MergeError> {
+    pub fn stream(&self, emit: &mut dyn FnMut(&Event<'_>) -> io::Result<()>) -> Result<i32, MergeError> {
         emit(&Event::Started(&self.info))?;
         let mut summary = Summary { duration_ms: self.duration_ms, ..Summary::of(&[], 0) };
         let mut not_run = 0;
@@ -250,6 +200,67 @@ impl Merged {
         };
         emit(&Event::Ended(&end))?;
         Ok(i32::from(end.summary.failed + end.summary.errored + not_run > 0))
+    }
+}
+
+/// Checks that `parts`, sorted by partition, are the partitions 1/N … N/N of one run, each once.
+fn belong_together(parts: &[Part]) -> Result<(), MergeError> {
+    let first = parts.first().ok_or(MergeError::NoReports)?;
+    for pair in parts.windows(2) {
+        let (a, b) = (&pair[0], &pair[1]);
+        if a.partition == b.partition {
+            let partition = format!("{}/{}", a.partition.0, a.partition.1);
+            return Err(MergeError::Twice { first: a.shown.clone(), second: b.shown.clone(), partition });
+        }
+    }
+    let n = first.partition.1;
+    for part in parts {
+        if part.partition.1 != n {
+            return Err(MergeError::Split {
+                first: first.shown.clone(),
+                second: part.shown.clone(),
+                a: first.report.partition.clone().unwrap_or_default(),
+                b: part.report.partition.clone().unwrap_or_default(),
+            });
+        }
+        let differs = |field: &'static str, a: String, b: String| {
+            (a != b).then(|| MergeError::Mismatch {
+                first: first.shown.clone(),
+                second: part.shown.clone(),
+                field,
+                a,
+                b,
+            })
+        };
+        let (one, other) = (&first.report, &part.report);
+        let mismatch = differs("handler", one.handler.clone(), other.handler.clone())
+            .or_else(|| differs("seed", one.seed.to_string(), other.seed.to_string()))
+            .or_else(|| differs("wire", one.wire.to_string(), other.wire.to_string()));
+        if let Some(mismatch) = mismatch {
+            return Err(mismatch);
+        }
+    }
+    // Without repeats, the parts are 1..=N exactly when none of 1..=N is missing.
+    match (1..=n).find(|k| !parts.iter().any(|p| p.partition.0 == *k)) {
+        Some(missing) => Err(MergeError::Missing { missing: format!("{missing}/{n}"), n }),
+        None => Ok(()),
+    }
+}
+
+/// Checks that no case is in two of `parts`; returns how many cases they hold together.
+fn each_case_once(parts: &[Part]) -> Result<usize, MergeError> {
+    let mut all: Vec<(usize, &str, &str)> = parts
+        .iter()
+        .flat_map(|part| part.report.cases.0.iter().map(|(index, id)| (*index, id.as_str(), part.shown.as_str())))
+        .collect();
+    all.sort_by_key(|&(index, _, _)| index);
+    match all.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+        Some(pair) => {
+            let ((index, id, first), (_, _, second)) = (pair[0], pair[1]);
+            let (id, first, second) = (id.to_owned(), first.to_owned(), second.to_owned());
+            Err(MergeError::CaseTwice { id, index, first, second })
+        }
+        None => Ok(all.len()),
     }
 }
 
@@ -520,7 +531,7 @@ mod tests {
     }
 
     /// Writes `reports` (name, text) into a directory of the test's own, merges them and
-    /// replays the merge: each event as a line, and the exit code; an error's message names the
+    /// streams the merge: each event as a line, and the exit code; an error's message names the
     /// files by name alone.
     fn merged(test: &str, reports: &[(&str, String)]) -> Result<(Vec<String>, i32), String> {
         let dir = std::env::temp_dir().join(format!("b24-conform-merge-{}-{test}", std::process::id()));
@@ -534,7 +545,7 @@ mod tests {
             .collect();
         let mut events = Vec::new();
         let replayed = Merged::read(&paths).and_then(|merged| {
-            merged.replay(&mut |event| {
+            merged.stream(&mut |event| {
                 events.push(match event {
                     Event::Started(info) => {
                         format!("started {} {} {:?} {}", info.handler, info.seed, info.partition, info.cases)
