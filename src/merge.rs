@@ -512,7 +512,7 @@ mod tests {
             "expect":"accept","outcome":"{outcome}",
             "checks":[{{"id":"{check}","level":"must","outcome":"{verdict}","message":"answered 200"}}],
             "request":{{"method":"POST","url":"http://127.0.0.1:1/","headers":[],"body":"a=1"}},
-            "response":{{"status":200,"headers":[],"body":"<p>é\u0000</p>","truncated":false,"elapsed_ms":3}},
+            "response":{{"status":200,"headers":[],"body":"<p>é\u0000</p>","length":9,"truncated":false,"elapsed_ms":3}},
             "portal_calls":[],"reproduce":"curl"}}"#
         )
     }

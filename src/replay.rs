@@ -218,8 +218,18 @@ fn write_response(response: &HttpResponse, out: &mut dyn Write) -> io::Result<()
         writeln!(out, "  {}: {}", visible(name), visible(value))?;
     }
     let (shown, left_out) = excerpt(&response.body, BODY_SHOWN);
-    let cut = if response.truncated { ", cut at the --body-cap" } else { "" };
-    writeln!(out, "  body ({} bytes{cut}):", response.body.len())?;
+    // What came and what was kept of it: a body past the cap is known by its length and digest.
+    let mut about = format!("{} bytes", response.length);
+    if response.body.len() as u64 != response.length {
+        about.push_str(&format!(", {} kept", response.body.len()));
+    }
+    if let Some(sha256) = &response.sha256 {
+        about.push_str(&format!(", SHA-256 {sha256}"));
+    }
+    if let Some(note) = &response.note {
+        about.push_str(&format!("; {note}"));
+    }
+    writeln!(out, "  body ({about}):")?;
     for line in visible(&shown).lines() {
         writeln!(out, "    {line}")?;
     }

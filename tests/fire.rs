@@ -38,6 +38,9 @@ async fn a_body_past_the_cap_is_cut_and_marked() {
     let limits = Limits { timeout: Duration::from_secs(10), body_cap: 1 << 20 };
     let response = fire::fire(&fire::client(), &post(url), limits).await.unwrap();
     assert_eq!((response.body.len(), response.truncated), (1 << 20, true));
+    // Read to its end past the cap, counted and hashed, not kept.
+    assert_eq!(response.length, 3 << 20);
+    assert_eq!(response.sha256.as_deref().map(str::len), Some(64));
 }
 
 #[tokio::test]
@@ -45,7 +48,7 @@ async fn a_body_within_the_cap_is_whole() {
     let url = server(Some(1000)).await;
     let limits = Limits { timeout: Duration::from_secs(10), body_cap: 1000 };
     let response = fire::fire(&fire::client(), &post(url), limits).await.unwrap();
-    assert_eq!((response.body.len(), response.truncated), (1000, false));
+    assert_eq!((response.body.len(), response.truncated, response.length, response.sha256), (1000, false, 1000, None));
 }
 
 #[tokio::test]
@@ -56,7 +59,8 @@ async fn a_handler_that_never_answers_times_out() {
     assert_eq!(error, FireError::Timeout(300));
 }
 
-/// A handler on a free loopback port: `/hop/N` redirects with 302 to `/hop/N+1` forever, `/keep`
+/// A handler on a free loopback port: `/hop/N` redirects with 302 to `/hop/N+1` forever (`/slow/N`
+/// likewise, after 150 ms), `/keep`
 /// answers 307 to `/echo`, which shows the method and body it got, and `/away` sends the browser
 /// to `elsewhere` with 303.
 async fn redirecting(elsewhere: String) -> String {
@@ -69,6 +73,13 @@ async fn redirecting(elsewhere: String) -> String {
                 "/hop/{n}",
                 any(|Path(n): Path<u32>| async move {
                     (StatusCode::FOUND, [(header::LOCATION, format!("/hop/{}", n + 1))])
+                }),
+            )
+            .route(
+                "/slow/{n}",
+                any(|Path(n): Path<u32>| async move {
+                    tokio::time::sleep(Duration::from_millis(150)).await;
+                    (StatusCode::FOUND, [(header::LOCATION, format!("/slow/{}", n + 1))])
                 }),
             )
             .route("/keep", any(|| async { (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, "/echo")]) }))
@@ -118,4 +129,35 @@ async fn a_redirect_to_another_origin_is_the_answer_and_is_not_followed() {
     assert_eq!((navigation.redirects[0].to.as_str(), navigation.redirects[0].followed), (target.as_str(), false));
     let contacted = tokio::time::timeout(Duration::from_millis(200), elsewhere.accept()).await;
     assert!(contacted.is_err(), "the other origin was contacted");
+}
+
+/// One deadline for the whole navigation: slow redirects do not each get the timeout again.
+#[tokio::test]
+async fn slow_redirects_share_one_timeout() {
+    let base = redirecting(String::new()).await;
+    let limits = Limits { timeout: Duration::from_millis(400), body_cap: 1000 };
+    let started = std::time::Instant::now();
+    let navigation = fire::navigate(&fire::client(), &post(format!("{base}/slow/0")), limits).await;
+    assert_eq!(navigation.response.unwrap_err(), FireError::Timeout(400));
+    assert!(started.elapsed() < Duration::from_millis(1000), "{:?}", started.elapsed());
+    assert!(!navigation.redirects.is_empty());
+}
+
+/// The concurrency hint's probe: a case fired alone says how long its answer took, or that none
+/// came.
+#[tokio::test]
+async fn a_case_fired_alone_says_how_long_its_answer_took() {
+    let answering = server(Some(10)).await;
+    assert!(fire::answers_alone(&fire::client(), &post(answering), limits()).await.is_some());
+    let silent = server(None).await;
+    let short = Limits { timeout: Duration::from_millis(200), body_cap: 1000 };
+    assert_eq!(fire::answers_alone(&fire::client(), &post(silent), short).await, None);
+}
+
+/// The reverse of TLS on a plain port: a plain-http handler given as https.
+#[tokio::test]
+async fn plain_http_at_an_https_url_says_so() {
+    let url = server(Some(10)).await.replace("http://", "https://");
+    let error = fire::fire(&fire::client(), &post(url), limits()).await.unwrap_err();
+    assert!(error.to_string().starts_with("not TLS: the handler answered the https handshake"), "{error}");
 }

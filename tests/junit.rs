@@ -139,7 +139,10 @@ async fn a_handler_that_never_answers_gives_errors_that_validate() {
     let report = run_with(config).await;
     assert!(report.summary.errored > 0, "{:?}", report.summary);
     let xml = assert_junit("a silent handler", &report);
-    assert_eq!(xml.matches("<error message=\"no complete answer within 300 ms\">").count(), report.summary.errored);
+    assert_eq!(
+        xml.matches("<error message=\"nothing came within 300 ms (--timeout-ms), not even a status line\">").count(),
+        report.summary.errored
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

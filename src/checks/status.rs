@@ -21,6 +21,12 @@ pub const NO_SERVER_ERROR: Check = Check {
 fn judge_server_error(exchange: &Exchange) -> Finding {
     match &exchange.response {
         Err(error) => fail(format!("no answer: {error}")),
+        // RFC 9110 §15: "Values outside the range 100..599 are invalid … A client that receives a
+        // response with an invalid status code SHOULD process the response as if it had a 5xx".
+        Ok(r) if r.status > 599 => fail(format!(
+            "status {} is not an HTTP status (RFC 9110 §15: 100–599); a client treats it as a 5xx (Server Error)",
+            r.status
+        )),
         // The portal was overloaded or failed first, and the handler passed that on: better to
         // pause and call again, but the fault began upstream.
         Ok(r) if (502..=504).contains(&r.status) && exchange.portal_calls.iter().any(overloaded) => {
@@ -155,6 +161,18 @@ mod tests {
         assert_eq!(judge(200, limited()), (Outcome::Pass, None));
         // A 5xx that passes the portal's APPLICATION_NOT_FOUND on (the app was removed): a warning.
         assert_eq!(judge(502, vec![call(401, "APPLICATION_NOT_FOUND")]), (Outcome::Fail, Some(Level::Should)));
+    }
+
+    /// RFC 9110 §15: a status past 599 is invalid, and a client treats it as a 5xx.
+    #[test]
+    fn a_status_past_599_is_no_http_status() {
+        let finding = judge_server_error(&exchange("http://h/", 999, "<p>hi</p>", Vec::new()));
+        assert_eq!((finding.outcome, finding.level), (Outcome::Fail, None));
+        assert!(finding.message.starts_with("status 999 is not an HTTP status"), "{}", finding.message);
+        assert_eq!(
+            judge_server_error(&exchange("http://h/", 599, "", Vec::new())).message,
+            "answered 599 (a server error)"
+        );
     }
 
     /// 501 to a method Bitrix24 never sends is the standard answer for an unknown method.

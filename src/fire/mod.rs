@@ -1,21 +1,30 @@
 //! The firing engine: sends a request to the handler and captures the answer, bounded in time
 //! and in size, following the handler's redirects as the frame's browser does ([`navigate`]).
+//! Whatever the handler does, a case costs at most `--timeout-ms` of waiting (redirects
+//! included), one body cap of memory, and hyper's bounds on the head ([`MAX_HEADERS`],
+//! [`MAX_HEAD_BYTES`]).
 
+mod body;
+mod failure;
+mod liveness;
 mod redirect;
 
 use std::time::{Duration, Instant};
 
 use crate::payload::HttpRequest;
 
-pub use crate::record::{Exchange, FireError, HttpResponse};
+pub use crate::record::{Exchange, FireError, HttpResponse, SHOWN};
+pub use failure::{MAX_HEAD_BYTES, MAX_HEADERS};
+pub use liveness::{DEFAULT_LIVENESS_LIMIT, Liveness, answers_alone, serial_handler_note};
 pub use redirect::{MAX_REDIRECTS, Navigation, Redirect, navigate};
 
 /// Limits of one exchange.
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
-    /// One request and its answer, body included (each redirect followed gets as long again).
+    /// One case: the request, the redirects followed and the last answer, body included.
     pub timeout: Duration,
-    /// Bytes of body kept; the rest is not read and the response is marked `truncated`.
+    /// Bytes of body kept (decoded, when its coding is decoded); the rest is counted and hashed
+    /// as it passes, not kept, and the response is marked `truncated`.
     pub body_cap: usize,
 }
 
@@ -35,61 +44,73 @@ fn client_builder() -> reqwest::ClientBuilder {
     // rustls needs a process-wide crypto provider before the first client; a second install
     // attempt fails harmlessly.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none())
+    reqwest::Client::builder().no_proxy().redirect(reqwest::redirect::Policy::none()).http1_max_headers(MAX_HEADERS)
 }
 
 /// Sends `request` and reads the answer within `limits`; a redirect is an answer like any other.
 pub async fn fire(client: &reqwest::Client, request: &HttpRequest, limits: Limits) -> Result<HttpResponse, FireError> {
-    let started = Instant::now();
-    let exchange = async {
-        let method = reqwest::Method::from_bytes(request.method.as_bytes())
-            .map_err(|_| FireError::Transport(format!("{:?} is not an HTTP method", request.method)))?;
-        let mut builder = client.request(method, &request.url).body(request.body.clone());
-        for (name, value) in &request.headers {
-            builder = builder.header(name, value);
-        }
-        let mut response = builder.send().await.map_err(|e| classify(&request.url, e))?;
-        let status = response.status().as_u16();
-        let headers = response
-            .headers()
-            .iter()
-            .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-            .collect();
-        let mut body = Vec::new();
-        let mut truncated = false;
-        while let Some(chunk) = response.chunk().await.map_err(|e| classify(&request.url, e))? {
-            let room = limits.body_cap - body.len();
-            if chunk.len() > room {
-                body.extend_from_slice(&chunk[..room]);
-                truncated = true;
-                break;
-            }
-            body.extend_from_slice(&chunk);
-        }
-        let elapsed_ms = started.elapsed().as_millis() as u64;
-        Ok(HttpResponse { status, headers, body, truncated, elapsed_ms })
-    };
-    tokio::time::timeout(limits.timeout, exchange)
-        .await
-        .unwrap_or(Err(FireError::Timeout(limits.timeout.as_millis() as u64)))
+    fire_by(client, request, limits, tokio::time::Instant::now() + limits.timeout).await
 }
 
-fn classify(url: &str, error: reqwest::Error) -> FireError {
-    if error.is_connect() {
-        let mut reason = error.to_string();
-        let mut source = std::error::Error::source(&error);
-        while let Some(inner) = source {
-            reason = inner.to_string();
-            source = inner.source();
-        }
-        FireError::Connect { url: url.to_owned(), reason }
-    } else {
-        // The URL can be a megabyte long; the report shows the request elsewhere.
-        let error = error.without_url();
-        let mut reason = error.to_string();
-        if let Some(inner) = std::error::Error::source(&error) {
-            reason = format!("{reason}: {inner}");
-        }
-        FireError::Transport(reason)
+/// [`fire`], ending by `deadline` (a navigation's, shared by its redirects).
+async fn fire_by(
+    client: &reqwest::Client,
+    request: &HttpRequest,
+    limits: Limits,
+    deadline: tokio::time::Instant,
+) -> Result<HttpResponse, FireError> {
+    let started = Instant::now();
+    let ms = failure::millis(limits.timeout);
+    let method = reqwest::Method::from_bytes(request.method.as_bytes())
+        .map_err(|_| FireError::Transport(format!("{:?} is not an HTTP method", request.method)))?;
+    let mut builder = client.request(method, &request.url).body(request.body.clone());
+    for (name, value) in &request.headers {
+        builder = builder.header(name, value);
     }
+    let mut response = match tokio::time::timeout_at(deadline, builder.send()).await {
+        Err(_) => return Err(FireError::Timeout(ms)),
+        Ok(Err(error)) => return Err(failure::head_failed(request, error, deadline).await),
+        Ok(Ok(response)) => response,
+    };
+    let status = response.status().as_u16();
+    let headers: Vec<(String, String)> = response
+        .headers()
+        .iter()
+        .map(|(n, v)| (n.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect();
+    let value = |name: &str| headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+    let announced = value("content-length").and_then(|v| v.trim().parse::<u64>().ok());
+    let mut body = body::Body::new(value("content-encoding"), limits.body_cap);
+    // Past the cap the body is still read, counted and hashed, not kept: a long body ends and
+    // is named by its length and digest; an endless one runs into the deadline.
+    match tokio::time::timeout_at(deadline, read_body(&mut response, &mut body)).await {
+        Err(_) => return Err(FireError::SlowBody { ms, received: body.received(), announced }),
+        Ok(Err(Read::Client(error))) => return Err(failure::body_failed(error, body.received(), announced)),
+        Ok(Err(Read::Undecodable(words))) => return Err(FireError::Broken(words)),
+        Ok(Ok(())) => {}
+    }
+    let finished = body.finish(SHOWN).map_err(FireError::Broken)?;
+    Ok(HttpResponse {
+        status,
+        headers,
+        body: finished.body,
+        length: finished.length,
+        sha256: finished.sha256,
+        truncated: finished.truncated,
+        note: finished.note,
+        elapsed_ms: failure::millis(started.elapsed()),
+    })
+}
+
+/// Why a body could not be read to its end.
+enum Read {
+    Client(reqwest::Error),
+    Undecodable(String),
+}
+
+async fn read_body(response: &mut reqwest::Response, body: &mut body::Body) -> Result<(), Read> {
+    while let Some(chunk) = response.chunk().await.map_err(Read::Client)? {
+        body.take(&chunk).map_err(Read::Undecodable)?;
+    }
+    Ok(())
 }

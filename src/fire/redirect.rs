@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use url::Url;
 
-use super::{FireError, HttpResponse, Limits, fire};
+use super::{FireError, HttpResponse, Limits, fire_by};
 use crate::payload::HttpRequest;
 pub use crate::record::Redirect;
 
@@ -33,10 +33,11 @@ pub struct Navigation {
 
 /// Sends `request` and follows its redirects as a browser navigating a frame does: 301 and 302
 /// after a POST, and 303, become a GET without a body; 307 and 308 repeat the method and the
-/// body. Every hop is bounded by `limits`; cookies the hops set are sent on the next ones, as a
+/// body. The whole navigation is bounded by `limits`, its redirects included; cookies the hops set are sent on the next ones, as a
 /// browser keeps them within a navigation. The answer's `elapsed_ms` is the whole navigation's.
 pub async fn navigate(client: &reqwest::Client, request: &HttpRequest, limits: Limits) -> Navigation {
     let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + limits.timeout;
     let home = Url::parse(&request.url).ok().map(|url| url.origin());
     let mut redirects: Vec<Redirect> = Vec::new();
     let mut current = request.clone();
@@ -44,7 +45,7 @@ pub async fn navigate(client: &reqwest::Client, request: &HttpRequest, limits: L
     // Cookies count: a page may send the browser away to set one and back (a login round trip).
     let mut seen = vec![(current.method.clone(), current.url.clone(), String::new())];
     let response = loop {
-        let mut response = match fire(client, &current, limits).await {
+        let mut response = match fire_by(client, &current, limits, deadline).await {
             Ok(response) => response,
             Err(error) => break Err(error),
         };
@@ -157,7 +158,10 @@ mod tests {
             status,
             headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
             body: Vec::new(),
+            length: 0,
+            sha256: None,
             truncated: false,
+            note: None,
             elapsed_ms: 1,
         }
     }

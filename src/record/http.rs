@@ -16,16 +16,31 @@ pub struct HttpRequest {
     pub body: Vec<u8>,
 }
 
+/// Bytes of body a report shows ([`HttpResponse::shown`]); the checks see up to the body cap.
+pub const SHOWN: usize = 64 * 1024;
+
 /// The handler's answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpResponse {
     pub status: u16,
     /// Header names lower-cased, in the order received.
     pub headers: Vec<(String, String)>,
+    /// The body, decoded from gzip or deflate when it came so, up to the body cap (or SHOWN,
+    /// once [`HttpResponse::shown`]).
     #[serde(serialize_with = "crate::payload::lossy_text", deserialize_with = "text_bytes")]
     pub body: Vec<u8>,
-    /// The body was longer than the cap and was cut.
+    /// Bytes of body received (decoded, as far as it was decoded), counting those past what was
+    /// kept.
+    pub length: u64,
+    /// Hex SHA-256 of all `length` bytes, when `body` is not all of them or is longer than SHOWN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// `body` is not the whole body: it was cut at the body cap, or at SHOWN for a report.
     pub truncated: bool,
+    /// What the harness did to the body, if anything: decoded it from gzip, kept a coding it does
+    /// not decode as sent, stopped decoding at the cap.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub elapsed_ms: u64,
 }
 
@@ -38,6 +53,36 @@ impl HttpResponse {
     pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
         String::from_utf8_lossy(&self.body)
     }
+
+    /// The answer as a report keeps it: the first SHOWN bytes of body, cut before a UTF-8
+    /// sequence rather than inside it; `length` and `sha256` still name the whole body.
+    pub fn shown(mut self) -> HttpResponse {
+        if self.body.len() <= SHOWN {
+            return self;
+        }
+        if self.sha256.is_none() {
+            use sha2::Digest;
+            self.sha256 = Some(hex(&sha2::Sha256::digest(&self.body)));
+        }
+        // Back over up to three continuation bytes (10xxxxxx) to the start of the sequence cut
+        // through; a body that is not UTF-8 there is cut where it is.
+        let continues = |at: usize| self.body[at] & 0xc0 == 0x80;
+        let cut = (SHOWN - 3..=SHOWN).rev().find(|&at| !continues(at)).unwrap_or(SHOWN);
+        self.body.truncate(cut);
+        self.body.shrink_to_fit();
+        self.truncated = true;
+        self
+    }
+}
+
+/// Bytes as lower-case hex, as a digest is written.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut text = String::with_capacity(bytes.len() * 2);
+    for byte in bytes {
+        let _ = write!(text, "{byte:02x}");
+    }
+    text
 }
 
 /// A body as a report wrote it, as text (bytes that were not UTF-8 already shown as U+FFFD): its
@@ -51,14 +96,47 @@ fn text_bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::
 pub enum FireError {
     #[error("could not connect to {url}: {reason}")]
     Connect { url: String, reason: String },
-    #[error("no complete answer within {0} ms")]
+    /// Not even a status line and headers came in time.
+    #[error("nothing came within {0} ms (--timeout-ms), not even a status line")]
     Timeout(u64),
+    /// The status line and headers came, the body did not end in time.
+    #[error(
+        "the body did not end within {ms} ms (--timeout-ms): {received} bytes came{}",
+        announced.map(|m| format!(" of the {m} its Content-Length announced")).unwrap_or_default()
+    )]
+    SlowBody { ms: u64, received: u64, announced: Option<u64> },
+    /// The connection ended, or carried something other than HTTP, before any answer.
+    #[error("{0}")]
+    NoAnswer(String),
+    /// An answer began and broke: its head too large or malformed, its body cut short or in a
+    /// coding that does not decode.
+    #[error("{0}")]
+    Broken(String),
     #[error("the exchange failed: {0}")]
     Transport(String),
     #[error("redirect loop: {url} was requested again, the same way, after {hops} redirect(s)")]
     RedirectLoop { url: String, hops: usize },
     #[error("more than {0} redirects: the harness follows no more (a browser gives up after 20)")]
     TooManyRedirects(usize),
+}
+
+impl FireError {
+    /// The handler got as far as a status line: it is alive and speaks HTTP, though this answer
+    /// broke. The others are silence: nothing, a dropped connection, or another protocol.
+    pub fn heard(&self) -> bool {
+        matches!(
+            self,
+            FireError::SlowBody { .. }
+                | FireError::Broken(_)
+                | FireError::RedirectLoop { .. }
+                | FireError::TooManyRedirects(_)
+        )
+    }
+
+    /// The time ran out (before the head, or in the body).
+    pub fn timed_out(&self) -> bool {
+        matches!(self, FireError::Timeout(_) | FireError::SlowBody { .. })
+    }
 }
 
 /// What happened in one case: the request as sent, the redirects the handler answered with,
@@ -77,6 +155,16 @@ impl Exchange {
     /// frame for that page, which the harness does not follow.
     pub fn left_for(&self) -> Option<&Redirect> {
         self.redirects.last().filter(|r| !r.followed && self.response.is_ok())
+    }
+
+    /// The handler answered in HTTP, even if the answer then broke (a body cut short, a redirect
+    /// loop): what `fire::Liveness` observes. Silence is no answer at all: a timeout before any
+    /// status line, a refused, reset or closed connection, bytes that are not HTTP.
+    pub fn answered(&self) -> bool {
+        match &self.response {
+            Ok(_) => true,
+            Err(error) => error.heard() || !self.redirects.is_empty(),
+        }
     }
 }
 

@@ -4,10 +4,10 @@
 
 mod call;
 mod event;
-mod http;
+pub(crate) mod http;
 mod verdict;
 
 pub use call::{Endpoint, PortalCall, RepoBinding, Role, TokenRole};
 pub use event::{Event, RunEnd, RunInfo};
-pub use http::{Exchange, FireError, HttpRequest, HttpResponse, Redirect};
+pub use http::{Exchange, FireError, HttpRequest, HttpResponse, Redirect, SHOWN};
 pub use verdict::{CaseOutcome, CaseReport, Outcome, Shrunk, Summary, Verdict};

@@ -171,7 +171,8 @@ pub struct Shrunk {
 impl CaseReport {
     pub fn new(case: &Case, exchange: Exchange, checks: Vec<Verdict>) -> CaseReport {
         let (response, error) = match exchange.response {
-            Ok(response) => (Some(response), None),
+            // The checks judged the body up to the cap; a report keeps what it shows.
+            Ok(response) => (Some(response.shown()), None),
             Err(error) => (None, Some(error.to_string())),
         };
         let mut report = CaseReport {

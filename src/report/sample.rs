@@ -63,7 +63,10 @@ pub fn report() -> RunReport {
         status: 200,
         headers: vec![("content-type".into(), content_type.into())],
         body: body.as_bytes().to_vec(),
+        length: body.len() as u64,
+        sha256: None,
         truncated: false,
+        note: None,
         elapsed_ms: 7,
     };
 

@@ -261,7 +261,10 @@ mod tests {
                 status: 200,
                 headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
                 body: body.as_bytes().to_vec(),
+                length: body.len() as u64,
+                sha256: None,
                 truncated: false,
+                note: None,
                 elapsed_ms: 3,
             }),
             portal_calls: vec![PortalCall {
