@@ -13,8 +13,9 @@ use tokio::signal::unix::{SignalKind, signal};
 
 use b24_conform::baseline::{Baseline, Date};
 use b24_conform::checks::{self, Settings};
-use b24_conform::fire::Limits;
+use b24_conform::fire::{self, Limits};
 use b24_conform::install::InstallForm;
+use b24_conform::journey::Action;
 use b24_conform::merge::Merged;
 use b24_conform::payload::Wire;
 use b24_conform::portal::{OauthClient, Portal, PortalConfig, Role};
@@ -25,7 +26,7 @@ use b24_conform::replay::{self, ReplayError};
 use b24_conform::report::{self, Format, RunReport};
 use b24_conform::run::{self, Handler, RunConfig, RunError, Stage};
 use b24_conform::snapshot::{SnapshotConfig, review};
-use b24_conform::suite::{Draw, Partition, SuiteSource};
+use b24_conform::suite::{CaseKind, Draw, Partition, SuiteSource};
 
 /// Conformance tests for Bitrix24 placement handlers (LANDING_SETTINGS): plays the portal,
 /// fires valid and malformed requests at the handler, and judges every answer.
@@ -62,6 +63,7 @@ enum Command {
     List {
         #[command(flatten)]
         suite: SuiteArgs,
+        /// human: a row per case with its evidence; json: one array.
         #[arg(long, value_enum, default_value_t)]
         format: ListFormat,
     },
@@ -101,8 +103,8 @@ enum Command {
     },
     /// The mock portal alone, with its URLs and the tokens of the catalog's cases.
     Portal {
-        /// Where to listen (loopback).
-        #[arg(long, default_value = DEFAULT_PORTAL)]
+        /// Where to listen (loopback), named as in `run` and `payload`.
+        #[arg(long = "portal-addr", visible_alias = "addr", value_name = "ADDR", default_value = DEFAULT_PORTAL)]
         addr: SocketAddr,
         #[command(flatten)]
         suite: SuiteArgs,
@@ -114,12 +116,12 @@ enum Command {
 /// How the mock portal plays the app's Bitrix24.
 #[derive(Args)]
 struct PortalArgs {
-    /// The app's client_id: the OAuth server refreshes tokens only with it (default: one the run
-    /// makes, given to --handler-cmd as B24_CLIENT_ID and printed).
+    /// The app's client_id: the OAuth server refreshes tokens only with it (default: one made at
+    /// the start and printed; `run` gives it to --handler-cmd as B24_CLIENT_ID).
     #[arg(long, value_name = "ID")]
     client_id: Option<String>,
-    /// The app's client_secret: the OAuth server refreshes tokens only with it (default: one the
-    /// run makes, given to --handler-cmd as B24_CLIENT_SECRET and printed).
+    /// The app's client_secret: the OAuth server refreshes tokens only with it (default: one made
+    /// at the start and printed; `run` gives it to --handler-cmd as B24_CLIENT_SECRET).
     #[arg(long, value_name = "SECRET")]
     client_secret: Option<String>,
     /// HTTP status of insufficient_scope: 401 as the product raises it for OAuth tokens, or 403
@@ -154,27 +156,26 @@ const DEFAULT_PORTAL: &str = "127.0.0.1:48624";
 
 #[derive(Args)]
 struct SuiteArgs {
-    /// A suite file (TOML); repeatable. Default: the built-in LANDING_SETTINGS catalog.
-    #[arg(long = "suite", value_name = "FILE")]
-    suites: Vec<PathBuf>,
+    /// A suite file (TOML); repeatable. Without --suite the run uses the built-in LANDING_SETTINGS
+    /// catalog; suite files replace it, unless `--suite builtin` names it too: `--suite builtin
+    /// --suite mine.toml` adds mine.toml's cases to it.
+    #[arg(long = "suite", value_name = "FILE|builtin", value_parser = parse_suite)]
+    suites: Vec<SuiteSource>,
     /// Select cases by id glob (`*`, `?`); repeatable; a leading `!` excludes.
     #[arg(long, value_name = "PATTERN")]
     filter: Vec<String>,
-    /// Seed of the generated cases: the same seed gives the same cases, ids and payloads.
-    #[arg(long, default_value_t = 24)]
+    /// Seed of the generated cases, decimal or hex (0x18): the same seed gives the same cases,
+    /// ids and payloads.
+    #[arg(long, default_value_t = 24, value_parser = whole_number, allow_negative_numbers = true)]
     seed: u64,
     /// How many cases each generated group draws (default: the suite's `count`).
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = count, allow_negative_numbers = true)]
     cases: Option<usize>,
 }
 
 impl SuiteArgs {
     fn sources(&self) -> Vec<SuiteSource> {
-        if self.suites.is_empty() {
-            vec![SuiteSource::Builtin]
-        } else {
-            self.suites.iter().cloned().map(SuiteSource::File).collect()
-        }
+        if self.suites.is_empty() { vec![SuiteSource::Builtin] } else { self.suites.clone() }
     }
 
     fn draw(&self) -> Draw {
@@ -190,19 +191,19 @@ struct RunArgs {
     #[command(flatten)]
     suite: SuiteArgs,
     /// Cases in flight at once.
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    #[arg(long, default_value_t = 8, value_name = "N", value_parser = jobs, allow_negative_numbers = true)]
     jobs: u16,
     /// Time allowed for one answer, body included; each redirect followed gets as long again.
-    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    #[arg(long, default_value_t = 10_000, value_name = "N", value_parser = milliseconds, allow_negative_numbers = true)]
     timeout_ms: u64,
     /// Bytes of each answer body kept; longer bodies are cut and marked truncated.
-    #[arg(long, default_value_t = 1 << 20, value_name = "N")]
+    #[arg(long, default_value_t = 1 << 20, value_name = "N", value_parser = bytes, allow_negative_numbers = true)]
     body_cap: usize,
     /// How the fields travel: split (as Bitrix24: query + form body), form, json.
     #[arg(long, value_enum, default_value_t)]
     wire: Wire,
     /// Where the mock portal listens; port 0 takes a free one.
-    #[arg(long, default_value = "127.0.0.1:0")]
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     portal_addr: SocketAddr,
     #[command(flatten)]
     portal: PortalArgs,
@@ -224,11 +225,15 @@ struct RunArgs {
     /// CURL_CA_BUNDLE. Needs --handler URL.
     #[arg(long, value_name = "CMD")]
     handler_cmd: Option<String>,
+    /// Trust the CA certificate(s) in FILE (PEM) for an https --handler, besides the system's
+    /// roots: a handler served with a development CA of its own (mkcert's rootCA.pem).
+    #[arg(long, value_name = "FILE", value_parser = parse_handler_ca)]
+    handler_ca: Option<String>,
     /// How long the --handler-cmd handler has to accept connections at --handler.
-    #[arg(long, default_value_t = 30_000, value_name = "N")]
+    #[arg(long, default_value_t = 30_000, value_name = "N", value_parser = milliseconds, allow_negative_numbers = true)]
     handler_wait_ms: u64,
     /// The `latency-budget` check fails (as a warning) an answer slower than this.
-    #[arg(long, default_value_t = 3_000, value_name = "N")]
+    #[arg(long, default_value_t = 3_000, value_name = "N", value_parser = milliseconds, allow_negative_numbers = true)]
     latency_budget_ms: u64,
     /// Failures at level should (warnings) fail the run too; cases the harness did not model
     /// still do not.
@@ -236,7 +241,7 @@ struct RunArgs {
     strict: bool,
     /// A failing generated case is shrunk to the smallest request that still fails, trying at
     /// most N candidates (0: not shrunk).
-    #[arg(long, default_value_t = 256, value_name = "N")]
+    #[arg(long, default_value_t = 256, value_name = "N", value_parser = count, allow_negative_numbers = true)]
     shrink_budget: usize,
     /// Record the generated draws that fail in FILE, and draw the draws FILE holds again
     /// (those the run's seed does not draw anyway, after their group's). Default: nothing read
@@ -279,6 +284,7 @@ struct RunArgs {
 /// Where a report goes, and in which formats: a run's, or the merge of a partitioned run's.
 #[derive(Args)]
 struct OutputArgs {
+    /// The report's format, on standard output (or in --out FILE).
     #[arg(long, value_enum, default_value_t)]
     format: Format,
     /// Write the report to FILE instead of standard output (written whole or not at all).
@@ -312,6 +318,7 @@ impl RunArgs {
             shrink_budget: self.shrink_budget,
             regressions: self.regressions.clone(),
             partition: self.partition,
+            handler_ca: self.handler_ca.clone(),
             snapshots: self.snapshots.clone().map(|dir| SnapshotConfig {
                 dir,
                 update: self.update_snapshots,
@@ -342,21 +349,22 @@ enum ReviewAction {
 
 #[derive(Args)]
 struct PayloadArgs {
-    /// The case id, as `list` shows it.
+    /// The case id, as `list` and `run` show it.
     #[arg(long)]
     case: String,
-    #[arg(long = "suite", value_name = "FILE")]
-    suites: Vec<PathBuf>,
-    #[arg(long, default_value_t = 24)]
-    seed: u64,
+    /// The suites, seed and generated counts of the run that named the case.
+    #[command(flatten)]
+    suite: SuiteArgs,
+    /// What to print: the request as a curl command, or its fields.
     #[arg(long = "as", value_enum, default_value_t)]
     shape: PayloadShape,
     /// The handler URL the curl command targets.
     #[arg(long, default_value = "http://127.0.0.1:8080/")]
     handler: url::Url,
-    /// The portal the payload points at (DOMAIN, SERVER_ENDPOINT).
-    #[arg(long, default_value = DEFAULT_PORTAL)]
+    /// The portal the payload points at (DOMAIN, SERVER_ENDPOINT), as `portal --portal-addr`.
+    #[arg(long, value_name = "ADDR", default_value = DEFAULT_PORTAL)]
     portal_addr: SocketAddr,
+    /// How the fields travel: split (as Bitrix24: query + form body), form, json.
     #[arg(long, value_enum, default_value_t)]
     wire: Wire,
 }
@@ -377,6 +385,74 @@ enum PayloadShape {
     Form,
     /// The fields as a JSON object.
     Json,
+}
+
+/// A whole number, 0 or more, in decimal or in hex (`0x10`, as the regressions file prints
+/// seeds). A negative one is named as such: clap alone would take `-1` for a flag.
+fn whole_number(text: &str) -> Result<u64, String> {
+    if text.starts_with('-') {
+        return Err(format!("{text} is negative; give a whole number, 0 or more"));
+    }
+    let parsed = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    };
+    parsed.map_err(|e| format!("{text:?} is not a whole number ({e}); give e.g. 24, or 0x18 in hex"))
+}
+
+/// A count of cases or candidates; 0 is allowed (no generated case, no shrinking).
+fn count(text: &str) -> Result<usize, String> {
+    usize::try_from(whole_number(text)?).map_err(|e| e.to_string())
+}
+
+/// Cases in flight at once.
+fn jobs(text: &str) -> Result<u16, String> {
+    match whole_number(text)? {
+        n @ 1..=1024 => Ok(n as u16),
+        n => Err(format!("{n} cases in flight: give 1 to 1024")),
+    }
+}
+
+/// A time limit in milliseconds. 0 would end every wait before it starts (every case an error),
+/// so it is refused here rather than found out after the run.
+fn milliseconds(text: &str) -> Result<u64, String> {
+    match whole_number(text)? {
+        0 => Err("0 ms ends every wait before it starts; give a positive number of milliseconds".into()),
+        n => Ok(n),
+    }
+}
+
+/// A size in bytes; 0 would keep no body at all, so no check could read one.
+fn bytes(text: &str) -> Result<usize, String> {
+    match count(text)? {
+        0 => Err("0 bytes keeps no answer body, so no check could read one; give a positive number of bytes".into()),
+        n => Ok(n),
+    }
+}
+
+/// `builtin` is the catalog compiled into the binary (a file of that name is `./builtin`).
+fn parse_suite(text: &str) -> Result<SuiteSource, String> {
+    Ok(match text {
+        "builtin" => SuiteSource::Builtin,
+        path => SuiteSource::File(PathBuf::from(path)),
+    })
+}
+
+/// The PEM of `--handler-ca FILE`, read and tried here, so that a wrong file is named before
+/// the run rather than as a certificate error on every case.
+fn parse_handler_ca(path: &str) -> Result<String, String> {
+    let pem = std::fs::read_to_string(path).map_err(|e| format!("cannot read {path}: {e}"))?;
+    if !pem.contains("-----BEGIN CERTIFICATE-----") {
+        return Err(format!(
+            "{path} holds no PEM certificate (-----BEGIN CERTIFICATE-----); give the CA's certificate"
+        ));
+    }
+    fire::client_also_trusting(&pem).map_err(|e| {
+        let causes = std::iter::successors(std::error::Error::source(&e), |cause| cause.source());
+        let reason = causes.fold(e.to_string(), |reason, cause| format!("{reason}: {cause}"));
+        format!("{path} is not a usable CA certificate: {reason}")
+    })?;
+    Ok(pem)
 }
 
 fn parse_handler(text: &str) -> Result<Handler, String> {
@@ -412,6 +488,10 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(execute(cli.command)) {
         Ok(code) => ExitCode::from(code),
+        // The reader of standard output went away (`| head`): it has what it wanted. End
+        // quietly with the status a shell gives a tool that SIGPIPE killed, so that under
+        // `set -o pipefail` a cut report is never taken for a passing run.
+        Err(error) if closed_pipe(&error) => ExitCode::from(CLOSED_PIPE),
         Err(error) => {
             eprintln!("error: {error:#}");
             let code = (error.downcast_ref::<RunError>().map(RunError::exit_code))
@@ -420,6 +500,15 @@ fn main() -> ExitCode {
             ExitCode::from(code as u8)
         }
     }
+}
+
+/// The exit status of a command whose standard output was closed early: 128 + SIGPIPE.
+const CLOSED_PIPE: u8 = 141;
+
+fn closed_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|cause| cause.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 async fn execute(command: Command) -> anyhow::Result<u8> {
@@ -595,7 +684,7 @@ fn write_report(report: &RunReport, output: &OutputArgs, colour: bool) -> anyhow
     };
     match &output.out {
         Some(path) => write_whole("--out", path, text.as_bytes())?,
-        None => print!("{text}"),
+        None => std::io::stdout().write_all(text.as_bytes())?,
     }
     for (format, path) in &output.reports {
         write_whole("--report", path, report::render(report, *format).as_bytes())?;
@@ -630,56 +719,58 @@ fn review_command(action: ReviewAction, dir: &Path, cases: &[String]) -> anyhow:
     if let Some(missing) = cases.iter().find(|id| !pending.iter().any(|p| &p.id == *id)) {
         bail!("--case {missing:?}: no pending snapshot in {}", dir.display());
     }
+    let mut out = std::io::stdout().lock();
     if pending.is_empty() {
-        println!("No pending snapshots in {}.", dir.display());
+        writeln!(out, "No pending snapshots in {}.", dir.display())?;
         return Ok(0);
     }
     for snapshot in &pending {
         match action {
-            ReviewAction::Diff => println!("# {} ({})\n{}", snapshot.id, snapshot.pending.display(), snapshot.diff()?),
+            ReviewAction::Diff => {
+                writeln!(out, "# {} ({})\n{}", snapshot.id, snapshot.pending.display(), snapshot.diff()?)?
+            }
             ReviewAction::Accept => {
                 snapshot.accept()?;
-                println!("accepted {}", snapshot.stored.display());
+                writeln!(out, "accepted {}", snapshot.stored.display())?;
             }
             ReviewAction::Reject => {
                 snapshot.reject()?;
-                println!("rejected {}", snapshot.pending.display());
+                writeln!(out, "rejected {}", snapshot.pending.display())?;
             }
         }
     }
     if let ReviewAction::Diff = action {
-        println!("{} pending; `b24-conform review accept` or `reject` (with --case ID to pick)", pending.len());
+        writeln!(out, "{} pending; `b24-conform review accept` or `reject` (with --case ID to pick)", pending.len())?;
     }
     Ok(0)
 }
 
 fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
-    let sources: Vec<SuiteSource> = if args.suites.is_empty() {
-        vec![SuiteSource::Builtin]
-    } else {
-        args.suites.iter().cloned().map(SuiteSource::File).collect()
-    };
-    let draw = Draw { seed: args.seed, ..Draw::default() };
-    let Some((_, case)) = run::select(&sources, &[], &draw)?.case(&args.case) else {
+    let suite = &args.suite;
+    let mut cases = run::catalog(&suite.sources(), &suite.filter, &suite.draw())?;
+    let Some(case) = cases.find(|c| c.id == args.case) else {
         bail!("--case {:?}: no such case; `b24-conform list` shows the ids", args.case);
     };
     let foreign = run::foreign_addr(args.portal_addr);
     let binding = Portal::binding_at(args.portal_addr, foreign);
-    let text = match args.shape {
-        PayloadShape::Curl => case.request(&args.handler, &binding, args.wire).to_curl(),
-        PayloadShape::Form => {
-            let mut form = url::form_urlencoded::Serializer::new(String::new());
-            for field in case.fields(&binding) {
-                form.append_pair(&field.name, &field.value);
-            }
-            form.finish()
+    let request = case.request(&args.handler, &binding, args.wire);
+    // A placement's fields travel split between the query string and the body; the
+    // installation's and the journeys' events are their whole form body.
+    let fields: Vec<(String, String)> = match case.kind {
+        CaseKind::Placement | CaseKind::Step(Action::Case) => {
+            case.fields(&binding).into_iter().map(|f| (f.name, f.value)).collect()
         }
+        CaseKind::Install(_) | CaseKind::Step(_) => url::form_urlencoded::parse(&request.body).into_owned().collect(),
+    };
+    let text = match args.shape {
+        PayloadShape::Curl => request.to_curl(),
+        PayloadShape::Form => url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&fields).finish(),
         PayloadShape::Json => {
-            let fields = case.fields(&binding).into_iter().map(|f| (f.name, serde_json::Value::String(f.value)));
+            let fields = fields.into_iter().map(|(name, value)| (name, serde_json::Value::String(value)));
             serde_json::to_string_pretty(&serde_json::Value::Object(fields.collect()))?
         }
     };
-    println!("{text}");
+    writeln!(std::io::stdout(), "{text}")?;
     Ok(0)
 }
 
@@ -696,45 +787,44 @@ async fn portal_command(addr: SocketAddr, suite: SuiteArgs, config: PortalConfig
         }
     }
     let example = example.context("the suite has no case with a valid token")?;
-    println!("Mock Bitrix24 portal at {}", portal.origin());
-    println!("  REST        {}", portal.rest_url());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "Mock Bitrix24 portal at {}", portal.origin())?;
+    writeln!(out, "  REST        {}", portal.rest_url())?;
     let client = portal.client();
-    println!("  OAuth       {}", portal.oauth_url());
-    println!("  server      {} (SERVER_ENDPOINT: the OAuth server's REST)", portal.server_endpoint());
-    println!("  client      client_id={} client_secret={}", client.id, client.secret);
-    println!("  member_id   {}", portal.member_id());
-    println!("  tokens      the {} cases' AUTH_ID/REFRESH_ID (`b24-conform payload --case ID`)", cases.len());
-    println!("  AUTH_ID     {} ({})", example.payload.auth_id, example.id);
-    println!("  REFRESH_ID  {}", example.payload.refresh_id);
-    println!("  try         curl '{}user.current.json?auth={}'", portal.rest_url(), example.payload.auth_id);
-    println!("Ctrl-C stops it.");
-    std::io::stdout().flush()?;
+    writeln!(out, "  OAuth       {}", portal.oauth_url())?;
+    writeln!(out, "  server      {} (SERVER_ENDPOINT: the OAuth server's REST)", portal.server_endpoint())?;
+    writeln!(out, "  client      client_id={} client_secret={}", client.id, client.secret)?;
+    writeln!(out, "  member_id   {}", portal.member_id())?;
+    writeln!(out, "  tokens      the {} cases' AUTH_ID/REFRESH_ID (`b24-conform payload --case ID`)", cases.len())?;
+    writeln!(out, "  AUTH_ID     {} ({})", example.payload.auth_id, example.id)?;
+    writeln!(out, "  REFRESH_ID  {}", example.payload.refresh_id)?;
+    writeln!(out, "  try         curl '{}user.current.json?auth={}'", portal.rest_url(), example.payload.auth_id)?;
+    writeln!(out, "Ctrl-C stops it.")?;
+    out.flush()?;
+    drop(out);
     tokio::signal::ctrl_c().await?;
     Ok(0)
 }
 
 /// Prints `rows` to stdout, one `line` each, or as one JSON array, each row as it comes (a
-/// listing of generated cases is drawn as it is printed). A reader that stops early (`list |
-/// head`) closes the pipe: that ends the listing quietly, as it does for `ls`, instead of a panic.
+/// listing of generated cases is drawn as it is printed). A write error (a reader that stopped
+/// early, `list | head`) is returned, never a panic as `println!` would.
 fn print_rows<T: serde::Serialize>(
     rows: impl IntoIterator<Item = T>,
     format: ListFormat,
     line: impl Fn(&T) -> String,
 ) -> anyhow::Result<u8> {
     use serde::Serializer;
-    use std::io::Write;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let written = match format {
-        ListFormat::Human => rows.into_iter().try_for_each(|row| writeln!(out, "{}", line(&row))),
-        ListFormat::Json => serde_json::Serializer::pretty(&mut out)
-            .collect_seq(rows)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out)),
-    };
-    match written.and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(0),
+    match format {
+        ListFormat::Human => rows.into_iter().try_for_each(|row| writeln!(out, "{}", line(&row)))?,
+        ListFormat::Json => {
+            serde_json::Serializer::pretty(&mut out).collect_seq(rows).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
     }
+    out.flush()?;
+    Ok(0)
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half

@@ -64,7 +64,6 @@ pub async fn replay(
     // journey), whichever partition of the run fired it. The run's regressions file, if it names
     // one, is read as the run read it, so that a `group#regression-SEED` id is drawn again.
     let alone = RunConfig { filters: vec![id.to_owned()], partition: None, ..config.clone() };
-    let out = &mut ClosablePipe(out);
     writeln!(out, "replay {id} (seed {}) against {}", config.draw.seed, config.handler)?;
     let mut told: Option<Result<CaseOutcome, ReplayError>> = None;
     let report = run::run(&alone, |case| {
@@ -86,26 +85,6 @@ pub async fn replay(
          handler, the handler: both stopped with the replay. Replay again to send it again."
     )?;
     Ok(outcome)
-}
-
-/// Standard output that a reader may close early (`replay … | head`): the rest of the tale then
-/// goes nowhere, quietly, and the case's outcome still decides the exit.
-struct ClosablePipe<'a>(&'a mut dyn Write);
-
-impl Write for ClosablePipe<'_> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.0.write(buf) {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(buf.len()),
-            written => written,
-        }
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        match self.0.flush() {
-            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-            flushed => flushed,
-        }
-    }
 }
 
 /// The `list` command that shows the ids of `config`'s cases.

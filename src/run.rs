@@ -106,6 +106,9 @@ pub struct RunConfig {
     pub handler_wait: Duration,
     /// Judge each exchange against its reviewed snapshot too (the `snapshot` check).
     pub snapshots: Option<SnapshotConfig>,
+    /// CA certificates (PEM) the harness trusts for an https handler, besides the system's
+    /// roots (`--handler-ca`).
+    pub handler_ca: Option<String>,
 }
 
 impl RunConfig {
@@ -135,6 +138,7 @@ impl RunConfig {
             handler_cmd: None,
             handler_wait: Duration::from_secs(30),
             snapshots: None,
+            handler_ca: None,
         }
     }
 }
@@ -163,13 +167,19 @@ pub enum RunError {
     CommandWithoutUrl,
     #[error(transparent)]
     Launch(#[from] LaunchError),
+    #[error("--handler-ca: not a usable CA certificate")]
+    HandlerCa(#[source] reqwest::Error),
 }
 
 impl RunError {
     /// 2 for bad input, 3 for a run that could not happen (DESIGN.md, CLI contract).
     pub fn exit_code(&self) -> i32 {
         match self {
-            RunError::Suite(_) | RunError::NoCases(_) | RunError::Regressions(_) | RunError::CommandWithoutUrl => 2,
+            RunError::Suite(_)
+            | RunError::NoCases(_)
+            | RunError::Regressions(_)
+            | RunError::CommandWithoutUrl
+            | RunError::HandlerCa(_) => 2,
             RunError::Portal { .. }
             | RunError::Unreachable { .. }
             | RunError::Reference(_)
@@ -463,7 +473,10 @@ impl Stage {
             started,
             handler_url,
             binding,
-            client: fire::client(),
+            client: match &config.handler_ca {
+                Some(pem) => fire::client_also_trusting(pem).map_err(RunError::HandlerCa)?,
+                None => fire::client(),
+            },
             wire: config.wire,
             limits: config.limits,
             settings: config.settings,

@@ -1,10 +1,12 @@
 //! `--baseline FILE` for CI gates: known failures are reported and don't fail the run; new ones
 //! do; fixed entries are reported; expired ones fail again; `--baseline-update` rewrites it.
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
 
 fn b24(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_b24-conform")).args(args).output().expect("the binary runs")
+    common::binary().args(args).output().expect("the binary runs")
 }
 
 fn text(bytes: &[u8]) -> String {

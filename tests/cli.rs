@@ -2,12 +2,13 @@
 
 use std::process::{Command, Output};
 
+mod common;
+use common::Scratch;
+
 /// Runs the binary in a scratch directory, so that anything it writes never lands in the
 /// repository.
 fn b24(args: &[&str]) -> Output {
-    let scratch = std::env::temp_dir().join(format!("b24-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&scratch).expect("a scratch directory");
-    Command::new(env!("CARGO_BIN_EXE_b24-conform")).args(args).current_dir(scratch).output().expect("the binary runs")
+    common::binary().args(args).output().expect("the binary runs")
 }
 
 fn text(bytes: &[u8]) -> String {
@@ -156,6 +157,55 @@ fn bad_input_exits_2_and_names_it() {
     assert!(text(&out.stderr).contains("the faults are:"));
 }
 
+/// Numbers a run cannot use are refused before it starts, naming the flag and what is wrong:
+/// a zero wait would make every case an error, and `-1` is a negative number, not a flag.
+#[test]
+fn zero_waits_and_negative_numbers_exit_2_and_say_why() {
+    for (flag, says) in [
+        ("--timeout-ms", "0 ms ends every wait"),
+        ("--handler-wait-ms", "0 ms ends every wait"),
+        ("--latency-budget-ms", "0 ms ends every wait"),
+        ("--body-cap", "0 bytes keeps no answer body"),
+        ("--jobs", "0 cases in flight: give 1 to 1024"),
+    ] {
+        let out = b24(&["run", flag, "0"]);
+        let stderr = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(stderr.contains(&format!("invalid value '0' for '{flag} <N>'")) && stderr.contains(says), "{stderr}");
+    }
+    for (args, says) in [
+        (["list", "--cases", "-1"], "invalid value '-1' for '--cases <N>': -1 is negative"),
+        (["list", "--seed", "-5"], "invalid value '-5' for '--seed <SEED>': -5 is negative"),
+        (["list", "--seed", "0xZZ"], "\"0xZZ\" is not a whole number"),
+    ] {
+        let out = b24(&args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(text(&out.stderr).contains(says), "{}", text(&out.stderr));
+    }
+    // Seeds in hex, as the regressions file prints them, are the same seeds.
+    let list = |seed: &str| b24(&["list", "--seed", seed, "--format", "json"]).stdout;
+    assert_eq!(list("0x18"), list("24"));
+    assert_ne!(list("0x18"), list("0x10"));
+}
+
+/// `portal`, `run` and `payload` name the portal's address, the suites and the seed alike, and an
+/// error names the flag of the command the user ran; the ids `run` reports are ids `payload` knows.
+#[test]
+fn the_commands_share_flag_names() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    for flag in ["--portal-addr", "--addr"] {
+        let out = b24(&["portal", flag, &addr]);
+        assert_eq!(out.status.code(), Some(3), "{flag}");
+        assert!(text(&out.stderr).contains("choose another --portal-addr"), "{}", text(&out.stderr));
+    }
+    let out = b24(&["payload", "--case", "malformed/generated#20", "--cases", "30", "--seed", "0x18", "--as", "form"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = b24(&["payload", "--case", "install/onappinstall", "--as", "json"]);
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the event's fields");
+    assert_eq!(event["event"], "ONAPPINSTALL", "{event}");
+}
+
 #[test]
 fn a_suite_with_a_typo_is_refused_with_its_location() {
     let dir = std::env::temp_dir().join(format!("b24-conform-typo-{}", std::process::id()));
@@ -226,6 +276,15 @@ fn a_suite_without_a_level_or_citing_private_notes_is_refused_with_its_location(
             "shared.toml:6:7: `../shared/PROTOCOL.md` names notes outside the repository",
         ),
         (
+            "field.toml",
+            format!(
+                "{}{}",
+                docs.replace("URL", "https://example.org/"),
+                case.replace("expect", "level = \"must\"\nmutate = [{ remove = \"LANGG\" }]\nexpect")
+            ),
+            "field.toml:14:11: unknown field `LANGG`; the fields of the request are: DOMAIN, PROTOCOL, LANG,",
+        ),
+        (
             "kind.toml",
             docs.replace("URL", "https://example.org/").replace("\"documentation\"", "\"hearsay\""),
             "kind.toml:5:8: unknown variant `hearsay`, expected one of `documentation`, `product-source`",
@@ -239,6 +298,32 @@ fn a_suite_without_a_level_or_citing_private_notes_is_refused_with_its_location(
         assert!(stderr.contains(says), "{name}: {stderr}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Suite files replace the built-in catalog; `--suite builtin` names it, so a file adds to it.
+#[test]
+fn a_suite_file_replaces_the_catalog_unless_builtin_is_named() {
+    let scratch = Scratch::new("builtin");
+    let mine = scratch.0.join("mine.toml");
+    let docs =
+        "[suite]\nname = \"t\"\n[docs.d]\nkind = \"documentation\"\nurl = \"https://example.org/\"\nquote = \"q\"\n";
+    let case = "[[case]]\nid = \"mine/a\"\ntitle = \"t\"\ndoc = \"d\"\nlevel = \"must\"\nexpect = \"accept\"\n";
+    std::fs::write(&mine, format!("{docs}{case}")).unwrap();
+    let ids = |args: &[&str]| {
+        let out = b24(&[&["list", "--format", "json"], args].concat());
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        let cases: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        cases.iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    let (catalog, mine) = (ids(&[]), mine.to_str().unwrap());
+    assert_eq!(ids(&["--suite", mine]), ["install/onappinstall", "mine/a"]);
+    assert_eq!(ids(&["--suite", "builtin"]), catalog);
+    // Both: every case of the catalog, in its order, and the file's (before the journeys, which
+    // come last whatever their suite).
+    let mut both = ids(&["--suite", "builtin", "--suite", mine]);
+    assert_eq!(both.len(), catalog.len() + 1);
+    both.retain(|id| id != "mine/a");
+    assert_eq!(both, catalog);
 }
 
 #[test]
@@ -264,6 +349,11 @@ fn list_checks_and_faults_speak_json() {
     let list = b24(&["list", "--format", "json", "--filter", "install/*"]);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&list.stdout).unwrap();
     assert_eq!(rows[0]["id"], "install/onappinstall", "{rows:?}");
+    // What `list` shows, `run` selects: the installation alone is a run of one case.
+    let run = b24(&["run", "--filter", "install/*", "--no-regressions"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    assert!(text(&run.stdout).contains("PASS  install/onappinstall"), "{}", text(&run.stdout));
+    assert!(text(&run.stdout).lines().last().unwrap_or_default().starts_with("1 case: 1 passed"));
     let lang = b24(&["list", "--format", "json", "--filter", "missing/LANG"]);
     let rows: Vec<serde_json::Value> = serde_json::from_slice(&lang.stdout).unwrap();
     assert_eq!((&rows[0]["level"], &rows[0]["expect"]), (&"should".into(), &"reject".into()));
@@ -325,7 +415,7 @@ fn a_bad_report_value_exits_2_and_says_how() {
 fn the_portal_alone_answers_the_curl_it_prints() {
     use std::io::{BufRead, BufReader};
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut portal = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+    let mut portal = common::binary()
         .args(["portal", "--addr", &format!("127.0.0.1:{port}")])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -351,24 +441,35 @@ fn the_portal_alone_answers_the_curl_it_prints() {
     assert!(answer["time"]["start"].is_number() && answer["time"]["date_start"].is_string(), "{answer}");
 }
 
-/// `list | head`: the reader closes the pipe after one line; the listing ends quietly.
+/// `list | head`: the reader closes the pipe after one line. The command then meets a closed
+/// pipe, and ends quietly with 141, as a shell reports a tool that SIGPIPE killed: no panic, no
+/// message.
 #[test]
-fn a_listing_read_only_in_part_ends_quietly() {
+fn output_read_only_in_part_ends_quietly_with_141() {
     use std::io::{BufRead, BufReader};
     use std::process::Stdio;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
-        .arg("list")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().expect("its stdout")).read_line(&mut first).expect("a first line");
-    // The reader is gone: the rest of the listing meets a closed pipe.
-    let out = child.wait_with_output().expect("it ends");
-    assert!(first.starts_with("install/onappinstall"), "{first}");
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert!(!text(&out.stderr).contains("panicked"), "{}", text(&out.stderr));
+    let scratch = Scratch::new("pipe");
+    let json = ["run", "--format", "json", "--no-regressions"];
+    let payload = ["payload", "--case", "oversize/PLACEMENT_OPTIONS-1MiB", "--as", "json"];
+    // Each prints more than a pipe holds (64 KiB): a shorter output could be written whole
+    // before the reader goes. `checks` and `faults` print through `list`'s code, but less.
+    let listings: [&[&str]; 4] = [&["list"], &["list", "--format", "json"], &json, &payload];
+    for args in listings {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+            .args(args)
+            .current_dir(&scratch.0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the binary runs");
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().expect("its stdout")).read_line(&mut first).expect("a first line");
+        // The reader is gone: the rest of the output meets a closed pipe.
+        let out = child.wait_with_output().expect("it ends");
+        assert!(!first.is_empty(), "{args:?}");
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stderr), "", "{args:?}");
+    }
 }
 
 /// Nothing is written into the working directory unless asked: a failing run without

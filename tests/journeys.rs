@@ -1,7 +1,7 @@
 //! Journeys: the install lifecycle as suite data, steps in order, each judged as a case of its
 //! own; the portal's side of it (app.info INSTALLED, event.bind, a removed app's tokens).
 
-use std::process::Command;
+mod common;
 
 use b24_conform::checks::Outcome;
 use b24_conform::fire;
@@ -138,7 +138,7 @@ fn journey_mistakes_are_refused_with_file_line_and_column() {
 
 #[test]
 fn list_shows_each_step_as_a_case() {
-    let out = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+    let out = common::binary()
         .args(["list", "--filter", "lifecycle/uninstall/step-3-case"])
         .output()
         .expect("the binary runs");

@@ -44,7 +44,7 @@ fn scratch(name: &str) -> PathBuf {
 }
 
 fn b24_conform(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_b24-conform")).args(args).output().unwrap()
+    common::binary().args(args).output().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -291,7 +291,7 @@ fn sigterm_to_the_run_stops_the_handler_group_too() {
     );
     let command = format!("sleep 300 & echo $! > '{}'; python3 -c \"{server}\"", pid_file.display());
     let handler = format!("http://127.0.0.1:{port}/");
-    let run = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+    let run = common::binary()
         .args(["run", "--handler", &handler, "--handler-cmd", &command, "--filter", "valid/*"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())

@@ -1,10 +1,12 @@
 //! Snapshots as a user meets them: `--snapshots DIR`, `--update-snapshots`, `review`, `--redact`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn b24(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_b24-conform")).args(args).output().expect("the binary runs")
+    common::binary().args(args).output().expect("the binary runs")
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -1,10 +1,12 @@
 //! The terminal: colour only on a terminal or when asked, no progress bar in a log, failures
 //! listed at the end with their reproduce commands.
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
 
 fn b24(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_b24-conform"));
+    let mut command = common::binary();
     command.args(args).env_remove("NO_COLOR").env_remove("CI");
     for (name, value) in env {
         command.env(name, value);

@@ -1,6 +1,8 @@
 //! The mock portal over https (`--portal-tls`): the official SDKs call the portal over https
 //! only (PROTOCOL.md 5), so the portal must be reachable over TLS with a CA made for the run.
 
+mod common;
+
 use b24_conform::fire;
 use b24_conform::portal::{Authority, HandshakeFailures, Portal, PortalConfig, Role};
 use b24_conform::report::render_human;
@@ -181,4 +183,117 @@ async fn the_reference_handler_passes_the_catalog_against_the_https_portal() {
     // Cases about PROTOCOL set their own; the others say https.
     let valid: Vec<_> = report.cases.iter().filter(|c| c.id.starts_with("valid/")).collect();
     assert!(!valid.is_empty() && valid.iter().all(|c| c.request.url.contains("PROTOCOL=1")), "{valid:?}");
+}
+
+/// An https handler served with a CA of its own, as a developer's mkcert setup serves one: every
+/// request gets a small settings page. Its URL, and the CA's PEM.
+async fn https_handler_with_its_own_ca() -> (String, String) {
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair, KeyUsagePurpose, SanType};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut ca = CertificateParams::default();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign];
+    let ca_key = KeyPair::generate().unwrap();
+    let ca_pem = ca.self_signed(&ca_key).unwrap().pem();
+    let mut leaf = CertificateParams::default();
+    leaf.subject_alt_names = vec![SanType::IpAddress([127, 0, 0, 1].into())];
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = leaf.signed_by(&leaf_key, &Issuer::new(ca, ca_key)).unwrap();
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(leaf_key.serialize_der());
+    let config =
+        rustls::ServerConfig::builder_with_provider(std::sync::Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.der().clone()], key.into())
+            .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("https://{}/", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else { return };
+                // The head, then as much body as it announces.
+                let mut request = Vec::new();
+                let mut chunk = [0u8; 4096];
+                let complete = |request: &[u8]| {
+                    let text = String::from_utf8_lossy(request);
+                    let (head, body) = text.split_once("\r\n\r\n")?;
+                    let length = head.lines().find_map(|line| {
+                        let (name, value) = line.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length").then(|| value.trim().parse::<usize>().ok())?
+                    });
+                    (body.len() >= length.unwrap_or(0)).then_some(())
+                };
+                while complete(&request).is_none() {
+                    match tls.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let page = "<!doctype html><html lang=\"de\"><head><meta charset=\"utf-8\"><title>Settings</title>\
+                            </head><body><p>Settings</p></body></html>";
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\n\
+                     connection: close\r\n\r\n{page}",
+                    page.len()
+                );
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (url, ca_pem)
+}
+
+/// A handler served over https with a CA of its own: the harness trusts that CA for it with
+/// `--handler-ca FILE`; without it, the case errs on the certificate.
+#[tokio::test(flavor = "multi_thread")]
+async fn handler_ca_trusts_the_handlers_own_ca() {
+    let scratch = common::Scratch::new("handler-ca");
+    let (url, ca_pem) = https_handler_with_its_own_ca().await;
+    let ca_file = scratch.0.join("rootCA.pem");
+    std::fs::write(&ca_file, ca_pem).unwrap();
+    let run = |ca: Option<&std::path::Path>| {
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_b24-conform"));
+        command.args(["run", "--handler", &url, "--filter", "valid/documented-example", "--no-regressions"]);
+        command.args(["--format", "json"]).current_dir(&scratch.0);
+        if let Some(ca) = ca {
+            command.arg("--handler-ca").arg(ca);
+        }
+        async move { command.output().await.expect("the binary runs") }
+    };
+    let trusted = run(Some(&ca_file)).await;
+    let report: serde_json::Value = serde_json::from_slice(&trusted.stdout).expect("a JSON report");
+    assert_eq!(trusted.status.code(), Some(0), "{report:#}");
+    assert_eq!(report["cases"][0]["response"]["status"], 200, "{report:#}");
+
+    let untrusted = run(None).await;
+    let report: serde_json::Value = serde_json::from_slice(&untrusted.stdout).expect("a JSON report");
+    assert_eq!(untrusted.status.code(), Some(1), "{report:#}");
+    assert!(report.to_string().contains("UnknownIssuer"), "{report:#}");
+}
+
+/// A `--handler-ca` file that is no CA certificate is refused before the run, naming the flag.
+#[test]
+fn handler_ca_refuses_a_file_that_is_no_certificate() {
+    let scratch = common::Scratch::new("handler-ca-bad");
+    let text = scratch.0.join("notes.txt");
+    std::fs::write(&text, "not a certificate").unwrap();
+    let bad = scratch.0.join("bad.pem");
+    std::fs::write(&bad, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+    let missing = scratch.0.join("missing.pem");
+    for (file, says) in [(&missing, "cannot read"), (&text, "holds no PEM certificate"), (&bad, "not a usable CA")] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+            .args(["run", "--no-regressions", "--handler-ca"])
+            .arg(file)
+            .current_dir(&scratch.0)
+            .output()
+            .expect("the binary runs");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains("for '--handler-ca <FILE>'") && stderr.contains(says), "{stderr}");
+    }
 }

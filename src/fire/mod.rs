@@ -40,6 +40,14 @@ pub fn client_trusting(ca_pem: &str) -> Result<reqwest::Client, reqwest::Error> 
     client_builder().tls_certs_only([ca]).build()
 }
 
+/// [`client`], trusting for https the CA certificates in `pem` besides the system's roots: a
+/// handler served with a CA of its own (`--handler-ca`, a development CA such as mkcert's).
+/// An error names what in `pem` is not a usable CA certificate.
+pub fn client_also_trusting(pem: &str) -> Result<reqwest::Client, reqwest::Error> {
+    let cas = reqwest::Certificate::from_pem_bundle(pem.as_bytes())?;
+    client_builder().tls_certs_merge(cas).build()
+}
+
 fn client_builder() -> reqwest::ClientBuilder {
     // rustls needs a process-wide crypto provider before the first client; a second install
     // attempt fails harmlessly.

@@ -141,6 +141,28 @@ impl Mutation {
         }
     }
 
+    /// The request field a field operator names; request operators and `option` (a key inside
+    /// PLACEMENT_OPTIONS) name none.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            Mutation::Remove(field)
+            | Mutation::Set { field, .. }
+            | Mutation::Empty(field)
+            | Mutation::Blank(field)
+            | Mutation::Oversize { field, .. }
+            | Mutation::Duplicate { field, .. }
+            | Mutation::Nest { field, .. }
+            | Mutation::PhpArray(field)
+            | Mutation::Move(field)
+            | Mutation::Raw { field, .. } => Some(field),
+            Mutation::Option { .. }
+            | Mutation::Method(_)
+            | Mutation::Header { .. }
+            | Mutation::Body(_)
+            | Mutation::Wire(_) => None,
+        }
+    }
+
     /// The wire this mutation asks for, if it is a `wire` operator.
     pub fn wire(&self) -> Option<Wire> {
         match self {

@@ -37,11 +37,16 @@ impl Answer {
         self.body.get("error").and_then(Value::as_str).map(str::to_owned)
     }
 
+    /// The body as sent.
+    pub fn body_bytes(&self) -> Vec<u8> {
+        self.body.to_string().into_bytes()
+    }
+
     pub fn into_response(self) -> ResponseTemplate {
         ResponseTemplate::new(self.status)
             .insert_header("Access-Control-Allow-Origin", "*")
             .insert_header("X-Content-Type-Options", "nosniff")
-            .set_body_raw(self.body.to_string().into_bytes(), "application/json; charset=utf-8")
+            .set_body_raw(self.body_bytes(), "application/json; charset=utf-8")
     }
 }
 

@@ -12,11 +12,17 @@ use serde_json::{Map, Value, json};
 use super::State;
 use super::answer::Answer;
 use super::landing::RepoBinding;
-use super::params::{Params, truthy};
+use super::params::{MAX_NESTING, Params, deeper_than, truthy};
 use super::rest::{Caller, dispatch, missing};
 
 /// Most commands one `batch` runs (ERROR_BATCH_LENGTH_EXCEEDED beyond).
 const BATCH_LIMIT: usize = 50;
+
+/// The most one batch's references copy, in [`weight`] units (about bytes of JSON). Each
+/// `$result[…]` copies a whole earlier answer: without a bound, `app.option.set` commands storing
+/// several copies of what `app.option.get` answered grow the portal's state geometrically within
+/// one request. A reference past the budget is left as written, as one that names nothing.
+const COPY_BUDGET: usize = 1 << 20;
 
 /// One command a batch ran, as the portal answered it inside the batch.
 pub(super) struct Command {
@@ -63,6 +69,7 @@ pub(super) fn run(state: &mut State, params: &Params, caller: &Caller) -> (Answe
     }
     let halt = truthy(params.get("halt"));
     let mut parts = Parts::default();
+    let mut budget = COPY_BUDGET;
     let mut ran = Vec::new();
     for (name, command) in commands {
         let text = command.as_str().unwrap_or_default();
@@ -75,8 +82,11 @@ pub(super) fn run(state: &mut State, params: &Params, caller: &Caller) -> (Answe
         }
         let mut sub = Params::from_query(query);
         for value in sub.values.values_mut() {
-            substitute(value, &parts);
+            substitute(value, &parts, &mut budget);
         }
+        // The command's query is read as parse_str reads it: deeper than PHP's nesting limit is
+        // dropped, whatever a reference put there.
+        sub.values.retain(|_, value| !deeper_than(value, MAX_NESTING));
         let reply = dispatch(state, &method, &sub, caller);
         let answer = reply.answer;
         let error = answer.error_code();
@@ -120,34 +130,53 @@ static REFERENCE: LazyLock<Regex> = LazyLock::new(|| {
         .expect("a valid regex")
 });
 
-/// Replaces the references in `value` (and in every string nested in it) with what they name. A
-/// value that is one reference and nothing else takes the named value whole (a list of ids
-/// stays a list); inside text, a scalar is written as text. A reference that names nothing is
-/// left as written.
-fn substitute(value: &mut Value, parts: &Parts) {
+/// Replaces the references in `value` (and in every string nested in it) with what they name,
+/// while `budget` lasts. A value that is one reference and nothing else takes the named value
+/// whole (a list of ids stays a list); inside text, a scalar is written as text. A reference
+/// that names nothing, or more than the budget left, is left as written.
+fn substitute(value: &mut Value, parts: &Parts, budget: &mut usize) {
     match value {
         Value::String(text) => {
             if let Some(whole) = REFERENCE.captures(text).filter(|c| c[0].len() == text.len()) {
-                if let Some(found) = resolve(parts, &whole[1], &whole[2]) {
-                    *value = found;
+                if let Some(found) = resolve(parts, &whole[1], &whole[2]).filter(|f| spend(budget, weight(f))) {
+                    *value = found.clone();
                 }
                 return;
             }
             let replaced = REFERENCE.replace_all(text, |c: &regex::Captures| match resolve(parts, &c[1], &c[2]) {
-                Some(Value::String(s)) => s,
+                Some(Value::String(s)) if spend(budget, s.len()) => s.clone(),
                 Some(found @ (Value::Number(_) | Value::Bool(_))) => found.to_string(),
                 _ => c[0].to_owned(),
             });
             *text = replaced.into_owned();
         }
-        Value::Object(map) => map.values_mut().for_each(|v| substitute(v, parts)),
-        Value::Array(items) => items.iter_mut().for_each(|v| substitute(v, parts)),
+        Value::Object(map) => map.values_mut().for_each(|v| substitute(v, parts, budget)),
+        Value::Array(items) => items.iter_mut().for_each(|v| substitute(v, parts, budget)),
         _ => {}
     }
 }
 
+/// Takes `cost` from `budget` if it is there.
+fn spend(budget: &mut usize, cost: usize) -> bool {
+    let left = budget.checked_sub(cost);
+    *budget = left.unwrap_or(*budget);
+    left.is_some()
+}
+
+/// About the bytes of `value` as JSON: its strings' lengths, and a few for every other node.
+/// The portal's own values nest no deeper than a JSON body may (serde_json's limit of 128) or a
+/// parameter ([`MAX_NESTING`]), so the recursion is bounded.
+fn weight(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len() + 2,
+        Value::Object(map) => map.iter().map(|(k, v)| k.len() + 3 + weight(v)).sum::<usize>() + 2,
+        Value::Array(items) => items.iter().map(weight).sum::<usize>() + 2,
+        _ => 4,
+    }
+}
+
 /// The value `[NAME][key]…` names among the `kind` answers of earlier commands.
-fn resolve(parts: &Parts, kind: &str, path: &str) -> Option<Value> {
+fn resolve<'a>(parts: &'a Parts, kind: &str, path: &str) -> Option<&'a Value> {
     let mut keys = path.trim_start_matches('[').trim_end_matches(']').split("][");
     let mut found = parts.of(kind).get(keys.next()?)?;
     for key in keys {
@@ -157,7 +186,7 @@ fn resolve(parts: &Parts, kind: &str, path: &str) -> Option<Value> {
             _ => return None,
         };
     }
-    Some(found.clone())
+    Some(found)
 }
 
 #[cfg(test)]
@@ -176,7 +205,8 @@ mod tests {
             "text": "site $result[sites][0][ID] of $result_total[sites]",
             "unknown": "$result[nope][ID]",
         });
-        substitute(&mut value, &parts);
+        let mut budget = COPY_BUDGET;
+        substitute(&mut value, &parts, &mut budget);
         assert_eq!(value, json!({"id": 5, "ids": [5, 6], "text": "site 30 of 40", "unknown": "$result[nope][ID]"}));
     }
 }

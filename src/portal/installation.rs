@@ -2,6 +2,8 @@
 //! (member_id, APPLICATION_TOKEN, status, scope, the OAuth client), whether it has finished, and
 //! what the app registered there (event handlers, placements, options).
 
+use std::sync::LazyLock;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -80,11 +82,16 @@ impl Installation {
     /// this portal's member_id. Finished, until a run installs
     /// the app itself.
     pub fn documented() -> Installation {
-        let example = Payload::documented_example();
+        // Read once: a portal is made per test session, and parsing the example dominated that.
+        static EXAMPLE: LazyLock<(String, String)> = LazyLock::new(|| {
+            let example = Payload::documented_example();
+            (example.status, example.application_scope.unwrap_or_default())
+        });
+        let (status, scope) = EXAMPLE.clone();
         Installation {
             member_id: opaque_token(MEMBER_SEED, 32),
-            status: example.status,
-            scope: example.application_scope.unwrap_or_default(),
+            status,
+            scope,
             installed: true,
             removed: false,
             repo_bindings: Vec::new(),

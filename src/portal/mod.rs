@@ -19,7 +19,7 @@ mod users;
 
 use std::collections::HashSet;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use wiremock::matchers::{any, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
@@ -142,6 +142,26 @@ struct State {
     oauth_origin: String,
 }
 
+impl State {
+    fn new(role: Role, config: PortalConfig, origin: String, oauth_origin: String) -> State {
+        State {
+            role,
+            installation: Installation::documented(),
+            config,
+            tokens: Tokens::default(),
+            calls: Vec::new(),
+            answered: HashSet::new(),
+            origin,
+            oauth_origin,
+        }
+    }
+
+    fn grant(&mut self, owner: usize, auth_id: &str, refresh_id: &str, state: TokenState, scope: Option<&str>) {
+        let scope = scope.map_or_else(|| self.installation.scope.clone(), str::to_owned);
+        self.tokens.grant(owner, auth_id, refresh_id, state, &scope);
+    }
+}
+
 /// The portal's state stays usable even if a responder thread panicked while holding it.
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -179,16 +199,7 @@ impl Portal {
         };
         let origin = server.origin();
         let oauth_origin = oauth.as_ref().map_or_else(|| origin.clone(), Server::origin);
-        let state = Arc::new(Mutex::new(State {
-            role,
-            installation: Installation::documented(),
-            config,
-            tokens: Tokens::default(),
-            calls: Vec::new(),
-            answered: HashSet::new(),
-            origin,
-            oauth_origin,
-        }));
+        let state = Arc::new(Mutex::new(State::new(role, config, origin, oauth_origin)));
         let portal = Portal { state, server, oauth };
         portal.mount().await;
         Ok(portal)
@@ -198,24 +209,18 @@ impl Portal {
     /// doubled slashes: the JS SDK sends `/rest//METHOD` when its endpoint ends in `/`, b24phpsdk
     /// `//oauth/token/` (its default OAuth server URL ends in `/`).
     async fn mount(&self) {
-        let state = &self.state;
-        let role = lock(state).role;
-        match role {
-            Role::Foreign => {
-                mount(&self.server, Some(REST_PATH), Route::new(state, Endpoint::Rest, foreign)).await;
-                mount(&self.server, Some(TOKEN_PATH), Route::new(state, Endpoint::PortalOauth, foreign)).await;
-                mount(&self.server, None, Route::new(state, Endpoint::Other, foreign)).await;
+        let role = lock(&self.state).role;
+        for (server, host) in [(Some(&self.server), Host::Portal), (self.oauth.as_ref(), Host::Oauth)] {
+            let Some(server) = server else { continue };
+            for route in routes(role, host) {
+                let responder = Responder { state: self.state.clone(), route: *route };
+                let mock = match route.path {
+                    Some(path) => Mock::given(path_regex(path)).respond_with(responder),
+                    // The fallback, tried after every other mock.
+                    None => Mock::given(any()).respond_with(responder).with_priority(u8::MAX),
+                };
+                mock.mount(&server.mock).await;
             }
-            Role::Home => {
-                mount(&self.server, Some(REST_PATH), Route::new(state, Endpoint::Rest, portal_rest)).await;
-                mount(&self.server, Some(TOKEN_PATH), Route::new(state, Endpoint::PortalOauth, token)).await;
-                mount(&self.server, None, Route::new(state, Endpoint::Other, not_found)).await;
-            }
-        }
-        if let Some(oauth) = &self.oauth {
-            mount(oauth, Some(TOKEN_PATH), Route::new(state, Endpoint::Oauth, token)).await;
-            mount(oauth, Some(REST_PATH), Route::new(state, Endpoint::OauthRest, oauth_rest)).await;
-            mount(oauth, None, Route::new(state, Endpoint::Other, not_found)).await;
         }
     }
 
@@ -305,9 +310,7 @@ impl Portal {
     /// Issues a case's token pair: AUTH_ID in `state`, REFRESH_ID good for one refresh, both
     /// granted `scope` (comma-separated, as APPLICATION_SCOPE), or the installation's when `None`.
     pub fn grant(&self, owner: usize, auth_id: &str, refresh_id: &str, state: TokenState, scope: Option<&str>) {
-        let mut portal = lock(&self.state);
-        let scope = scope.map_or_else(|| portal.installation.scope.clone(), str::to_owned);
-        portal.tokens.grant(owner, auth_id, refresh_id, state, &scope);
+        lock(&self.state).grant(owner, auth_id, refresh_id, state, scope);
     }
 
     /// A new installation of the app begins: not finished, nothing bound yet.
@@ -354,16 +357,6 @@ impl Portal {
     }
 }
 
-/// Mounts `route` on `server` for the paths `path` matches, or as the fallback after every
-/// other mock when `None`.
-async fn mount(server: &Server, path: Option<&str>, route: Route) {
-    let mock = match path {
-        Some(path) => Mock::given(path_regex(path)).respond_with(route),
-        None => Mock::given(any()).respond_with(route).with_priority(u8::MAX),
-    };
-    mock.mount(&server.mock).await;
-}
-
 fn origin(addr: SocketAddr, tls: bool) -> String {
     format!("{}://{addr}", if tls { "https" } else { "http" })
 }
@@ -389,61 +382,157 @@ impl Handled {
     }
 }
 
-/// One endpoint's responder: reads the request, lets its handler answer over the shared state,
-/// and records the call (and the commands of a batch).
+/// One endpoint of a server: the paths it serves (`None`: the fallback, for every path no other
+/// route serves) and the handler that answers there.
+#[derive(Clone, Copy)]
 struct Route {
-    state: Arc<Mutex<State>>,
+    path: Option<&'static str>,
     endpoint: Endpoint,
     handle: fn(&mut State, &Request, &Params) -> Handled,
 }
 
-impl Route {
-    fn new(
-        state: &Arc<Mutex<State>>,
-        endpoint: Endpoint,
-        handle: fn(&mut State, &Request, &Params) -> Handled,
-    ) -> Route {
-        Route { state: state.clone(), endpoint, handle }
+/// The routes of a home portal's own server, its OAuth server's, and a foreign portal's (whose
+/// OAuth server is itself).
+const HOME: &[Route] = &[
+    Route { path: Some(REST_PATH), endpoint: Endpoint::Rest, handle: portal_rest },
+    Route { path: Some(TOKEN_PATH), endpoint: Endpoint::PortalOauth, handle: token },
+    Route { path: None, endpoint: Endpoint::Other, handle: not_found },
+];
+const OAUTH: &[Route] = &[
+    Route { path: Some(TOKEN_PATH), endpoint: Endpoint::Oauth, handle: token },
+    Route { path: Some(REST_PATH), endpoint: Endpoint::OauthRest, handle: oauth_rest },
+    Route { path: None, endpoint: Endpoint::Other, handle: not_found },
+];
+const FOREIGN: &[Route] = &[
+    Route { path: Some(REST_PATH), endpoint: Endpoint::Rest, handle: foreign },
+    Route { path: Some(TOKEN_PATH), endpoint: Endpoint::PortalOauth, handle: foreign },
+    Route { path: None, endpoint: Endpoint::Other, handle: foreign },
+];
+
+fn routes(role: Role, host: Host) -> &'static [Route] {
+    match (role, host) {
+        (Role::Home, Host::Portal) => HOME,
+        (Role::Home, Host::Oauth) => OAUTH,
+        (Role::Foreign, _) => FOREIGN,
     }
 }
 
-impl Respond for Route {
+/// Which of a portal's servers a request reached: the portal's own, or its OAuth server (a
+/// foreign portal's OAuth server is itself).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Host {
+    Portal,
+    Oauth,
+}
+
+/// A route's wiremock responder over the shared state.
+struct Responder {
+    state: Arc<Mutex<State>>,
+    route: Route,
+}
+
+impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let params = Params::read(request);
-        let mut state = lock(&self.state);
-        let handled = (self.handle)(&mut state, request, &params);
-        let late = handled.owner.is_some_and(|o| state.answered.contains(&o));
-        let call = PortalCall {
-            modelled: modelled(&handled.method, handled.answer.error_code().as_deref()),
-            owner: handled.owner,
-            portal: state.role,
-            endpoint: self.endpoint,
-            method: handled.method,
-            http_method: request.method.to_string(),
-            token: handled.token,
-            status: handled.answer.status,
-            error: handled.answer.error_code(),
-            late,
-            binding: handled.binding,
-            batch: None,
-        };
-        let commands: Vec<PortalCall> = handled
-            .commands
-            .into_iter()
-            .map(|command| PortalCall {
-                modelled: modelled(&command.method, command.error.as_deref()),
-                method: command.method,
-                status: command.status,
-                error: command.error,
-                binding: command.binding,
-                batch: Some(command.name),
-                ..call.clone()
-            })
-            .collect();
-        state.calls.push(call);
-        state.calls.extend(commands);
-        handled.answer.into_response()
+        serve(&self.state, self.route, request).into_response()
     }
+}
+
+/// Reads the request, lets the route's handler answer over the shared state, and records the
+/// call (and the commands of a batch). The parameters are read before the lock is taken.
+fn serve(state: &Mutex<State>, route: Route, request: &Request) -> Answer {
+    let params = Params::read(request);
+    let mut state = lock(state);
+    let handled = (route.handle)(&mut state, request, &params);
+    let late = handled.owner.is_some_and(|o| state.answered.contains(&o));
+    let call = PortalCall {
+        modelled: modelled(&handled.method, handled.answer.error_code().as_deref()),
+        owner: handled.owner,
+        portal: state.role,
+        endpoint: route.endpoint,
+        method: handled.method,
+        http_method: request.method.to_string(),
+        token: handled.token,
+        status: handled.answer.status,
+        error: handled.answer.error_code(),
+        late,
+        binding: handled.binding,
+        batch: None,
+    };
+    let commands: Vec<PortalCall> = handled
+        .commands
+        .into_iter()
+        .map(|command| PortalCall {
+            modelled: modelled(&command.method, command.error.as_deref()),
+            method: command.method,
+            status: command.status,
+            error: command.error,
+            binding: command.binding,
+            batch: Some(command.name),
+            ..call.clone()
+        })
+        .collect();
+    state.calls.push(call);
+    state.calls.extend(commands);
+    handled.answer
+}
+
+/// A portal without servers, answering requests handed to it: the routes, responders and state
+/// of a started [`Portal`] on `addr` (its OAuth server at [`oauth_addr`]), but no socket and no
+/// wiremock server. For tests that feed the portal what a handler might send by the hundred
+/// thousand (tests/portal_fuzz.rs).
+pub struct Offline {
+    state: Mutex<State>,
+}
+
+/// What the portal answered one request: the status and the JSON body as sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Served {
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+impl Offline {
+    pub fn new(role: Role, config: PortalConfig, addr: SocketAddr) -> Offline {
+        let oauth_origin = match role {
+            Role::Home => origin(oauth_addr(addr), false),
+            Role::Foreign => origin(addr, false),
+        };
+        Offline { state: Mutex::new(State::new(role, config, origin(addr, false), oauth_origin)) }
+    }
+
+    /// As [`Portal::grant`].
+    pub fn grant(&self, owner: usize, auth_id: &str, refresh_id: &str, state: TokenState, scope: Option<&str>) {
+        lock(&self.state).grant(owner, auth_id, refresh_id, state, scope);
+    }
+
+    /// The answer to `request` at `host`, through the route the started portal's server would
+    /// take for its path.
+    pub fn answer(&self, host: Host, request: &Request) -> Served {
+        let role = lock(&self.state).role;
+        let routes = routes(role, host);
+        let path = request.url.path();
+        // Each server's fallback comes last in its routes.
+        let route = routes
+            .iter()
+            .find(|r| r.path.is_none_or(|p| route_regex(p).is_match(path)))
+            .copied()
+            .unwrap_or(Route { path: None, endpoint: Endpoint::Other, handle: not_found });
+        let answer = serve(&self.state, route, request);
+        Served { status: answer.status, body: answer.body_bytes() }
+    }
+
+    /// As [`Portal::take_remaining`]: every call recorded and not taken yet.
+    pub fn take_remaining(&self) -> Vec<PortalCall> {
+        std::mem::take(&mut lock(&self.state).calls)
+    }
+}
+
+/// The compiled form of a route's path pattern (one of [`REST_PATH`], [`TOKEN_PATH`]), as
+/// wiremock's `path_regex` matches it.
+fn route_regex(pattern: &str) -> &'static regex::Regex {
+    static REST: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(REST_PATH).expect("a valid regex"));
+    static TOKEN: LazyLock<regex::Regex> = LazyLock::new(|| regex::Regex::new(TOKEN_PATH).expect("a valid regex"));
+    if pattern == REST_PATH { &REST } else { &TOKEN }
 }
 
 /// Whether the mock knows what Bitrix24 answers `method`: it answers every REST method it does

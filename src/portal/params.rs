@@ -16,7 +16,7 @@ pub(super) struct Params {
 
 /// How deep PHP nests bracketed keys (`max_input_nesting_level`'s default); deeper variables
 /// are dropped, as PHP drops them.
-const MAX_NESTING: usize = 64;
+pub(super) const MAX_NESTING: usize = 64;
 
 impl Params {
     pub fn read(request: &Request) -> Params {
@@ -101,6 +101,16 @@ pub(super) fn truthy(value: Option<&Value>) -> bool {
     }
 }
 
+/// Whether `value` nests objects or lists more than `limit` levels deep (a scalar is level 0);
+/// looks no deeper than `limit + 1`.
+pub(super) fn deeper_than(value: &Value, limit: usize) -> bool {
+    match value {
+        Value::Object(map) => limit == 0 || map.values().any(|child| deeper_than(child, limit - 1)),
+        Value::Array(items) => limit == 0 || items.iter().any(|child| deeper_than(child, limit - 1)),
+        _ => false,
+    }
+}
+
 /// Inserts `a[b][]=v` as PHP's `parse_str` does: nested objects, `[]` appends, a `[` that is
 /// never closed becomes `_` in the name, anything after the last `]` is ignored, and variables
 /// nested deeper than PHP's limit are dropped.
@@ -145,12 +155,18 @@ fn key_path(key: &str) -> Option<Vec<String>> {
     Some(path)
 }
 
-/// The `boundary` parameter of a multipart Content-Type (RFC 7578 §4.1), unquoted.
+/// The longest boundary there is: RFC 2046 §5.1.1, "boundary := 0*69<bchars> bcharnospace".
+const MAX_BOUNDARY: usize = 70;
+
+/// The `boundary` parameter of a multipart Content-Type (RFC 7578 §4.1), unquoted; none when it
+/// is empty or longer than RFC 2046 allows (the body is searched for it, at a cost that grows
+/// with its length).
 fn boundary(content_type: &str) -> Option<String> {
     content_type.split(';').skip(1).find_map(|parameter| {
         let (name, value) = parameter.split_once('=')?;
         let value = value.trim().trim_matches('"');
-        (name.trim().eq_ignore_ascii_case("boundary") && !value.is_empty()).then(|| value.to_owned())
+        let fits = (1..=MAX_BOUNDARY).contains(&value.len());
+        (name.trim().eq_ignore_ascii_case("boundary") && fits).then(|| value.to_owned())
     })
 }
 
@@ -257,6 +273,19 @@ mod tests {
         assert_eq!(params.auth().as_deref(), Some("token1"));
         assert_eq!(params.get("fields"), Some(&json!({"TITLE": "My\r\nsettings"})));
         assert!(params.get("upload").is_none());
+    }
+
+    /// A boundary longer than RFC 2046's 70 characters is none: the body is not searched for it.
+    #[test]
+    fn an_overlong_boundary_is_no_boundary() {
+        let long = "b".repeat(MAX_BOUNDARY + 1);
+        let body = format!("--{long}\r\nContent-Disposition: form-data; name=\"auth\"\r\n\r\nt\r\n--{long}--\r\n");
+        let params = Params::parse("", &format!("multipart/form-data; boundary={long}"), body.as_bytes(), "");
+        assert_eq!(params.auth(), None);
+        let fits = &long[1..];
+        let body = body.replace(&long, fits);
+        let params = Params::parse("", &format!("multipart/form-data; boundary={fits}"), body.as_bytes(), "");
+        assert_eq!(params.auth().as_deref(), Some("t"));
     }
 
     proptest! {

@@ -91,7 +91,8 @@ impl Tokens {
         let lineage = owner.and_then(|o| self.lineages.get_mut(&o));
         let (refusal, scope) = match (role, lineage) {
             (TokenRole::Given | TokenRole::Refreshed, Some(lineage)) => {
-                lineage.calls += 1;
+                // Saturating: a handler that calls four billion times must not panic the portal.
+                lineage.calls = lineage.calls.saturating_add(1);
                 (refusal(lineage.state, role, lineage.calls), lineage.scope.clone())
             }
             _ => (Some(Refusal::Invalid), Vec::new()),
@@ -180,6 +181,14 @@ mod tests {
         for (state, role, call, expected) in cases {
             assert_eq!(refusal(state, role, call), expected, "{state:?} {role:?} call {call}");
         }
+    }
+
+    #[test]
+    fn the_call_count_saturates() {
+        let mut tokens = Tokens::default();
+        tokens.grant(0, "a", "r", TokenState::RateLimited, "landing");
+        tokens.lineages.get_mut(&0).expect("granted").calls = u32::MAX;
+        assert_eq!(tokens.admit("a").refusal, None);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::plan::{Group, Part};
 use super::{Case, CaseKind, Draw, Evidence, EvidenceKind, Expectation, Level, TokenState, catalog_payload, check_url};
 use crate::generate::{Mutation, Space};
-use crate::payload::Payload;
+use crate::payload::{FIELDS, Payload, field_spec};
 
 /// A suite that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -81,7 +81,7 @@ struct CaseEntry {
     #[serde(default)]
     base: Base,
     #[serde(default)]
-    mutate: Vec<Mutation>,
+    mutate: Vec<Spanned<Mutation>>,
     #[serde(default)]
     token: TokenState,
     expect: Expectation,
@@ -98,21 +98,18 @@ struct MatrixEntry {
     level: Level,
     #[serde(default)]
     base: Base,
-    #[serde(default = "one_empty_field")]
-    fields: Vec<String>,
+    /// The fields `op` works on; none for operators that name no field (`method`).
+    #[serde(default)]
+    fields: Vec<Spanned<String>>,
     values: BTreeMap<String, String>,
     #[serde(default)]
     op: MatrixOp,
     /// Applied before the matrix's own mutation.
     #[serde(default)]
-    mutate: Vec<Mutation>,
+    mutate: Vec<Spanned<Mutation>>,
     #[serde(default)]
     token: TokenState,
     expect: Expectation,
-}
-
-fn one_empty_field() -> Vec<String> {
-    vec![String::new()]
 }
 
 /// The operator a matrix applies with each field and value: the mutation of the same name.
@@ -176,6 +173,12 @@ struct GenerateEntry {
     expect: Expectation,
 }
 
+/// Whether a mutation may name `field`: a documented field of the request, or one in PHP array
+/// syntax (`PLACEMENT_OPTIONS[SITE_ID]`, as `php_array` sends it).
+fn request_field(field: &str) -> bool {
+    field_spec(field.split_once('[').map_or(field, |(base, _)| base)).is_some()
+}
+
 /// Parses one suite file into its cases and generated groups, in the file's order.
 pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Part>, SuiteError> {
     let at = |span: Range<usize>, message: String| {
@@ -198,9 +201,35 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Part>, Su
             note: entry.note.clone(),
         }),
         None => {
-            let known = file.docs.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
-            Err(at(key.span(), format!("unknown doc `{}`; the [docs] tables of this file are: {known}", key.get_ref())))
+            let known = match file.docs.is_empty() {
+                true => "it has none".to_owned(),
+                false => file.docs.keys().map(String::as_str).collect::<Vec<_>>().join(", "),
+            };
+            Err(at(
+                key.span(),
+                format!(
+                    "unknown doc `{}`; a suite file cites only its own [docs.KEY] tables (copy those you need \
+                     from suites/landing_settings.toml), and this file's are: {known}",
+                    key.get_ref()
+                ),
+            ))
         }
+    };
+    // A field a mutation names that the request does not have would leave the request as it was,
+    // and the case would judge a valid request by an expectation written for a bent one.
+    let check_field = |mutation: &Mutation, span: Range<usize>| match mutation.field() {
+        Some(field) if !request_field(field) => {
+            let known = FIELDS.iter().map(|f| f.name).collect::<Vec<_>>().join(", ");
+            let what = match field {
+                "" => "no field given (a matrix names them in `fields`)".to_owned(),
+                field => format!("unknown field `{field}`"),
+            };
+            Err(at(span, format!("{what}; the fields of the request are: {known}")))
+        }
+        _ => Ok(()),
+    };
+    let mutations = |mutate: &[Spanned<Mutation>]| -> Result<Vec<Mutation>, SuiteError> {
+        mutate.iter().map(|m| check_field(m.get_ref(), m.span()).map(|()| m.get_ref().clone())).collect()
     };
     let check_id = |id: &Spanned<String>, text: &str, seen: &[Part]| {
         if text.is_empty() || !text.chars().all(|c| c.is_ascii_alphanumeric() || "/_.-".contains(c)) {
@@ -222,6 +251,7 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Part>, Su
     let mut cases = Vec::new();
     for entry in &file.case {
         check_id(&entry.id, entry.id.get_ref(), &cases)?;
+        let mutations = mutations(&entry.mutate)?;
         let base = base_of(entry.base);
         cases.push(Part::Case(Case {
             id: entry.id.get_ref().clone(),
@@ -231,20 +261,29 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Part>, Su
             expect: entry.expect,
             token: entry.token,
             payload: catalog_payload(entry.id.get_ref(), base),
-            mutations: entry.mutate.clone(),
+            mutations,
             origin: None,
             kind: CaseKind::Placement,
         }));
     }
     for matrix in &file.matrix {
         let doc = doc(&matrix.doc)?;
-        for field in &matrix.fields {
+        let before: Vec<Mutation> = mutations(&matrix.mutate)?;
+        // Without `fields`, the operator gets an empty one: fine for `method`, refused below
+        // for an operator that needs a field.
+        let fields = match matrix.fields.is_empty() {
+            true => vec![(String::new(), matrix.id.span())],
+            false => matrix.fields.iter().map(|f| (f.get_ref().clone(), f.span())).collect(),
+        };
+        for (field, span) in &fields {
             for (name, value) in &matrix.values {
                 let fill = |template: &str| template.replace("{field}", field).replace("{name}", name);
                 let id = fill(matrix.id.get_ref());
                 check_id(&matrix.id, &id, &cases)?;
-                let mut mutations = matrix.mutate.clone();
-                mutations.push(matrix.op.mutation(field, value).map_err(|m| at(matrix.id.span(), m))?);
+                let mutation = matrix.op.mutation(field, value).map_err(|m| at(matrix.id.span(), m))?;
+                check_field(&mutation, span.clone())?;
+                let mut mutations = before.clone();
+                mutations.push(mutation);
                 cases.push(Part::Case(Case {
                     title: fill(&matrix.title),
                     level: matrix.level,
@@ -313,9 +352,14 @@ mod tests {
     fn duplicate_ids_unknown_docs_and_mutations_are_refused() {
         assert!(error(&format!("{HEAD}{CASE}{CASE}")).starts_with("t.toml:14:6: duplicate case id `a`"));
         let unknown_doc = CASE.replace("doc = \"d\"", "doc = \"nope\"");
+        let message = error(&format!("{HEAD}{unknown_doc}"));
+        assert!(message.contains("unknown doc `nope`; a suite file cites only its own [docs.KEY] tables"), "{message}");
+        assert!(message.ends_with("and this file's are: d"), "{message}");
+        let without_docs = error(&format!("[suite]\nname = \"t\"\n{unknown_doc}"));
         assert!(
-            error(&format!("{HEAD}{unknown_doc}"))
-                .contains("unknown doc `nope`; the [docs] tables of this file are: d")
+            without_docs
+                .ends_with("(copy those you need from suites/landing_settings.toml), and this file's are: it has none"),
+            "{without_docs}"
         );
         let bad_mutation = CASE.replace("expect", "mutate = [{ delete = \"LANG\" }]\nexpect");
         assert!(
@@ -324,6 +368,40 @@ mod tests {
         );
         let bad_expect = CASE.replace("\"accept\"", "\"pass\"");
         assert!(error(&format!("{HEAD}{bad_expect}")).contains("expected one of `accept`, `reject`, `tolerate`"));
+    }
+
+    /// A mutation of a field the request does not have would fire the valid request unchanged.
+    #[test]
+    fn a_mutation_naming_a_field_the_request_lacks_is_refused_with_the_known_fields() {
+        let case = |mutate: &str| CASE.replace("expect", &format!("mutate = [{mutate}]\nexpect"));
+        let message = error(&format!("{HEAD}{}", case("{ remove = \"LANGG\" }")));
+        assert!(
+            message.starts_with(
+                "t.toml:12:11: unknown field `LANGG`; the fields of the request are: DOMAIN, PROTOCOL, LANG,"
+            ),
+            "{message}"
+        );
+        let set =
+            error(&format!("{HEAD}{}", case("{ remove = \"LANG\" }, { set = { field = \"lang\", value = \"x\" } }")));
+        assert!(set.starts_with("t.toml:12:32: unknown field `lang`"), "{set}");
+        let matrix =
+            "[[matrix]]\nid = \"m/{field}\"\ntitle = \"t\"\ndoc = \"d\"\nlevel = \"must\"\nexpect = \"accept\"\n";
+        let values = "[matrix.values]\nx = \"1\"\n";
+        let typo = error(&format!("{HEAD}{matrix}fields = [\"LANG\", \"PLACMENT\"]\n{values}"));
+        assert!(typo.starts_with("t.toml:13:19: unknown field `PLACMENT`"), "{typo}");
+        let no_fields = error(&format!("{HEAD}{matrix}op = \"move\"\n{values}"));
+        assert!(
+            no_fields.starts_with("t.toml:8:6: no field given (a matrix names them in `fields`); the fields"),
+            "{no_fields}"
+        );
+        // What the request has: documented fields, PHP array names of them; option keys and
+        // header names are not fields; a method needs none.
+        let fine = case(
+            "{ php_array = \"PLACEMENT_OPTIONS\" }, { remove = \"PLACEMENT_OPTIONS[LID]\" }, \
+             { option = { key = \"NEW_KEY\", value = \"1\" } }, { header = { name = \"X-Any\", value = \"1\" } }",
+        );
+        let cases = parse("t.toml", &format!("{HEAD}{fine}{matrix}op = \"method\"\n{values}"), &DRAW).unwrap();
+        assert_eq!(cases.len(), 2);
     }
 
     #[test]

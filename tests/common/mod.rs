@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU16, Ordering};
 
 /// A loopback port nothing listens on now, below the range Linux hands out for port 0
@@ -36,4 +38,20 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The binary under test, run in a directory of this test process's own in the temporary
+/// directory: what it writes by default (the regressions file) never lands in the repository,
+/// nor in the way of another test. Kept for the life of the process (tests run side by side).
+pub fn binary() -> Command {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let name = format!("b24-conform-{}-{}-cwd", env!("CARGO_CRATE_NAME"), std::process::id());
+        let dir = std::env::temp_dir().join(name);
+        std::fs::create_dir_all(&dir).expect("a working directory for the binary");
+        dir
+    });
+    let mut command = Command::new(env!("CARGO_BIN_EXE_b24-conform"));
+    command.current_dir(dir);
+    command
 }
