@@ -26,7 +26,7 @@ pub const NO_REFLECTED_INJECTION: Check = Check {
         let values = exchange.request.sent_values();
         for value in values.iter().filter(|v| is_active(v)) {
             for (at, _) in body.match_indices(value.as_str()) {
-                let Some(segment) = segments.iter().rev().find(|s| s.start <= at) else { continue };
+                let Some(segment) = segment_at(&segments, at) else { continue };
                 if let Some(why) = dangerous(value, at, segment, &body) {
                     return fail(format!("{value:?} comes back unescaped {why}"));
                 }
@@ -143,12 +143,18 @@ fn segments(html: &str) -> Vec<Segment> {
         i = (i + 1).min(bytes.len());
         if !closing && (name == "script" || name == "style") {
             push(&mut out, i, Place::Script);
-            let rest = html[i..].to_ascii_lowercase();
-            i = rest.find(&format!("</{name}")).map_or(bytes.len(), |end| i + end);
+            i = crate::html::end_tag(&html[i..], &name).map_or(bytes.len(), |end| i + end);
         }
         push(&mut out, i, Place::Text);
     }
     out
+}
+
+/// The segment byte `at` lies in: the last to start at or before it. Segments are in order
+/// of their starts, so a binary search finds it (a scan per reflected value was quadratic on a
+/// page that reflects one many times).
+fn segment_at(segments: &[Segment], at: usize) -> Option<&Segment> {
+    segments.partition_point(|s| s.start <= at).checked_sub(1).map(|last| &segments[last])
 }
 
 const URL_ATTRIBUTES: &[&str] = &["href", "src", "action", "formaction", "xlink:href", "poster", "data", "background"];
@@ -218,7 +224,7 @@ mod tests {
     fn judge(html: &str, value: &str) -> Option<String> {
         let segments = segments(html);
         html.match_indices(value).find_map(|(at, _)| {
-            let segment = segments.iter().rev().find(|s| s.start <= at)?;
+            let segment = segment_at(&segments, at)?;
             dangerous(value, at, segment, html)
         })
     }

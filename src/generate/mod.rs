@@ -6,6 +6,8 @@ mod malformed;
 mod mutation;
 mod valid;
 
+use std::sync::LazyLock;
+
 use proptest::strategy::{SBoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::{Deserialize, Serialize};
@@ -117,10 +119,16 @@ impl Shrinker {
     }
 }
 
-fn strategy(space: Space) -> SBoxedStrategy<Draft> {
+/// Each space's strategy, built once: building one parses its regexes and lists its fields,
+/// which cost more than a draw itself. A strategy holds no state between draws, so sharing one
+/// draws exactly what a fresh one would.
+fn strategy(space: Space) -> &'static SBoxedStrategy<Draft> {
+    static VALID: LazyLock<SBoxedStrategy<Draft>> =
+        LazyLock::new(|| valid_payload().prop_map(|payload| Draft { payload, mutations: Vec::new() }).sboxed());
+    static MALFORMED: LazyLock<SBoxedStrategy<Draft>> = LazyLock::new(|| malformed::malformed().sboxed());
     match space {
-        Space::Valid => valid_payload().prop_map(|payload| Draft { payload, mutations: Vec::new() }).sboxed(),
-        Space::Malformed => malformed::malformed().sboxed(),
+        Space::Valid => &VALID,
+        Space::Malformed => &MALFORMED,
     }
 }
 

@@ -9,6 +9,8 @@ mod json;
 mod options;
 mod wire;
 
+use std::sync::LazyLock;
+
 use serde::{Deserialize, Serialize};
 
 pub use json::to_bitrix_json;
@@ -228,8 +230,12 @@ impl Payload {
 
     /// The documentation's own example request (shared/seed, verbatim in
     /// `fixtures/payloads/documented_example.json`).
+    /// Parsed once: every valid draw starts from it.
     pub fn documented_example() -> Payload {
-        Payload::from_json(DOCUMENTED_EXAMPLE).expect("the documented example fixture is a valid payload")
+        static EXAMPLE: LazyLock<Payload> = LazyLock::new(|| {
+            Payload::from_json(DOCUMENTED_EXAMPLE).expect("the documented example fixture is a valid payload")
+        });
+        EXAMPLE.clone()
     }
 }
 

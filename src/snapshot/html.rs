@@ -107,12 +107,9 @@ pub fn normalise(html: &str) -> String {
 
 fn start_tag(name: &str, attributes: &[(String, Option<String>)], self_closing: bool) -> String {
     // The first of two attributes of one name is the one a browser keeps.
-    let mut kept: Vec<&(String, Option<String>)> = Vec::new();
-    for attribute in attributes {
-        if !kept.iter().any(|(n, _)| *n == attribute.0) {
-            kept.push(attribute);
-        }
-    }
+    let mut seen = std::collections::HashSet::new();
+    let mut kept: Vec<&(String, Option<String>)> =
+        attributes.iter().filter(|(name, _)| seen.insert(name.as_str())).collect();
     kept.sort_by(|a, b| a.0.cmp(&b.0));
     let secret = kept.iter().any(|(n, v)| {
         (n == "name" || n == "id" || n == "http-equiv")
@@ -144,6 +141,10 @@ fn collapse(text: &str) -> String {
 
 fn tokenize(html: &str) -> Vec<Token<'_>> {
     let bytes = html.as_bytes();
+    // A tag ends at a `>`: past the last one, no `<` opens a tag (comments and declarations run
+    // to the end of the page instead), and trying each would take time quadratic in a page of
+    // unclosed `<a`.
+    let last_close = html.rfind('>');
     let mut tokens = Vec::new();
     let mut i = 0;
     let mut text_start = 0;
@@ -152,6 +153,7 @@ fn tokenize(html: &str) -> Vec<Token<'_>> {
             i += 1;
             continue;
         }
+        let closes = last_close.is_some_and(|close| close > i);
         let markup = match bytes.get(i + 1) {
             Some(b'!') if html[i..].starts_with("<!--") => {
                 let end = html[i + 4..].find("-->").map_or(html.len(), |e| i + 4 + e);
@@ -161,11 +163,13 @@ fn tokenize(html: &str) -> Vec<Token<'_>> {
                 let end = html[i..].find('>').map_or(html.len(), |e| i + e);
                 Some((Token::Declaration(&html[i + 1..end]), (end + 1).min(html.len())))
             }
-            Some(b'/') if bytes.get(i + 2).is_some_and(u8::is_ascii_alphabetic) => html[i..].find('>').map(|e| {
-                let name = html[i + 2..i + e].split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or("");
-                (Token::End(name.to_ascii_lowercase()), i + e + 1)
-            }),
-            Some(c) if c.is_ascii_alphabetic() => start_tag_at(html, i),
+            Some(b'/') if closes && bytes.get(i + 2).is_some_and(u8::is_ascii_alphabetic) => {
+                html[i..].find('>').map(|e| {
+                    let name = html[i + 2..i + e].split(|c: char| c.is_whitespace() || c == '/').next().unwrap_or("");
+                    (Token::End(name.to_ascii_lowercase()), i + e + 1)
+                })
+            }
+            Some(c) if closes && c.is_ascii_alphabetic() => start_tag_at(html, i),
             _ => None,
         };
         let Some((token, next)) = markup else {
@@ -182,8 +186,7 @@ fn tokenize(html: &str) -> Vec<Token<'_>> {
             && RAW_TEXT.contains(&name.as_str())
         {
             // Everything up to the matching end tag is the element's text.
-            let close = format!("</{name}");
-            let end = html[i..].to_ascii_lowercase().find(&close).map_or(html.len(), |e| i + e);
+            let end = crate::html::end_tag(&html[i..], name).map_or(html.len(), |e| i + e);
             tokens.push(token);
             if end > i {
                 tokens.push(Token::Text(&html[i..end]));
