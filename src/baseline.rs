@@ -324,18 +324,18 @@ mod tests {
         assert_eq!((outcome.known.len(), outcome.expired.len(), outcome.fixed.len()), (1, 1, 1));
         assert!(report.cases[2].checks[0].message.ends_with("(its baseline entry expired on 2000-01-01)"));
 
-        let markdown = crate::report::render_markdown(&report);
+        let markdown = crate::report::sample::render_report(crate::report::Format::Markdown, &report);
         assert!(markdown.contains("Baseline `known.toml`: 1 known, 1 expired, 1 fixed."), "{markdown}");
         assert!(
-            markdown
-                .contains("**Fixed: remove from the baseline**\n\n- `valid/one` `no-server-error`: TICKET valid/one")
+            markdown.contains("- Fixed, remove it from the baseline: `valid/one` `no-server-error`: TICKET valid/one"),
+            "{markdown}"
         );
-        let html = crate::report::render_html(&report);
+        let html = crate::report::sample::render_report(crate::report::Format::Html, &report);
         assert!(
             html.contains("<tr><th>Baseline</th><td><code>known.toml</code>: 1 known, 1 expired, 1 fixed</td></tr>")
         );
         assert!(html.contains("<span class=\"badge known\">KNOWN</span><code>missing/member_id</code>"), "{html}");
-        let junit = crate::report::render_junit(&report);
+        let junit = crate::report::sample::render_report(crate::report::Format::Junit, &report);
         assert!(junit.contains("rejects-invalid (known deviation, baseline): answered 200"), "{junit}");
         assert_eq!(junit.matches("<failure ").count(), 0, "{junit}");
     }

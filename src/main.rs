@@ -20,10 +20,9 @@ use b24_conform::merge::Merged;
 use b24_conform::payload::Wire;
 use b24_conform::portal::{OauthClient, Portal, PortalConfig, Role};
 use b24_conform::record::CaseOutcome;
-use b24_conform::record::Event;
 use b24_conform::reference::Fault;
 use b24_conform::replay::{self, ReplayError};
-use b24_conform::report::{self, Format, RunReport};
+use b24_conform::report::{self, Format};
 use b24_conform::run::{self, Handler, RunConfig, RunError, Stage};
 use b24_conform::snapshot::{SnapshotConfig, review};
 use b24_conform::suite::{CaseKind, Draw, Partition, SuiteSource};
@@ -545,48 +544,8 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
         }
         Command::Payload(args) => payload_command(args),
         Command::Review { action, snapshots, cases } => review_command(action, &snapshots, &cases),
-        Command::Merge { files, output } => {
-            let merged = Merged::read(&files)?;
-            let mut report = LegacyReport::default();
-            let code = merged.stream(&mut |event| {
-                report.take(event);
-                Ok(())
-            })?;
-            write_report(&report.0, &output, false)?;
-            Ok(code as u8)
-        }
+        Command::Merge { files, output } => merge_command(&files, &output),
         Command::Portal { addr, suite, portal } => portal_command(addr, suite, portal.config()).await,
-    }
-}
-
-/// The run that events tell, gathered for the renderers of today. Temporary: the streaming
-/// sinks (issue 11) will take the events themselves.
-struct LegacyReport(RunReport);
-
-impl Default for LegacyReport {
-    fn default() -> LegacyReport {
-        LegacyReport(RunReport::new(String::new(), 0, Wire::default(), Vec::new(), Duration::ZERO))
-    }
-}
-
-impl LegacyReport {
-    fn take(&mut self, event: &Event<'_>) {
-        let report = &mut self.0;
-        match event {
-            Event::Started(info) => {
-                report.handler.clone_from(&info.handler);
-                report.seed = info.seed;
-                report.wire = info.wire;
-            }
-            Event::Judged(case) => report.cases.push((*case).clone()),
-            Event::Unattributed(call) => report.unattributed.push((*call).clone()),
-            Event::Ended(end) => {
-                report.summary = end.summary.clone();
-                report.baseline.clone_from(&end.baseline);
-            }
-            // Today's report has no place for a case not run, nor for progress.
-            Event::NotRun { .. } | Event::Answered { .. } => {}
-        }
     }
 }
 
@@ -671,30 +630,25 @@ async fn run_command(args: RunArgs, output: OutputArgs) -> anyhow::Result<u8> {
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         }
     };
-    write_report(&report, &output, colour)?;
-    Ok(report.exit_code() as u8)
-}
-
-/// Writes `report` where `output` says: in its format to --out or standard output (coloured when
-/// `colour`), and in each --report format to its file; names the files written on stderr.
-fn write_report(report: &RunReport, output: &OutputArgs, colour: bool) -> anyhow::Result<()> {
-    let text = match output.format {
-        Format::Human if colour && output.out.is_none() => report::render_human_in_colour(report),
-        format => report::render(report, format),
-    };
+    // The run is in memory until the engine streams its events into the writers as they happen.
     match &output.out {
-        Some(path) => write_whole("--out", path, text.as_bytes())?,
-        None => std::io::stdout().write_all(text.as_bytes())?,
+        Some(path) => write_report("--out", path, output.format, &report)?,
+        None => {
+            let options = report::SinkOptions { colour, beside: None };
+            report
+                .write_to(report::sink(output.format, Box::new(std::io::stdout()), options).as_mut(), Vec::new())
+                .context("cannot write the report")?;
+        }
     }
     for (format, path) in &output.reports {
-        write_whole("--report", path, report::render(report, *format).as_bytes())?;
+        write_report("--report", path, *format, &report)?;
     }
     let files: Vec<String> =
         output.out.iter().chain(output.reports.iter().map(|(_, path)| path)).map(|p| p.display().to_string()).collect();
     if !files.is_empty() {
         eprintln!("{}; report in {}", report.summary_line(), files.join(", "));
     }
-    Ok(())
+    Ok(report.exit_code() as u8)
 }
 
 /// A progress bar on standard error when it is a terminal outside CI; hidden otherwise, so
@@ -829,12 +783,66 @@ fn print_rows<T: serde::Serialize>(
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half
 /// a report and an earlier report survives a failed write.
-fn write_whole(flag: &str, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let file_name = path.file_name().with_context(|| format!("{flag} {}: not a file path", path.display()))?;
-    let temporary = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
-    std::fs::write(&temporary, bytes).with_context(|| format!("{flag} {}: cannot write", path.display()))?;
-    std::fs::rename(&temporary, path).with_context(|| format!("{flag} {}: cannot replace", path.display()))?;
-    Ok(())
+/// Writes `report` in `format` to `path` whole or not at all (into a temporary file beside it,
+/// then renamed), with the files its commands read beside it.
+fn write_report(flag: &str, path: &Path, format: Format, report: &report::RunReport) -> anyhow::Result<()> {
+    let mut partial = Partial::create(flag, path, format)?;
+    report
+        .write_to(partial.sink.as_mut(), Vec::new())
+        .with_context(|| format!("{flag} {}: cannot write", path.display()))?;
+    partial.finish()
+}
+
+/// A report file being written: its writer into a temporary file beside it, renamed to the
+/// report's name once whole, so a reader never sees half a report.
+struct Partial<'a> {
+    flag: &'a str,
+    path: &'a Path,
+    temporary: PathBuf,
+    sink: Box<dyn report::Sink + Send>,
+}
+
+impl<'a> Partial<'a> {
+    fn create(flag: &'a str, path: &'a Path, format: Format) -> anyhow::Result<Partial<'a>> {
+        let file_name = path.file_name().with_context(|| format!("{flag} {}: not a file path", path.display()))?;
+        let temporary = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
+        let file =
+            std::fs::File::create(&temporary).with_context(|| format!("{flag} {}: cannot write", path.display()))?;
+        let beside = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+        let options = report::SinkOptions { colour: false, beside: Some(beside) };
+        Ok(Partial { flag, path, temporary, sink: report::sink(format, Box::new(file), options) })
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        let Partial { flag, path, temporary, sink } = self;
+        // The writer flushes into the file when it is dropped.
+        drop(sink);
+        std::fs::rename(&temporary, path).with_context(|| format!("{flag} {}: cannot replace", path.display()))
+    }
+}
+
+/// `merge`: the partitions' reports joined, streamed into a writer for each report asked for.
+fn merge_command(files: &[PathBuf], output: &OutputArgs) -> anyhow::Result<u8> {
+    let merged = Merged::read(files)?;
+    let mut partials = Vec::new();
+    let mut stdout = None;
+    match &output.out {
+        Some(path) => partials.push(Partial::create("--out", path, output.format)?),
+        None => {
+            let options = report::SinkOptions { colour: false, beside: None };
+            stdout = Some(report::sink(output.format, Box::new(std::io::stdout()), options));
+        }
+    }
+    for (format, path) in &output.reports {
+        partials.push(Partial::create("--report", path, *format)?);
+    }
+    let code = merged.stream(&mut |event| {
+        stdout.iter_mut().chain(partials.iter_mut().map(|p| &mut p.sink)).try_for_each(|sink| sink.event(event))
+    })?;
+    for partial in partials {
+        partial.finish()?;
+    }
+    Ok(code as u8)
 }
 
 /// A row of `list` or `checks`, then its evidence under it, indented by `indent`: the quote, and

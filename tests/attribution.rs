@@ -1,6 +1,8 @@
 //! Calls are matched to cases by token lineage, not by time: under heavy concurrency every
 //! upstream call still lands in exactly one case, the one whose token it carried.
 
+mod common;
+
 use b24_conform::portal::{Endpoint, Role, TokenRole};
 use b24_conform::run::{Handler, RunConfig, run};
 use b24_conform::suite::Draw;
@@ -53,6 +55,6 @@ async fn calls_without_a_token_of_the_run_are_reported_apart() {
     assert!(report.cases[0].portal_calls.is_empty());
     let stray: Vec<_> = report.unattributed.iter().map(|c| (c.method.as_str(), c.token, c.error.as_deref())).collect();
     assert_eq!(stray, [("user.current", TokenRole::None, Some("NO_AUTH_FOUND"))]);
-    let human = b24_conform::report::render_human(&report);
+    let human = common::human(&report);
     assert!(human.contains("home: GET user.current, no token → 401 NO_AUTH_FOUND"), "{human}");
 }

@@ -3,6 +3,8 @@
 //! with POST-redirect-GET is judged by the page it redirects to; a redirect loop is an error that
 //! says so.
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +16,7 @@ use axum::routing::{any, post};
 use b24_conform::checks::Outcome;
 use b24_conform::install::InstallForm;
 use b24_conform::payload::frame::USER_AGENT;
-use b24_conform::report::{CaseOutcome, CaseReport, RunReport, render_human};
+use b24_conform::report::{CaseOutcome, CaseReport, Format, RunReport};
 use b24_conform::run::{Handler, RunConfig, run};
 
 /// What a test handler was sent: per path, the headers and query of each request.
@@ -106,7 +108,7 @@ async fn a_placement_request_carries_what_the_frames_browser_sends_and_the_insta
     // The installation runs whatever the filter (this handler binds nothing; not judged here).
     let install = Some((format!("{base}/install"), InstallForm::Event));
     let report = run_at(format!("{base}/page"), &["valid/documented-example"], install).await;
-    assert_eq!(report.summary.passed, 1, "{}", render_human(&report));
+    assert_eq!(report.summary.passed, 1, "{}", common::human(&report));
 
     let pages = headers_of(&seen, "/page");
     let [(page, query)] = pages.as_slice() else { panic!("one placement request: {pages:?}") };
@@ -151,7 +153,7 @@ async fn post_redirect_get_is_judged_by_the_page_it_leads_to() {
     let (base, seen) = handler().await;
     let report = run_at(format!("{base}/prg"), &["valid/documented-example"], None).await;
     let case = &report.cases[0];
-    assert_eq!(case.outcome, CaseOutcome::Pass, "{}", render_human(&report));
+    assert_eq!(case.outcome, CaseOutcome::Pass, "{}", common::human(&report));
     let (outcome, message) = verdict(case, "accepts-valid");
     assert_eq!(*outcome, Outcome::Pass);
     assert_eq!(message, format!("answered 200 after 303 to {base}/prg/page?saved=1 (followed)"));
@@ -163,8 +165,8 @@ async fn post_redirect_get_is_judged_by_the_page_it_leads_to() {
     assert_eq!((header(get, "origin"), header(get, "content-type")), (None, None));
     assert_eq!((header(get, "cookie"), header(get, "sec-fetch-dest")), (Some("sid=s1"), Some("iframe")));
     // Every report shows the hop.
-    assert!(render_human(&report).contains(" 303→200 "), "{}", render_human(&report));
-    let json: serde_json::Value = serde_json::from_str(&report.to_json()).unwrap();
+    assert!(common::human(&report).contains(" 303→200 "), "{}", common::human(&report));
+    let json: serde_json::Value = serde_json::from_str(&common::text(&report, Format::Json)).unwrap();
     let hops = &json["cases"][0]["redirects"];
     assert_eq!(hops[0]["status"], 303);
     assert_eq!(hops[0]["location"], "/prg/page?saved=1");
@@ -184,7 +186,7 @@ async fn a_redirect_loop_errors_the_case_and_says_so() {
     );
     let (outcome, message) = verdict(case, "no-server-error");
     assert_eq!((*outcome, message), (Outcome::Fail, format!("no answer: {error}").as_str()));
-    let text = render_human(&report);
+    let text = common::human(&report);
     assert!(text.contains(&format!("redirect 302 to {base}/loop (followed)")), "{text}");
 }
 
@@ -195,7 +197,7 @@ async fn a_redirect_elsewhere_without_a_token_is_an_answer() {
     let (base, _) = handler().await;
     let report = run_at(format!("{base}/away"), &["valid/documented-example"], None).await;
     let case = &report.cases[0];
-    assert_eq!(case.outcome, CaseOutcome::Pass, "{}", render_human(&report));
+    assert_eq!(case.outcome, CaseOutcome::Pass, "{}", common::human(&report));
     let (_, message) = verdict(case, "accepts-valid");
     assert_eq!(
         message,

@@ -391,7 +391,9 @@ fn format_markdown_is_a_pull_request_comment() {
     assert_eq!(out.status.code(), Some(1));
     let stdout = text(&out.stdout);
     assert!(stdout.starts_with("## b24-conform ❌ failed: `builtin:reference?fault=options-json-500`"), "{stdout}");
-    assert!(stdout.contains("### ❌ `options/not-json`") && stdout.contains("```sh\ncurl -sS -i -X POST"), "{stdout}");
+    assert!(stdout.contains("<summary>❌ <code>options/not-json</code>"), "{stdout}");
+    assert!(stdout.contains("```sh\ncurl -sS -i -X POST"), "{stdout}");
+    assert!(stdout.chars().count() <= 60_000, "a comment GitHub takes: {} characters", stdout.chars().count());
 }
 
 #[test]

@@ -3,6 +3,8 @@
 //! the defect concerns, at the level the defect deserves: a `must` fails the run, a `should`
 //! warns (and fails it with --strict).
 
+mod common;
+
 use std::collections::BTreeSet;
 
 use b24_conform::checks::{self, Outcome};
@@ -201,7 +203,7 @@ fn concerns(fault: Fault) -> Concerns {
 async fn the_reference_handler_passes_every_case() {
     let report = run_with_snapshots(Handler::Builtin(None)).await;
     assert!(report.summary.cases >= 120, "{:?}", report.summary);
-    assert_eq!(report.summary.passed, report.summary.cases, "{}", b24_conform::report::render_human(&report));
+    assert_eq!(report.summary.passed, report.summary.cases, "{}", common::human(&report));
     assert_eq!(report.exit_code(), 0);
 }
 
@@ -301,7 +303,7 @@ async fn a_case_the_harness_does_not_model_fails_no_run() {
     assert!(case.portal_calls.iter().any(|c| c.method == "no.such.method" && !c.modelled), "{:?}", case.portal_calls);
     assert!(case.failures().any(|v| v.id == "no-server-error"), "{:?}", case.checks);
     assert_eq!((report.summary.not_modelled, report.summary.failed, report.exit_code()), (1, 0, 0));
-    let text = b24_conform::report::render_human(&report);
+    let text = common::human(&report);
     assert!(text.contains("0 failed, 0 errored; 0 checks not exercised, 1 case not modelled (seed 24, "), "{text}");
 }
 

@@ -2,6 +2,8 @@
 //! in the regressions file when the run is given one, and drawn again by later runs, each case
 //! under the same id as before.
 
+mod common;
+
 use b24_conform::generate::Mutation;
 use b24_conform::reference::Fault;
 use b24_conform::report::{CaseOutcome, RunReport};
@@ -91,5 +93,5 @@ async fn the_reference_handler_survives_a_thousand_malformed_draws() {
     config.draw.count = Some(1000);
     config.jobs = 32;
     let report = run(&config, |_| {}).await.expect("the run happens");
-    assert_eq!(report.summary.passed, 1000, "{}", b24_conform::report::render_human(&report));
+    assert_eq!(report.summary.passed, 1000, "{}", common::human(&report));
 }

@@ -1,6 +1,8 @@
 //! `--install-url`: the run installs the app the way Bitrix24 does (ONAPPINSTALL), checks that it
 //! bound LANDING_SETTINGS, and then fires the cases at the handler it bound.
 
+mod common;
+
 use b24_conform::install::{self, InstallForm};
 use b24_conform::portal::OauthClient;
 use b24_conform::reference::{Credentials, Reference};
@@ -22,7 +24,7 @@ async fn an_app_given_by_url_is_installed_first_and_its_bound_handler_serves_the
         "token/expired".to_owned(),
     ];
     let report = run(&config, |_| {}).await.expect("the run happens");
-    assert_eq!(report.summary.passed, 3, "{}", b24_conform::report::render_human(&report));
+    assert_eq!(report.summary.passed, 3, "{}", common::human(&report));
     let installed = &report.cases[0];
     assert_eq!(installed.id, install::InstallForm::Event.case_id());
     let bind = installed.portal_calls.iter().find(|c| c.method == "landing.repo.bind").expect("the app bound");
@@ -39,7 +41,7 @@ async fn the_installation_page_form_installs_the_app_too() {
     config.install_form = InstallForm::Frame;
     config.filters = vec!["install/*".to_owned(), "valid/documented-example".to_owned()];
     let report = run(&config, |_| {}).await.expect("the run happens");
-    assert_eq!(report.summary.passed, 2, "{}", b24_conform::report::render_human(&report));
+    assert_eq!(report.summary.passed, 2, "{}", common::human(&report));
     let installed = &report.cases[0];
     assert_eq!(installed.id, "install/frame");
     assert!(installed.request.url.contains("DOMAIN=") && !installed.request.url.contains("event"));

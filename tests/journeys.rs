@@ -43,7 +43,7 @@ async fn the_reference_passes_both_journeys_step_by_step_under_stable_ids() {
     let report = journeys(Handler::Builtin(None), None).await;
     let ids: Vec<&str> = report.cases.iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids, STEPS);
-    assert_eq!(report.summary.passed, 6, "{}", b24_conform::report::render_human(&report));
+    assert_eq!(report.summary.passed, 6, "{}", common::human(&report));
     // The same ids, in the same order, on every run.
     let again = journeys(Handler::Builtin(None), None).await;
     assert_eq!(again.cases.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), STEPS);
@@ -226,7 +226,7 @@ async fn a_handler_installed_by_hand_is_not_failed_by_the_journeys() {
     };
     config.filters = vec!["lifecycle/*".to_owned()];
     let report = run(&config, |_| {}).await.expect("the run happens");
-    let text = b24_conform::report::render_human(&report);
+    let text = common::human(&report);
     assert_eq!(report.exit_code(), 0, "{text}");
     let install = case(&report, "lifecycle/forged-uninstall/step-1-install");
     assert!(install.response.is_none() && install.checks[0].message.contains("installed again by hand"), "{text}");

@@ -3,12 +3,14 @@
 //! failing run, for a handler that never answers, and for one that answers with markup and
 //! characters XML forbids. CI viewers (GitLab, GitHub) read the same elements.
 
+mod common;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use b24_conform::reference::Fault;
-use b24_conform::report::{RunReport, render_junit};
+use b24_conform::report::{Format, RunReport};
 use b24_conform::run::{Handler, RunConfig, run};
 use b24_conform::suite::Level;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -59,7 +61,7 @@ fn assert_valid(what: &str, xml: &str) {
 
 /// The checks common to every report: valid, and one `<testcase>` per case.
 fn assert_junit(what: &str, report: &RunReport) -> String {
-    let xml = render_junit(report);
+    let xml = common::text(report, Format::Junit);
     assert_valid(what, &xml);
     assert_eq!(xml.matches("<testcase ").count(), report.cases.len(), "{what}: one testcase per case\n{xml}");
     xml
@@ -98,7 +100,7 @@ async fn every_fault_validates_and_names_its_check() {
         if fault.level() == Level::Must {
             let failure = format!("<failure message=\"failed: {}\">{}: ", fault.check(), fault.check());
             assert!(xml.contains(&failure), "{xml}");
-            assert!(xml.contains("\nreproduce: curl -sS -i -X "), "{xml}");
+            assert!(xml.contains("\nreproduce:\ncurl -sS -i -X "), "{xml}");
         }
     }
 }

@@ -10,7 +10,7 @@ use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
 use b24_conform::portal::{Role, TokenRole};
-use b24_conform::report::render_human;
+
 use b24_conform::run::{Handler, RunConfig, run};
 
 mod common;
@@ -54,7 +54,7 @@ async fn a_python_handler_started_by_command_completes_the_valid_cases_over_http
         RunConfig { portal_tls: true, filters: vec!["valid/*".into()], ..config_for(port, python_handler(port)) };
     let started = Instant::now();
     let report = run(&config, |_| {}).await.expect("the run happens");
-    assert_eq!(report.summary.passed, report.summary.cases, "{}", render_human(&report));
+    assert_eq!(report.summary.passed, report.summary.cases, "{}", common::human(&report));
     assert!(report.summary.cases >= 10, "{:?}", report.summary);
     assert!(report.cases.iter().all(|c| c.request.url.contains("PROTOCOL=1")), "a payload did not say https");
     // Every case made its calls to the home portal, over https (the portals listen on nothing
@@ -104,7 +104,7 @@ async fn the_python_handler_refreshes_over_https_and_keeps_tokens_from_other_por
         ..config_for(port, python_handler(port))
     };
     let report = run(&config, |_| {}).await.expect("the run happens");
-    assert_eq!(report.summary.passed, report.summary.cases, "{}", render_human(&report));
+    assert_eq!(report.summary.passed, report.summary.cases, "{}", common::human(&report));
     let expired = report.cases.iter().find(|c| c.id == "token/expired").unwrap();
     assert_eq!(expired.response.as_ref().map(|r| r.status), Some(200));
     assert!(expired.portal_calls.iter().any(|c| c.method == "refresh_token" && c.succeeded()), "{expired:?}");
@@ -126,7 +126,7 @@ async fn a_handler_that_follows_domain_reaches_the_foreign_portal_over_https_and
     let case = &report.cases[0];
     let calls = &case.portal_calls;
     assert!(calls.iter().any(|c| c.portal == Role::Foreign && c.token == TokenRole::Given), "{calls:?}");
-    assert!(case.failures().any(|v| v.id == "token-stays-home"), "{}", render_human(&report));
+    assert!(case.failures().any(|v| v.id == "token-stays-home"), "{}", common::human(&report));
 }
 
 #[test]
@@ -266,7 +266,7 @@ async fn after_the_run_the_handler_and_every_process_it_started_are_gone() {
     let command = format!("sleep 300 & echo $! > '{}'; {}", pid_file.display(), python_handler(port));
     let config = RunConfig { filters: vec!["valid/documented-example".into()], ..config_for(port, command) };
     let report = run(&config, |_| {}).await.expect("the run happens");
-    assert_eq!(report.summary.passed, 1, "{}", render_human(&report));
+    assert_eq!(report.summary.passed, 1, "{}", common::human(&report));
 
     let sleeper = std::fs::read_to_string(&pid_file).unwrap().trim().to_owned();
     let _ = std::fs::remove_file(&pid_file);

@@ -2,6 +2,8 @@
 //! passed by them: where a right handler would have called, they report "not exercised", say
 //! why, and the summary counts them; where none would, they skip.
 
+mod common;
+
 use axum::Router;
 use axum::http::header;
 use b24_conform::checks::Outcome;
@@ -21,7 +23,7 @@ async fn a_handler_that_never_calls_the_portal_leaves_the_token_checks_not_exerc
     server.abort();
     assert!(report.summary.cases >= 10, "{:?}", report.summary);
     // A vacuous pass is still no failure; missing/member_id is served, so it fails.
-    assert_eq!(report.summary.passed, report.summary.cases - 1, "{}", b24_conform::report::render_human(&report));
+    assert_eq!(report.summary.passed, report.summary.cases - 1, "{}", common::human(&report));
     let mut idle = 0;
     for ((_, case), reported) in cases.iter().zip(&report.cases) {
         assert_eq!(case.id, reported.id);
@@ -45,7 +47,7 @@ async fn a_handler_that_never_calls_the_portal_leaves_the_token_checks_not_exerc
         idle += usize::from(calls_needed) + usize::from(refusable);
     }
     assert_eq!(report.summary.not_exercised, idle);
-    let text = b24_conform::report::render_human(&report);
+    let text = common::human(&report);
     assert!(text.contains(&format!("; {idle} checks not exercised, 0 cases not modelled (seed 24, ")), "{text}");
     assert!(text.contains("uses-given-token not exercised: the handler made no call"), "{text}");
 }

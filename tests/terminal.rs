@@ -41,6 +41,18 @@ fn failures_are_listed_last_with_the_commands_that_reproduce_them() {
     let out = b24(&["run", "--handler", FAULT], &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let end = stdout.split("Failures, and the commands that reproduce them:\n").nth(1).expect(&stdout);
-    assert!(end.starts_with("  options/"), "{end}");
+    // One line says why the replay line is there, then the failures.
+    assert!(end.starts_with("(The curl commands name the run's ports, which closed with it;"), "{end}");
+    assert!(end.split_once('\n').is_some_and(|(_, failures)| failures.starts_with("  options/")), "{end}");
     assert!(end.contains("\n  options/not-json (no-server-error)\n  curl -sS -i -X POST 'http://127.0.0.1:"), "{end}");
+    assert!(
+        end.contains(
+            "\n  b24-conform replay options/not-json --seed 24 --handler 'builtin:reference?fault=options-json-500'\n"
+        ),
+        "{end}"
+    );
+    // The 1 MiB body of the oversize case is in a file the command reads, named in the last line.
+    assert!(end.contains("--data-binary @'./b24-conform-bodies/oversize.PLACEMENT_OPTIONS-1MiB.body'"), "{end}");
+    assert!(stdout.lines().all(|line| line.len() <= 8 * 1024), "no line longer than 8 KiB");
+    assert!(stdout.ends_with("are in ./b24-conform-bodies/\n"), "{end}");
 }

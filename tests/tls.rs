@@ -5,7 +5,6 @@ mod common;
 
 use b24_conform::fire;
 use b24_conform::portal::{Authority, HandshakeFailures, Portal, PortalConfig, Role};
-use b24_conform::report::render_human;
 use b24_conform::run::{Handler, RunConfig, run};
 use b24_conform::suite::TokenState;
 
@@ -177,7 +176,7 @@ async fn a_plain_portal_speaks_http_with_protocol_0() {
 async fn the_reference_handler_passes_the_catalog_against_the_https_portal() {
     let config = RunConfig { portal_tls: true, ..RunConfig::new(Handler::Builtin(None)) };
     let report = run(&config, |_| {}).await.expect("the run happens");
-    assert_eq!(report.summary.passed, report.summary.cases, "{}", render_human(&report));
+    assert_eq!(report.summary.passed, report.summary.cases, "{}", common::human(&report));
     let calls: Vec<_> = report.cases.iter().flat_map(|c| &c.portal_calls).collect();
     assert!(calls.iter().any(|c| c.succeeded()), "the handler never reached the portal over https");
     // Cases about PROTOCOL set their own; the others say https.

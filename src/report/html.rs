@@ -1,24 +1,48 @@
 //! The report as one self-contained HTML page a person can read cold, in the manner of
-//! Autobahn|Testsuite: the run's summary on top, then one row per case under the evidence it
-//! enforces, with its level; failures and warnings open, with their checks, the exchange, the portal calls and the
-//! command that reproduces them; passes folded.
+//! Autobahn|Testsuite: the run's summary on top, then the cases under the evidence they enforce,
+//! a row each; failures and warnings open, with their checks, the exchange, the portal calls and
+//! the commands that reproduce them.
+//!
+//! Streamed, and a few MB at most whatever the handler sends: each part of a case is capped, a
+//! passing case is one compact row, and once the page holds [`DETAILS`] bytes the cases after
+//! are rows only, once it holds [`PAGE`] they are counted, with "N more cases in the JSON
+//! report". The summary is known last, so it is written last and shown first (CSS `order`).
 //!
 //! The handler is hostile by assumption and its answers are in the page, so every piece of data
 //! goes through [`escape`], and the page forbids scripts and loads nothing (Content-Security-Policy)
 //! should anything slip through.
 
-use std::fmt::Write;
+use std::fmt::Write as _;
+use std::io::{self, Write};
 
-use super::{CaseOutcome, CaseReport, RunReport, excerpt, seconds};
+use super::reproduce::{PORTS_CLOSED, Reproducer};
+use super::{
+    CaseOutcome, CaseReport, Left, NotRun, Sink, Verdict, clip, excerpt, is_failure, seconds, summary_line, verdict,
+    visible,
+};
 use crate::html::escape;
+use crate::record::{Event, RunEnd, RunInfo};
 use crate::suite::Level;
 
-/// Bytes of each body shown: enough to read any page, bounded so a huge answer cannot make the
-/// report unopenable.
-const BODY_CAP: usize = 64 * 1024;
+/// Bytes of the page after which cases are rows without details.
+const DETAILS: usize = 2 << 20;
+/// Bytes of the page after which cases are only counted.
+const PAGE: usize = 3 << 20;
+/// Bytes shown of a request's body, and of an answer's.
+const REQUEST_BODY: usize = 8 * 1024;
+const ANSWER_BODY: usize = 32 * 1024;
+/// A message (a snapshot's diff), an error or a header longer than this is cut.
+const TEXT: usize = 8 * 1024;
+/// Headers, portal calls and redirects shown for one case.
+const LIST: usize = 50;
+/// Links to the cases that did not pass, in the summary.
+const LINKS: usize = 100;
+/// Calls no case owns, and notes, in the summary.
+const NOTES: usize = 20;
 
 const STYLE: &str = "
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 16px 24px; color: #1f2328; }
+main { display: flex; flex-direction: column; }
 h1 { font-size: 22px; margin: 0 0 12px; }
 h2 { font-size: 16px; margin: 28px 0 2px; font-weight: 600; }
 h3 { font-size: 13px; margin: 14px 0 4px; text-transform: uppercase; letter-spacing: .04em; color: #59636e; }
@@ -27,14 +51,15 @@ pre { background: #f6f8fa; border: 1px solid #d1d9e0; border-radius: 4px; paddin
       white-space: pre-wrap; overflow-wrap: anywhere; max-height: 360px; overflow: auto; }
 table { border-collapse: collapse; }
 td, th { padding: 3px 10px 3px 0; text-align: left; vertical-align: top; }
-.summary { background: #f6f8fa; border: 1px solid #d1d9e0; border-radius: 6px; padding: 12px 16px; }
+.summary { order: -1; background: #f6f8fa; border: 1px solid #d1d9e0; border-radius: 6px; padding: 12px 16px; }
 .summary th { color: #59636e; font-weight: normal; }
 .verdict { font-size: 18px; font-weight: 700; padding: 2px 10px; border-radius: 4px; color: #fff; }
 .source { color: #59636e; margin: 0 0 6px; font-size: 12.5px; }
-details { border-bottom: 1px solid #eaeef2; }
-summary { cursor: pointer; padding: 4px 0; display: grid; grid-template-columns: 58px 300px 50px 70px 40px 64px 1fr;
+details, .row { border-bottom: 1px solid #eaeef2; }
+summary, .row { padding: 4px 0; display: grid; grid-template-columns: 58px 300px 50px 70px 40px 64px 1fr;
           gap: 8px; align-items: baseline; }
-summary .title { color: #3d444d; }
+summary { cursor: pointer; }
+.title { color: #3d444d; }
 .case > div { padding: 4px 0 14px 66px; }
 .badge { display: inline-block; text-align: center; font-size: 11px; font-weight: 700; border-radius: 3px; padding: 1px 0; color: #fff; }
 .pass { background: #1a7f37; } .fail { background: #cf222e; } .error { background: #9a6700; } .known { background: #8250df; }
@@ -49,118 +74,264 @@ pre.diff { margin-top: 6px; } .diff .del { background: #ffebe9; } .diff .ins { b
 .calls th { color: #59636e; font-weight: normal; border-bottom: 1px solid #d1d9e0; }
 ";
 
-pub fn render_html(report: &RunReport) -> String {
-    let s = &report.summary;
-    let (verdict, class) = match (report.exit_code(), s.warned) {
-        (0, 0) => ("PASSED", "pass"),
-        (0, _) => ("PASSED WITH WARNINGS", "warn"),
-        _ => ("FAILED", "fail"),
-    };
-    let mut out = String::new();
-    let _ = write!(
-        out,
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>b24-conform {verdict}: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
-        escape(&report.handler)
-    );
-    let _ = write!(
-        out,
-        "<h1>b24-conform report</h1>\n<div class=\"summary\"><table>\n\
-         <tr><th>Verdict</th><td><span class=\"verdict {class}\">{verdict}</span></td></tr>\n\
-         <tr><th>Handler</th><td><code>{}</code></td></tr>\n\
-         <tr><th>Cases</th><td>{}</td></tr>\n\
-         <tr><th>Duration</th><td>{}</td></tr>\n\
-         <tr><th>Seed</th><td>{} (wire {}; the same seed gives the same cases)</td></tr>\n\
-         <tr><th>Tool</th><td>{} {}</td></tr>\n",
-        escape(&report.handler),
-        s.line(report.baseline.is_some()),
-        seconds(s.duration_ms),
-        report.seed,
-        report.wire,
-        report.tool,
-        report.version
-    );
-    // Rows are numbered in page order, so the summary can link to the ones that did not pass.
-    let groups = report.groups();
-    let rows = groups.iter().flat_map(|(_, cases)| cases.iter()).enumerate();
-    let links: Vec<String> = rows
-        .filter(|(_, case)| case.outcome != CaseOutcome::Pass)
-        .map(|(row, case)| format!("<a href=\"#case-{row}\"><code>{}</code></a>", escape(&case.id)))
-        .collect();
-    if !links.is_empty() {
-        let _ = writeln!(out, "<tr><th>Did not pass</th><td>{}</td></tr>", links.join(" "));
-    }
-    if let Some(baseline) = &report.baseline {
-        let _ = writeln!(
-            out,
-            "<tr><th>Baseline</th><td><code>{}</code>: {} known, {} expired, {} fixed</td></tr>",
-            escape(&baseline.file),
-            baseline.known.len(),
-            baseline.expired.len(),
-            baseline.fixed.len()
-        );
-        for (label, list) in [("Known", &baseline.known), ("Expired", &baseline.expired), ("Fixed", &baseline.fixed)] {
-            if list.is_empty() {
-                continue;
-            }
-            let items: Vec<String> = list
-                .iter()
-                .map(|d| {
-                    let until = d.expires.map_or(String::new(), |date| format!(" (until {date})"));
-                    format!(
-                        "<code>{}</code> <code>{}</code>: {}{until}",
-                        escape(&d.case),
-                        escape(&d.check),
-                        escape(&d.reason)
-                    )
-                })
-                .collect();
-            let _ = writeln!(out, "<tr><th>{label}</th><td>{}</td></tr>", items.join("<br>"));
-        }
-    }
-    out.push_str("</table></div>\n");
-    let mut row = 0;
-    for (evidence, cases) in groups {
-        let _ = write!(
-            out,
-            "<section>\n<h2>\u{201c}{}\u{201d}</h2>\n<p class=\"source\">{}: {}</p>\n",
-            escape(&evidence.quote),
-            evidence.kind.label(),
-            escape(&evidence.url)
-        );
-        for case in cases {
-            case_row(&mut out, row, case);
-            row += 1;
-        }
-        out.push_str("</section>\n");
-    }
-    out.push_str("</body>\n</html>\n");
-    out
+pub(super) struct Html<W> {
+    out: W,
+    reproducer: Reproducer,
+    info: Option<RunInfo>,
+    /// Bytes written so far: the budgets are on it.
+    written: usize,
+    /// The evidence key of the section open, if one is.
+    group: Option<String>,
+    /// Rows written, which number the cases' anchors.
+    rows: usize,
+    /// Links to the first cases that did not pass, and how many more did not.
+    links: Vec<String>,
+    more_links: usize,
+    /// Cases past the page's budget, counted.
+    left: Left,
+    unattributed: Vec<String>,
+    more_unattributed: usize,
+    not_run: NotRun,
 }
 
-/// One case: a summary line, and its details, open when it did not pass.
-fn case_row(out: &mut String, row: usize, case: &CaseReport) {
+impl<W: Write> Html<W> {
+    pub fn new(out: W, reproducer: Reproducer) -> Self {
+        Html {
+            out,
+            reproducer,
+            info: None,
+            written: 0,
+            group: None,
+            rows: 0,
+            links: Vec::new(),
+            more_links: 0,
+            left: Left::default(),
+            unattributed: Vec::new(),
+            more_unattributed: 0,
+            not_run: NotRun::default(),
+        }
+    }
+
+    fn put(&mut self, text: &str) -> io::Result<()> {
+        self.written += text.len();
+        self.out.write_all(text.as_bytes())
+    }
+
+    fn started(&mut self, info: &RunInfo) -> io::Result<()> {
+        self.info = Some(info.clone());
+        let page = format!(
+            "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+             <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
+             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+             <title>b24-conform report: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
+             <h1>b24-conform report</h1>\n<main>\n",
+            esc(&clip(&info.handler, TEXT))
+        );
+        self.put(&page)
+    }
+
+    fn judged(&mut self, case: &CaseReport) -> io::Result<()> {
+        if self.written >= PAGE {
+            self.left.add(case.outcome);
+            return Ok(());
+        }
+        let mut out = String::new();
+        if self.group.as_deref() != Some(case.evidence.key.as_str()) {
+            if self.group.is_some() {
+                out.push_str("</section>\n");
+            }
+            let evidence = &case.evidence;
+            let _ = write!(
+                out,
+                "<section>\n<h2>\u{201c}{}\u{201d}</h2>\n<p class=\"source\">{}: {}</p>\n",
+                esc(&clip(&evidence.quote, TEXT)),
+                evidence.kind.label(),
+                esc(&clip(&evidence.url, TEXT))
+            );
+            self.group = Some(evidence.key.clone());
+        }
+        let row = self.rows;
+        self.rows += 1;
+        if case.outcome != CaseOutcome::Pass {
+            if self.links.len() < LINKS {
+                self.links.push(format!("<a href=\"#case-{row}\"><code>{}</code></a>", esc(&case.id)));
+            } else {
+                self.more_links += 1;
+            }
+        }
+        if case.outcome == CaseOutcome::Pass || self.written >= DETAILS {
+            let _ = writeln!(out, "<div class=\"row\" id=\"case-{row}\">{}</div>", line(case));
+        } else {
+            let commands = if is_failure(case) || case.warnings().next().is_some() {
+                let info = self.info.as_ref().ok_or_else(|| io::Error::other("a case came before the run started"))?;
+                Some(self.reproducer.commands(info, &case.id, &case.request)?)
+            } else {
+                None
+            };
+            details(&mut out, row, case, commands.as_deref());
+        }
+        self.put(&out)
+    }
+
+    fn ended(&mut self, end: &RunEnd) -> io::Result<()> {
+        let info = self.info.clone().ok_or_else(|| io::Error::other("the run ended before it started"))?;
+        let mut out = String::new();
+        if self.group.is_some() {
+            out.push_str("</section>\n");
+        }
+        if self.left.cases > 0 {
+            let _ = writeln!(
+                out,
+                "<p class=\"muted\">{} are in the JSON report: this page stops at {} MB.</p>",
+                esc(&self.left.line()),
+                PAGE >> 20
+            );
+        }
+        let s = &end.summary;
+        let (verdict, class) = match verdict(end) {
+            Verdict::Passed => ("PASSED", "pass"),
+            Verdict::Warned => ("PASSED WITH WARNINGS", "warn"),
+            Verdict::Failed => ("FAILED", "fail"),
+        };
+        let partition = info.partition.as_ref().map_or(String::new(), |p| format!("; partition {}", esc(p)));
+        let _ = write!(
+            out,
+            "<div class=\"summary\"><table>\n\
+             <tr><th>Verdict</th><td><span class=\"verdict {class}\">{verdict}</span></td></tr>\n\
+             <tr><th>Handler</th><td><code>{}</code></td></tr>\n\
+             <tr><th>Cases</th><td>{}</td></tr>\n\
+             <tr><th>Duration</th><td>{}</td></tr>\n\
+             <tr><th>Seed</th><td>{} (wire {}{partition}; the same seed gives the same cases)</td></tr>\n\
+             <tr><th>Tool</th><td>{} {}</td></tr>\n",
+            esc(&clip(&info.handler, TEXT)),
+            esc(&summary_line(s, end.baseline.is_some(), info.seed)),
+            seconds(s.duration_ms),
+            info.seed,
+            info.wire,
+            info.tool,
+            info.version
+        );
+        if !self.links.is_empty() {
+            let more = if self.more_links > 0 { format!(" and {} more", self.more_links) } else { String::new() };
+            let _ = writeln!(out, "<tr><th>Did not pass</th><td>{}{more}</td></tr>", self.links.join(" "));
+        }
+        if let Some(stopped) = &end.stopped {
+            let _ = writeln!(out, "<tr><th>Stopped</th><td>{}</td></tr>", esc(&clip(stopped, TEXT)));
+        }
+        let not_run = self.not_run.lines();
+        if !not_run.is_empty() {
+            let lines: Vec<String> = not_run.iter().map(|l| esc(&clip(l, TEXT))).collect();
+            let _ = writeln!(out, "<tr><th>Not run</th><td>{}</td></tr>", lines.join("<br>"));
+        }
+        if let Some(baseline) = &end.baseline {
+            baseline_rows(&mut out, baseline);
+        }
+        if !self.unattributed.is_empty() {
+            let more = if self.more_unattributed > 0 {
+                format!("<br>and {} more", self.more_unattributed)
+            } else {
+                String::new()
+            };
+            let _ =
+                writeln!(out, "<tr><th>Calls no case owns</th><td>{}{more}</td></tr>", self.unattributed.join("<br>"));
+        }
+        let mut notes: Vec<String> = end.notes.iter().take(NOTES).map(|n| esc(&clip(n, TEXT))).collect();
+        notes.extend(self.reproducer.last_line().map(|l| esc(&l)));
+        if !notes.is_empty() {
+            let _ = writeln!(out, "<tr><th>Notes</th><td>{}</td></tr>", notes.join("<br>"));
+        }
+        out.push_str("</table></div>\n</main>\n</body>\n</html>\n");
+        self.put(&out)?;
+        self.out.flush()
+    }
+}
+
+impl<W: Write> Sink for Html<W> {
+    fn event(&mut self, event: &Event<'_>) -> io::Result<()> {
+        match *event {
+            Event::Started(info) => self.started(info),
+            Event::Judged(case) => self.judged(case),
+            Event::NotRun { reason, .. } => {
+                self.not_run.add(reason);
+                Ok(())
+            }
+            Event::Unattributed(call) => {
+                if self.unattributed.len() < NOTES {
+                    self.unattributed.push(esc(&clip(&call.to_string(), TEXT)));
+                } else {
+                    self.more_unattributed += 1;
+                }
+                Ok(())
+            }
+            Event::Answered { .. } => Ok(()),
+            Event::Ended(end) => self.ended(end),
+        }
+    }
+}
+
+fn baseline_rows(out: &mut String, baseline: &crate::baseline::BaselineReport) {
+    let _ = writeln!(
+        out,
+        "<tr><th>Baseline</th><td><code>{}</code>: {} known, {} expired, {} fixed</td></tr>",
+        esc(&baseline.file),
+        baseline.known.len(),
+        baseline.expired.len(),
+        baseline.fixed.len()
+    );
+    for (label, list) in [("Known", &baseline.known), ("Expired", &baseline.expired), ("Fixed", &baseline.fixed)] {
+        if list.is_empty() {
+            continue;
+        }
+        let mut items: Vec<String> = list
+            .iter()
+            .take(LINKS)
+            .map(|d| {
+                let until = d.expires.map_or(String::new(), |date| format!(" (until {date})"));
+                format!(
+                    "<code>{}</code> <code>{}</code>: {}{until}",
+                    esc(&d.case),
+                    esc(&d.check),
+                    esc(&clip(&d.reason, TEXT))
+                )
+            })
+            .collect();
+        if list.len() > LINKS {
+            items.push(format!("and {} more", list.len() - LINKS));
+        }
+        let _ = writeln!(out, "<tr><th>{label}</th><td>{}</td></tr>", items.join("<br>"));
+    }
+}
+
+/// `text` escaped for the page, its control characters made visible.
+fn esc(text: &str) -> String {
+    escape(&visible(text, true))
+}
+
+/// A case's one line: outcome, id, level, expectation, status, time, title.
+fn line(case: &CaseReport) -> String {
     let outcome = case.outcome.label();
-    let open = if case.outcome == CaseOutcome::Pass { "" } else { " open" };
     let (status, ms) = match &case.response {
         Some(r) => (r.status.to_string(), format!("{} ms", r.elapsed_ms)),
         None => ("---".to_owned(), String::new()),
     };
-    let _ = write!(
-        out,
-        "<details class=\"case\" id=\"case-{row}\"{open}><summary><span class=\"badge {outcome}\">{}</span>\
-         <code>{}</code><span class=\"muted\">{}</span><span class=\"muted\">{}</span><span>{status}</span>\
-         <span class=\"muted\">{ms}</span><span class=\"title\">{}</span></summary>\n<div>\n",
+    format!(
+        "<span class=\"badge {outcome}\">{}</span><code>{}</code><span class=\"muted\">{}</span>\
+         <span class=\"muted\">{}</span><span>{status}</span><span class=\"muted\">{ms}</span>\
+         <span class=\"title\">{}</span>",
         outcome.to_uppercase(),
-        escape(&case.id),
+        esc(&case.id),
         case.level.label(),
         case.expect.label(),
-        escape(&case.title)
-    );
+        esc(&clip(&case.title, TEXT))
+    )
+}
+
+/// A case that did not pass, open: its line, its checks, the exchange, the portal calls and the
+/// commands that reproduce it.
+fn details(out: &mut String, row: usize, case: &CaseReport, commands: Option<&str>) {
+    let _ = write!(out, "<details class=\"case\" id=\"case-{row}\" open><summary>{}</summary>\n<div>\n", line(case));
     if let Some(why) = &case.not_modelled {
-        let _ = writeln!(out, "<p class=\"muted\">{}</p>", escape(why));
+        let _ = writeln!(out, "<p class=\"muted\">{}</p>", esc(&clip(why, TEXT)));
     }
     out.push_str("<h3>Checks</h3>\n<table class=\"checks\">\n");
     for verdict in &case.checks {
@@ -170,37 +341,37 @@ fn case_row(out: &mut String, row: usize, case: &CaseReport) {
             false => verdict.outcome.label(),
         };
         // The first line is the finding; the lines after it (a snapshot's diff) are preformatted.
-        let (line, rest) = verdict.message.split_once('\n').unwrap_or((&verdict.message, ""));
+        let message = clip(&verdict.message, TEXT);
+        let (line, rest) = message.split_once('\n').unwrap_or((&message, ""));
         let block =
             if rest.is_empty() { String::new() } else { format!("<pre class=\"diff\">{}</pre>", diff_lines(rest)) };
         let _ = writeln!(
             out,
             "<tr><td><code>{}</code></td><td class=\"outcome-{outcome}\">{outcome}</td><td>{}{block}</td></tr>",
-            escape(verdict.id),
-            escape(line)
+            esc(verdict.id),
+            esc(line)
         );
     }
     out.push_str("</table>\n");
 
     let request = &case.request;
-    let mut sent = format!("{} {}\n", request.method, request.url);
-    for (name, value) in &request.headers {
-        let _ = writeln!(sent, "{name}: {value}");
-    }
-    exchange_part(out, "Request", &sent, &request.body, false);
+    let mut sent = format!("{} {}\n", request.method, clip(&request.url, TEXT));
+    head_lines(&mut sent, &request.headers);
+    exchange_part(out, "Request", &sent, &request.body, REQUEST_BODY, request.body.len() as u64);
     match (&case.response, &case.error) {
         (Some(response), _) => {
             let mut head = format!("{}\n", response.status);
-            for (name, value) in &response.headers {
-                let _ = writeln!(head, "{name}: {value}");
+            head_lines(&mut head, &response.headers);
+            if let Some(note) = &response.note {
+                let _ = writeln!(head, "({})", clip(note, TEXT));
             }
-            exchange_part(out, "Response", &head, &response.body, response.truncated);
+            exchange_part(out, "Response", &head, &response.body, ANSWER_BODY, response.length);
         }
         (None, error) => {
             let _ = writeln!(
                 out,
                 "<h3>Response</h3>\n<pre>no answer: {}</pre>",
-                escape(error.as_deref().unwrap_or("none"))
+                esc(&clip(error.as_deref().unwrap_or("none"), TEXT))
             );
         }
     }
@@ -213,23 +384,44 @@ fn case_row(out: &mut String, row: usize, case: &CaseReport) {
             "<table class=\"calls\">\n<tr><th>portal</th><th>endpoint</th><th>method</th><th>HTTP</th>\
              <th>token</th><th>status</th><th>error</th></tr>\n",
         );
-        for call in &case.portal_calls {
+        for call in case.portal_calls.iter().take(LIST) {
             let late = if call.late { " (after the answer)" } else { "" };
             let _ = writeln!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}{late}</td><td>{}</td><td>{}</td></tr>",
                 call.portal.label(),
                 format!("{:?}", call.endpoint).to_lowercase(),
-                escape(&call.method),
-                escape(&call.http_method),
+                esc(&clip(&call.method, TEXT)),
+                esc(&clip(&call.http_method, TEXT)),
                 call.token.label(),
                 call.status,
-                escape(call.error.as_deref().unwrap_or(""))
+                esc(&clip(call.error.as_deref().unwrap_or(""), TEXT))
             );
         }
         out.push_str("</table>\n");
+        if case.portal_calls.len() > LIST {
+            let _ = writeln!(out, "<p class=\"muted\">and {} more calls</p>", case.portal_calls.len() - LIST);
+        }
     }
-    let _ = write!(out, "<h3>Reproduce</h3>\n<pre>{}</pre>\n</div>\n</details>\n", escape(&case.reproduce));
+    if let Some(commands) = commands {
+        let _ = write!(
+            out,
+            "<h3>Reproduce</h3>\n<pre>{}</pre>\n<p class=\"muted\">{}</p>\n",
+            esc(commands),
+            esc(PORTS_CLOSED)
+        );
+    }
+    out.push_str("</div>\n</details>\n");
+}
+
+/// `name: value` lines, the first [`LIST`] of them, each cut at [`TEXT`].
+fn head_lines(out: &mut String, headers: &[(String, String)]) {
+    for (name, value) in headers.iter().take(LIST) {
+        let _ = writeln!(out, "{}", clip(&format!("{name}: {value}"), TEXT));
+    }
+    if headers.len() > LIST {
+        let _ = writeln!(out, "… and {} more headers", headers.len() - LIST);
+    }
 }
 
 /// A diff's lines, escaped, with removed and added lines marked for colour.
@@ -243,9 +435,9 @@ fn diff_lines(text: &str) -> String {
             _ => "",
         };
         match class {
-            "" => out.push_str(&escape(line)),
+            "" => out.push_str(&esc(line)),
             class => {
-                let _ = write!(out, "<span class=\"{class}\">{}</span>", escape(line));
+                let _ = write!(out, "<span class=\"{class}\">{}</span>", esc(line));
             }
         }
         out.push('\n');
@@ -253,86 +445,57 @@ fn diff_lines(text: &str) -> String {
     out
 }
 
-/// A request or response: its head, a blank line and its body, cut at [`BODY_CAP`].
-fn exchange_part(out: &mut String, heading: &str, head: &str, body: &[u8], truncated: bool) {
-    let (text, left_out) = excerpt(body, BODY_CAP);
-    let _ = write!(out, "<h3>{heading}</h3>\n<pre>{}\n{}</pre>\n", escape(head), escape(&text));
+/// A request or response: its head, a blank line and its body, cut at `cap`; `length` is the
+/// whole body's, of which the harness may have kept less.
+fn exchange_part(out: &mut String, heading: &str, head: &str, body: &[u8], cap: usize, length: u64) {
+    let (text, _) = excerpt(body, cap);
+    let _ = write!(out, "<h3>{heading}</h3>\n<pre>{}\n{}</pre>\n", esc(head), esc(&text));
+    let left_out = length.saturating_sub(text.len() as u64);
     if left_out > 0 {
-        let _ = writeln!(out, "<p class=\"muted\">{left_out} more bytes not shown.</p>");
-    }
-    if truncated {
-        out.push_str(
-            "<p class=\"muted\">The answer was longer than the run's --body-cap; the rest was not read.</p>\n",
-        );
+        let _ = writeln!(out, "<p class=\"muted\">{left_out} more bytes not shown, of {length}.</p>");
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::report::sample;
+    use super::PAGE;
+    use crate::report::{Format, sample};
+
+    #[test]
+    fn the_report() {
+        insta::assert_snapshot!(sample::golden(Format::Html, &sample::cases()));
+    }
 
     #[test]
     fn handler_data_is_escaped_everywhere() {
-        let html = render_html(&sample::report());
+        let scratch = sample::Scratch::new("html-escaped");
+        let html = sample::render(Format::Html, &sample::cases(), scratch.beside());
         // The only markup is the page's own: no tag the handler sent survives.
         assert!(!html.contains("<script") && !html.contains("<p><script") && !html.contains("<b>title"), "{html}");
-        assert!(html.contains("&lt;p&gt;&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;"), "{html}");
-        assert!(html.contains("<title>b24-conform FAILED: http://127.0.0.1:9/&lt;script&gt;"), "{html}");
-        assert!(html.contains("<tr><td>home</td><td>rest</td><td><code>user.current&lt;script&gt;"), "{html}");
-        assert!(html.contains("<td>given</td><td>401</td>"), "the call's portal, token role and answer: {html}");
-        assert!(html.contains("expired_token&lt;script&gt;"), "{html}");
-        assert!(html.contains("no answer: no complete answer within 10000 ms &lt;script&gt;"), "{html}");
-        assert!(html.contains("content-type: text/html; x=&lt;script&gt;"), "{html}");
         assert!(html.contains("content=\"default-src 'none'; style-src 'unsafe-inline'\""), "{html}");
     }
 
     #[test]
-    fn summary_first_failures_open_passes_folded() {
-        let html = render_html(&sample::report());
-        let summary = html.find("3 cases: 1 passed, 0 warned, 1 failed, 1 errored").expect("the summary");
-        assert!(summary < html.find("<section>").expect("a group"), "{html}");
-        assert!(html.contains("<span class=\"verdict fail\">FAILED</span>"), "{html}");
+    fn a_page_stays_a_few_mb_whatever_the_run() {
+        let scratch = sample::Scratch::new("html-many");
+        let html = sample::many(Format::Html, 20_000, &scratch);
+        assert!(html.len() < PAGE + (1 << 20), "{} bytes", html.len());
+        assert!(html.ends_with("</table></div>\n</main>\n</body>\n</html>\n"), "the page is whole");
         assert!(
-            html.contains(
-                "<details class=\"case\" id=\"case-0\"><summary><span class=\"badge pass\">PASS</span><code>valid/one</code>"
-            )
+            html.contains("more cases (") && html.contains("are in the JSON report"),
+            "{}",
+            &html[html.len() - 4000..]
         );
-        assert!(html.contains(
-            "<details class=\"case\" id=\"case-1\" open><summary><span class=\"badge fail\">FAIL</span><code>missing/member_id</code>"
-        ));
-        assert!(html.contains(
-            "<details class=\"case\" id=\"case-2\" open><summary><span class=\"badge error\">ERROR</span><code>options/hang</code>"
-        ));
-        assert_eq!(html.matches("<section>").count(), 2);
-        assert!(html.contains(
-            "<tr><th>Did not pass</th><td><a href=\"#case-1\"><code>missing/member_id</code></a> \
-             <a href=\"#case-2\"><code>options/hang</code></a></td></tr>"
-        ));
-        assert!(html.contains("<h2>\u{201c}Required parameters are marked with *\u{201d}</h2>"));
-        assert!(html.contains("<td class=\"outcome-fail\">fail</td><td>answered 200; expected 4xx &lt;script&gt;"));
-        assert!(html.contains("<h3>Reproduce</h3>\n<pre>curl -sS -i -X POST &#39;http://127.0.0.1:9/handler"));
+        // The first cases have their details, then rows only, then counts.
+        assert!(html.contains("<details class=\"case\" id=\"case-0\" open>"));
+        assert!(html.contains("<div class=\"row\" id=\"case-"));
     }
 
     #[test]
     fn warnings_are_marked_apart() {
-        let html = render_html(&sample::with_warning());
-        assert!(html.contains("3 cases: 1 passed, 1 warned, 0 failed, 1 errored"), "{html}");
+        let scratch = sample::Scratch::new("html-warning");
+        let html = sample::render(Format::Html, &sample::with_warning(), scratch.beside());
         assert!(html.contains("<span class=\"badge warn\">WARN</span><code>missing/member_id</code>"), "{html}");
         assert!(html.contains("<td class=\"outcome-warning\">warning</td><td>answered 200"), "{html}");
-    }
-
-    #[test]
-    fn bodies_are_capped() {
-        let mut report = sample::report();
-        if let Some(r) = report.cases[1].response.as_mut() {
-            r.body = vec![b'a'; BODY_CAP + 5];
-            r.truncated = true;
-        }
-        let html = render_html(&report);
-        assert!(
-            html.contains(&format!("{}</pre>\n<p class=\"muted\">5 more bytes not shown.</p>", "a".repeat(BODY_CAP)))
-        );
-        assert!(html.contains("longer than the run's --body-cap"));
     }
 }

@@ -40,6 +40,25 @@ impl Drop for Scratch {
     }
 }
 
+/// `report` written in `format` as the run writes it, read back; the files its commands read go
+/// to a scratch directory. For assertions and their messages.
+pub fn text(report: &b24_conform::report::RunReport, format: b24_conform::report::Format) -> String {
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let scratch = Scratch::new(&format!("report-{}", NEXT.fetch_add(1, Ordering::Relaxed)));
+    let path = scratch.0.join("report");
+    let file = std::fs::File::create(&path).expect("a report file");
+    let options = b24_conform::report::SinkOptions { colour: false, beside: Some(scratch.0.clone()) };
+    let mut sink = b24_conform::report::sink(format, Box::new(file), options);
+    report.write_to(sink.as_mut(), Vec::new()).expect("the report is written");
+    drop(sink);
+    std::fs::read_to_string(&path).expect("the report reads back")
+}
+
+/// The human report of `report`.
+pub fn human(report: &b24_conform::report::RunReport) -> String {
+    text(report, b24_conform::report::Format::Human)
+}
+
 /// The binary under test, run in a directory of this test process's own in the temporary
 /// directory: what it writes by default (the regressions file) never lands in the repository,
 /// nor in the way of another test. Kept for the life of the process (tests run side by side).
