@@ -13,14 +13,15 @@
 //! expires = 2027-01-31
 //! ```
 
-use std::fmt;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use crate::checks::{self, Outcome};
-use crate::report::RunReport;
+use crate::checks;
+use crate::record::{CaseReport, Outcome, Verdict};
+
+pub use crate::record::{BaselineReport, Date, Deviation};
 
 /// A baseline file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -31,104 +32,6 @@ pub enum BaselineError {
     Invalid { path: String, line: usize, column: usize, message: String },
     #[error("cannot write baseline {path}: {reason}")]
     Write { path: String, reason: String },
-}
-
-/// A calendar day, as `YYYY-MM-DD`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Date {
-    year: u32,
-    month: u32,
-    day: u32,
-}
-
-impl Date {
-    /// Today in UTC, from the system clock.
-    pub fn today() -> Date {
-        let seconds = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        Date::from_days(seconds / 86_400)
-    }
-
-    /// The day `days` after 1970-01-01 (Howard Hinnant's civil-from-days, for days ≥ 0).
-    fn from_days(days: u64) -> Date {
-        let z = days + 719_468;
-        let era = z / 146_097;
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-        let year = (yoe + era * 400) as u32 + u32::from(month <= 2);
-        Date { year, month, day }
-    }
-}
-
-impl FromStr for Date {
-    type Err = String;
-
-    fn from_str(text: &str) -> Result<Date, String> {
-        let wrong = || format!("{text:?} is not a date; write YYYY-MM-DD");
-        let mut parts = text.split('-');
-        let mut next = |len: usize| {
-            parts
-                .next()
-                .filter(|p| p.len() == len && p.bytes().all(|b| b.is_ascii_digit()))
-                .and_then(|p| p.parse().ok())
-        };
-        let (Some(year), Some(month), Some(day)) = (next(4), next(2), next(2)) else { return Err(wrong()) };
-        if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
-            return Err(wrong());
-        }
-        Ok(Date { year, month, day })
-    }
-}
-
-impl fmt::Display for Date {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
-    }
-}
-
-impl Serialize for Date {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Date {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Date, D::Error> {
-        // A TOML date (`expires = 2027-01-31`) or a string holding one.
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Written {
-            Native(toml::value::Datetime),
-            Text(String),
-        }
-        let text = match Written::deserialize(deserializer)? {
-            Written::Native(datetime) => datetime.to_string(),
-            Written::Text(text) => text,
-        };
-        text.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// One known deviation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Deviation {
-    pub case: String,
-    pub check: String,
-    /// Why it is accepted for now: a ticket, a decision.
-    pub reason: String,
-    /// From this day on the deviation fails the run again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires: Option<Date>,
-}
-
-impl Deviation {
-    fn expired(&self, today: Date) -> bool {
-        self.expires.is_some_and(|date| date <= today)
-    }
 }
 
 #[derive(Deserialize)]
@@ -143,18 +46,6 @@ struct File {
 pub struct Baseline {
     pub path: PathBuf,
     pub deviations: Vec<Deviation>,
-}
-
-/// What a baseline made of a run, for the reports.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct BaselineReport {
-    pub file: String,
-    /// Failures the baseline accepts: reported, not failing the run.
-    pub known: Vec<Deviation>,
-    /// Entries past their date whose failure is back to failing the run.
-    pub expired: Vec<Deviation>,
-    /// Entries whose case ran and no longer fails their check: remove them.
-    pub fixed: Vec<Deviation>,
 }
 
 impl Baseline {
@@ -192,63 +83,17 @@ impl Baseline {
         self.deviations.iter().find(|d| d.case == case && d.check == check)
     }
 
-    /// Judges `report` against the baseline as of `today`: accepted failures become `known`
-    /// (and a case whose failures are all known, `known`), expired entries keep failing, and
-    /// entries whose case ran without that failure are listed as fixed.
-    pub fn apply(&self, report: &mut RunReport, today: Date) {
-        let mut outcome = BaselineReport { file: self.path.display().to_string(), ..BaselineReport::default() };
-        for case in &mut report.cases {
-            for verdict in case.checks.iter_mut().filter(|v| v.outcome.is_failure()) {
-                let Some(deviation) = self.find(&case.id, verdict.id) else { continue };
-                if deviation.expired(today) {
-                    outcome.expired.push(deviation.clone());
-                    if let Some(date) = deviation.expires {
-                        verdict.message.push_str(&format!(" (its baseline entry expired on {date})"));
-                    }
-                } else {
-                    verdict.outcome = Outcome::Known;
-                    outcome.known.push(deviation.clone());
-                }
-            }
-            case.rejudge();
-        }
-        for deviation in &self.deviations {
-            let Some(case) = report.cases.iter().find(|c| c.id == deviation.case) else { continue };
-            let still = case
-                .checks
-                .iter()
-                .any(|v| v.id == deviation.check && (v.outcome.is_failure() || v.outcome == Outcome::Known));
-            if !still {
-                outcome.fixed.push(deviation.clone());
+    /// Judges a case's `verdicts` against the baseline as of `today`, as the case is judged:
+    /// an accepted failure becomes `known`; one whose entry expired keeps failing and says since
+    /// when.
+    pub fn judge(&self, case: &str, verdicts: &mut [Verdict], today: Date) {
+        for verdict in verdicts.iter_mut().filter(|v| v.outcome.is_failure()) {
+            let Some(deviation) = self.find(case, verdict.id) else { continue };
+            match deviation.expires.filter(|_| deviation.expired(today)) {
+                Some(date) => verdict.message.push_str(&format!(" (its baseline entry expired on {date})")),
+                None => verdict.outcome = Outcome::Known,
             }
         }
-        report.recount();
-        report.baseline = Some(outcome);
-    }
-
-    /// The baseline after `report`: every failure of the run, with the reason and date of its
-    /// existing entry or a new entry saying when it was recorded; entries of cases the run did
-    /// not select are kept, fixed ones dropped.
-    pub fn updated(&self, report: &RunReport, today: Date) -> Baseline {
-        let mut deviations: Vec<Deviation> =
-            self.deviations.iter().filter(|d| !report.cases.iter().any(|c| c.id == d.case)).cloned().collect();
-        for case in &report.cases {
-            let known = case.checks.iter().filter(|v| v.outcome == Outcome::Known);
-            for verdict in case.run_failures().chain(known) {
-                let deviation = self.find(&case.id, verdict.id).cloned().unwrap_or_else(|| Deviation {
-                    case: case.id.clone(),
-                    check: verdict.id.to_owned(),
-                    reason: format!(
-                        "recorded by --baseline-update on {today}: {}",
-                        verdict.message.lines().next().unwrap_or_default()
-                    ),
-                    expires: None,
-                });
-                deviations.push(deviation);
-            }
-        }
-        deviations.sort_by(|a, b| (&a.case, &a.check).cmp(&(&b.case, &b.check)));
-        Baseline { path: self.path.clone(), deviations }
     }
 
     /// Writes the baseline to its file, whole or not at all.
@@ -279,6 +124,85 @@ impl Baseline {
             }
         }
         out
+    }
+}
+
+/// What a baseline makes of a run, summed up as its cases are judged: the known, expired and
+/// fixed entries for the reports, and the file `--baseline-update` writes. It keeps the
+/// baseline's entries and the run's failures, never the cases.
+pub struct Tally {
+    baseline: Baseline,
+    today: Date,
+    /// The entries of each case id, by their position in the baseline.
+    by_case: HashMap<String, Vec<usize>>,
+    /// Whether each entry's case ran.
+    ran: Vec<bool>,
+    report: BaselineReport,
+    /// The entries of the updated file for the cases that ran, in the order they failed.
+    failing: Vec<Deviation>,
+}
+
+impl Tally {
+    pub fn new(baseline: Baseline, today: Date) -> Tally {
+        let mut by_case: HashMap<String, Vec<usize>> = HashMap::new();
+        for (n, deviation) in baseline.deviations.iter().enumerate() {
+            by_case.entry(deviation.case.clone()).or_default().push(n);
+        }
+        let report = BaselineReport { file: baseline.path.display().to_string(), ..BaselineReport::default() };
+        Tally { ran: vec![false; baseline.deviations.len()], baseline, today, by_case, report, failing: Vec::new() }
+    }
+
+    /// Counts one judged case (judged with [`Baseline::judge`]).
+    pub fn observe(&mut self, case: &CaseReport) {
+        let today = self.today;
+        for verdict in &case.checks {
+            let Some(deviation) = self.baseline.find(&case.id, verdict.id) else { continue };
+            if verdict.outcome == Outcome::Known {
+                self.report.known.push(deviation.clone());
+            } else if verdict.outcome.is_failure() && deviation.expired(today) {
+                self.report.expired.push(deviation.clone());
+            }
+        }
+        for &n in self.by_case.get(&case.id).into_iter().flatten() {
+            self.ran[n] = true;
+            let deviation = &self.baseline.deviations[n];
+            let still = case
+                .checks
+                .iter()
+                .any(|v| v.id == deviation.check && (v.outcome.is_failure() || v.outcome == Outcome::Known));
+            if !still {
+                self.report.fixed.push(deviation.clone());
+            }
+        }
+        let known = case.checks.iter().filter(|v| v.outcome == Outcome::Known);
+        for verdict in case.run_failures().chain(known) {
+            let deviation = self.baseline.find(&case.id, verdict.id).cloned().unwrap_or_else(|| Deviation {
+                case: case.id.clone(),
+                check: verdict.id.to_owned(),
+                reason: format!(
+                    "recorded by --baseline-update on {today}: {}",
+                    verdict.message.lines().next().unwrap_or_default()
+                ),
+                expires: None,
+            });
+            self.failing.push(deviation);
+        }
+    }
+
+    /// What the baseline made of the run so far.
+    pub fn report(&self) -> BaselineReport {
+        self.report.clone()
+    }
+
+    /// The baseline after the run: every failure of the run, with the reason and date of its
+    /// existing entry or a new entry saying when it was recorded; entries of cases the run did
+    /// not select are kept, fixed ones dropped.
+    pub fn updated(&self) -> Baseline {
+        let kept = self.baseline.deviations.iter().zip(&self.ran).filter(|(_, ran)| !**ran).map(|(d, _)| d);
+        let mut deviations: Vec<Deviation> = kept.chain(&self.failing).cloned().collect();
+        deviations.sort_by(|a, b| (&a.case, &a.check).cmp(&(&b.case, &b.check)));
+        deviations.dedup();
+        Baseline { path: self.baseline.path.clone(), deviations }
     }
 }
 
@@ -315,7 +239,15 @@ mod tests {
             ],
         };
         let mut report = crate::report::sample::report();
-        baseline.apply(&mut report, "2026-11-25".parse().unwrap());
+        let today = "2026-11-25".parse().unwrap();
+        let mut tally = Tally::new(baseline.clone(), today);
+        for case in &mut report.cases {
+            baseline.judge(&case.id, &mut case.checks, today);
+            case.rejudge();
+            tally.observe(case);
+        }
+        report.recount();
+        report.baseline = Some(tally.report());
         let outcomes: Vec<_> = report.cases.iter().map(|c| c.outcome).collect();
         assert_eq!(outcomes, [CaseOutcome::Pass, CaseOutcome::Known, CaseOutcome::Error]);
         assert_eq!((report.summary.known, report.summary.failed, report.summary.errored), (1, 0, 1));
@@ -338,6 +270,14 @@ mod tests {
         let junit = crate::report::sample::render_report(crate::report::Format::Junit, &report);
         assert!(junit.contains("rejects-invalid (known deviation, baseline): answered 200"), "{junit}");
         assert_eq!(junit.matches("<failure ").count(), 0, "{junit}");
+
+        // The updated file: the known failure and the expired one, whose case still fails; the
+        // fixed entry dropped.
+        let updated: Vec<_> = tally.updated().deviations.into_iter().map(|d| (d.case, d.check)).collect();
+        assert_eq!(
+            updated,
+            [("missing/member_id".into(), "rejects-invalid".into()), ("options/hang".into(), "no-server-error".into())]
+        );
     }
 
     #[test]

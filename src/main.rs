@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::signal::unix::{SignalKind, signal};
 
-use b24_conform::baseline::{Baseline, Date};
+use b24_conform::baseline::Baseline;
 use b24_conform::checks::{self, Settings};
 use b24_conform::fire::{self, Limits};
 use b24_conform::install::InstallForm;
@@ -19,11 +19,11 @@ use b24_conform::journey::Action;
 use b24_conform::merge::Merged;
 use b24_conform::payload::Wire;
 use b24_conform::portal::{OauthClient, Portal, PortalConfig, Role};
-use b24_conform::record::CaseOutcome;
+use b24_conform::record::Event;
 use b24_conform::reference::Fault;
 use b24_conform::replay::{self, ReplayError};
-use b24_conform::report::{self, Format};
-use b24_conform::run::{self, Handler, RunConfig, RunError, Stage};
+use b24_conform::report::{self, Format, Sink, SinkOptions};
+use b24_conform::run::{self, Handler, RunConfig, RunError};
 use b24_conform::snapshot::{SnapshotConfig, review};
 use b24_conform::suite::{CaseKind, Draw, Partition, SuiteSource};
 
@@ -238,10 +238,20 @@ struct RunArgs {
     /// still do not.
     #[arg(long)]
     strict: bool,
-    /// A failing generated case is shrunk to the smallest request that still fails, trying at
-    /// most N candidates (0: not shrunk).
+    /// A generated case that fails the run (at level must) is shrunk to the smallest request
+    /// that still fails, trying at most N candidates (0: not shrunk)...
     #[arg(long, default_value_t = 256, value_name = "N", value_parser = count, allow_negative_numbers = true)]
     shrink_budget: usize,
+    /// ...for at most N milliseconds per case; the report says when shrinking stopped early.
+    #[arg(long, default_value_t = 5_000, value_name = "N", value_parser = milliseconds, allow_negative_numbers = true)]
+    shrink_time_ms: u64,
+    /// Stop firing new cases once N cases failed the run; the cases in flight finish, the rest
+    /// are reported as not run.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    max_failures: Option<u64>,
+    /// --max-failures 1.
+    #[arg(long, conflicts_with = "max_failures")]
+    fail_fast: bool,
     /// Record the generated draws that fail in FILE, and draw the draws FILE holds again
     /// (those the run's seed does not draw anyway, after their group's). Default: nothing read
     /// or written.
@@ -266,10 +276,6 @@ struct RunArgs {
     /// repeatable. Ports, times, UUIDs, tokens, nonces and CSRF values are always redacted.
     #[arg(long, value_name = "REGEX", value_parser = parse_regex, requires = "snapshots")]
     redact: Vec<regex::Regex>,
-    /// Colour the human report: auto = when standard output is a terminal (and NO_COLOR is
-    /// not set).
-    #[arg(long, value_enum, default_value_t)]
-    color: ColorChoice,
     /// Known deviations (TOML: case, check, reason, expires): their failures are reported but
     /// do not fail the run; entries that no longer fail are reported as fixed.
     #[arg(long, value_name = "FILE")]
@@ -293,12 +299,52 @@ struct OutputArgs {
     /// written whole or not at all.
     #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report_file)]
     reports: Vec<(Format, PathBuf)>,
+    /// Colour the human report: auto = when standard output is a terminal (and NO_COLOR is
+    /// not set).
+    #[arg(long, value_enum, default_value_t)]
+    color: ColorChoice,
+}
+
+impl OutputArgs {
+    /// A writer for each report asked for, each file opened in `outputs` (a path that cannot be
+    /// written is found before any report is).
+    fn sinks(&self, outputs: &mut Outputs) -> anyhow::Result<Vec<Box<dyn Sink + Send>>> {
+        let colour = match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                self.out.is_none()
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let mut sinks = Vec::new();
+        match &self.out {
+            Some(path) => {
+                let file = outputs.open("--out", path)?;
+                sinks.push(report::sink(self.format, file, SinkOptions { colour, beside: Some(beside(path)) }));
+            }
+            None => {
+                sinks.push(report::sink(self.format, Box::new(std::io::stdout()), SinkOptions { colour, beside: None }))
+            }
+        }
+        for (format, path) in &self.reports {
+            let file = outputs.open("--report", path)?;
+            sinks.push(report::sink(*format, file, SinkOptions { colour: false, beside: Some(beside(path)) }));
+        }
+        Ok(sinks)
+    }
 }
 
 impl RunArgs {
-    /// The run these arguments describe.
-    fn config(&self) -> RunConfig {
-        RunConfig {
+    /// The run these arguments describe (`run`, and `replay` for one case of it); the baseline
+    /// file is read here.
+    fn config(&self) -> anyhow::Result<RunConfig> {
+        let baseline = match &self.baseline {
+            Some(path) => Some(Baseline::load(path, self.baseline_update)?),
+            None => None,
+        };
+        Ok(RunConfig {
             handler: self.handler.clone(),
             suites: self.suite.sources(),
             filters: self.suite.filter.clone(),
@@ -315,15 +361,19 @@ impl RunArgs {
             handler_wait: Duration::from_millis(self.handler_wait_ms),
             settings: Settings { latency_budget: Duration::from_millis(self.latency_budget_ms), strict: self.strict },
             shrink_budget: self.shrink_budget,
+            shrink_time: Duration::from_millis(self.shrink_time_ms),
+            max_failures: if self.fail_fast { Some(1) } else { self.max_failures.map(|n| n as usize) },
+            baseline,
+            baseline_update: self.baseline_update,
             regressions: self.regressions.clone(),
             partition: self.partition,
-            handler_ca: self.handler_ca.clone(),
             snapshots: self.snapshots.clone().map(|dir| SnapshotConfig {
                 dir,
                 update: self.update_snapshots,
                 redact: self.redact.clone(),
             }),
-        }
+            handler_ca: self.handler_ca.clone(),
+        })
     }
 }
 
@@ -515,8 +565,7 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
         Command::Run { run, output } => run_command(*run, output).await,
         Command::Replay { case, run } => {
             let body_dir = std::env::temp_dir().join("b24-conform-replay");
-            let outcome = replay::replay(&run.config(), &case, &body_dir, &mut std::io::stdout().lock()).await?;
-            Ok(u8::from(matches!(outcome, CaseOutcome::Fail | CaseOutcome::Error)))
+            Ok(replay::replay(&run.config()?, &case, &body_dir, &mut std::io::stdout().lock()).await?)
         }
         Command::List { suite, format } => {
             let cases = run::catalog(&suite.sources(), &suite.filter, &suite.draw())?;
@@ -550,55 +599,31 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
 }
 
 async fn run_command(args: RunArgs, output: OutputArgs) -> anyhow::Result<u8> {
-    let config = args.config();
-    let baseline = match &args.baseline {
-        Some(path) => Some(Baseline::load(path, args.baseline_update)?),
-        None => None,
-    };
+    let config = args.config()?;
+    // Every report file is opened before the run, so a path that cannot be written is bad usage
+    // found before anything runs, not after minutes of it.
+    let mut outputs = Outputs::default();
+    let mut sinks = output.sinks(&mut outputs)?;
     let progress = progress_bar()?;
-    let on_fired = |case: &b24_conform::suite::Case, total: usize| {
-        progress.set_length(total as u64);
-        progress.set_message(case.id.clone());
-        progress.inc(1);
-    };
-    let work = async {
-        let cases: Vec<_> = run::cases(&config)?.iter().map(|(_, case)| case).collect();
-        let stage = Stage::start(&config, &cases).await?;
-        // A handler started by hand learns the app's OAuth client here (--handler-cmd gets it in
-        // its environment): without it, its refreshes are refused with invalid_client.
-        if matches!(config.handler, Handler::Url(_)) && config.handler_cmd.is_none() {
-            let portal = stage.portal();
-            let client = portal.client();
-            eprintln!(
-                "mock OAuth server at {} (SERVER_ENDPOINT {}); client_id {} client_secret {}",
-                portal.oauth_url(),
-                portal.server_endpoint(),
-                client.id,
-                client.secret
-            );
+    let mut observer = |event: &Event<'_>| -> std::io::Result<()> {
+        match event {
+            Event::Started(info) => progress.suspend(|| info.notes.iter().for_each(|note| eprintln!("{note}"))),
+            Event::Answered { id, done, total } => {
+                progress.set_length(*total as u64);
+                progress.set_position(*done as u64);
+                progress.set_message(id.to_string());
+            }
+            Event::Ended(_) => progress.finish_and_clear(),
+            _ => {}
         }
-        if let Some(authority) = stage.authority() {
-            eprintln!("mock portal at {}; CA certificate: {}", stage.portal().origin(), authority.ca_file().display());
-        }
-        let report = stage.perform_observed(&config, &cases, on_fired, |_| {}).await;
-        let refused = stage.handshake_failures();
-        if let (Some(authority), 1..) = (stage.authority(), refused.count) {
-            eprintln!(
-                "warning: the mock portal refused {} TLS handshake(s), the first: {}; does the handler trust the \
-                 run's CA ({}; --handler-cmd gives it in SSL_CERT_FILE), and speak https to it?",
-                refused.count,
-                refused.first,
-                authority.ca_file().display()
-            );
-        }
-        stage.close().await;
-        report
+        sinks.iter_mut().try_for_each(|sink| sink.event(event))
     };
     // The handler of --handler-cmd runs in its own process group, out of reach of the
-    // terminal's Ctrl-C and of a signal sent to us alone: dropping the run stops it.
+    // terminal's Ctrl-C and of a signal sent to us alone: dropping the run stops it. The
+    // partial report files go with it (`outputs` removes them).
     let mut terminate = signal(SignalKind::terminate()).context("cannot watch for SIGTERM")?;
-    let report = tokio::select! {
-        report = work => report,
+    let ended = tokio::select! {
+        ended = run::run(&config, &mut observer) => ended,
         Ok(()) = tokio::signal::ctrl_c() => {
             progress.finish_and_clear();
             eprintln!("interrupted");
@@ -611,44 +636,68 @@ async fn run_command(args: RunArgs, output: OutputArgs) -> anyhow::Result<u8> {
         }
     };
     progress.finish_and_clear();
-    let mut report = report?;
-    if let Some(baseline) = &baseline {
-        let today = Date::today();
-        baseline.apply(&mut report, today);
-        if args.baseline_update {
-            let updated = baseline.updated(&report, today);
-            updated.save()?;
-            eprintln!("baseline {}: {} deviations written", updated.path.display(), updated.deviations.len());
-        }
+    let end = ended?;
+    drop(sinks);
+    let files = outputs.keep()?;
+    for note in &end.notes {
+        eprintln!("{note}");
     }
-    let colour = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            output.out.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
-    // The run is in memory until the engine streams its events into the writers as they happen.
-    match &output.out {
-        Some(path) => write_report("--out", path, output.format, &report)?,
-        None => {
-            let options = report::SinkOptions { colour, beside: None };
-            report
-                .write_to(report::sink(output.format, Box::new(std::io::stdout()), options).as_mut(), Vec::new())
-                .context("cannot write the report")?;
-        }
-    }
-    for (format, path) in &output.reports {
-        write_report("--report", path, *format, &report)?;
-    }
-    let files: Vec<String> =
-        output.out.iter().chain(output.reports.iter().map(|(_, path)| path)).map(|p| p.display().to_string()).collect();
     if !files.is_empty() {
-        eprintln!("{}; report in {}", report.summary_line(), files.join(", "));
+        let summary = &end.summary;
+        let seconds = summary.duration_ms as f64 / 1000.0;
+        let line = summary.line(end.baseline.is_some());
+        eprintln!("{line} (seed {}, {seconds:.2} s); report in {}", config.draw.seed, files.join(", "));
     }
-    Ok(report.exit_code() as u8)
+    match &end.stopped {
+        Some(stopped) => eprintln!("{stopped}"),
+        None if !end.answered && end.summary.errored > 0 => eprintln!("the handler never answered any case"),
+        None => {}
+    }
+    Ok(end.exit_code())
+}
+
+/// The directory of `path`, where files beside its report go.
+fn beside(path: &Path) -> PathBuf {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned()
+}
+
+/// The report files of a run, written to `.NAME.partial` beside each and renamed into place
+/// when the run ends: a reader never sees half a report, an earlier report survives a failed
+/// run, and a run that ends early (an error, Ctrl-C) leaves no partial file behind.
+#[derive(Default)]
+struct Outputs {
+    /// Each file's partial path and final path.
+    files: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Outputs {
+    /// Creates `path`'s partial file, for `flag`.
+    fn open(&mut self, flag: &str, path: &Path) -> anyhow::Result<Box<dyn Write + Send>> {
+        let file_name = path.file_name().with_context(|| format!("{flag} {}: not a file path", path.display()))?;
+        let partial = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
+        let file =
+            std::fs::File::create(&partial).with_context(|| format!("{flag} {}: cannot write", path.display()))?;
+        self.files.push((partial, path.to_owned()));
+        Ok(Box::new(std::io::BufWriter::new(file)))
+    }
+
+    /// Renames every partial file into place; the files' names.
+    fn keep(mut self) -> anyhow::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for (partial, path) in std::mem::take(&mut self.files) {
+            std::fs::rename(&partial, &path).with_context(|| format!("{}: cannot replace", path.display()))?;
+            names.push(path.display().to_string());
+        }
+        Ok(names)
+    }
+}
+
+impl Drop for Outputs {
+    fn drop(&mut self) {
+        for (partial, _) in &self.files {
+            let _ = std::fs::remove_file(partial);
+        }
+    }
 }
 
 /// A progress bar on standard error when it is a terminal outside CI; hidden otherwise, so
@@ -781,68 +830,15 @@ fn print_rows<T: serde::Serialize>(
     Ok(0)
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees half
-/// a report and an earlier report survives a failed write.
-/// Writes `report` in `format` to `path` whole or not at all (into a temporary file beside it,
-/// then renamed), with the files its commands read beside it.
-fn write_report(flag: &str, path: &Path, format: Format, report: &report::RunReport) -> anyhow::Result<()> {
-    let mut partial = Partial::create(flag, path, format)?;
-    report
-        .write_to(partial.sink.as_mut(), Vec::new())
-        .with_context(|| format!("{flag} {}: cannot write", path.display()))?;
-    partial.finish()
-}
-
-/// A report file being written: its writer into a temporary file beside it, renamed to the
-/// report's name once whole, so a reader never sees half a report.
-struct Partial<'a> {
-    flag: &'a str,
-    path: &'a Path,
-    temporary: PathBuf,
-    sink: Box<dyn report::Sink + Send>,
-}
-
-impl<'a> Partial<'a> {
-    fn create(flag: &'a str, path: &'a Path, format: Format) -> anyhow::Result<Partial<'a>> {
-        let file_name = path.file_name().with_context(|| format!("{flag} {}: not a file path", path.display()))?;
-        let temporary = path.with_file_name(format!(".{}.partial", file_name.to_string_lossy()));
-        let file =
-            std::fs::File::create(&temporary).with_context(|| format!("{flag} {}: cannot write", path.display()))?;
-        let beside = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
-        let options = report::SinkOptions { colour: false, beside: Some(beside) };
-        Ok(Partial { flag, path, temporary, sink: report::sink(format, Box::new(file), options) })
-    }
-
-    fn finish(self) -> anyhow::Result<()> {
-        let Partial { flag, path, temporary, sink } = self;
-        // The writer flushes into the file when it is dropped.
-        drop(sink);
-        std::fs::rename(&temporary, path).with_context(|| format!("{flag} {}: cannot replace", path.display()))
-    }
-}
-
 /// `merge`: the partitions' reports joined, streamed into a writer for each report asked for.
 fn merge_command(files: &[PathBuf], output: &OutputArgs) -> anyhow::Result<u8> {
     let merged = Merged::read(files)?;
-    let mut partials = Vec::new();
-    let mut stdout = None;
-    match &output.out {
-        Some(path) => partials.push(Partial::create("--out", path, output.format)?),
-        None => {
-            let options = report::SinkOptions { colour: false, beside: None };
-            stdout = Some(report::sink(output.format, Box::new(std::io::stdout()), options));
-        }
-    }
-    for (format, path) in &output.reports {
-        partials.push(Partial::create("--report", path, *format)?);
-    }
-    let code = merged.stream(&mut |event| {
-        stdout.iter_mut().chain(partials.iter_mut().map(|p| &mut p.sink)).try_for_each(|sink| sink.event(event))
-    })?;
-    for partial in partials {
-        partial.finish()?;
-    }
-    Ok(code as u8)
+    let mut outputs = Outputs::default();
+    let mut sinks = output.sinks(&mut outputs)?;
+    let code = merged.stream(&mut |event: &Event<'_>| sinks.iter_mut().try_for_each(|sink| sink.event(event)))?;
+    drop(sinks);
+    outputs.keep()?;
+    Ok(code)
 }
 
 /// A row of `list` or `checks`, then its evidence under it, indented by `indent`: the quote, and

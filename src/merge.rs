@@ -15,9 +15,9 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 
-use crate::baseline::BaselineReport;
 use crate::payload::Wire;
-use crate::record::{CaseOutcome, CaseReport, Event, Outcome, PortalCall, RunEnd, RunInfo, Summary};
+use crate::record::{BaselineReport, CaseReport, Event, PortalCall, RunEnd, RunInfo, Summary};
+use crate::run::Observer;
 
 /// Why reports cannot be merged. Each names the file(s) at fault.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +93,9 @@ impl Merged {
             wire: head.wire,
             partition: None,
             cases,
+            // What a run tells before its first case (the portal's OAuth client, its CA) was
+            // for the handler of that run; the reports do not keep it.
+            notes: Vec::new(),
         };
         let mut merged = Merged {
             info,
@@ -139,14 +142,15 @@ impl Merged {
         Ok(merged)
     }
 
-    /// Streams the merged run into `emit` as a run emits it: started, each case in the order of
-    /// the whole plan (judged, or not run), the calls no case owns, ended with the summary
-    /// counted over all parts. Returns the exit code, as a run's: 0 when every case passed, 1
-    /// otherwise.
-    pub fn stream(&self, emit: &mut dyn FnMut(&Event<'_>) -> io::Result<()>) -> Result<i32, MergeError> {
-        emit(&Event::Started(&self.info))?;
-        let mut summary = Summary { duration_ms: self.duration_ms, ..Summary::of(&[], 0) };
-        let mut not_run = 0;
+    /// Streams the merged run into `observer` as a run emits it: started, each case in the
+    /// order of the whole plan (judged, or not run), the calls no case owns, ended with the
+    /// summary counted over all parts. Returns the exit code, as a run's.
+    pub fn stream(&self, observer: &mut dyn Observer) -> Result<u8, MergeError> {
+        observer.event(&Event::Started(&self.info))?;
+        let mut summary = Summary { duration_ms: self.duration_ms, ..Summary::default() };
+        // Some case got an HTTP answer (a run knows it from its firing; its report, from the
+        // answers it holds).
+        let mut answered = false;
         std::thread::scope(|scope| {
             let mut streams: Vec<Stream> = self
                 .files
@@ -169,12 +173,14 @@ impl Merged {
                     let Some(entry) = std::mem::replace(&mut stream.next, upcoming) else { break };
                     match &entry {
                         Entry::Judged(case) => {
-                            count(&mut summary, &case.value);
-                            emit(&Event::Judged(&case.value))?;
+                            summary.count(case);
+                            answered |= case.response.is_some();
+                            observer.event(&Event::Judged(case))?;
                         }
                         Entry::NotRun(case) => {
-                            not_run += 1;
-                            emit(&NotRun::event(case))?;
+                            summary.cases += 1;
+                            summary.not_run += 1;
+                            observer.event(&case.event())?;
                         }
                     }
                 }
@@ -190,16 +196,17 @@ impl Merged {
             read.map(drop)
         })?;
         for call in &self.unattributed {
-            emit(&Event::Unattributed(call))?;
+            observer.event(&Event::Unattributed(call))?;
         }
         let end = RunEnd {
             summary,
             baseline: self.baseline.clone(),
             stopped: self.stopped.clone(),
+            answered,
             notes: self.notes.clone(),
         };
-        emit(&Event::Ended(&end))?;
-        Ok(i32::from(end.summary.failed + end.summary.errored + not_run > 0))
+        observer.event(&Event::Ended(&end))?;
+        Ok(end.exit_code())
     }
 }
 
@@ -262,21 +269,6 @@ fn each_case_once(parts: &[Part]) -> Result<usize, MergeError> {
         }
         None => Ok(all.len()),
     }
-}
-
-/// Counts one more judged case into `summary`, as `Summary::of` counts a run's.
-fn count(summary: &mut Summary, case: &CaseReport) {
-    summary.cases += 1;
-    let counter = match case.outcome {
-        CaseOutcome::Pass => &mut summary.passed,
-        CaseOutcome::Warn => &mut summary.warned,
-        CaseOutcome::Fail => &mut summary.failed,
-        CaseOutcome::Error => &mut summary.errored,
-        CaseOutcome::Known => &mut summary.known,
-        CaseOutcome::NotModelled => &mut summary.not_modelled,
-    };
-    *counter += 1;
-    summary.not_exercised += case.checks.iter().filter(|v| v.outcome == Outcome::NotExercised).count();
 }
 
 /// One part's cases as they are read: the next one to merge, and the reader of the rest.
@@ -357,23 +349,17 @@ impl<'de> Visitor<'de> for SendEach {
     }
 }
 
-/// A case with its index in the whole, unpartitioned plan (the installation 0).
-#[derive(Debug)]
-struct Indexed<T> {
-    index: usize,
-    value: T,
-}
-
 /// A case a partition did not fire, and why.
 #[derive(Debug, Deserialize)]
 struct NotRun {
     id: String,
+    index: usize,
     reason: String,
 }
 
 impl NotRun {
-    fn event(case: &Indexed<NotRun>) -> Event<'_> {
-        Event::NotRun { id: &case.value.id, index: case.index, reason: &case.value.reason }
+    fn event(&self) -> Event<'_> {
+        Event::NotRun { id: &self.id, index: self.index, reason: &self.reason }
     }
 }
 
@@ -426,7 +412,13 @@ struct PartReport {
     stopped: Option<String>,
     #[serde(default)]
     notes: Vec<String>,
-    summary: Summary,
+    summary: Timing,
+}
+
+/// Of a part's summary, what the merge keeps: its cases are counted again.
+#[derive(Deserialize)]
+struct Timing {
+    duration_ms: u64,
 }
 
 /// A report's cases read through, each checked and dropped: their indices and ids, in order.
@@ -457,8 +449,8 @@ impl<'de> Deserialize<'de> for Scanned {
 /// One case of a report's `cases`: judged, or not run (`"outcome": "not-run"`).
 #[derive(Debug)]
 enum Entry {
-    Judged(Box<Indexed<CaseReport>>),
-    NotRun(Indexed<NotRun>),
+    Judged(Box<CaseReport>),
+    NotRun(NotRun),
 }
 
 impl Entry {
@@ -471,8 +463,8 @@ impl Entry {
 
     fn id(&self) -> &str {
         match self {
-            Entry::Judged(case) => &case.value.id,
-            Entry::NotRun(case) => &case.value.id,
+            Entry::Judged(case) => &case.id,
+            Entry::NotRun(case) => &case.id,
         }
     }
 }
@@ -483,18 +475,11 @@ impl<'de> Deserialize<'de> for Entry {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Entry, D::Error> {
         let value = serde_json::Value::deserialize(deserializer)?;
         let id = value.get("id").and_then(|v| v.as_str()).unwrap_or("(no id)").to_owned();
-        let wrong = |reason: String| D::Error::custom(format!("case {id}: {reason}"));
-        let index = value
-            .get("index")
-            .and_then(serde_json::Value::as_u64)
-            .and_then(|i| usize::try_from(i).ok())
-            .ok_or_else(|| wrong("no \"index\" (a report of a run with --partition has one)".to_owned()))?;
+        let wrong = |e: serde_json::Error| D::Error::custom(format!("case {id}: {e}"));
         if value.get("outcome").and_then(|v| v.as_str()) == Some("not-run") {
-            let value = NotRun::deserialize(value).map_err(|e| wrong(e.to_string()))?;
-            return Ok(Entry::NotRun(Indexed { index, value }));
+            return NotRun::deserialize(value).map(Entry::NotRun).map_err(wrong);
         }
-        let value = CaseReport::deserialize(value).map_err(|e| wrong(e.to_string()))?;
-        Ok(Entry::Judged(Box::new(Indexed { index, value })))
+        CaseReport::deserialize(value).map(|case| Entry::Judged(Box::new(case))).map_err(wrong)
     }
 }
 
@@ -533,7 +518,7 @@ mod tests {
     /// Writes `reports` (name, text) into a directory of the test's own, merges them and
     /// streams the merge: each event as a line, and the exit code; an error's message names the
     /// files by name alone.
-    fn merged(test: &str, reports: &[(&str, String)]) -> Result<(Vec<String>, i32), String> {
+    fn merged(test: &str, reports: &[(&str, String)]) -> Result<(Vec<String>, u8), String> {
         let dir = std::env::temp_dir().join(format!("b24-conform-merge-{}-{test}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let paths: Vec<PathBuf> = reports
@@ -545,7 +530,7 @@ mod tests {
             .collect();
         let mut events = Vec::new();
         let replayed = Merged::read(&paths).and_then(|merged| {
-            merged.stream(&mut |event| {
+            merged.stream(&mut |event: &Event<'_>| {
                 events.push(match event {
                     Event::Started(info) => {
                         format!("started {} {} {:?} {}", info.handler, info.seed, info.partition, info.cases)
@@ -620,7 +605,7 @@ mod tests {
             panic!("a judged case")
         };
         // A NUL and a non-ASCII character survive.
-        assert_eq!(case.value.response.unwrap().body, "<p>é\0</p>".as_bytes());
+        assert_eq!(case.response.unwrap().body, "<p>é\0</p>".as_bytes());
     }
 
     #[test]

@@ -183,7 +183,7 @@ mod tests {
         let (_, case) = plan.case(id).expect("a case of the catalog");
         let request =
             HttpRequest { method: "POST".into(), url: "http://127.0.0.1:9/".into(), headers: vec![], body: vec![] };
-        let mut report = CaseReport::not_exercised(&case, request, "a unit test");
+        let mut report = CaseReport::not_exercised(&case, 1, request, "a unit test");
         for verdict in &mut report.checks {
             verdict.outcome = Outcome::Pass;
             if let Some((_, level)) = failing.iter().find(|(id, _)| *id == verdict.id) {

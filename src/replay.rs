@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::checks;
-use crate::record::{CaseOutcome, CaseReport, HttpRequest, HttpResponse, PortalCall};
+use crate::record::{CaseOutcome, CaseReport, Event, HttpRequest, HttpResponse, PortalCall};
 use crate::report::excerpt;
 use crate::run::{self, RunConfig, RunError};
 use crate::suite::SuiteSource;
@@ -44,14 +44,10 @@ const INLINE_CURL: usize = 8 * 1024;
 const BODY_SHOWN: usize = 4 * 1024;
 
 /// Replays case `id` of `config`'s suites against its handler and tells its exchange to `out`.
-/// Request bodies too long for a command line are written into `body_dir`. Returns how the case
-/// ended.
-pub async fn replay(
-    config: &RunConfig,
-    id: &str,
-    body_dir: &Path,
-    out: &mut dyn Write,
-) -> Result<CaseOutcome, ReplayError> {
+/// Request bodies too long for a command line are written into `body_dir`. Returns the exit
+/// code of the case alone: 0 when it passed (or only warned), 1 when it failed, errored, or was
+/// not run.
+pub async fn replay(config: &RunConfig, id: &str, body_dir: &Path, out: &mut dyn Write) -> Result<u8, ReplayError> {
     let known = match run::catalog(&config.suites, &[id.to_owned()], &config.draw) {
         Ok(mut cases) => cases.any(|c| c.id == id),
         Err(RunError::NoCases(_)) => false,
@@ -65,26 +61,39 @@ pub async fn replay(
     // one, is read as the run read it, so that a `group#regression-SEED` id is drawn again.
     let alone = RunConfig { filters: vec![id.to_owned()], partition: None, ..config.clone() };
     writeln!(out, "replay {id} (seed {}) against {}", config.draw.seed, config.handler)?;
-    let mut told: Option<Result<CaseOutcome, ReplayError>> = None;
-    let report = run::run(&alone, |case| {
-        if case.id == id && told.is_none() {
-            told = Some(tell(case, body_dir, out).map(|()| case.outcome));
+    let mut told: Option<Result<u8, ReplayError>> = None;
+    let mut unowned = 0;
+    let mut observer = |event: &Event<'_>| -> io::Result<()> {
+        match event {
+            Event::Started(info) => info.notes.iter().try_for_each(|note| writeln!(out, "  {note}"))?,
+            Event::Judged(case) if case.id == id && told.is_none() => {
+                let failed = matches!(case.outcome, CaseOutcome::Fail | CaseOutcome::Error);
+                told = Some(tell(case, body_dir, out).map(|()| u8::from(failed)));
+            }
+            // An earlier step of its journey stopped the run (--max-failures).
+            Event::NotRun { id: not_run, reason, .. } if *not_run == id && told.is_none() => {
+                told = Some(writeln!(out, "\nNOT RUN {id}: {reason}").map(|()| 1).map_err(ReplayError::from));
+            }
+            Event::Unattributed(call) => {
+                if unowned == 0 {
+                    writeln!(out, "\ncalls no case owns (no token of the run)")?;
+                }
+                unowned += 1;
+                writeln!(out, "  {}", call_line(call))?;
+            }
+            Event::Ended(end) => end.notes.iter().try_for_each(|note| writeln!(out, "\n{note}"))?,
+            _ => {}
         }
-    })
-    .await?;
-    let outcome = told.ok_or_else(|| RunError::NoCases(vec![id.to_owned()]))??;
-    if !report.unattributed.is_empty() {
-        writeln!(out, "\ncalls no case owns (no token of the run)")?;
-        for call in &report.unattributed {
-            writeln!(out, "  {}", call_line(call))?;
-        }
-    }
+        Ok(())
+    };
+    run::run(&alone, &mut observer).await?;
+    let code = told.ok_or_else(|| RunError::NoCases(vec![id.to_owned()]))??;
     writeln!(
         out,
         "\nThe curl above needs the mock portal this replay started (DOMAIN in its URL) and, for a built-in \
          handler, the handler: both stopped with the replay. Replay again to send it again."
     )?;
-    Ok(outcome)
+    Ok(code)
 }
 
 /// The `list` command that shows the ids of `config`'s cases.

@@ -3,8 +3,10 @@
 
 mod common;
 
+use common::collect;
+
 use b24_conform::portal::{Endpoint, Role, TokenRole};
-use b24_conform::run::{Handler, RunConfig, run};
+use b24_conform::run::{Handler, RunConfig};
 use b24_conform::suite::Draw;
 
 #[tokio::test(flavor = "multi_thread")]
@@ -13,7 +15,7 @@ async fn a_thousand_cases_at_32_jobs_attribute_every_call_to_exactly_one_case() 
     config.filters = vec!["valid/generated#*".to_owned()];
     config.draw = Draw { seed: 24, count: Some(1000), ..Draw::default() };
     config.jobs = 32;
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     assert_eq!((report.summary.cases, report.summary.passed), (1000, 1000), "{:?}", report.summary);
     assert!(report.unattributed.is_empty(), "calls with no token of the run: {:?}", report.unattributed);
     // The reference handler makes two calls a case with the given token; each case holds its
@@ -50,7 +52,7 @@ async fn calls_without_a_token_of_the_run_are_reported_apart() {
     let server = tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(page)).await });
     let mut config = RunConfig::new(Handler::Url(url.parse().unwrap()));
     config.filters = vec!["valid/documented-example".to_owned()];
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     server.abort();
     assert!(report.cases[0].portal_calls.is_empty());
     let stray: Vec<_> = report.unattributed.iter().map(|c| (c.method.as_str(), c.token, c.error.as_deref())).collect();

@@ -5,6 +5,8 @@
 
 mod common;
 
+use common::collect;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -17,7 +19,7 @@ use b24_conform::checks::Outcome;
 use b24_conform::install::InstallForm;
 use b24_conform::payload::frame::USER_AGENT;
 use b24_conform::report::{CaseOutcome, CaseReport, Format, RunReport};
-use b24_conform::run::{Handler, RunConfig, run};
+use b24_conform::run::{Handler, RunConfig};
 
 /// What a test handler was sent: per path, the headers and query of each request.
 type Seen = Arc<Mutex<Vec<(String, HeaderMap, String)>>>;
@@ -84,7 +86,7 @@ async fn run_at(url: String, filters: &[&str], install: Option<(String, InstallF
         config.install_url = Some(install_url.parse().unwrap());
         config.install_form = form;
     }
-    run(&config, |_| {}).await.expect("the run happens")
+    collect(&config).await.expect("the run happens")
 }
 
 fn verdict<'a>(case: &'a CaseReport, id: &str) -> (&'a Outcome, &'a str) {

@@ -5,13 +5,15 @@
 
 mod common;
 
+use common::collect;
+
 use std::collections::BTreeSet;
 
 use b24_conform::checks::{self, Outcome};
 use b24_conform::install;
 use b24_conform::reference::Fault;
 use b24_conform::report::{CaseOutcome, RunReport};
-use b24_conform::run::{Handler, RunConfig, run};
+use b24_conform::run::{Handler, RunConfig};
 use b24_conform::snapshot::{self, SnapshotConfig};
 use b24_conform::suite::Level;
 
@@ -24,7 +26,7 @@ fn config_for(handler: Handler) -> RunConfig {
 }
 
 async fn run_against(handler: Handler) -> RunReport {
-    run(&config_for(handler), |_| {}).await.expect("the run happens")
+    collect(&config_for(handler)).await.expect("the run happens")
 }
 
 /// The reviewed snapshots of the reference handler, read-only.
@@ -34,7 +36,7 @@ fn reviewed() -> SnapshotConfig {
 
 async fn run_with_snapshots(handler: Handler) -> RunReport {
     let config = RunConfig { snapshots: Some(reviewed()), shrink_budget: 0, ..RunConfig::new(handler) };
-    run(&config, |_| {}).await.expect("the run happens")
+    collect(&config).await.expect("the run happens")
 }
 
 fn failing_checks(report: &RunReport) -> BTreeSet<&'static str> {
@@ -263,7 +265,7 @@ async fn each_fault_trips_its_check_only_and_on_the_cases_it_concerns() {
                 assert_eq!(report.summary.warned, failed.len(), "fault {name}: {:?}", report.summary);
                 let mut strict = config_for(Handler::Builtin(Some(fault)));
                 strict.settings.strict = true;
-                let strict = run(&strict, |_| {}).await.expect("the run happens");
+                let strict = collect(&strict).await.expect("the run happens");
                 let s = &strict.summary;
                 assert!(s.failed > 0 && s.warned == 0 && strict.exit_code() == 1, "fault {name} --strict: {s:?}");
             }
@@ -275,18 +277,18 @@ async fn each_fault_trips_its_check_only_and_on_the_cases_it_concerns() {
 async fn strict_makes_warnings_fail_the_run() {
     let handler = Handler::Builtin(Some(Fault::SlowPage));
     let mut config = RunConfig { jobs: 8, filters: vec!["valid/documented-example".into()], ..RunConfig::new(handler) };
-    let relaxed = run(&config, |_| {}).await.expect("the run happens");
+    let relaxed = collect(&config).await.expect("the run happens");
     assert_eq!((relaxed.summary.warned, relaxed.exit_code()), (1, 0));
     assert_eq!(relaxed.cases[0].outcome, CaseOutcome::Warn);
     let warning = relaxed.cases[0].failures().next().expect("a failed check");
     assert_eq!((warning.id, warning.level), ("latency-budget", Level::Should));
     config.settings.strict = true;
-    let strict = run(&config, |_| {}).await.expect("the run happens");
+    let strict = collect(&config).await.expect("the run happens");
     assert_eq!((strict.summary.failed, strict.exit_code()), (1, 1));
     assert_eq!(strict.cases[0].failures().next().map(|v| v.level), Some(Level::Must));
     // A budget above the delay passes it.
     config.settings.latency_budget = std::time::Duration::from_secs(10);
-    assert_eq!(run(&config, |_| {}).await.expect("the run happens").exit_code(), 0);
+    assert_eq!(collect(&config).await.expect("the run happens").exit_code(), 0);
 }
 
 /// A handler that calls a method the mock portal does not model, and fails for it, is not failed:
@@ -296,7 +298,7 @@ async fn a_case_the_harness_does_not_model_fails_no_run() {
     let mut config = config_for(Handler::Builtin(Some(Fault::CallsUnknownMethod)));
     config.filters = vec!["valid/documented-example".into()];
     config.settings.strict = true;
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     let case = &report.cases[0];
     assert_eq!(case.outcome, CaseOutcome::NotModelled);
     assert_eq!(case.not_modelled.as_deref(), Some("not modelled by the harness: no.such.method"));

@@ -4,10 +4,12 @@
 
 mod common;
 
+use common::collect;
+
 use b24_conform::generate::Mutation;
 use b24_conform::reference::Fault;
 use b24_conform::report::{CaseOutcome, RunReport};
-use b24_conform::run::{Handler, RunConfig, run};
+use b24_conform::run::{Handler, RunConfig};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_draw_is_shrunk_recorded_and_replayed_under_its_own_id() {
@@ -20,7 +22,7 @@ async fn a_failing_draw_is_shrunk_recorded_and_replayed_under_its_own_id() {
     config.filters = vec!["malformed/*".into()];
     config.draw.count = Some(100);
     config.regressions = Some(regressions.clone());
-    let first = run(&config, |_| {}).await.expect("the run happens");
+    let first = collect(&config).await.expect("the run happens");
     let failed: Vec<_> = first.cases.iter().filter(|c| c.outcome == CaseOutcome::Fail).collect();
     assert!(!failed.is_empty(), "seed 24 draws no LANG with a <");
     for case in &failed {
@@ -46,13 +48,13 @@ async fn a_failing_draw_is_shrunk_recorded_and_replayed_under_its_own_id() {
     };
     // The same run again: the same cases under the same ids (a baseline of the first matches),
     // the recorded draws among them, nothing added, and the file unchanged.
-    let again = run(&config, |_| {}).await.expect("the run happens");
+    let again = collect(&config).await.expect("the run happens");
     assert_eq!((ids(&again), failing(&again)), (ids(&first), failing(&first)));
     assert_eq!(std::fs::read_to_string(&regressions).unwrap(), text);
     // Fewer draws: the group's own keep their ids, and the recorded draws it no longer makes
     // come after them, under ids of their own, and still fail.
     config.draw.count = Some(2);
-    let fewer = run(&config, |_| {}).await.expect("the run happens");
+    let fewer = collect(&config).await.expect("the run happens");
     let drawn: Vec<&str> = first.cases[..2].iter().map(|c| c.id.as_str()).collect();
     assert_eq!(ids(&fewer)[..2], drawn);
     let replayed: Vec<_> = fewer.cases[2..].iter().collect();
@@ -79,7 +81,7 @@ async fn a_draw_that_only_warns_is_not_shrunk_nor_recorded() {
     config.filters = vec!["valid/generated#*".into()];
     config.draw.count = Some(2);
     config.regressions = Some(regressions.clone());
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     assert_eq!((report.summary.warned, report.exit_code()), (2, 0), "{:?}", report.summary);
     assert!(report.cases.iter().all(|c| c.outcome == CaseOutcome::Warn && c.shrunk.is_none()));
     assert!(!regressions.exists(), "a warning was recorded as a regression");
@@ -92,6 +94,6 @@ async fn the_reference_handler_survives_a_thousand_malformed_draws() {
     config.filters = vec!["malformed/*".into()];
     config.draw.count = Some(1000);
     config.jobs = 32;
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     assert_eq!(report.summary.passed, 1000, "{}", common::human(&report));
 }

@@ -5,8 +5,7 @@
 //! `--timeout-ms × cases / --jobs + 5 s`.
 //!
 //! Exit 3 is for the kinds where no HTTP exchange ever works (silence, a dropped connection,
-//! another protocol): the run could not judge anything. Those lines need the engine's early stop
-//! and its exit 3 (issue 11) and are ignored until it lands.
+//! another protocol): the run could not judge anything.
 
 mod common;
 
@@ -340,7 +339,6 @@ fn wait_measured(mut child: std::process::Child, limit: Duration) -> (i32, i64) 
 const TEN: usize = 10;
 
 #[test]
-#[ignore = "needs the engine's early stop (issue 11)"]
 fn no_answer_stops_the_run_after_a_run_of_silence() {
     // Every case of the catalog, more than the liveness limit: the run stops early.
     let run = run(Hostile::NoAnswer, 261, &["--shrink-budget", "0"]);
@@ -353,7 +351,6 @@ fn no_answer_stops_the_run_after_a_run_of_silence() {
 }
 
 #[test]
-#[ignore = "needs the engine's early stop (issue 11)"]
 fn headers_one_byte_a_second() {
     run(Hostile::SlowHeaders, TEN, CASES).holds(
         Hostile::SlowHeaders,
@@ -370,14 +367,12 @@ fn a_body_one_byte_at_a_time() {
 }
 
 #[test]
-#[ignore = "needs the engine's early stop (issue 11)"]
 fn a_reset() {
     let message = "the handler reset the connection (TCP RST) before answering";
     run(Hostile::Reset, TEN, CASES).holds(Hostile::Reset, 3, every, message);
 }
 
 #[test]
-#[ignore = "needs the engine's early stop (issue 11)"]
 fn a_close_before_answering() {
     let message = "the handler closed the connection before answering";
     run(Hostile::Close, TEN, CASES).holds(Hostile::Close, 3, every, message);
@@ -412,14 +407,12 @@ fn status_999() {
 }
 
 #[test]
-#[ignore = "needs the engine's early stop (issue 11)"]
 fn binary_garbage() {
     let message = "not HTTP: the answer began with the bytes 00 ff 13 37";
     run(Hostile::Garbage, TEN, CASES).holds(Hostile::Garbage, 3, every, message);
 }
 
 #[test]
-#[ignore = "needs the engine's early stop (issue 11)"]
 fn http_0_9() {
     let message = "not HTTP: the answer did not start with a status line (HTTP/0.9 or another protocol)";
     run(Hostile::Http09, TEN, CASES).holds(Hostile::Http09, 3, every, message);
@@ -490,7 +483,6 @@ fn a_gzip_bomb() {
 }
 
 #[test]
-#[ignore = "needs the engine's early stop (issue 11)"]
 fn tls_bytes_on_a_plain_port() {
     let message = "TLS bytes on a plain http port: is the handler https? use an https:// --handler URL";
     run(Hostile::TlsBytes, TEN, CASES).holds(Hostile::TlsBytes, 3, every, message);

@@ -3,10 +3,12 @@
 
 mod common;
 
+use common::collect;
+
 use b24_conform::install::{self, InstallForm};
 use b24_conform::portal::OauthClient;
 use b24_conform::reference::{Credentials, Reference};
-use b24_conform::run::{Handler, RunConfig, run};
+use b24_conform::run::{Handler, RunConfig};
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_app_given_by_url_is_installed_first_and_its_bound_handler_serves_the_cases() {
@@ -23,7 +25,7 @@ async fn an_app_given_by_url_is_installed_first_and_its_bound_handler_serves_the
         "valid/documented-example".to_owned(),
         "token/expired".to_owned(),
     ];
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     assert_eq!(report.summary.passed, 3, "{}", common::human(&report));
     let installed = &report.cases[0];
     assert_eq!(installed.id, install::InstallForm::Event.case_id());
@@ -40,7 +42,7 @@ async fn the_installation_page_form_installs_the_app_too() {
     let mut config = RunConfig::new(Handler::Builtin(None));
     config.install_form = InstallForm::Frame;
     config.filters = vec!["install/*".to_owned(), "valid/documented-example".to_owned()];
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     assert_eq!(report.summary.passed, 2, "{}", common::human(&report));
     let installed = &report.cases[0];
     assert_eq!(installed.id, "install/frame");

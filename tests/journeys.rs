@@ -3,12 +3,14 @@
 
 mod common;
 
+use common::collect;
+
 use b24_conform::checks::Outcome;
 use b24_conform::fire;
 use b24_conform::journey::forged_application_token;
 use b24_conform::portal::Portal;
 use b24_conform::report::{CaseOutcome, CaseReport, RunReport};
-use b24_conform::run::{Handler, RunConfig, run};
+use b24_conform::run::{Handler, RunConfig};
 use b24_conform::suite::{self, Draw, SuiteSource, TokenState};
 use serde_json::Value;
 use wiremock::matchers::any;
@@ -27,7 +29,7 @@ async fn journeys(handler: Handler, install_url: Option<String>) -> RunReport {
     let mut config = RunConfig { shrink_budget: 0, ..RunConfig::new(handler) };
     config.filters = vec!["lifecycle/*".to_owned()];
     config.install_url = install_url.map(|u| u.parse().unwrap());
-    run(&config, |_| {}).await.expect("the run happens")
+    collect(&config).await.expect("the run happens")
 }
 
 fn case<'a>(report: &'a RunReport, id: &str) -> &'a CaseReport {
@@ -225,7 +227,7 @@ async fn a_handler_installed_by_hand_is_not_failed_by_the_journeys() {
         ..RunConfig::new(Handler::Url(format!("http://127.0.0.1:{port}/").parse().unwrap()))
     };
     config.filters = vec!["lifecycle/*".to_owned()];
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     let text = common::human(&report);
     assert_eq!(report.exit_code(), 0, "{text}");
     let install = case(&report, "lifecycle/forged-uninstall/step-1-install");

@@ -5,13 +5,15 @@
 
 mod common;
 
+use common::collect;
+
 use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use b24_conform::reference::Fault;
 use b24_conform::report::{Format, RunReport};
-use b24_conform::run::{Handler, RunConfig, run};
+use b24_conform::run::{Handler, RunConfig};
 use b24_conform::suite::Level;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -21,7 +23,7 @@ const SCHEMA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/junit/junit-
 async fn run_with(config: RunConfig) -> RunReport {
     // Shrinking is tested in tests/generate.rs; here it would only cost time.
     let config = RunConfig { shrink_budget: 0, ..config };
-    run(&config, |_| {}).await.expect("the run happens")
+    collect(&config).await.expect("the run happens")
 }
 
 /// Whether xmllint is here. CI must have it (.ci/run installs it); elsewhere the schema checks

@@ -11,10 +11,10 @@ use std::time::{Duration, Instant};
 
 use b24_conform::portal::{Role, TokenRole};
 
-use b24_conform::run::{Handler, RunConfig, run};
+use b24_conform::run::{Handler, RunConfig};
 
 mod common;
-use common::free_port;
+use common::{collect, free_port};
 
 /// Fails, rather than skips, without python3: CI has it, and a skipped acceptance test would
 /// pass unseen.
@@ -53,7 +53,7 @@ async fn a_python_handler_started_by_command_completes_the_valid_cases_over_http
     let config =
         RunConfig { portal_tls: true, filters: vec!["valid/*".into()], ..config_for(port, python_handler(port)) };
     let started = Instant::now();
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     assert_eq!(report.summary.passed, report.summary.cases, "{}", common::human(&report));
     assert!(report.summary.cases >= 10, "{:?}", report.summary);
     assert!(report.cases.iter().all(|c| c.request.url.contains("PROTOCOL=1")), "a payload did not say https");
@@ -103,7 +103,7 @@ async fn the_python_handler_refreshes_over_https_and_keeps_tokens_from_other_por
         filters: vec!["token/*".into(), "domain/*".into(), "member-id/*".into()],
         ..config_for(port, python_handler(port))
     };
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     assert_eq!(report.summary.passed, report.summary.cases, "{}", common::human(&report));
     let expired = report.cases.iter().find(|c| c.id == "token/expired").unwrap();
     assert_eq!(expired.response.as_ref().map(|r| r.status), Some(200));
@@ -122,7 +122,7 @@ async fn a_handler_that_follows_domain_reaches_the_foreign_portal_over_https_and
     let port = free_port();
     let command = format!("B24_FOLLOW_DOMAIN=1 {}", python_handler(port));
     let config = RunConfig { portal_tls: true, filters: vec!["domain/foreign".into()], ..config_for(port, command) };
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     let case = &report.cases[0];
     let calls = &case.portal_calls;
     assert!(calls.iter().any(|c| c.portal == Role::Foreign && c.token == TokenRole::Given), "{calls:?}");
@@ -265,7 +265,7 @@ async fn after_the_run_the_handler_and_every_process_it_started_are_gone() {
     // A child the handler's shell leaves behind: a signal to the shell's pid alone would miss it.
     let command = format!("sleep 300 & echo $! > '{}'; {}", pid_file.display(), python_handler(port));
     let config = RunConfig { filters: vec!["valid/documented-example".into()], ..config_for(port, command) };
-    let report = run(&config, |_| {}).await.expect("the run happens");
+    let report = collect(&config).await.expect("the run happens");
     assert_eq!(report.summary.passed, 1, "{}", common::human(&report));
 
     let sleeper = std::fs::read_to_string(&pid_file).unwrap().trim().to_owned();

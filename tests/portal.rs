@@ -546,7 +546,7 @@ async fn batch_resolves_references_halts_and_records_its_commands() {
 /// `'method' => 'batch'`): the portal records it as a call of its own.
 #[tokio::test]
 async fn a_bind_inside_a_batch_passes_binds_landing_settings() {
-    use b24_conform::checks::{self, Outcome, Settings};
+    use b24_conform::checks::{self, Context, Outcome};
     use b24_conform::fire::{Exchange, HttpResponse};
     use b24_conform::install::{self, InstallForm};
     use b24_conform::payload::HttpRequest;
@@ -573,7 +573,7 @@ async fn a_bind_inside_a_batch_passes_binds_landing_settings() {
             portal_calls,
             redirects: Vec::new(),
         };
-        let verdicts = checks::check(&install::case(InstallForm::Event), &exchange, &Settings::default());
+        let verdicts = checks::check(&install::case(InstallForm::Event), &exchange, &Context::default());
         verdicts.into_iter().find(|v| v.id == "binds-landing-settings").unwrap().outcome
     };
     let cmd = "landing.repo.bind?fields[PLACEMENT]=LANDING_SETTINGS&fields[PLACEMENT_HANDLER]=https://a.example/s&fields[TITLE]=S";

@@ -59,7 +59,7 @@ pub const BINDS_LANDING_SETTINGS: Check = Check {
 mod tests {
     use super::*;
     use crate::checks::fixture::exchange;
-    use crate::checks::{Outcome, Settings};
+    use crate::checks::{Context, Outcome};
     use crate::install::{self, InstallForm};
 
     /// An installation page that called nothing from its server may bind from its JavaScript;
@@ -69,7 +69,7 @@ mod tests {
         let judge = |form: InstallForm, headers: Vec<(String, String)>| {
             let mut exchange = exchange("http://h/install", 200, "", Vec::new());
             exchange.request.headers = headers;
-            (BINDS_LANDING_SETTINGS.judge)(&install::case(form), &exchange, &Settings::default()).outcome
+            (BINDS_LANDING_SETTINGS.judge)(&install::case(form), &exchange, &Context::default()).outcome
         };
         let frame = vec![("Sec-Fetch-Dest".to_owned(), "iframe".to_owned())];
         assert_eq!(judge(InstallForm::Frame, frame), Outcome::NotExercised);

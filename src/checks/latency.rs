@@ -12,9 +12,9 @@ pub const LATENCY_BUDGET: Check = Check {
         url: "https://apidocs.bitrix24.com/api-reference/widgets/universal/background-worker.html",
         quote: "If the response takes longer than five seconds and this happens more than ten times a day on the same Bitrix24, the handler registration is deleted.",
     },
-    judge: |_, exchange, settings| {
+    judge: |_, exchange, context| {
         let Ok(response) = &exchange.response else { return skip("no answer") };
-        let budget = settings.latency_budget.as_millis();
+        let budget = context.settings.latency_budget.as_millis();
         if u128::from(response.elapsed_ms) > budget {
             return fail(format!("answered in {} ms; the budget is {budget} ms", response.elapsed_ms));
         }

@@ -18,8 +18,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::fire::Exchange;
+use crate::record::Exchange;
 pub use crate::record::{Outcome, Verdict};
+use crate::snapshot::Snapshots;
 use crate::suite::{Case, EvidenceKind, Level};
 
 /// The level of a check's failure.
@@ -78,6 +79,14 @@ impl Default for Settings {
     }
 }
 
+/// What the checks judge a case against besides its exchange: the user's settings and, when the
+/// run compares exchanges with reviewed snapshots, those.
+#[derive(Clone, Copy, Default)]
+pub struct Context<'a> {
+    pub settings: Settings,
+    pub snapshots: Option<&'a Snapshots>,
+}
+
 /// One named check.
 #[derive(Serialize)]
 pub struct Check {
@@ -87,7 +96,7 @@ pub struct Check {
     /// What it enforces, with its source.
     pub evidence: Citation,
     #[serde(skip)]
-    judge: fn(&Case, &Exchange, &Settings) -> Finding,
+    judge: fn(&Case, &Exchange, &Context) -> Finding,
 }
 
 /// What a judge found on one case.
@@ -129,11 +138,11 @@ pub fn find(id: &str) -> Option<&'static Check> {
 }
 
 /// Every check's verdict on one exchange.
-pub fn check(case: &Case, exchange: &Exchange, settings: &Settings) -> Vec<Verdict> {
+pub fn check(case: &Case, exchange: &Exchange, context: &Context) -> Vec<Verdict> {
     ALL.iter()
         .map(|c| {
-            let Finding { outcome, message, level } = (c.judge)(case, exchange, settings);
-            let level = if settings.strict { Level::Must } else { level.unwrap_or_else(|| c.level.of(case)) };
+            let Finding { outcome, message, level } = (c.judge)(case, exchange, context);
+            let level = if context.settings.strict { Level::Must } else { level.unwrap_or_else(|| c.level.of(case)) };
             Verdict { id: c.id, level, outcome, message }
         })
         .collect()

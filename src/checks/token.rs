@@ -177,7 +177,7 @@ fn calls_expected(case: &Case) -> bool {
 mod tests {
     use super::*;
     use crate::checks::fixture::{call, exchange};
-    use crate::checks::{Outcome, Settings};
+    use crate::checks::{Context, Outcome};
     use crate::install::{self, InstallForm};
 
     /// The answer half of token-stays-home, which no fault of the reference handler exercises:
@@ -186,7 +186,7 @@ mod tests {
     fn a_token_echoed_in_the_answer_fails() {
         let case = install::case(InstallForm::Frame);
         let judge = |body: String| {
-            (TOKEN_STAYS_HOME.judge)(&case, &exchange("http://h/", 200, &body, Vec::new()), &Settings::default())
+            (TOKEN_STAYS_HOME.judge)(&case, &exchange("http://h/", 200, &body, Vec::new()), &Context::default())
         };
         let echoed = judge(format!("<script>var refresh = '{}';</script>", case.payload.refresh_id));
         assert_eq!(
@@ -203,7 +203,7 @@ mod tests {
         let case = Case { token: TokenState::Expiring, ..install::case(InstallForm::Frame) };
         let judge = |calls| {
             let exchange = exchange("http://h/", 200, "<p>Settings</p>", calls);
-            (REFRESHES_EXPIRED_TOKEN.judge)(&case, &exchange, &Settings::default()).outcome
+            (REFRESHES_EXPIRED_TOKEN.judge)(&case, &exchange, &Context::default()).outcome
         };
         assert_eq!(judge(vec![call(200, None)]), Outcome::NotExercised);
         assert_eq!(judge(vec![]), Outcome::NotExercised);
@@ -224,7 +224,7 @@ mod tests {
             followed: true,
         }];
         let crate::checks::Finding { outcome, message, .. } =
-            (TOKEN_STAYS_HOME.judge)(&case, &exchange, &Settings::default());
+            (TOKEN_STAYS_HOME.judge)(&case, &exchange, &Context::default());
         assert_eq!(outcome, Outcome::Fail);
         assert!(
             message.ends_with(

@@ -340,10 +340,23 @@ impl Portal {
         mine
     }
 
-    /// Removes and returns every call not taken yet: late ones of answered cases, and those that
-    /// carried no token of the run.
+    /// Removes and returns the calls not taken yet but of cases still waiting for their answer:
+    /// late ones of answered cases, and those that carried no token of the run.
     pub fn take_remaining(&self) -> Vec<PortalCall> {
-        std::mem::take(&mut lock(&self.state).calls)
+        let mut state = lock(&self.state);
+        let State { calls, answered, .. } = &mut *state;
+        let (remaining, waiting) =
+            std::mem::take(calls).into_iter().partition(|c| c.owner.is_none_or(|o| answered.contains(&o)));
+        *calls = waiting;
+        remaining
+    }
+
+    /// The case `owner` is over: its tokens are forgotten (a later call with one is a call with
+    /// a token the run never issued), so the portal holds only the cases still in play.
+    pub fn retire(&self, owner: usize) {
+        let mut state = lock(&self.state);
+        state.tokens.retire(owner);
+        state.answered.remove(&owner);
     }
 
     /// What apps have bound with `landing.repo.bind` and not unbound, oldest first.

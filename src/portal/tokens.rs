@@ -47,6 +47,8 @@ struct Lineage {
     scope: Vec<String>,
     /// REST calls made with any of the case's access tokens so far.
     calls: u32,
+    /// Every access and refresh token of the lineage, so that it can be retired whole.
+    tokens: Vec<String>,
 }
 
 /// Access and refresh tokens by value, and each case's lineage.
@@ -72,7 +74,23 @@ impl Tokens {
         self.access.insert(auth_id.to_owned(), Access { owner, role: TokenRole::Given });
         self.refresh.insert(refresh_id.to_owned(), Refresh { owner, used: false });
         let scope = scope.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-        self.lineages.insert(owner, Lineage { state, scope, calls: 0 });
+        let tokens = vec![auth_id.to_owned(), refresh_id.to_owned()];
+        self.lineages.insert(owner, Lineage { state, scope, calls: 0, tokens });
+    }
+
+    /// Forgets every token of `owner`'s lineage: from then on the portal takes them for tokens
+    /// it never issued, and the table holds only the cases still in play.
+    pub fn retire(&mut self, owner: usize) {
+        let Some(lineage) = self.lineages.remove(&owner) else { return };
+        // Two cases may carry the same token (a later grant takes it over): only the owner's go.
+        for token in &lineage.tokens {
+            if self.access.get(token).is_some_and(|a| a.owner == owner) {
+                self.access.remove(token);
+            }
+            if self.refresh.get(token).is_some_and(|r| r.owner == owner) {
+                self.refresh.remove(token);
+            }
+        }
     }
 
     /// The owner and role of `token`, without counting it as a call.
@@ -136,6 +154,9 @@ impl Tokens {
         self.minted += 1;
         let access_token = opaque_token(&format!("{refresh_token}/access/{}", self.minted), 70);
         let refresh_token = opaque_token(&format!("{refresh_token}/refresh/{}", self.minted), 70);
+        if let Some(lineage) = self.lineages.get_mut(&owner) {
+            lineage.tokens.extend([access_token.clone(), refresh_token.clone()]);
+        }
         self.access.insert(access_token.clone(), Access { owner, role: TokenRole::Refreshed });
         self.refresh.insert(refresh_token.clone(), Refresh { owner, used: false });
         Some(Minted { owner, scope, access_token, refresh_token })
@@ -199,5 +220,17 @@ mod tests {
         tokens.grant(1, "b", "s", TokenState::Expired, "landing");
         assert!(tokens.refresh("s").is_some());
         assert!(tokens.refresh("s").is_none(), "single-use");
+    }
+
+    #[test]
+    fn a_retired_lineage_is_forgotten_whole() {
+        let mut tokens = Tokens::default();
+        tokens.grant(3, "a", "r", TokenState::Valid, "landing");
+        let minted = tokens.refresh("r").expect("a refresh");
+        tokens.retire(3);
+        for token in ["a", "r", &minted.access_token, &minted.refresh_token] {
+            assert_eq!(tokens.identify(token), (None, TokenRole::Foreign), "{token}");
+        }
+        assert!(tokens.lineages.is_empty());
     }
 }

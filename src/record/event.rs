@@ -2,8 +2,7 @@
 //! then judged for good, the calls no case owns, and the end. Every consumer (progress, each
 //! report writer, baseline, regressions) reads these and nothing else.
 
-use super::{CaseReport, PortalCall, Summary};
-use crate::baseline::BaselineReport;
+use super::{BaselineReport, CaseReport, PortalCall, Summary};
 use crate::payload::Wire;
 
 /// What runs: written once, before the first case.
@@ -18,6 +17,9 @@ pub struct RunInfo {
     pub partition: Option<String>,
     /// Cases planned, the installation included.
     pub cases: usize,
+    /// Lines for the reader before the first case: where a handler started by hand finds the
+    /// mock portal's OAuth client, and the run's CA.
+    pub notes: Vec<String>,
 }
 
 /// How a run ended.
@@ -27,6 +29,9 @@ pub struct RunEnd {
     pub baseline: Option<BaselineReport>,
     /// Why the run stopped firing before the last case, when it did.
     pub stopped: Option<String>,
+    /// Some case got an HTTP answer, even a broken one: a run whose cases never did could not
+    /// judge the handler at all.
+    pub answered: bool,
     /// Lines for the reader at the end: a TLS handshake warning, a hint about concurrency, the
     /// files written.
     pub notes: Vec<String>,
@@ -53,4 +58,14 @@ pub enum Event<'a> {
     /// A call to the portals that carried no token of the run.
     Unattributed(&'a PortalCall),
     Ended(&'a RunEnd),
+}
+
+impl RunEnd {
+    /// 0 when every case passed; 1 when a case failed, errored or was not run; 3 when cases
+    /// errored and none ever got an HTTP answer: nothing of the handler could be judged, so the
+    /// run did not happen (DESIGN.md, CLI contract).
+    pub fn exit_code(&self) -> u8 {
+        let s = &self.summary;
+        if !self.answered && s.errored > 0 { 3 } else { u8::from(s.failed + s.errored + s.not_run > 0) }
+    }
 }

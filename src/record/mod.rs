@@ -2,11 +2,13 @@
 //! the checks' verdicts and the events of a run. The engines (payload, fire, portal, run) make
 //! it; checks, reports, baselines and snapshots read it. It depends on nothing downstream.
 
+mod baseline;
 mod call;
 mod event;
 pub(crate) mod http;
 mod verdict;
 
+pub use baseline::{BaselineReport, Date, Deviation};
 pub use call::{Endpoint, PortalCall, RepoBinding, Role, TokenRole};
 pub use event::{Event, RunEnd, RunInfo};
 pub use http::{Exchange, FireError, HttpRequest, HttpResponse, Redirect, SHOWN};

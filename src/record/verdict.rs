@@ -127,6 +127,9 @@ impl CaseOutcome {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CaseReport {
     pub id: String,
+    /// The case's position in the whole, unpartitioned plan: the installation 0, the plan's
+    /// cases from 1 in firing order.
+    pub index: usize,
     pub title: String,
     pub level: Level,
     pub evidence: Evidence,
@@ -166,10 +169,14 @@ pub struct Shrunk {
     /// The checks it still fails.
     pub failures: Vec<Verdict>,
     pub reproduce: String,
+    /// Why shrinking stopped before the smallest draw, when it did: out of candidates
+    /// (`--shrink-budget`) or of time (`--shrink-time-ms`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 impl CaseReport {
-    pub fn new(case: &Case, exchange: Exchange, checks: Vec<Verdict>) -> CaseReport {
+    pub fn new(case: &Case, index: usize, exchange: Exchange, checks: Vec<Verdict>) -> CaseReport {
         let (response, error) = match exchange.response {
             // The checks judged the body up to the cap; a report keeps what it shows.
             Ok(response) => (Some(response.shown()), None),
@@ -181,16 +188,17 @@ impl CaseReport {
             response,
             error,
             portal_calls: exchange.portal_calls,
-            ..CaseReport::unanswered(case, exchange.request, checks)
+            ..CaseReport::unanswered(case, index, exchange.request, checks)
         };
         report.rejudge();
         report
     }
 
     /// `case`'s report before anything came back for `request`.
-    fn unanswered(case: &Case, request: HttpRequest, checks: Vec<Verdict>) -> CaseReport {
+    fn unanswered(case: &Case, index: usize, request: HttpRequest, checks: Vec<Verdict>) -> CaseReport {
         CaseReport {
             id: case.id.clone(),
+            index,
             title: case.title.clone(),
             level: case.level,
             evidence: case.evidence.clone(),
@@ -212,7 +220,7 @@ impl CaseReport {
     /// The report of a case that could not be exercised: `request` is what would have been sent.
     /// The checks that would have judged its answer are not exercised, the others skipped, all
     /// saying why.
-    pub fn not_exercised(case: &Case, request: HttpRequest, reason: &str) -> CaseReport {
+    pub fn not_exercised(case: &Case, index: usize, request: HttpRequest, reason: &str) -> CaseReport {
         let status_check = match case.expect {
             Expectation::Accept => Some("accepts-valid"),
             Expectation::Reject => Some("rejects-invalid"),
@@ -232,7 +240,7 @@ impl CaseReport {
                 }
             })
             .collect();
-        let mut report = CaseReport::unanswered(case, request, checks);
+        let mut report = CaseReport::unanswered(case, index, request, checks);
         report.rejudge();
         report
     }
@@ -271,7 +279,7 @@ impl CaseReport {
 }
 
 /// Counts of a run.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub cases: usize,
     pub passed: usize,
@@ -285,37 +293,49 @@ pub struct Summary {
     pub not_modelled: usize,
     /// Verdicts, over all cases, of checks that applied but had nothing to judge.
     pub not_exercised: usize,
+    /// Cases not fired because the run stopped early (counted in `cases` too).
+    pub not_run: usize,
     pub duration_ms: u64,
 }
 
 impl Summary {
     pub fn of(cases: &[CaseReport], duration_ms: u64) -> Summary {
-        let count = |outcome| cases.iter().filter(|c| c.outcome == outcome).count();
-        let verdicts = cases.iter().flat_map(|c| &c.checks);
-        Summary {
-            cases: cases.len(),
-            passed: count(CaseOutcome::Pass),
-            warned: count(CaseOutcome::Warn),
-            failed: count(CaseOutcome::Fail),
-            errored: count(CaseOutcome::Error),
-            known: count(CaseOutcome::Known),
-            not_modelled: count(CaseOutcome::NotModelled),
-            not_exercised: verdicts.filter(|v| v.outcome == Outcome::NotExercised).count(),
-            duration_ms,
+        let mut summary = Summary::default();
+        for case in cases {
+            summary.count(case);
         }
+        summary.duration_ms = duration_ms;
+        summary
+    }
+
+    /// Counts one more judged case, so a run is summed up as its cases end, without keeping them.
+    pub fn count(&mut self, case: &CaseReport) {
+        self.cases += 1;
+        let counter = match case.outcome {
+            CaseOutcome::Pass => &mut self.passed,
+            CaseOutcome::Warn => &mut self.warned,
+            CaseOutcome::Fail => &mut self.failed,
+            CaseOutcome::Error => &mut self.errored,
+            CaseOutcome::Known => &mut self.known,
+            CaseOutcome::NotModelled => &mut self.not_modelled,
+        };
+        *counter += 1;
+        self.not_exercised += case.checks.iter().filter(|v| v.outcome == Outcome::NotExercised).count();
     }
 
     /// `261 cases: 250 passed, 3 warned, 0 failed, 0 errored; 12 checks not exercised, 1 case not
-    /// modelled`, with the known deviations when there is a baseline.
+    /// modelled`, with the cases not run when the run stopped early and the known deviations when
+    /// there is a baseline.
     pub fn line(&self, baseline: bool) -> String {
         let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         format!(
-            "{}: {} passed, {} warned, {} failed, {} errored{}; {}, {}",
+            "{}: {} passed, {} warned, {} failed, {} errored{}{}; {}, {}",
             plural(self.cases, "case", "cases"),
             self.passed,
             self.warned,
             self.failed,
             self.errored,
+            if self.not_run > 0 { format!(", {} not run", self.not_run) } else { String::new() },
             if baseline { format!(", {} known", self.known) } else { String::new() },
             plural(self.not_exercised, "check not exercised", "checks not exercised"),
             plural(self.not_modelled, "case not modelled", "cases not modelled"),

@@ -133,6 +133,7 @@ impl RunReport {
             wire: self.wire,
             partition: None,
             cases: self.cases.len(),
+            notes: Vec::new(),
         };
         sink.event(&Event::Started(&info))?;
         for case in &self.cases {
@@ -141,7 +142,9 @@ impl RunReport {
         for call in &self.unattributed {
             sink.event(&Event::Unattributed(call))?;
         }
-        let end = RunEnd { summary: self.summary.clone(), baseline: self.baseline.clone(), stopped: None, notes };
+        let answered = self.cases.iter().any(|c| c.response.is_some());
+        let end =
+            RunEnd { summary: self.summary.clone(), baseline: self.baseline.clone(), stopped: None, answered, notes };
         sink.event(&Event::Ended(&end))
     }
 }

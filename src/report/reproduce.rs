@@ -293,6 +293,7 @@ mod tests {
             wire: Wire::Split,
             partition: None,
             cases: 1,
+            notes: Vec::new(),
         };
         let commands = reproducer.commands(&info, "c100", &request("http://h/", &body)).expect("no file");
         assert_eq!(commands, "b24-conform replay c100 --seed 1", "past the budget, the replay line alone");
@@ -316,6 +317,7 @@ mod tests {
             wire,
             partition: None,
             cases: 1,
+            notes: Vec::new(),
         };
         assert_eq!(
             replay(&info("builtin:reference", Wire::Split), "malformed/generated#3"),

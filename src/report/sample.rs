@@ -28,6 +28,7 @@ pub fn info() -> RunInfo {
         wire: Wire::Split,
         partition: None,
         cases: 4,
+        notes: Vec::new(),
     }
 }
 
@@ -54,6 +55,7 @@ pub fn case(id: &str, evidence: &Evidence, expect: Expectation, outcome: CaseOut
     let request = request("AUTH_ID=a");
     CaseReport {
         id: id.into(),
+        index: 1,
         title: format!("{id} <b>title</b>"),
         level: Level::Must,
         evidence: evidence.clone(),
@@ -164,9 +166,11 @@ pub const NOT_RUN: (&str, usize, &str) =
 pub fn end(cases: &[CaseReport], not_run: usize) -> RunEnd {
     let mut summary = Summary::of(cases, 1234);
     summary.cases += not_run;
+    summary.not_run = not_run;
     RunEnd {
         summary,
         baseline: None,
+        answered: true,
         stopped: (not_run > 0).then(|| "the handler stopped answering after options/hang".to_owned()),
         notes: vec![format!("a note from the run {HOSTILE}")],
     }

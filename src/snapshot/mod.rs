@@ -4,8 +4,8 @@
 //! diff both read it. The `snapshot` check compares each run's record with the stored one; a
 //! difference fails it with a readable diff, a missing one is reported as new.
 //!
-//! Reading and writing the files happens here, in the run; the comparison itself
-//! ([`compare`]) is a pure function like every other check.
+//! Reading and writing the files happens here, called by the `snapshot` check, which the run
+//! judges off its async workers; the comparison itself ([`compare`]) is a pure function.
 
 mod diff;
 mod file;
@@ -20,8 +20,7 @@ use std::path::{Path, PathBuf};
 
 use regex::Regex;
 
-use crate::checks::Outcome;
-use crate::fire::{Exchange, HttpResponse};
+use crate::record::{Exchange, HttpResponse, Outcome};
 use crate::suite::Case;
 
 pub use redact::Redactions;
@@ -245,8 +244,7 @@ fn sorted_json(value: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::payload::HttpRequest;
-    use crate::portal::{Endpoint, PortalCall, Role, TokenRole};
+    use crate::record::{Endpoint, HttpRequest, PortalCall, Role, TokenRole};
 
     fn exchange(headers: &[(&str, &str)], body: &str) -> Exchange {
         Exchange {

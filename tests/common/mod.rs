@@ -40,6 +40,35 @@ impl Drop for Scratch {
     }
 }
 
+/// Runs `config` and keeps the whole report, as the tests read it: every case judged, the calls
+/// no case owns, the summary and the baseline's tally. (A run keeps nothing itself.)
+pub async fn collect(
+    config: &b24_conform::run::RunConfig,
+) -> Result<b24_conform::report::RunReport, b24_conform::run::RunError> {
+    use b24_conform::record::Event;
+    let mut report: Option<b24_conform::report::RunReport> = None;
+    let mut observer = |event: &Event<'_>| {
+        match event {
+            Event::Started(info) => {
+                let (handler, seed, wire) = (info.handler.clone(), info.seed, info.wire);
+                report = Some(b24_conform::report::RunReport::new(handler, seed, wire, Vec::new(), Default::default()));
+            }
+            Event::Judged(case) => report.iter_mut().for_each(|r| r.cases.push((*case).clone())),
+            Event::Unattributed(call) => report.iter_mut().for_each(|r| r.unattributed.push((*call).clone())),
+            Event::Ended(end) => {
+                if let Some(report) = &mut report {
+                    report.summary = end.summary.clone();
+                    report.baseline = end.baseline.clone();
+                }
+            }
+            Event::Answered { .. } | Event::NotRun { .. } => {}
+        }
+        Ok(())
+    };
+    b24_conform::run::run(config, &mut observer).await?;
+    Ok(report.expect("a run that ends has started"))
+}
+
 /// `report` written in `format` as the run writes it, read back; the files its commands read go
 /// to a scratch directory. For assertions and their messages.
 pub fn text(report: &b24_conform::report::RunReport, format: b24_conform::report::Format) -> String {
