@@ -148,8 +148,9 @@ impl Merged {
     pub fn stream(&self, observer: &mut dyn Observer) -> Result<u8, MergeError> {
         observer.event(&Event::Started(&self.info))?;
         let mut summary = Summary { duration_ms: self.duration_ms, ..Summary::default() };
-        // Some case got an HTTP answer (a run knows it from its firing; its report, from the
-        // answers it holds).
+        // Some case got an HTTP answer: a run knows it from its firing, a report from the answers
+        // and redirects it holds. (An answer that broke is kept only as its error's text: parts
+        // whose every answer broke merge into exit 3 where their run ended 1; both fail.)
         let mut answered = false;
         std::thread::scope(|scope| {
             let mut streams: Vec<Stream> = self
@@ -174,7 +175,7 @@ impl Merged {
                     match &entry {
                         Entry::Judged(case) => {
                             summary.count(case);
-                            answered |= case.response.is_some();
+                            answered |= case.response.is_some() || !case.redirects.is_empty();
                             observer.event(&Event::Judged(case))?;
                         }
                         Entry::NotRun(case) => {
@@ -487,6 +488,10 @@ impl<'de> Deserialize<'de> for Entry {
 mod tests {
     use super::*;
 
+    /// A case's answer as the JSON report writes it.
+    const ANSWER: &str =
+        r#""response":{"status":200,"headers":[],"body":"<p>é\u0000</p>","length":9,"truncated":false,"elapsed_ms":3}"#;
+
     /// A case as the JSON report writes it, with index `index` and outcome `outcome` (its one
     /// verdict `no-server-error` failing when the case does).
     fn case(id: &str, index: usize, outcome: &str, check: &str) -> String {
@@ -497,7 +502,7 @@ mod tests {
             "expect":"accept","outcome":"{outcome}",
             "checks":[{{"id":"{check}","level":"must","outcome":"{verdict}","message":"answered 200"}}],
             "request":{{"method":"POST","url":"http://127.0.0.1:1/","headers":[],"body":"a=1"}},
-            "response":{{"status":200,"headers":[],"body":"<p>é\u0000</p>","length":9,"truncated":false,"elapsed_ms":3}},
+            {ANSWER},
             "portal_calls":[],"reproduce":"curl"}}"#
         )
     }
@@ -590,11 +595,28 @@ mod tests {
                 "judged valid/c pass",
                 "not-run valid/d 3 not run: the handler stopped answering after valid/c",
                 "unattributed home: POST user.current, foreign token → 401 invalid_token",
-                "ended 3 cases: 2 passed, 0 warned, 1 failed, 0 errored; 0 checks not exercised, 0 cases not modelled \
-                 in 900 ms Some(\"partition 2/2: the handler stopped answering after valid/c\") [\"n\"]",
+                "ended 4 cases: 2 passed, 0 warned, 1 failed, 0 errored, 1 not run; 0 checks not exercised, 0 cases \
+                 not modelled in 900 ms Some(\"partition 2/2: the handler stopped answering after valid/c\") [\"n\"]",
             ]
         );
         assert_eq!(code, 1);
+    }
+
+    #[test]
+    fn parts_in_which_no_case_was_answered_end_as_a_run_that_could_not_happen() {
+        let silent = |id: &str, index: usize| {
+            case(id, index, "error", "no-server-error")
+                .replace(ANSWER, r#""response":null,"error":"could not connect to http://127.0.0.1:1/: refused""#)
+        };
+        let parts = [
+            ("a.json", report(r#""1/2""#, &[silent("install/onappinstall", 0), silent("valid/c", 2)], "", 5)),
+            ("b.json", report(r#""2/2""#, &[silent("valid/b", 1)], "", 5)),
+        ];
+        assert_eq!(merged("silent", &parts).unwrap().1, 3);
+        // One answer among them, and the handler was judged: its errors fail the run.
+        let mut parts = parts;
+        parts[1].1 = report(r#""2/2""#, &[case("valid/b", 1, "pass", "no-server-error")], "", 5);
+        assert_eq!(merged("one-answer", &parts).unwrap().1, 1);
     }
 
     #[test]
@@ -638,7 +660,7 @@ mod tests {
         );
 
         let error =
-            refused("whole", &|parts| parts[0].1 = parts[0].1.replace(r#""partition":"2/2""#, r#""partition":null"#));
+            refused("unpartitioned", &|parts| parts[0].1 = parts[0].1.replace(r#""partition":"2/2""#, r#""partition":null"#));
         assert!(error.starts_with("merge: b.json is the report of a whole run"), "{error}");
 
         let error =
