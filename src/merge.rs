@@ -659,8 +659,9 @@ mod tests {
             "merge: b.json: case valid/d (index 0) comes after index 1; a report lists its cases in the plan's order"
         );
 
-        let error =
-            refused("unpartitioned", &|parts| parts[0].1 = parts[0].1.replace(r#""partition":"2/2""#, r#""partition":null"#));
+        let error = refused("unpartitioned", &|parts| {
+            parts[0].1 = parts[0].1.replace(r#""partition":"2/2""#, r#""partition":null"#)
+        });
         assert!(error.starts_with("merge: b.json is the report of a whole run"), "{error}");
 
         let error =
