@@ -40,6 +40,7 @@ fn portal_port() -> u16 {
 /// the Unix times `ts` and `auth[expires]` of the installation events) and the port of the built-in handler, which
 /// takes a free one each run. The portal's is fixed.
 fn normalised(report: &Value, portal: u16) -> Value {
+    // The patterns are made once: a report holds hundreds of thousands of values.
     let address = regex::Regex::new(r"127\.0\.0\.1:(\d+)").unwrap();
     let ms = regex::Regex::new(r"\d+ ms\b").unwrap();
     let unix_time = regex::Regex::new(r"\b(ts|auth%5Bexpires%5D)=\d+").unwrap();
@@ -51,23 +52,28 @@ fn normalised(report: &Value, portal: u16) -> Value {
         let s = unix_time.replace_all(&s, "$1=N");
         ms.replace_all(&s, "N ms").into_owned()
     };
+    each_string(report, &text)
+}
+
+/// `value` with `text` applied to each of its strings, and without the timings.
+fn each_string(report: &Value, text: &dyn Fn(&str) -> String) -> Value {
     match report {
         Value::Object(map) => Value::Object(
             map.iter()
                 .filter(|(key, _)| !matches!(key.as_str(), "elapsed_ms" | "duration_ms"))
-                .map(|(key, value)| (key.clone(), normalised(value, portal)))
+                .map(|(key, value)| (key.clone(), each_string(value, text)))
                 .collect(),
         ),
         // A header is a [name, value] pair: the date is the time of the answer.
         Value::Array(pair) if pair.len() == 2 && pair[0] == "date" => Value::Array(vec![pair[0].clone()]),
-        Value::Array(items) => Value::Array(items.iter().map(|v| normalised(v, portal)).collect()),
+        Value::Array(items) => Value::Array(items.iter().map(|v| each_string(v, text)).collect()),
         Value::String(s) => Value::String(text(s)),
         other => other.clone(),
     }
 }
 
 #[test]
-#[ignore = "needs --partition (issue 11)"]
+#[ignore = "a request body cut at SHOWN reads back without its length and sha256 (HttpRequest has no such fields), so the oversize cases differ"]
 fn four_partitions_merge_into_the_unpartitioned_report() {
     let scratch = Scratch::new("four");
     let port = portal_port();
