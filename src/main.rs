@@ -16,11 +16,13 @@ use b24_conform::checks::{self, Settings};
 use b24_conform::fire::{self, Limits};
 use b24_conform::install::InstallForm;
 use b24_conform::journey::Action;
+use b24_conform::merge::Merged;
 use b24_conform::payload::Wire;
 use b24_conform::portal::{OauthClient, Portal, PortalConfig, Role};
 use b24_conform::record::Event;
 use b24_conform::reference::Fault;
-use b24_conform::report::{self, Format, SinkOptions};
+use b24_conform::replay::{self, ReplayError};
+use b24_conform::report::{self, Format, Sink, SinkOptions};
 use b24_conform::run::{self, Handler, RunConfig, RunError};
 use b24_conform::snapshot::{SnapshotConfig, review};
 use b24_conform::suite::{CaseKind, Draw, Partition, SuiteSource};
@@ -38,7 +40,23 @@ struct Cli {
 enum Command {
     /// Fire the suite at a handler and judge every answer (exit 0 all passed, 1 a case failed,
     /// 2 bad usage or input, 3 the run could not happen).
-    Run(Box<RunArgs>),
+    Run {
+        #[command(flatten)]
+        run: Box<RunArgs>,
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Fire one case again, alone, as `run` fires it (the portal, --handler-cmd, the
+    /// installation), with `run`'s options, and print its exchange in full: the request as a
+    /// curl, the redirects, the answer, the portal calls, the verdicts and the evidence (exit 0
+    /// passed, 1 failed, 2 no such case, 3 the run could not happen). Any --partition is ignored.
+    Replay {
+        /// The case's id, as a run reports it (generated ones too: `malformed/generated#7`).
+        #[arg(value_name = "CASE-ID")]
+        case: String,
+        #[command(flatten)]
+        run: Box<RunArgs>,
+    },
     /// The cases of the suites, the installation first: id, level, expectation, title, and the
     /// evidence (kind, URL, quote).
     List {
@@ -71,6 +89,16 @@ enum Command {
         /// Only this case's pending snapshot; repeatable. Default: every pending one.
         #[arg(long = "case", value_name = "ID")]
         cases: Vec<String>,
+    },
+    /// Join the JSON reports of the partitions of one run (`run --partition K/N --format json`,
+    /// one CI job each) into the whole run's report, in any format (exit 0 all passed, 1 a case
+    /// failed, 2 the reports are not the partitions 1/N … N/N of one run).
+    Merge {
+        /// The partitions' JSON reports, in any order.
+        #[arg(required = true, value_name = "REPORT.json")]
+        files: Vec<PathBuf>,
+        #[command(flatten)]
+        output: OutputArgs,
     },
     /// The mock portal alone, with its URLs and the tokens of the catalog's cases.
     Portal {
@@ -173,16 +201,6 @@ struct RunArgs {
     /// How the fields travel: split (as Bitrix24: query + form body), form, json.
     #[arg(long, value_enum, default_value_t)]
     wire: Wire,
-    /// The report's format, on standard output (or in --out FILE).
-    #[arg(long, value_enum, default_value_t)]
-    format: Format,
-    /// Write the report to FILE instead of standard output (written whole or not at all).
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
-    /// Also write the report in FORMAT to FILE, e.g. junit=report.xml; repeatable, each file
-    /// written whole or not at all.
-    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report_file)]
-    reports: Vec<(Format, PathBuf)>,
     /// Where the mock portal listens; port 0 takes a free one.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
     portal_addr: SocketAddr,
@@ -258,10 +276,6 @@ struct RunArgs {
     /// repeatable. Ports, times, UUIDs, tokens, nonces and CSRF values are always redacted.
     #[arg(long, value_name = "REGEX", value_parser = parse_regex, requires = "snapshots")]
     redact: Vec<regex::Regex>,
-    /// Colour the human report: auto = when standard output is a terminal (and NO_COLOR is
-    /// not set).
-    #[arg(long, value_enum, default_value_t)]
-    color: ColorChoice,
     /// Known deviations (TOML: case, check, reason, expires): their failures are reported but
     /// do not fail the run; entries that no longer fail are reported as fixed.
     #[arg(long, value_name = "FILE")]
@@ -270,6 +284,97 @@ struct RunArgs {
     /// and dates of kept entries stay). The run is judged against the file as it was.
     #[arg(long, requires = "baseline")]
     baseline_update: bool,
+}
+
+/// Where a report goes, and in which formats: a run's, or the merge of a partitioned run's.
+#[derive(Args)]
+struct OutputArgs {
+    /// The report's format, on standard output (or in --out FILE).
+    #[arg(long, value_enum, default_value_t)]
+    format: Format,
+    /// Write the report to FILE instead of standard output (written whole or not at all).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Also write the report in FORMAT to FILE, e.g. junit=report.xml; repeatable, each file
+    /// written whole or not at all.
+    #[arg(long = "report", value_name = "FORMAT=FILE", value_parser = parse_report_file)]
+    reports: Vec<(Format, PathBuf)>,
+    /// Colour the human report: auto = when standard output is a terminal (and NO_COLOR is
+    /// not set).
+    #[arg(long, value_enum, default_value_t)]
+    color: ColorChoice,
+}
+
+impl OutputArgs {
+    /// A writer for each report asked for, each file opened in `outputs` (a path that cannot be
+    /// written is found before any report is).
+    fn sinks(&self, outputs: &mut Outputs) -> anyhow::Result<Vec<Box<dyn Sink + Send>>> {
+        let colour = match self.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                self.out.is_none()
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        };
+        let mut sinks = Vec::new();
+        match &self.out {
+            Some(path) => {
+                let file = outputs.open("--out", path)?;
+                sinks.push(report::sink(self.format, file, SinkOptions { colour, beside: Some(beside(path)) }));
+            }
+            None => {
+                sinks.push(report::sink(self.format, Box::new(std::io::stdout()), SinkOptions { colour, beside: None }))
+            }
+        }
+        for (format, path) in &self.reports {
+            let file = outputs.open("--report", path)?;
+            sinks.push(report::sink(*format, file, SinkOptions { colour: false, beside: Some(beside(path)) }));
+        }
+        Ok(sinks)
+    }
+}
+
+impl RunArgs {
+    /// The run these arguments describe (`run`, and `replay` for one case of it); the baseline
+    /// file is read here.
+    fn config(&self) -> anyhow::Result<RunConfig> {
+        let baseline = match &self.baseline {
+            Some(path) => Some(Baseline::load(path, self.baseline_update)?),
+            None => None,
+        };
+        Ok(RunConfig {
+            handler: self.handler.clone(),
+            suites: self.suite.sources(),
+            filters: self.suite.filter.clone(),
+            draw: self.suite.draw(),
+            jobs: usize::from(self.jobs),
+            limits: Limits { timeout: Duration::from_millis(self.timeout_ms), body_cap: self.body_cap },
+            wire: self.wire,
+            portal_addr: self.portal_addr,
+            portal: self.portal.config(),
+            install_url: self.install_url.clone(),
+            install_form: self.install_as,
+            portal_tls: self.portal_tls,
+            handler_cmd: self.handler_cmd.clone(),
+            handler_wait: Duration::from_millis(self.handler_wait_ms),
+            settings: Settings { latency_budget: Duration::from_millis(self.latency_budget_ms), strict: self.strict },
+            shrink_budget: self.shrink_budget,
+            shrink_time: Duration::from_millis(self.shrink_time_ms),
+            max_failures: if self.fail_fast { Some(1) } else { self.max_failures.map(|n| n as usize) },
+            baseline,
+            baseline_update: self.baseline_update,
+            regressions: self.regressions.clone(),
+            partition: self.partition,
+            snapshots: self.snapshots.clone().map(|dir| SnapshotConfig {
+                dir,
+                update: self.update_snapshots,
+                redact: self.redact.clone(),
+            }),
+            handler_ca: self.handler_ca.clone(),
+        })
+    }
 }
 
 #[derive(Clone, Copy, Default, ValueEnum)]
@@ -438,7 +543,9 @@ fn main() -> ExitCode {
         Err(error) if closed_pipe(&error) => ExitCode::from(CLOSED_PIPE),
         Err(error) => {
             eprintln!("error: {error:#}");
-            let code = error.downcast_ref::<RunError>().map_or(2, RunError::exit_code);
+            let code = (error.downcast_ref::<RunError>().map(RunError::exit_code))
+                .or_else(|| error.downcast_ref::<ReplayError>().map(ReplayError::exit_code))
+                .unwrap_or(2);
             ExitCode::from(code as u8)
         }
     }
@@ -455,7 +562,11 @@ fn closed_pipe(error: &anyhow::Error) -> bool {
 
 async fn execute(command: Command) -> anyhow::Result<u8> {
     match command {
-        Command::Run(args) => run_command(*args).await,
+        Command::Run { run, output } => run_command(*run, output).await,
+        Command::Replay { case, run } => {
+            let body_dir = std::env::temp_dir().join("b24-conform-replay");
+            Ok(replay::replay(&run.config()?, &case, &body_dir, &mut std::io::stdout().lock()).await?)
+        }
         Command::List { suite, format } => {
             let cases = run::catalog(&suite.sources(), &suite.filter, &suite.draw())?;
             print_rows(cases, format, |c| {
@@ -482,71 +593,17 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
         }
         Command::Payload(args) => payload_command(args),
         Command::Review { action, snapshots, cases } => review_command(action, &snapshots, &cases),
+        Command::Merge { files, output } => merge_command(&files, &output),
         Command::Portal { addr, suite, portal } => portal_command(addr, suite, portal.config()).await,
     }
 }
 
-async fn run_command(args: RunArgs) -> anyhow::Result<u8> {
-    let baseline = match &args.baseline {
-        Some(path) => Some(Baseline::load(path, args.baseline_update)?),
-        None => None,
-    };
-    let config = RunConfig {
-        handler: args.handler,
-        suites: args.suite.sources(),
-        filters: args.suite.filter.clone(),
-        draw: args.suite.draw(),
-        jobs: usize::from(args.jobs),
-        limits: Limits { timeout: Duration::from_millis(args.timeout_ms), body_cap: args.body_cap },
-        wire: args.wire,
-        portal_addr: args.portal_addr,
-        portal: args.portal.config(),
-        install_url: args.install_url.clone(),
-        install_form: args.install_as,
-        portal_tls: args.portal_tls,
-        handler_cmd: args.handler_cmd.clone(),
-        handler_wait: Duration::from_millis(args.handler_wait_ms),
-        settings: Settings { latency_budget: Duration::from_millis(args.latency_budget_ms), strict: args.strict },
-        shrink_budget: args.shrink_budget,
-        shrink_time: Duration::from_millis(args.shrink_time_ms),
-        max_failures: if args.fail_fast { Some(1) } else { args.max_failures.map(|n| n as usize) },
-        baseline,
-        baseline_update: args.baseline_update,
-        regressions: args.regressions.clone(),
-        partition: args.partition,
-        snapshots: args.snapshots.clone().map(|dir| SnapshotConfig {
-            dir,
-            update: args.update_snapshots,
-            redact: args.redact.clone(),
-        }),
-        handler_ca: args.handler_ca.clone(),
-    };
-    let colour = match args.color {
-        ColorChoice::Always => true,
-        ColorChoice::Never => false,
-        ColorChoice::Auto => {
-            args.out.is_none()
-                && std::io::stdout().is_terminal()
-                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        }
-    };
+async fn run_command(args: RunArgs, output: OutputArgs) -> anyhow::Result<u8> {
+    let config = args.config()?;
     // Every report file is opened before the run, so a path that cannot be written is bad usage
     // found before anything runs, not after minutes of it.
     let mut outputs = Outputs::default();
-    let mut sinks = Vec::new();
-    match &args.out {
-        Some(path) => {
-            let file = outputs.open("--out", path)?;
-            sinks.push(report::sink(args.format, file, SinkOptions { colour, beside: Some(beside(path)) }));
-        }
-        None => {
-            sinks.push(report::sink(args.format, Box::new(std::io::stdout()), SinkOptions { colour, beside: None }))
-        }
-    }
-    for (format, path) in &args.reports {
-        let file = outputs.open("--report", path)?;
-        sinks.push(report::sink(*format, file, SinkOptions { colour: false, beside: Some(beside(path)) }));
-    }
+    let mut sinks = output.sinks(&mut outputs)?;
     let progress = progress_bar()?;
     let mut observer = |event: &Event<'_>| -> std::io::Result<()> {
         match event {
@@ -771,6 +828,17 @@ fn print_rows<T: serde::Serialize>(
     }
     out.flush()?;
     Ok(0)
+}
+
+/// `merge`: the partitions' reports joined, streamed into a writer for each report asked for.
+fn merge_command(files: &[PathBuf], output: &OutputArgs) -> anyhow::Result<u8> {
+    let merged = Merged::read(files)?;
+    let mut outputs = Outputs::default();
+    let mut sinks = output.sinks(&mut outputs)?;
+    let code = merged.stream(&mut |event: &Event<'_>| sinks.iter_mut().try_for_each(|sink| sink.event(event)))?;
+    drop(sinks);
+    outputs.keep()?;
+    Ok(code)
 }
 
 /// A row of `list` or `checks`, then its evidence under it, indented by `indent`: the quote, and

@@ -134,8 +134,32 @@ impl HttpRequest {
     /// is written in one buffer, without a string per part.
     pub fn to_curl(&self) -> String {
         let body = String::from_utf8_lossy(&self.body);
+        let mut command = self.curl_head(body.len());
+        if !body.is_empty() {
+            command.push_str(" --data-binary '");
+            push_quoted(&mut command, &body);
+            command.push('\'');
+        }
+        command
+    }
+
+    /// [`HttpRequest::to_curl`] for a body too long for a command line: the command reads it
+    /// from `body_file`, where the caller wrote it.
+    pub fn to_curl_reading(&self, body_file: &std::path::Path) -> String {
+        let file = format!("@{}", body_file.display());
+        let mut command = self.curl_head(file.len());
+        if !self.body.is_empty() {
+            command.push_str(" --data-binary '");
+            push_quoted(&mut command, &file);
+            command.push('\'');
+        }
+        command
+    }
+
+    /// The curl command up to its body (method, URL, headers), with room for `body` more bytes.
+    fn curl_head(&self, body: usize) -> String {
         let headers: usize = self.headers.iter().map(|(n, v)| n.len() + v.len() + 8).sum();
-        let mut command = String::with_capacity(48 + self.url.len() + headers + body.len());
+        let mut command = String::with_capacity(48 + self.url.len() + headers + body);
         command.push_str("curl -sS -i -X ");
         command.push_str(&self.method);
         command.push_str(" '");
@@ -146,11 +170,6 @@ impl HttpRequest {
             push_quoted(&mut command, name);
             command.push_str(": ");
             push_quoted(&mut command, value);
-            command.push('\'');
-        }
-        if !body.is_empty() {
-            command.push_str(" --data-binary '");
-            push_quoted(&mut command, &body);
             command.push('\'');
         }
         command

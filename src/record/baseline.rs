@@ -106,7 +106,7 @@ impl Deviation {
 }
 
 /// What a baseline made of a run, for the reports.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct BaselineReport {
     pub file: String,
     /// Failures the baseline accepts: reported, not failing the run.

@@ -1,9 +1,9 @@
 //! The calls a handler made to the mock portals, as the portals saw and answered them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Which endpoint a call reached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Endpoint {
     /// A REST method at the portal.
@@ -20,7 +20,7 @@ pub enum Endpoint {
 }
 
 /// One call the handler made to the portal, as the portal saw and answered it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortalCall {
     /// The case the call's token belongs to; `None` when it carried no token the run issued.
     #[serde(skip)]
@@ -39,7 +39,7 @@ pub struct PortalCall {
     pub error: Option<String>,
     /// The call came after the handler had answered the request its token belongs to: another
     /// request (or a background task) made it with this case's token.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub late: bool,
     /// False when the portal does not model the REST method (it answered ERROR_METHOD_NOT_FOUND):
     /// what the handler did next is no fault of its own.
@@ -82,7 +82,7 @@ impl std::fmt::Display for PortalCall {
 }
 
 /// The part a portal plays in a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// The Bitrix24 the app is installed on: it answers as Bitrix24 does.
@@ -93,7 +93,7 @@ pub enum Role {
 }
 
 /// What a presented token was to the case that owns the call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TokenRole {
     /// The AUTH_ID the case's request carried.
@@ -123,7 +123,7 @@ impl TokenRole {
 }
 
 /// A placement an app bound with `landing.repo.bind`, as the portal read its fields.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RepoBinding {
     /// Trimmed and upper-cased, as Bitrix24 stores it.
     pub placement: String,

@@ -1,18 +1,18 @@
 //! What went over the wire in one case: the request as sent, the redirects and the answer, or
 //! why there was none.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::PortalCall;
 use crate::payload::lossy_text;
 
 /// A request exactly as it is sent.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpRequest {
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
-    #[serde(serialize_with = "lossy_text")]
+    #[serde(serialize_with = "lossy_text", deserialize_with = "text_bytes")]
     pub body: Vec<u8>,
 }
 
@@ -20,14 +20,14 @@ pub struct HttpRequest {
 pub const SHOWN: usize = 64 * 1024;
 
 /// The handler's answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HttpResponse {
     pub status: u16,
     /// Header names lower-cased, in the order received.
     pub headers: Vec<(String, String)>,
     /// The body, decoded from gzip or deflate when it came so, up to the body cap (or SHOWN,
     /// once [`HttpResponse::shown`]).
-    #[serde(serialize_with = "crate::payload::lossy_text")]
+    #[serde(serialize_with = "crate::payload::lossy_text", deserialize_with = "text_bytes")]
     pub body: Vec<u8>,
     /// Bytes of body received (decoded, as far as it was decoded), counting those past what was
     /// kept.
@@ -83,6 +83,12 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         let _ = write!(text, "{byte:02x}");
     }
     text
+}
+
+/// A body as a report wrote it, as text (bytes that were not UTF-8 already shown as U+FFFD): its
+/// UTF-8 bytes, so that a report read back (`merge`) is written again the same.
+fn text_bytes<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+    String::deserialize(deserializer).map(String::into_bytes)
 }
 
 /// Why there was no answer.
@@ -163,7 +169,7 @@ impl Exchange {
 }
 
 /// One redirect the handler answered with.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Redirect {
     pub status: u16,
     /// The Location header, as sent.

@@ -1,14 +1,15 @@
 //! What the checks found on a case, how the case ended, and the counts of a run.
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::{Exchange, HttpRequest, HttpResponse, PortalCall, Redirect};
 use crate::suite::{Case, Evidence, Expectation, Level, Origin, Replay};
 
 /// A check's finding on one case.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
-    pub id: &'static str,
+    #[serde(deserialize_with = "check_id")]
+    pub id: CheckIdText,
     /// The level of a failure in this run: the check's, the case's, or lower where the judge says
     /// why; `--strict` makes every one `must`.
     pub level: Level,
@@ -16,8 +17,23 @@ pub struct Verdict {
     pub message: String,
 }
 
+/// A check's id read back from a report: this version's own `&'static str` for it, so that a
+/// report read back (`merge`) is the same data as the run's; an id this version does not know is
+/// an error that names it.
+fn check_id<'de, D: Deserializer<'de>>(deserializer: D) -> Result<&'static str, D::Error> {
+    let id = String::deserialize(deserializer)?;
+    crate::checks::find(&id).map(|check| check.id).ok_or_else(|| {
+        let known = crate::checks::ALL.iter().map(|c| c.id).collect::<Vec<_>>().join(", ");
+        serde::de::Error::custom(format!("unknown check `{id}`; this version's checks are: {known}"))
+    })
+}
+
+/// A check's id. Spelled through this alias because serde borrows a field written `&str` from
+/// its input, which a `&'static str` cannot be; `check_id` looks it up instead.
+type CheckIdText = &'static str;
+
 /// What a check found.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Outcome {
     Pass,
@@ -54,7 +70,7 @@ impl Outcome {
 }
 
 /// How a case ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum CaseOutcome {
     Pass,
@@ -108,7 +124,7 @@ impl CaseOutcome {
 }
 
 /// One case's result.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CaseReport {
     pub id: String,
     /// The case's position in the whole, unpartitioned plan: the installation 0, the plan's
@@ -125,7 +141,7 @@ pub struct CaseReport {
     pub checks: Vec<Verdict>,
     pub request: HttpRequest,
     /// The redirects the handler answered with before `response`, followed or not.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub redirects: Vec<Redirect>,
     pub response: Option<HttpResponse>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -143,7 +159,7 @@ pub struct CaseReport {
 }
 
 /// The smallest request a failing generated case shrank to.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Shrunk {
     /// Candidates fired while shrinking.
     pub steps: usize,
@@ -263,7 +279,7 @@ impl CaseReport {
 }
 
 /// Counts of a run.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub cases: usize,
     pub passed: usize,

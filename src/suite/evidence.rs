@@ -34,7 +34,7 @@ impl EvidenceKind {
 }
 
 /// A suite's `[docs.KEY]` table: one source, quoted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Evidence {
     /// The suite file's short name for it, which reports group by.
     pub key: String,
