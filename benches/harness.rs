@@ -354,7 +354,7 @@ async fn client_loop(url: &str, count: usize) -> Duration {
     let started = Instant::now();
     futures::stream::iter(0..count)
         .map(|_| {
-            let mut builder = client.post(&request.url).body(request.body.clone());
+            let mut builder = client.post(&request.url).body(request.body.bytes.clone());
             for (name, value) in &request.headers {
                 builder = builder.header(name, value);
             }

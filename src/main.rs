@@ -763,7 +763,9 @@ fn payload_command(args: PayloadArgs) -> anyhow::Result<u8> {
         CaseKind::Placement | CaseKind::Step(Action::Case) => {
             case.fields(&binding).into_iter().map(|f| (f.name, f.value)).collect()
         }
-        CaseKind::Install(_) | CaseKind::Step(_) => url::form_urlencoded::parse(&request.body).into_owned().collect(),
+        CaseKind::Install(_) | CaseKind::Step(_) => {
+            url::form_urlencoded::parse(&request.body.bytes).into_owned().collect()
+        }
     };
     let text = match args.shape {
         PayloadShape::Curl => request.to_curl(),

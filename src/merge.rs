@@ -501,7 +501,7 @@ mod tests {
             "evidence":{{"key":"post","kind":"documentation","url":"https://apidocs.bitrix24.com/x.html","quote":"q"}},
             "expect":"accept","outcome":"{outcome}",
             "checks":[{{"id":"{check}","level":"must","outcome":"{verdict}","message":"answered 200"}}],
-            "request":{{"method":"POST","url":"http://127.0.0.1:1/","headers":[],"body":"a=1"}},
+            "request":{{"method":"POST","url":"http://127.0.0.1:1/","headers":[],"body":"a=1","length":3}},
             {ANSWER},
             "portal_calls":[],"reproduce":"curl"}}"#
         )
@@ -627,7 +627,7 @@ mod tests {
             panic!("a judged case")
         };
         // A NUL and a non-ASCII character survive.
-        assert_eq!(case.response.unwrap().body, "<p>é\0</p>".as_bytes());
+        assert_eq!(case.response.unwrap().body.bytes, "<p>é\0</p>".as_bytes());
     }
 
     #[test]

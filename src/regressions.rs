@@ -173,7 +173,7 @@ mod tests {
     }
 
     use crate::payload::HttpRequest;
-    use crate::record::Outcome;
+    use crate::record::{Body, Outcome};
     use crate::suite::{Draw, Level, SuiteSource, load};
 
     /// The report of case `id` of the built-in catalog (seed 24), every check passing but
@@ -181,8 +181,12 @@ mod tests {
     fn report(id: &str, failing: &[(&'static str, Level)]) -> CaseReport {
         let plan = load(&[SuiteSource::Builtin], &Draw { seed: 24, count: Some(3), ..Draw::default() }).unwrap();
         let (_, case) = plan.case(id).expect("a case of the catalog");
-        let request =
-            HttpRequest { method: "POST".into(), url: "http://127.0.0.1:9/".into(), headers: vec![], body: vec![] };
+        let request = HttpRequest {
+            method: "POST".into(),
+            url: "http://127.0.0.1:9/".into(),
+            headers: vec![],
+            body: Body::default(),
+        };
         let mut report = CaseReport::not_exercised(&case, 1, request, "a unit test");
         for verdict in &mut report.checks {
             verdict.outcome = Outcome::Pass;

@@ -188,9 +188,9 @@ fn write_request(request: &HttpRequest, id: &str, body_dir: &Path, out: &mut dyn
     let path = body_file(body_dir, id);
     let unwritable = |e: io::Error| ReplayError::BodyFile { path: path.display().to_string(), reason: e.to_string() };
     std::fs::create_dir_all(body_dir).map_err(unwritable)?;
-    std::fs::write(&path, &request.body).map_err(unwritable)?;
+    std::fs::write(&path, &request.body.bytes).map_err(unwritable)?;
     writeln!(out, "  {}", request.to_curl_reading(&path))?;
-    writeln!(out, "  (the body, {} bytes, is in {})", request.body.len(), path.display())?;
+    writeln!(out, "  (the body, {} bytes, is in {})", request.body.length, path.display())?;
     Ok(())
 }
 
@@ -205,13 +205,13 @@ fn write_response(response: &HttpResponse, out: &mut dyn Write) -> io::Result<()
     for (name, value) in &response.headers {
         writeln!(out, "  {}: {}", visible(name), visible(value))?;
     }
-    let (shown, left_out) = excerpt(&response.body, BODY_SHOWN);
+    let (shown, left_out) = excerpt(&response.body.bytes, BODY_SHOWN);
     // What came and what was kept of it: a body past the cap is known by its length and digest.
-    let mut about = format!("{} bytes", response.length);
-    if response.body.len() as u64 != response.length {
-        about.push_str(&format!(", {} kept", response.body.len()));
+    let mut about = format!("{} bytes", response.body.length);
+    if !response.body.is_whole() {
+        about.push_str(&format!(", {} kept", response.body.bytes.len()));
     }
-    if let Some(sha256) = &response.sha256 {
+    if let Some(sha256) = &response.body.sha256 {
         about.push_str(&format!(", SHA-256 {sha256}"));
     }
     if let Some(note) = &response.note {

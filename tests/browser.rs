@@ -160,7 +160,7 @@ async fn post_redirect_get_is_judged_by_the_page_it_leads_to() {
     assert_eq!(*outcome, Outcome::Pass);
     assert_eq!(message, format!("answered 200 after 303 to {base}/prg/page?saved=1 (followed)"));
     assert_eq!(verdict(case, "html-response").0, &Outcome::Pass);
-    assert_eq!(case.response.as_ref().unwrap().body, b"<h1>Settings, saved</h1>");
+    assert_eq!(case.response.as_ref().unwrap().body.bytes, b"<h1>Settings, saved</h1>");
     // The browser's GET: no body, no Origin, the session's cookie, the rest as before.
     let gets = headers_of(&seen, "/prg/page");
     let [(get, _)] = gets.as_slice() else { panic!("one GET: {gets:?}") };

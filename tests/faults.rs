@@ -324,7 +324,7 @@ async fn a_flipped_character_fails_the_snapshots_of_exactly_the_pages_that_show_
     let showing: BTreeSet<String> = clean
         .cases
         .iter()
-        .filter(|c| c.response.as_ref().is_some_and(|r| String::from_utf8_lossy(&r.body).contains("<h1>Settings of")))
+        .filter(|c| c.response.as_ref().is_some_and(|r| r.body.text().contains("<h1>Settings of")))
         .map(|c| c.id.clone())
         .collect();
     assert!(showing.len() >= 10, "{showing:?}");

@@ -29,7 +29,7 @@ async fn server(body_len: Option<usize>) -> String {
 }
 
 fn post(url: String) -> HttpRequest {
-    HttpRequest { method: "POST".into(), url, headers: vec![], body: b"a=1".to_vec() }
+    HttpRequest { method: "POST".into(), url, headers: vec![], body: b"a=1".to_vec().into() }
 }
 
 #[tokio::test]
@@ -37,10 +37,10 @@ async fn a_body_past_the_cap_is_cut_and_marked() {
     let url = server(Some(3 << 20)).await;
     let limits = Limits { timeout: Duration::from_secs(10), body_cap: 1 << 20 };
     let response = fire::fire(&fire::client(), &post(url), limits).await.unwrap();
-    assert_eq!((response.body.len(), response.truncated), (1 << 20, true));
+    assert_eq!((response.body.bytes.len(), response.truncated), (1 << 20, true));
     // Read to its end past the cap, counted and hashed, not kept.
-    assert_eq!(response.length, 3 << 20);
-    assert_eq!(response.sha256.as_deref().map(str::len), Some(64));
+    assert_eq!(response.body.length, 3 << 20);
+    assert_eq!(response.body.sha256.as_deref().map(str::len), Some(64));
 }
 
 #[tokio::test]
@@ -48,7 +48,10 @@ async fn a_body_within_the_cap_is_whole() {
     let url = server(Some(1000)).await;
     let limits = Limits { timeout: Duration::from_secs(10), body_cap: 1000 };
     let response = fire::fire(&fire::client(), &post(url), limits).await.unwrap();
-    assert_eq!((response.body.len(), response.truncated, response.length, response.sha256), (1000, false, 1000, None));
+    assert_eq!(
+        (response.body.bytes.len(), response.truncated, response.body.length, response.body.sha256),
+        (1000, false, 1000, None)
+    );
 }
 
 #[tokio::test]
@@ -100,7 +103,7 @@ async fn a_307_is_followed_with_its_method_and_body() {
     let base = redirecting(String::new()).await;
     let navigation = fire::navigate(&fire::client(), &post(format!("{base}/keep")), limits()).await;
     let response = navigation.response.unwrap();
-    assert_eq!((response.status, response.body_text().as_ref()), (200, "POST a=1"));
+    assert_eq!((response.status, response.body.text().as_ref()), (200, "POST a=1"));
     assert_eq!(navigation.redirects.len(), 1);
     assert_eq!((navigation.redirects[0].status, navigation.redirects[0].followed), (307, true));
     assert_eq!(navigation.redirects[0].to, format!("{base}/echo"));

@@ -37,7 +37,7 @@ fn case<'a>(report: &'a RunReport, id: &str) -> &'a CaseReport {
 }
 
 fn body(case: &CaseReport) -> String {
-    String::from_utf8_lossy(&case.request.body).into_owned()
+    case.request.body.text().into_owned()
 }
 
 #[tokio::test(flavor = "multi_thread")]

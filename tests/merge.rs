@@ -73,7 +73,6 @@ fn each_string(report: &Value, text: &dyn Fn(&str) -> String) -> Value {
 }
 
 #[test]
-#[ignore = "a request body cut at SHOWN reads back without its length and sha256 (HttpRequest has no such fields), so the oversize cases differ"]
 fn four_partitions_merge_into_the_unpartitioned_report() {
     let scratch = Scratch::new("four");
     let port = portal_port();
@@ -117,7 +116,15 @@ fn four_partitions_merge_into_the_unpartitioned_report() {
     assert_eq!(code, Some(0), "{err}");
     let merged = json(&scratch.0.join("merged.json"));
     assert_eq!(ids(&merged), ids(&whole), "the merged cases are not in the whole run's order");
-    assert_eq!(normalised(&merged, port), normalised(&whole, port));
+    let (merged, whole) = (normalised(&merged, port), normalised(&whole, port));
+    let cases = |report: &Value| report["cases"].as_array().cloned().unwrap_or_default();
+    // Requests too long to show whole, which the parts hold cut, are among them.
+    assert!(cases(&whole).iter().any(|case| case["request"]["sha256"].is_string()), "no oversize request");
+    // Case by case first, so that a difference shows as the one case, not as the whole report.
+    for (merged, whole) in cases(&merged).iter().zip(&cases(&whole)) {
+        assert_eq!(merged, whole, "case {} differs", whole["id"]);
+    }
+    assert_eq!(merged, whole);
 }
 
 #[test]

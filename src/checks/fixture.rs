@@ -3,18 +3,17 @@
 use crate::fire::{Exchange, HttpResponse};
 use crate::payload::HttpRequest;
 use crate::portal::{Endpoint, PortalCall, Role, TokenRole};
+use crate::record::Body;
 
 /// A POST to `url` answered `status` with the HTML `body`, and the portal `calls` made meanwhile.
 pub fn exchange(url: &str, status: u16, body: &str, calls: Vec<PortalCall>) -> Exchange {
     Exchange {
-        request: HttpRequest { method: "POST".into(), url: url.into(), headers: vec![], body: vec![] },
+        request: HttpRequest { method: "POST".into(), url: url.into(), headers: vec![], body: Body::default() },
         redirects: Vec::new(),
         response: Ok(HttpResponse {
             status,
             headers: vec![("content-type".into(), "text/html".into())],
-            body: body.as_bytes().to_vec(),
-            length: body.len() as u64,
-            sha256: None,
+            body: body.as_bytes().to_vec().into(),
             truncated: false,
             note: None,
             elapsed_ms: 1,

@@ -21,7 +21,7 @@ pub const NO_REFLECTED_INJECTION: Check = Check {
         if !content_type.starts_with("text/html") {
             return skip(format!("the answer is {content_type}, not HTML"));
         }
-        let body = String::from_utf8_lossy(&response.body);
+        let body = response.body.text();
         let values = exchange.request.sent_values();
         // The page is split into places only once a value is found in it: most pages hold none.
         let mut segmented = None;

@@ -16,7 +16,7 @@ pub const NO_ERROR_LEAK: Check = Check {
     },
     judge: |_, exchange, _| {
         let Ok(response) = &exchange.response else { return skip("no answer") };
-        let body = String::from_utf8_lossy(&response.body);
+        let body = response.body.text();
         let headers = response.headers.iter().map(|(n, v)| format!("{n}: {v}")).collect::<Vec<_>>().join("\n");
         // What the request itself carried is a reflection, not a leak (no-reflected-injection
         // owns reflections).
@@ -28,7 +28,7 @@ pub const NO_ERROR_LEAK: Check = Check {
                 return fail(format!("the answer shows {what} ({needle:?})"));
             }
         }
-        pass(format!("no sign of the handler's insides in {} bytes", response.body.len()))
+        pass(format!("no sign of the handler's insides in {} bytes", response.body.bytes.len()))
     },
 };
 

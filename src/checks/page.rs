@@ -25,13 +25,13 @@ pub const HTML_RESPONSE: Check = Check {
         if !content_type.to_ascii_lowercase().starts_with("text/html") {
             return fail(format!("Content-Type is {content_type}, not text/html: the frame would not render it"));
         }
-        if response.body.iter().all(u8::is_ascii_whitespace) {
+        if response.body.bytes.iter().all(u8::is_ascii_whitespace) {
             return fail("the page is empty");
         }
         if let Some(flaw) = unreadable(response, &exchange.request) {
             return fail(flaw).at(Level::Should);
         }
-        pass(format!("{content_type}, {} bytes", response.body.len()))
+        pass(format!("{content_type}, {} bytes", response.body.bytes.len()))
     },
 };
 
@@ -44,11 +44,11 @@ fn unreadable(response: &HttpResponse, request: &HttpRequest) -> Option<String> 
     let content_type = response.header("content-type").unwrap_or_default().to_ascii_lowercase();
     let says_utf8 = content_type.split(';').skip(1).any(|p| matches!(p.trim(), "charset=utf-8" | "charset=\"utf-8\""));
     // A sequence cut by the body cap is not the page's fault.
-    let not_utf8 = match std::str::from_utf8(&response.body) {
+    let not_utf8 = match std::str::from_utf8(&response.body.bytes) {
         Err(error) if says_utf8 && (error.error_len().is_some() || !response.truncated) => Some(error.valid_up_to()),
         _ => None,
     };
-    let nul = response.body.iter().position(|&b| b == 0);
+    let nul = response.body.bytes.iter().position(|&b| b == 0);
     if not_utf8.is_none() && nul.is_none() {
         return None;
     }
@@ -57,7 +57,7 @@ fn unreadable(response: &HttpResponse, request: &HttpRequest) -> Option<String> 
     if let Some(at) = not_utf8.filter(|_| !sent.iter().any(|v| v.contains('\u{fffd}'))) {
         flaws.push(format!(
             "it says charset=utf-8, but byte {at} (0x{:02x}) is not UTF-8: the frame shows \"\u{fffd}\" there",
-            response.body[at]
+            response.body.bytes[at]
         ));
     }
     if let Some(at) = nul.filter(|_| !sent.iter().any(|v| v.contains('\0'))) {
@@ -119,7 +119,7 @@ mod tests {
         let mut exchange = exchange("http://h/", 200, "", Vec::new());
         let response = exchange.response.as_mut().unwrap();
         response.headers = vec![("content-type".into(), content_type.into())];
-        response.body = body.to_vec();
+        response.body = body.to_vec().into();
         response.truncated = truncated;
         unreadable(response, &exchange.request)
     }
@@ -144,7 +144,7 @@ mod tests {
     fn a_nul_the_request_carried_is_the_requests() {
         let mut exchange = exchange("http://h/?LANG=d%00e", 200, "", Vec::new());
         let response = exchange.response.as_mut().unwrap();
-        response.body = b"<p>d\0e</p>".to_vec();
+        response.body = b"<p>d\0e</p>".to_vec().into();
         assert_eq!(unreadable(response, &exchange.request), None);
     }
 }

@@ -154,7 +154,7 @@ pub const TOKEN_STAYS_HOME: Check = Check {
             }
         }
         let Ok(response) = &exchange.response else { return skip("no answer") };
-        let answer = format!("{:?}\n{}", response.headers, response.body_text());
+        let answer = format!("{:?}\n{}", response.headers, response.body.text());
         if let Some(name) = carried(&answer) {
             return fail(format!("the answer echoes the request's {name}"));
         }

@@ -9,6 +9,7 @@ use std::io::Write;
 use flate2::write::{DeflateDecoder, GzDecoder, ZlibDecoder};
 use sha2::{Digest, Sha256};
 
+use crate::record;
 use crate::record::http::hex;
 
 /// The body as it is kept: the first `cap` bytes, the number of bytes received, and their digest
@@ -30,16 +31,15 @@ impl Kept {
         self.bytes.len() >= self.cap
     }
 
-    /// The body, its length, the hex SHA-256 of all of it when what is kept is not all of it or
-    /// longer than `shown`, and whether it was cut.
-    fn finish(self, shown: usize) -> (Vec<u8>, u64, Option<String>, bool) {
-        let truncated = self.length > self.bytes.len() as u64;
+    /// The body, with the hex SHA-256 of all of it when what is kept is not all of it or longer
+    /// than `shown`.
+    fn finish(self, shown: usize) -> record::Body {
         let digest = match self.digest {
             Some(digest) => Some(digest),
             None if self.bytes.len() > shown => Some(Sha256::new_with_prefix(&self.bytes)),
             None => None,
         };
-        (self.bytes, self.length, digest.map(|d| hex(&d.finalize())), truncated)
+        record::Body { bytes: self.bytes, length: self.length, sha256: digest.map(|d| hex(&d.finalize())) }
     }
 }
 
@@ -213,17 +213,16 @@ impl Body {
         // The decoder flushed its output in `try_finish`, or decoding stopped at the cap and
         // the rest is not wanted.
         let kept = std::mem::replace(self.kept_mut(), Kept::new(0));
-        let (body, length, sha256, truncated) = kept.finish(shown);
-        Ok(Finished { body, length, sha256, truncated: truncated || stopped, note })
+        let body = kept.finish(shown);
+        Ok(Finished { truncated: !body.is_whole() || stopped, body, note })
     }
 }
 
 /// A body read to its end.
 #[derive(Debug)]
 pub(super) struct Finished {
-    pub body: Vec<u8>,
-    pub length: u64,
-    pub sha256: Option<String>,
+    pub body: record::Body,
+    /// The body kept is not the whole body: cut at the cap, or decoding stopped there.
     pub truncated: bool,
     pub note: Option<String>,
 }
@@ -252,33 +251,30 @@ mod tests {
     fn a_body_past_the_cap_is_cut_counted_and_hashed_whole() {
         let body: Vec<u8> = (0..100u8).collect();
         let read = take_all(None, 30, &body, 7).unwrap();
-        assert_eq!((read.body.as_slice(), read.length, read.truncated), (&body[..30], 100, true));
-        assert_eq!(read.sha256, Some(hex(&Sha256::digest(&body))));
+        assert_eq!((read.body.bytes.as_slice(), read.body.length, read.truncated), (&body[..30], 100, true));
+        assert_eq!(read.body.sha256, Some(hex(&Sha256::digest(&body))));
         let whole = take_all(None, 100, &body, 7).unwrap();
-        assert_eq!((whole.length, whole.truncated, whole.sha256), (100, false, read.sha256));
+        assert_eq!((whole.body.length, whole.truncated, whole.body.sha256), (100, false, read.body.sha256));
     }
 
     #[test]
     fn a_short_body_has_no_digest() {
         let read = take_all(None, 30, b"<p>hi</p>", 4).unwrap();
-        assert_eq!(
-            (read.body.as_slice(), read.length, read.sha256, read.truncated),
-            (&b"<p>hi</p>"[..], 9, None, false)
-        );
+        assert_eq!((read.body, read.truncated), (record::Body::from(b"<p>hi</p>".to_vec()), false));
     }
 
     #[test]
     fn gzip_and_both_deflates_are_decoded() {
         let page = b"<html><body>settings</body></html>".repeat(3);
         let read = take_all(Some("gzip"), 1000, &gzip(&page), 5).unwrap();
-        assert_eq!(read.body, page);
+        assert_eq!(read.body.bytes, page);
         assert!(read.note.unwrap().starts_with("decoded from gzip"));
         let mut zlib = ZlibEncoder::new(Vec::new(), Compression::fast());
         zlib.write_all(&page).unwrap();
         let mut bare = DeflateEncoder::new(Vec::new(), Compression::fast());
         bare.write_all(&page).unwrap();
         for coded in [zlib.finish().unwrap(), bare.finish().unwrap()] {
-            assert_eq!(take_all(Some("Deflate"), 1000, &coded, 3).unwrap().body, page);
+            assert_eq!(take_all(Some("Deflate"), 1000, &coded, 3).unwrap().body.bytes, page);
         }
     }
 
@@ -287,15 +283,15 @@ mod tests {
     fn a_gzip_bomb_is_decoded_up_to_the_cap_only() {
         let bomb = gzip(&vec![0u8; 8 << 20]);
         let read = take_all(Some("gzip"), 1 << 16, &bomb, 4096).unwrap();
-        assert_eq!((read.body.len(), read.truncated), (1 << 16, true));
-        assert!(read.length < (1 << 16) + (64 << 10), "decoded {} bytes", read.length);
+        assert_eq!((read.body.bytes.len(), read.truncated), (1 << 16, true));
+        assert!(read.body.length < (1 << 16) + (64 << 10), "decoded {} bytes", read.body.length);
         assert!(read.note.unwrap().contains("up to the body cap"));
     }
 
     #[test]
     fn a_coding_not_decoded_is_kept_as_sent_with_a_note() {
         let read = take_all(Some("br"), 100, b"\x1b\x03\x00", 2).unwrap();
-        assert_eq!(read.body, b"\x1b\x03\x00");
+        assert_eq!(read.body.bytes, b"\x1b\x03\x00");
         assert!(read.note.unwrap().starts_with("Content-Encoding: br is kept as sent"));
     }
 

@@ -158,12 +158,12 @@ async fn probe(request: &HttpRequest) -> Option<Vec<u8>> {
     for (name, value) in &request.headers {
         head.push_str(&format!("{name}: {value}\r\n"));
     }
-    head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", request.body.len()));
+    head.push_str(&format!("content-length: {}\r\nconnection: close\r\n\r\n", request.body.bytes.len()));
     // The answer may come before the body is taken: write and read at once.
     let (mut reader, mut writer) = stream.split();
     let send = async {
         let _ = writer.write_all(head.as_bytes()).await;
-        let _ = writer.write_all(&request.body).await;
+        let _ = writer.write_all(&request.body.bytes).await;
         std::future::pending::<()>().await
     };
     let mut first = vec![0u8; 16];

@@ -78,7 +78,7 @@ async fn fire_by(
     let ms = failure::millis(limits.timeout);
     let method = reqwest::Method::from_bytes(request.method.as_bytes())
         .map_err(|_| FireError::Transport(format!("{:?} is not an HTTP method", request.method)))?;
-    let mut builder = client.request(method, &request.url).body(request.body.clone());
+    let mut builder = client.request(method, &request.url).body(request.body.bytes.clone());
     for (name, value) in &request.headers {
         builder = builder.header(name, value);
     }
@@ -109,8 +109,6 @@ async fn fire_by(
         status,
         headers,
         body: finished.body,
-        length: finished.length,
-        sha256: finished.sha256,
         truncated: finished.truncated,
         note: finished.note,
         elapsed_ms: failure::millis(started.elapsed()),

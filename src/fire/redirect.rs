@@ -11,6 +11,7 @@ use url::Url;
 
 use super::{FireError, HttpResponse, Limits, fire_by};
 use crate::payload::HttpRequest;
+use crate::record::Body;
 pub use crate::record::Redirect;
 
 /// Redirects followed at most before the case errors. Chrome gives up after 20; a settings page
@@ -106,7 +107,7 @@ fn next(current: &HttpRequest, status: u16, to: Url, cookies: &str) -> HttpReque
         method: if to_get { "GET".to_owned() } else { current.method.clone() },
         url: to.to_string(),
         headers,
-        body: if to_get { Vec::new() } else { current.body.clone() },
+        body: if to_get { Body::default() } else { current.body.clone() },
     }
 }
 
@@ -157,9 +158,7 @@ mod tests {
         HttpResponse {
             status,
             headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
-            body: Vec::new(),
-            length: 0,
-            sha256: None,
+            body: Body::default(),
             truncated: false,
             note: None,
             elapsed_ms: 1,
@@ -175,7 +174,7 @@ mod tests {
                 ("origin".into(), "http://127.0.0.1:2".into()),
                 ("referer".into(), "http://127.0.0.1:2/".into()),
             ],
-            body: b"a=1".to_vec(),
+            body: b"a=1".to_vec().into(),
         }
     }
 
@@ -183,10 +182,10 @@ mod tests {
     fn see_other_becomes_a_get_without_the_body_and_307_keeps_both() {
         let to = Url::parse("http://127.0.0.1:1/page").unwrap();
         let get = next(&post(), 303, to.clone(), "sid=1");
-        assert_eq!((get.method.as_str(), get.body.is_empty()), ("GET", true));
+        assert_eq!((get.method.as_str(), get.body.bytes.is_empty()), ("GET", true));
         assert_eq!(get.headers, [("referer".into(), "http://127.0.0.1:2/".into()), ("cookie".into(), "sid=1".into())]);
         let again = next(&post(), 307, to, "");
-        assert_eq!((again.method.as_str(), again.body.as_slice()), ("POST", b"a=1".as_slice()));
+        assert_eq!((again.method.as_str(), again.body.bytes.as_slice()), ("POST", b"a=1".as_slice()));
         assert_eq!(again.headers, post().headers);
     }
 

@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::payload::{Field, HttpRequest, PLACEMENT_OPTIONS, Place, Wire, to_bitrix_json};
+use crate::record::Body;
 
 /// One change to a request. Suite files name them as one-key tables, e.g.
 /// `{ remove = "member_id" }` or `{ set = { field = "PLACEMENT", value = "DEFAULT" } }`.
@@ -121,11 +122,11 @@ impl Mutation {
         match self {
             Mutation::Method(method) => {
                 request.method = method.to_uppercase();
-                if request.method == "GET" && !request.body.is_empty() {
-                    let body = String::from_utf8_lossy(&request.body).into_owned();
+                if request.method == "GET" && !request.body.bytes.is_empty() {
+                    let body = request.body.text().into_owned();
                     request.url.push(if request.url.contains('?') { '&' } else { '?' });
                     request.url.push_str(&body);
-                    request.body.clear();
+                    request.body = Body::default();
                     // A browser's GET navigation carries neither a body's Content-Type nor Origin.
                     request
                         .headers
@@ -136,7 +137,7 @@ impl Mutation {
                 request.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
                 request.headers.push((name.to_ascii_lowercase(), value.clone()));
             }
-            Mutation::Body(body) => request.body = body.clone().into_bytes(),
+            Mutation::Body(body) => request.body = body.clone().into_bytes().into(),
             _ => {}
         }
     }
@@ -225,7 +226,7 @@ mod tests {
             Mutation::Raw { field: "LANG".into(), encoded: "%ZZ".into() },
         ]);
         let request = Wire::Split.encode(&Url::parse("http://h/").unwrap(), &fields);
-        let body = String::from_utf8(request.body).unwrap();
+        let body = String::from_utf8(request.body.bytes).unwrap();
         assert!(body.contains("PLACEMENT_OPTIONS%5BSITE_ID%5D=30&PLACEMENT_OPTIONS%5BLID%5D=30"), "{body}");
         assert!(body.contains("status%5B%5D=F"), "{body}");
         assert!(body.contains("PLACEMENT=LANDING_SETTINGS&PLACEMENT=DEFAULT"), "{body}");
@@ -258,7 +259,9 @@ mod tests {
         Mutation::Method("get".into()).apply_request(&mut request);
         assert_eq!(request.method, "GET");
         assert!(
-            request.body.is_empty() && request.url.contains("&member_id=") && request.header("content-type").is_none()
+            request.body.bytes.is_empty()
+                && request.url.contains("&member_id=")
+                && request.header("content-type").is_none()
         );
         // The rest of what the browser sends stays.
         assert_eq!((request.header("origin"), request.header("sec-fetch-dest")), (None, Some("iframe")));

@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 
 pub use json::to_bitrix_json;
 pub use options::PlacementOptions;
-pub(crate) use wire::lossy_text;
 pub use wire::{HttpRequest, Wire};
 
 /// Where Bitrix24 puts a field: its `app.layout` template appends DOMAIN, PROTOCOL, LANG and

@@ -1,6 +1,6 @@
 //! Wire encodings: how fields become one HTTP request.
 
-use serde::{Serialize, Serializer};
+use serde::Serialize;
 use url::{Url, form_urlencoded};
 
 use super::{Binding, Field, Place, frame};
@@ -51,7 +51,8 @@ impl Wire {
             }
             Wire::Split | Wire::Form => (FORM, urlencode(body_fields).into_bytes()),
         };
-        HttpRequest { method: "POST".into(), url, headers: vec![("content-type".into(), content_type.into())], body }
+        let headers = vec![("content-type".into(), content_type.into())];
+        HttpRequest { method: "POST".into(), url, headers, body: body.into() }
     }
 
     /// A placement request: `fields` encoded for `handler`, as the user's browser sends them when
@@ -100,7 +101,7 @@ impl HttpRequest {
                 }
             }
         };
-        let pairs = form_urlencoded::parse(query.as_bytes()).chain(form_urlencoded::parse(&self.body));
+        let pairs = form_urlencoded::parse(query.as_bytes()).chain(form_urlencoded::parse(&self.body.bytes));
         for (_, value) in pairs {
             // Only a value that starts as an object or an array can parse as one: the others skip
             // the parser, whose error costs more than the value.
@@ -114,7 +115,8 @@ impl HttpRequest {
             }
         }
         // Only an object body adds anything.
-        let body = opens_json(&self.body, b"{").then(|| serde_json::from_slice::<serde_json::Value>(&self.body));
+        let body =
+            opens_json(&self.body.bytes, b"{").then(|| serde_json::from_slice::<serde_json::Value>(&self.body.bytes));
         if let Some(Ok(json)) = body {
             add_json(&json, &mut values);
             if let Some(object) = json.as_object() {
@@ -133,7 +135,7 @@ impl HttpRequest {
     /// A shell command that sends this same request again. Every case's report holds one, so it
     /// is written in one buffer, without a string per part.
     pub fn to_curl(&self) -> String {
-        let body = String::from_utf8_lossy(&self.body);
+        let body = self.body.text();
         let mut command = self.curl_head(body.len());
         if !body.is_empty() {
             command.push_str(" --data-binary '");
@@ -148,7 +150,7 @@ impl HttpRequest {
     pub fn to_curl_reading(&self, body_file: &std::path::Path) -> String {
         let file = format!("@{}", body_file.display());
         let mut command = self.curl_head(file.len());
-        if !self.body.is_empty() {
+        if !self.body.bytes.is_empty() {
             command.push_str(" --data-binary '");
             push_quoted(&mut command, &file);
             command.push('\'');
@@ -196,11 +198,6 @@ fn opens_json(text: &[u8], openers: &[u8]) -> bool {
     text.iter().find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r')).is_some_and(|b| openers.contains(b))
 }
 
-/// Bodies are shown as text; bytes that are not UTF-8 show as U+FFFD.
-pub(crate) fn lossy_text<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(&String::from_utf8_lossy(bytes))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,7 +208,7 @@ mod tests {
         let handler = Url::parse("http://127.0.0.1:8080/app.php?x=1").unwrap();
         let request = Wire::Split.encode(&handler, &Payload::documented_example().to_fields());
         assert!(request.url.starts_with("http://127.0.0.1:8080/app.php?x=1&DOMAIN=example.bitrix24.com&PROTOCOL=1"));
-        let body = String::from_utf8(request.body).unwrap();
+        let body = String::from_utf8(request.body.bytes).unwrap();
         assert!(body.starts_with("APPLICATION_SCOPE=crm%2Cplacement%2Clanding&"));
         assert!(body.ends_with("PLACEMENT_OPTIONS=%7B%22SITE_ID%22%3A%2230%22%2C%22LID%22%3A%2230%22%7D"));
         assert!(!body.contains("DOMAIN="));
@@ -222,13 +219,17 @@ mod tests {
         let handler = Url::parse("http://127.0.0.1:8080/").unwrap();
         let request = Wire::Form.encode(&handler, &Payload::documented_example().to_fields());
         assert_eq!(request.url, "http://127.0.0.1:8080/");
-        assert!(String::from_utf8(request.body).unwrap().starts_with("DOMAIN=example.bitrix24.com&PROTOCOL=1&"));
+        assert!(String::from_utf8(request.body.bytes).unwrap().starts_with("DOMAIN=example.bitrix24.com&PROTOCOL=1&"));
     }
 
     #[test]
     fn curl_quotes_single_quotes() {
-        let request =
-            HttpRequest { method: "POST".into(), url: "http://h/".into(), headers: vec![], body: b"a='b'".to_vec() };
+        let request = HttpRequest {
+            method: "POST".into(),
+            url: "http://h/".into(),
+            headers: vec![],
+            body: b"a='b'".to_vec().into(),
+        };
         assert_eq!(request.to_curl(), r"curl -sS -i -X POST 'http://h/' --data-binary 'a='\''b'\'''");
     }
 }

@@ -1,10 +1,11 @@
 //! What went over the wire in one case: the request as sent, the redirects and the answer, or
 //! why there was none.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use std::borrow::Cow;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::PortalCall;
-use crate::payload::lossy_text;
 
 /// A request exactly as it is sent.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -12,12 +13,86 @@ pub struct HttpRequest {
     pub method: String,
     pub url: String,
     pub headers: Vec<(String, String)>,
-    #[serde(serialize_with = "lossy_text", deserialize_with = "text_bytes")]
-    pub body: Vec<u8>,
+    /// Whole as it is sent; cut at SHOWN in a report ([`HttpRequest::shown`]).
+    #[serde(flatten)]
+    pub body: Body,
 }
 
-/// Bytes of body a report shows ([`HttpResponse::shown`]); the checks see up to the body cap.
+impl HttpRequest {
+    /// The request as a report shows it: its body cut as [`Body::shown`] cuts it. The record
+    /// keeps the whole body, which a reproduce command's file holds.
+    pub fn shown(&self) -> Cow<'_, HttpRequest> {
+        match self.body.shown() {
+            Cow::Borrowed(_) => Cow::Borrowed(self),
+            Cow::Owned(body) => Cow::Owned(HttpRequest {
+                method: self.method.clone(),
+                url: self.url.clone(),
+                headers: self.headers.clone(),
+                body,
+            }),
+        }
+    }
+}
+
+/// Bytes of body a report shows ([`Body::shown`]); the checks see up to the body cap.
 pub const SHOWN: usize = 64 * 1024;
+
+/// A body as a record holds it, a request's or an answer's: its bytes, or the first of them,
+/// with the length of the whole and, once the bytes are not all of it or are more than a report
+/// shows, the SHA-256 of the whole. A body cut for a report (or at the body cap) is still named
+/// exactly, and reads back (`merge`) as it was written.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Body {
+    /// Written as the `body` of the request or answer it belongs to, as text.
+    #[serde(rename = "body", serialize_with = "lossy_text", deserialize_with = "text_bytes")]
+    pub bytes: Vec<u8>,
+    /// Bytes of the whole body: of an answer, those received (decoded, as far as it was
+    /// decoded), counting those past what was kept.
+    pub length: u64,
+    /// Hex SHA-256 of all `length` bytes, when `bytes` is not all of them or is more than SHOWN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+}
+
+impl From<Vec<u8>> for Body {
+    /// A whole body.
+    fn from(bytes: Vec<u8>) -> Body {
+        Body { length: bytes.len() as u64, bytes, sha256: None }
+    }
+}
+
+impl Body {
+    /// `bytes` are the whole body, not the first of it.
+    pub fn is_whole(&self) -> bool {
+        self.bytes.len() as u64 == self.length
+    }
+
+    /// A report shows these bytes as they are: they are no more than SHOWN.
+    pub fn fits_shown(&self) -> bool {
+        self.bytes.len() <= SHOWN
+    }
+
+    pub fn text(&self) -> Cow<'_, str> {
+        String::from_utf8_lossy(&self.bytes)
+    }
+
+    /// The body as a report shows it: the first SHOWN bytes, cut before a UTF-8 sequence rather
+    /// than inside it; `length` and `sha256` still name the whole body.
+    pub fn shown(&self) -> Cow<'_, Body> {
+        if self.fits_shown() {
+            return Cow::Borrowed(self);
+        }
+        let sha256 = self.sha256.clone().unwrap_or_else(|| {
+            use sha2::Digest;
+            hex(&sha2::Sha256::digest(&self.bytes))
+        });
+        // Back over up to three continuation bytes (10xxxxxx) to the start of the sequence cut
+        // through; a body that is not UTF-8 there is cut where it is.
+        let continues = |at: usize| self.bytes[at] & 0xc0 == 0x80;
+        let cut = (SHOWN - 3..=SHOWN).rev().find(|&at| !continues(at)).unwrap_or(SHOWN);
+        Cow::Owned(Body { bytes: self.bytes[..cut].to_vec(), length: self.length, sha256: Some(sha256) })
+    }
+}
 
 /// The handler's answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,14 +102,8 @@ pub struct HttpResponse {
     pub headers: Vec<(String, String)>,
     /// The body, decoded from gzip or deflate when it came so, up to the body cap (or SHOWN,
     /// once [`HttpResponse::shown`]).
-    #[serde(serialize_with = "crate::payload::lossy_text", deserialize_with = "text_bytes")]
-    pub body: Vec<u8>,
-    /// Bytes of body received (decoded, as far as it was decoded), counting those past what was
-    /// kept.
-    pub length: u64,
-    /// Hex SHA-256 of all `length` bytes, when `body` is not all of them or is longer than SHOWN.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
+    #[serde(flatten)]
+    pub body: Body,
     /// `body` is not the whole body: it was cut at the body cap, or at SHOWN for a report.
     pub truncated: bool,
     /// What the harness did to the body, if anything: decoded it from gzip, kept a coding it does
@@ -50,27 +119,12 @@ impl HttpResponse {
         self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
-    pub fn body_text(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.body)
-    }
-
-    /// The answer as a report keeps it: the first SHOWN bytes of body, cut before a UTF-8
-    /// sequence rather than inside it; `length` and `sha256` still name the whole body.
+    /// The answer as a report keeps it: its body as [`Body::shown`] cuts it.
     pub fn shown(mut self) -> HttpResponse {
-        if self.body.len() <= SHOWN {
-            return self;
+        if let Cow::Owned(body) = self.body.shown() {
+            self.body = body;
+            self.truncated = true;
         }
-        if self.sha256.is_none() {
-            use sha2::Digest;
-            self.sha256 = Some(hex(&sha2::Sha256::digest(&self.body)));
-        }
-        // Back over up to three continuation bytes (10xxxxxx) to the start of the sequence cut
-        // through; a body that is not UTF-8 there is cut where it is.
-        let continues = |at: usize| self.body[at] & 0xc0 == 0x80;
-        let cut = (SHOWN - 3..=SHOWN).rev().find(|&at| !continues(at)).unwrap_or(SHOWN);
-        self.body.truncate(cut);
-        self.body.shrink_to_fit();
-        self.truncated = true;
         self
     }
 }
@@ -83,6 +137,11 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
         let _ = write!(text, "{byte:02x}");
     }
     text
+}
+
+/// Bodies are shown as text; bytes that are not UTF-8 show as U+FFFD.
+fn lossy_text<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&String::from_utf8_lossy(bytes))
 }
 
 /// A body as a report wrote it, as text (bytes that were not UTF-8 already shown as U+FFFD): its

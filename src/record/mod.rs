@@ -11,5 +11,5 @@ mod verdict;
 pub use baseline::{BaselineReport, Date, Deviation};
 pub use call::{Endpoint, PortalCall, RepoBinding, Role, TokenRole};
 pub use event::{Event, RunEnd, RunInfo};
-pub use http::{Exchange, FireError, HttpRequest, HttpResponse, Redirect, SHOWN};
+pub use http::{Body, Exchange, FireError, HttpRequest, HttpResponse, Redirect, SHOWN};
 pub use verdict::{CaseOutcome, CaseReport, Outcome, Shrunk, Summary, Verdict};

@@ -21,7 +21,7 @@ use super::{
     visible,
 };
 use crate::html::escape;
-use crate::record::{Event, RunEnd, RunInfo};
+use crate::record::{Body, Event, RunEnd, RunInfo};
 use crate::suite::Level;
 
 /// Bytes of the page after which cases are rows without details.
@@ -164,7 +164,7 @@ impl<W: Write> Html<W> {
         } else {
             let commands = if is_failure(case) || case.warnings().next().is_some() {
                 let info = self.info.as_ref().ok_or_else(|| io::Error::other("a case came before the run started"))?;
-                Some(self.reproducer.commands(info, &case.id, &case.request)?)
+                Some(self.reproducer.commands(info, case)?)
             } else {
                 None
             };
@@ -357,7 +357,7 @@ fn details(out: &mut String, row: usize, case: &CaseReport, commands: Option<&st
     let request = &case.request;
     let mut sent = format!("{} {}\n", request.method, clip(&request.url, TEXT));
     head_lines(&mut sent, &request.headers);
-    exchange_part(out, "Request", &sent, &request.body, REQUEST_BODY, request.body.len() as u64);
+    exchange_part(out, "Request", &sent, &request.body, REQUEST_BODY);
     match (&case.response, &case.error) {
         (Some(response), _) => {
             let mut head = format!("{}\n", response.status);
@@ -365,7 +365,7 @@ fn details(out: &mut String, row: usize, case: &CaseReport, commands: Option<&st
             if let Some(note) = &response.note {
                 let _ = writeln!(head, "({})", clip(note, TEXT));
             }
-            exchange_part(out, "Response", &head, &response.body, ANSWER_BODY, response.length);
+            exchange_part(out, "Response", &head, &response.body, ANSWER_BODY);
         }
         (None, error) => {
             let _ = writeln!(
@@ -445,11 +445,12 @@ fn diff_lines(text: &str) -> String {
     out
 }
 
-/// A request or response: its head, a blank line and its body, cut at `cap`; `length` is the
-/// whole body's, of which the harness may have kept less.
-fn exchange_part(out: &mut String, heading: &str, head: &str, body: &[u8], cap: usize, length: u64) {
-    let (text, _) = excerpt(body, cap);
+/// A request or response: its head, a blank line and its body, cut at `cap`; the harness may
+/// have kept less of the body than its whole length.
+fn exchange_part(out: &mut String, heading: &str, head: &str, body: &Body, cap: usize) {
+    let (text, _) = excerpt(&body.bytes, cap);
     let _ = write!(out, "<h3>{heading}</h3>\n<pre>{}\n{}</pre>\n", esc(head), esc(&text));
+    let length = body.length;
     let left_out = length.saturating_sub(text.len() as u64);
     if left_out > 0 {
         let _ = writeln!(out, "<p class=\"muted\">{left_out} more bytes not shown, of {length}.</p>");

@@ -16,7 +16,7 @@ use std::io::{self, Write};
 use super::reproduce::{PORTS_CLOSED, Reproducer};
 use super::{CaseOutcome, CaseReport, Left, NotRun, Sink, clip, excerpt, failed, is_failure, summary_line, visible};
 use crate::checks::Outcome;
-use crate::record::{Event, PortalCall, RunEnd, RunInfo};
+use crate::record::{Body, Event, PortalCall, RunEnd, RunInfo};
 use crate::suite::Level;
 
 /// Cases given a line of their own; the rest are counted.
@@ -213,13 +213,13 @@ impl<W: Write> Human<W> {
 
     fn recap(&mut self, case: &CaseReport, what: String) -> io::Result<Recap> {
         let info = self.info.as_ref().ok_or_else(|| io::Error::other("a case came before the run started"))?;
-        let commands = self.reproducer.commands(info, &case.id, &case.request)?;
+        let commands = self.reproducer.commands(info, case)?;
         let shrunk = match &case.shrunk {
             Some(shrunk) => {
                 let mutations = serde_json::to_string(&shrunk.mutations).unwrap_or_default();
                 let line =
                     format!("shrunk in {} steps to the valid request with {}", shrunk.steps, clip(&mutations, MESSAGE));
-                Some((line, self.reproducer.curl(&format!("{}.shrunk", case.id), &shrunk.request)?))
+                Some((line, self.reproducer.curl(&format!("{}.shrunk", case.id), &shrunk.request, &shrunk.reproduce)?))
             }
             None => None,
         };
@@ -420,7 +420,7 @@ fn case_lines(out: &mut String, case: &CaseReport, paint: Paint, detailed: bool)
         if let Some(note) = &response.note {
             let _ = writeln!(out, "{DETAIL}{}", one_line(&clip(note, MESSAGE)));
         }
-        body_lines(out, &response.body, response.length);
+        body_lines(out, &response.body);
     }
     if let Some(error) = &case.error {
         let _ = writeln!(out, "{DETAIL}{}", one_line(&clip(error, MESSAGE)));
@@ -428,14 +428,15 @@ fn case_lines(out: &mut String, case: &CaseReport, paint: Paint, detailed: bool)
 }
 
 /// The first lines of an answer's body, made visible, under a line that says how long the whole
-/// body was (`length`: what the harness kept of it may be less).
-fn body_lines(out: &mut String, body: &[u8], length: u64) {
+/// body was (what the harness kept of it may be less).
+fn body_lines(out: &mut String, body: &Body) {
+    let length = body.length;
     if length == 0 {
         let _ = writeln!(out, "{DETAIL}answer body: empty");
         return;
     }
     let _ = writeln!(out, "{DETAIL}answer body ({length} bytes):");
-    let (text, _) = excerpt(body, BODY_BYTES);
+    let (text, _) = excerpt(&body.bytes, BODY_BYTES);
     let mut lines = text.lines();
     let mut shown = 0;
     for line in lines.by_ref().take(BODY_LINES) {
@@ -495,8 +496,7 @@ mod tests {
         sink.event(&Event::Started(&info)).expect("written");
         let mut case = sample::cases().swap_remove(1);
         if let Some(response) = case.response.as_mut() {
-            response.body = vec![b'<'; 2 << 20];
-            response.length = 2 << 20;
+            response.body = vec![b'<'; 2 << 20].into();
         }
         for i in 0..5_000 {
             case.id = format!("malformed/generated#{i}");

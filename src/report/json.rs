@@ -17,13 +17,11 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 
 use super::Sink;
 use super::reproduce::{Reproducer, inline, replay};
 use crate::payload::HttpRequest;
-use crate::record::http::hex;
-use crate::record::{CaseOutcome, CaseReport, Event, RunEnd, RunInfo, SHOWN};
+use crate::record::{CaseOutcome, CaseReport, Event, RunEnd, RunInfo};
 
 /// Where the document is: which array is open, and whether it has an element yet.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -85,17 +83,19 @@ impl<W: Write> Json<W> {
 
     fn judged(&mut self, case: &CaseReport) -> io::Result<()> {
         self.next_case()?;
-        let reproduce = self.reproduce(case, &case.id, &case.request)?;
+        let reproduce = self.reproduce(case, &case.id, &case.request, &case.reproduce)?;
         let shrunk = match &case.shrunk {
-            Some(shrunk) => Some(self.reproduce(case, &format!("{}.shrunk", case.id), &shrunk.request)?),
+            Some(shrunk) => {
+                Some(self.reproduce(case, &format!("{}.shrunk", case.id), &shrunk.request, &shrunk.reproduce)?)
+            }
             None => None,
         };
-        let as_recorded = case.request.body.len() <= SHOWN
+        let as_recorded = case.request.body.fits_shown()
             && reproduce == case.reproduce
             && case
                 .shrunk
                 .as_ref()
-                .is_none_or(|s| s.request.body.len() <= SHOWN && Some(&s.reproduce) == shrunk.as_ref());
+                .is_none_or(|s| s.request.body.fits_shown() && Some(&s.reproduce) == shrunk.as_ref());
         if as_recorded {
             // Almost every case: written as the record has it, with no copy.
             return serde_json::to_writer(&mut self.out, case).map_err(io::Error::from);
@@ -103,10 +103,10 @@ impl<W: Write> Json<W> {
         // A request too long to show whole, or a command too long for a shell: the case as a
         // document, with those parts replaced. Rare (the oversize cases), so the copy is cheap.
         let mut value = serde_json::to_value(case)?;
-        value["request"] = shown(&case.request)?;
+        value["request"] = serde_json::to_value(case.request.shown())?;
         value["reproduce"] = Value::String(reproduce);
         if let (Some(shrunk), Some(reproduce)) = (&case.shrunk, shrunk) {
-            value["shrunk"]["request"] = shown(&shrunk.request)?;
+            value["shrunk"]["request"] = serde_json::to_value(shrunk.request.shown())?;
             value["shrunk"]["reproduce"] = Value::String(reproduce);
         }
         serde_json::to_writer(&mut self.out, &value).map_err(io::Error::from)
@@ -115,13 +115,20 @@ impl<W: Write> Json<W> {
     /// The command that sends `request` of `case` again. Only a case that did not pass gets a
     /// file beside the report for its long body (within the files' budget); a passing one (an
     /// oversize case a good handler passes) gets the `replay` command instead, so a passing run
-    /// leaves no files behind.
-    fn reproduce(&mut self, case: &CaseReport, name: &str, request: &HttpRequest) -> io::Result<String> {
+    /// leaves no files behind. `recorded` is the command the record holds (see
+    /// [`Reproducer::curl`]).
+    fn reproduce(
+        &mut self,
+        case: &CaseReport,
+        name: &str,
+        request: &HttpRequest,
+        recorded: &str,
+    ) -> io::Result<String> {
         let info = self.info.as_ref().ok_or_else(|| out_of_order("a case"))?;
         let curl = match inline(request) {
             Some(command) => Some(command),
             None if matches!(case.outcome, CaseOutcome::Pass | CaseOutcome::Known) => None,
-            None => self.reproducer.curl(name, request)?,
+            None => self.reproducer.curl(name, request, recorded)?,
         };
         Ok(curl.unwrap_or_else(|| replay(info, &case.id)))
     }
@@ -187,31 +194,17 @@ impl<W: Write> Sink for Json<W> {
     }
 }
 
-/// `request` as a report shows it: its body cut at [`SHOWN`] bytes as an answer's is, with the
-/// length and the SHA-256 of the whole when cut; the reproduce command's file holds it all.
-fn shown(request: &HttpRequest) -> serde_json::Result<Value> {
-    if request.body.len() <= SHOWN {
-        return serde_json::to_value(request);
-    }
-    let (text, _) = super::excerpt(&request.body, SHOWN);
-    let value = json!({
-        "method": request.method,
-        "url": request.url,
-        "headers": request.headers,
-        "body": text,
-        "length": request.body.len(),
-        "sha256": hex(&Sha256::digest(&request.body)),
-    });
-    Ok(value)
-}
-
 fn out_of_order(what: &str) -> io::Error {
     io::Error::other(format!("{what} came out of order: the JSON report follows the run's events"))
 }
 
 #[cfg(test)]
 mod tests {
+    use sha2::{Digest, Sha256};
+
     use super::*;
+    use crate::record::SHOWN;
+    use crate::record::http::hex;
     use crate::report::{Format, sample};
 
     #[test]
@@ -258,7 +251,7 @@ mod tests {
     fn a_long_request_is_shown_cut_with_its_length_and_digest() {
         let scratch = sample::Scratch::new("json-long");
         let mut case = sample::cases().swap_remove(1);
-        case.request.body = vec![b'a'; 2 << 20];
+        case.request.body = vec![b'a'; 2 << 20].into();
         case.reproduce = case.request.to_curl();
         let text = sample::render(Format::Json, &[case], scratch.beside());
         assert!(text.len() < 200 << 10, "{} bytes", text.len());
@@ -274,11 +267,35 @@ mod tests {
         assert_eq!(std::fs::read(&file).map(|b| b.len()).ok(), Some(2 << 20));
     }
 
+    /// As `merge` reads a partition's report back and writes it again: the request holds only
+    /// the start of its body, and is written with the same length, digest and command.
+    #[test]
+    fn a_long_request_read_back_is_written_again_as_it_was() {
+        let first = sample::Scratch::new("json-long-first");
+        let mut case = sample::cases().swap_remove(1);
+        case.request.body = "é".repeat(1 << 20).into_bytes().into();
+        let case = [case];
+        let text = sample::render(Format::Json, &case, first.beside());
+        let written: Value = serde_json::from_str(&text).expect("one JSON document");
+        let read: [CaseReport; 1] = [serde_json::from_value(written["cases"][0].clone()).expect("a case")];
+        assert!(!read[0].request.body.is_whole());
+        let again = sample::Scratch::new("json-long-again");
+        let text = sample::render(Format::Json, &read, again.beside());
+        let rewritten: Value = serde_json::from_str(&text).expect("one JSON document");
+        assert_eq!(rewritten["cases"][0], written["cases"][0]);
+        // Every format gives the command the partition wrote, which reads its file.
+        assert_eq!(
+            sample::render(Format::Junit, &read, again.beside()),
+            sample::render(Format::Junit, &case, first.beside())
+        );
+        assert!(!again.0.join(crate::report::BODIES).exists(), "no file of the body's start");
+    }
+
     #[test]
     fn a_long_request_that_passed_is_replayed_not_written_beside() {
         let scratch = sample::Scratch::new("json-long-pass");
         let mut case = sample::cases().swap_remove(0);
-        case.request.body = vec![b'a'; 2 << 20];
+        case.request.body = vec![b'a'; 2 << 20].into();
         let text = sample::render(Format::Json, &[case], scratch.beside());
         let json: Value = serde_json::from_str(&text).expect("one JSON document");
         assert_eq!(

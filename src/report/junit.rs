@@ -99,7 +99,7 @@ impl<W: Write> Junit<W> {
         let commands = match case.outcome {
             CaseOutcome::Fail | CaseOutcome::Error => {
                 let info = self.info.as_ref().ok_or_else(|| io::Error::other("a case came before the run started"))?;
-                format!("\nreproduce:\n{}", self.reproducer.commands(info, &case.id, &case.request)?)
+                format!("\nreproduce:\n{}", self.reproducer.commands(info, case)?)
             }
             _ => String::new(),
         };

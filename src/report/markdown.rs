@@ -20,7 +20,7 @@ use super::{
     CaseOutcome, CaseReport, Left, NotRun, Sink, Verdict, clip, excerpt, is_failure, seconds, verdict, visible,
 };
 use crate::html::escape;
-use crate::record::{Event, RunEnd, RunInfo};
+use crate::record::{Body, Event, RunEnd, RunInfo};
 
 /// The longest comment written, in bytes (so in characters too).
 const LIMIT: usize = 60_000;
@@ -115,7 +115,7 @@ impl<W: Write> Markdown<W> {
             let room = FOLDS.saturating_sub(self.folded).min(FOLD);
             let mut folded = false;
             if !self.full && fold(case, "", true).len() + COMMANDS <= room {
-                let commands = self.reproducer.commands(info, &case.id, &case.request)?;
+                let commands = self.reproducer.commands(info, case)?;
                 let fold = fold(case, &commands, self.folds.is_empty());
                 folded = fold.len() <= room;
                 if folded {
@@ -415,7 +415,7 @@ fn fold(case: &CaseReport, commands: &str, open: bool) -> String {
     }
     let request = &case.request;
     let _ = writeln!(out, "**Sent** {}\n", code_span(&clip(&format!("{} {}", request.method, request.url), MESSAGE)));
-    body(&mut out, &request.body, request.body.len() as u64);
+    body(&mut out, &request.body);
     match (&case.response, &case.error) {
         (Some(response), _) => {
             let content_type = response.header("content-type").unwrap_or("no Content-Type");
@@ -428,7 +428,7 @@ fn fold(case: &CaseReport, commands: &str, open: bool) -> String {
             if let Some(note) = &response.note {
                 let _ = writeln!(out, "({})\n", plain(&clip(note, NOTE)));
             }
-            body(&mut out, &response.body, response.length);
+            body(&mut out, &response.body);
         }
         (None, error) => {
             let _ = writeln!(out, "**No answer**: {}\n", plain(&clip(error.as_deref().unwrap_or("none"), MESSAGE)));
@@ -459,14 +459,15 @@ fn fold(case: &CaseReport, commands: &str, open: bool) -> String {
     out
 }
 
-/// A body in a fenced block, cut at [`BODY`], or a note that there was none; `length` is the
-/// whole body's, of which the harness may have kept less.
-fn body(out: &mut String, bytes: &[u8], length: u64) {
+/// A body in a fenced block, cut at [`BODY`], or a note that there was none; the harness may
+/// have kept less of it than its whole length.
+fn body(out: &mut String, body: &Body) {
+    let length = body.length;
     if length == 0 {
         out.push_str("(empty body)\n\n");
         return;
     }
-    let (text, _) = excerpt(bytes, BODY);
+    let (text, _) = excerpt(&body.bytes, BODY);
     out.push_str(&code_block("text", &text));
     let left_out = length.saturating_sub(text.len() as u64);
     if left_out > 0 {

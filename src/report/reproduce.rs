@@ -11,7 +11,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::payload::{HttpRequest, Wire};
-use crate::record::RunInfo;
+use crate::record::{Body, CaseReport, RunInfo};
 
 /// The directory, beside the report, of the files the commands read.
 pub const BODIES: &str = "b24-conform-bodies";
@@ -53,9 +53,9 @@ impl Reproducer {
 
     /// The commands that reproduce case `id` of the run `info`, one a line: the curl that sends
     /// `request` again (unless its files would pass the budget), then the `replay` line.
-    pub fn commands(&mut self, info: &RunInfo, id: &str, request: &HttpRequest) -> io::Result<String> {
-        let replay = replay(info, id);
-        Ok(match self.curl(id, request)? {
+    pub fn commands(&mut self, info: &RunInfo, case: &CaseReport) -> io::Result<String> {
+        let replay = replay(info, &case.id);
+        Ok(match self.curl(&case.id, &case.request, &case.reproduce)? {
             Some(curl) => format!("{curl}\n{replay}"),
             None => replay,
         })
@@ -63,9 +63,16 @@ impl Reproducer {
 
     /// A curl command that sends `request` again; `name` (a case id, or one with a suffix) names
     /// the files it reads, if it needs any. None when they would pass the budget.
-    pub fn curl(&mut self, name: &str, request: &HttpRequest) -> io::Result<Option<String>> {
+    ///
+    /// A request the record holds only the start of (a partition's report read back by `merge`)
+    /// cannot be written to a file again: its command is the curl `recorded` for it, which reads
+    /// the whole body from the partition's file, if the partition wrote one.
+    pub fn curl(&mut self, name: &str, request: &HttpRequest, recorded: &str) -> io::Result<Option<String>> {
         if let Some(command) = inline(request) {
             return Ok(Some(command));
+        }
+        if !request.body.is_whole() {
+            return Ok(recorded.starts_with(CURL).then(|| recorded.to_owned()));
         }
         let body = inline_body(&request.body);
         let mut target = target(request);
@@ -80,7 +87,7 @@ impl Reproducer {
             }
             config
         });
-        let body_file = if body.is_none() { request.body.len() } else { 0 };
+        let body_file = if body.is_none() { request.body.bytes.len() } else { 0 };
         let needed = body_file + config.as_ref().map_or(0, String::len);
         if self.files + 2 > FILES || self.bytes + needed as u64 > FILE_BYTES {
             return Ok(None);
@@ -88,7 +95,7 @@ impl Reproducer {
         let body = match body {
             Some(body) => body,
             None => {
-                let path = self.write(&format!("{}.body", file_name(name)), &request.body)?;
+                let path = self.write(&format!("{}.body", file_name(name)), &request.body.bytes)?;
                 format!(" --data-binary @{}", shell_quote(&path))
             }
         };
@@ -138,8 +145,12 @@ fn target(request: &HttpRequest) -> String {
 }
 
 /// ` --data-binary 'BODY'`, or nothing for no body; None when the body is too long for a command
-/// line or cannot be shown as it is.
-fn inline_body(body: &[u8]) -> Option<String> {
+/// line, cannot be shown as it is, or is not all there.
+fn inline_body(body: &Body) -> Option<String> {
+    if !body.is_whole() {
+        return None;
+    }
+    let body = &body.bytes;
     if body.is_empty() {
         return Some(String::new());
     }
@@ -227,7 +238,7 @@ mod tests {
             method: "POST".into(),
             url: url.into(),
             headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
-            body: body.to_vec(),
+            body: body.to_vec().into(),
         }
     }
 
@@ -236,7 +247,7 @@ mod tests {
         let dir = Scratch::new("reproduce-short");
         let mut reproducer = Reproducer::new(Some(dir.0.clone()));
         let request = request("http://127.0.0.1:9/h?A=1", b"a='b'");
-        assert_eq!(reproducer.curl("valid/one", &request).expect("no file needed"), Some(request.to_curl()));
+        assert_eq!(reproducer.curl("valid/one", &request, "").expect("no file needed"), Some(request.to_curl()));
         assert_eq!(reproducer.last_line(), None);
         assert!(!dir.0.join(BODIES).exists(), "no file for a short request");
     }
@@ -248,7 +259,7 @@ mod tests {
         let body = vec![b'x'; 2 << 20];
         let long = format!("http://127.0.0.1:9/h?LANG={}", "y".repeat(16 << 10));
         let command = reproducer
-            .curl("oversize/PLACEMENT_OPTIONS-1MiB#2", &request(&long, &body))
+            .curl("oversize/PLACEMENT_OPTIONS-1MiB#2", &request(&long, &body), "")
             .expect("written")
             .expect("within the budget");
         assert!(command.len() < 400, "{command}");
@@ -271,7 +282,8 @@ mod tests {
     fn a_body_with_control_characters_is_never_inline() {
         let dir = Scratch::new("reproduce-control");
         let mut reproducer = Reproducer::new(Some(dir.0.clone()));
-        let command = reproducer.curl("x", &request("http://h/", b"a\x1b[2Jb")).expect("written").expect("a command");
+        let command =
+            reproducer.curl("x", &request("http://h/", b"a\x1b[2Jb"), "").expect("written").expect("a command");
         assert!(command.ends_with("x.body'"), "{command}");
         assert!(!command.contains('\x1b'));
     }
@@ -282,7 +294,7 @@ mod tests {
         let mut reproducer = Reproducer::new(Some(dir.0.clone()));
         let body = vec![b'x'; 1 << 20];
         let written = (0..100)
-            .filter(|i| reproducer.curl(&format!("c{i}"), &request("http://h/", &body)).expect("written").is_some())
+            .filter(|i| reproducer.curl(&format!("c{i}"), &request("http://h/", &body), "").expect("written").is_some())
             .count();
         assert_eq!(written as u64, FILE_BYTES >> 20);
         let info = RunInfo {
@@ -295,7 +307,9 @@ mod tests {
             cases: 1,
             notes: Vec::new(),
         };
-        let commands = reproducer.commands(&info, "c100", &request("http://h/", &body)).expect("no file");
+        let mut case = crate::report::sample::cases().swap_remove(1);
+        (case.id, case.request) = ("c100".into(), request("http://h/", &body));
+        let commands = reproducer.commands(&info, &case).expect("no file");
         assert_eq!(commands, "b24-conform replay c100 --seed 1", "past the budget, the replay line alone");
     }
 

@@ -47,7 +47,7 @@ pub fn request(body: &str) -> HttpRequest {
         method: "POST".into(),
         url: "http://127.0.0.1:9/handler?DOMAIN=127.0.0.1%3A1&PROTOCOL=0".into(),
         headers: vec![("content-type".into(), "application/x-www-form-urlencoded".into())],
-        body: body.as_bytes().to_vec(),
+        body: body.as_bytes().to_vec().into(),
     }
 }
 
@@ -83,9 +83,7 @@ pub fn answer(content_type: &str, body: &str) -> HttpResponse {
     HttpResponse {
         status: 200,
         headers: vec![("content-type".into(), content_type.into())],
-        body: body.as_bytes().to_vec(),
-        length: body.len() as u64,
-        sha256: None,
+        body: body.as_bytes().to_vec().into(),
         truncated: false,
         note: None,
         elapsed_ms: 7,
@@ -231,12 +229,11 @@ pub fn huge() -> CaseReport {
     let mut case = cases().swap_remove(1);
     let body = "<`".repeat(1 << 20);
     let response = case.response.as_mut().expect("an answer");
-    response.body = body.clone().into_bytes();
-    response.length = response.body.len() as u64;
+    response.body = body.clone().into_bytes().into();
     response.headers = (0..1000).map(|i| (format!("x-{i}"), HOSTILE.repeat(10))).collect();
     case.portal_calls = (0..100).map(|_| call(Some(1))).collect();
     case.checks[1].message = format!("answered 200: {}", &body[..64 << 10]);
-    case.request.body = vec![b'x'; 1 << 20];
+    case.request.body = vec![b'x'; 1 << 20].into();
     case.reproduce = case.request.to_curl();
     case
 }

@@ -192,8 +192,8 @@ fn response_record(out: &mut String, response: &HttpResponse) {
             let _ = writeln!(out, "  {name}: {value}");
         }
     }
-    let text = response.body_text();
-    let cut = if response.truncated { format!(", cut at {} bytes", response.body.len()) } else { String::new() };
+    let text = response.body.text();
+    let cut = if response.truncated { format!(", cut at {} bytes", response.body.bytes.len()) } else { String::new() };
     if text.trim().is_empty() {
         let _ = writeln!(out, "body: empty{cut}");
         return;
@@ -244,7 +244,7 @@ fn sorted_json(value: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Endpoint, HttpRequest, PortalCall, Role, TokenRole};
+    use crate::record::{Body, Endpoint, HttpRequest, PortalCall, Role, TokenRole};
 
     fn exchange(headers: &[(&str, &str)], body: &str) -> Exchange {
         Exchange {
@@ -252,15 +252,13 @@ mod tests {
                 method: "POST".into(),
                 url: "http://127.0.0.1:1/".into(),
                 headers: vec![],
-                body: vec![],
+                body: Body::default(),
             },
             redirects: Vec::new(),
             response: Ok(HttpResponse {
                 status: 200,
                 headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
-                body: body.as_bytes().to_vec(),
-                length: body.len() as u64,
-                sha256: None,
+                body: body.as_bytes().to_vec().into(),
                 truncated: false,
                 note: None,
                 elapsed_ms: 3,
