@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use b24_conform::payload::{Binding, HttpRequest, Payload, Wire};
+use b24_conform::payload::{Binding, Payload, Wire};
 use b24_conform::portal::Portal;
+use b24_conform::record::HttpRequest;
 use futures::StreamExt;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_b24-conform");

@@ -19,9 +19,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::checks;
-use crate::record::{CaseReport, Outcome, Verdict};
-
-pub use crate::record::{BaselineReport, Date, Deviation};
+use crate::record::{BaselineReport, CaseReport, Date, Deviation, Outcome, Verdict};
 
 /// A baseline file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -209,7 +207,7 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::CaseOutcome;
+    use crate::record::CaseOutcome;
 
     #[test]
     fn dates() {

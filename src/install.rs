@@ -8,7 +8,8 @@
 
 use url::Url;
 
-use crate::payload::{Binding, Field, HttpRequest, Payload, Wire};
+use crate::payload::{Binding, Field, Payload, Wire};
+use crate::record::HttpRequest;
 use crate::suite::{Case, CaseKind, Evidence, EvidenceKind, Expectation, Level, TokenState, catalog_payload};
 
 /// How Bitrix24 installs the app.

@@ -13,7 +13,8 @@ use toml::Spanned;
 use url::Url;
 
 use crate::install::{self, InstallForm};
-use crate::payload::{Binding, Field, HttpRequest, Wire, opaque_token};
+use crate::payload::{Binding, Field, Wire, opaque_token};
+use crate::record::HttpRequest;
 use crate::suite::plan::Part;
 use crate::suite::{Case, CaseKind, Evidence, Expectation, Level, catalog_payload};
 

@@ -3,7 +3,7 @@
 //!
 //! The flow reads one way: [`suite`] files become [`suite::Case`]s; [`fire`] sends each to the
 //! handler while the mock [`portal`] answers the handler's calls back; [`checks`] judge each
-//! [`fire::Exchange`]; [`report`] renders the verdicts. [`run`] wires them together, and
+//! [`record::Exchange`]; [`report`] renders the verdicts. [`run`] wires them together, and
 //! [`reference`] is a built-in handler that does everything right, or has one chosen defect;
 //! [`launch`] starts a handler under test from a command.
 

@@ -172,8 +172,7 @@ mod tests {
         let _ = std::fs::remove_dir_all(dir);
     }
 
-    use crate::payload::HttpRequest;
-    use crate::record::{Body, Outcome};
+    use crate::record::{Body, HttpRequest, Outcome};
     use crate::suite::{Draw, Level, SuiteSource, load};
 
     /// The report of case `id` of the built-in catalog (seed 24), every check passing but

@@ -5,7 +5,7 @@ mod common;
 
 use common::collect;
 
-use b24_conform::portal::{Endpoint, Role, TokenRole};
+use b24_conform::record::{Endpoint, Role, TokenRole};
 use b24_conform::run::{Handler, RunConfig};
 use b24_conform::suite::Draw;
 

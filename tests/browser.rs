@@ -15,10 +15,10 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, post};
-use b24_conform::checks::Outcome;
 use b24_conform::install::InstallForm;
 use b24_conform::payload::frame::USER_AGENT;
-use b24_conform::report::{CaseOutcome, CaseReport, Format, RunReport};
+use b24_conform::record::{CaseOutcome, CaseReport, Outcome};
+use b24_conform::report::{Format, RunReport};
 use b24_conform::run::{Handler, RunConfig};
 
 /// What a test handler was sent: per path, the headers and query of each request.

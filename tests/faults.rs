@@ -9,10 +9,11 @@ use common::collect;
 
 use std::collections::BTreeSet;
 
-use b24_conform::checks::{self, Outcome};
+use b24_conform::checks;
 use b24_conform::install;
+use b24_conform::record::{CaseOutcome, Outcome};
 use b24_conform::reference::Fault;
-use b24_conform::report::{CaseOutcome, RunReport};
+use b24_conform::report::RunReport;
 use b24_conform::run::{Handler, RunConfig};
 use b24_conform::snapshot::{self, SnapshotConfig};
 use b24_conform::suite::Level;

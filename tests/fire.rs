@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use b24_conform::fire::{self, FireError, Limits};
-use b24_conform::payload::HttpRequest;
+use b24_conform::fire::{self, Limits};
+use b24_conform::record::{FireError, HttpRequest};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A one-connection HTTP server that answers `body_len` bytes, or never answers.

@@ -7,8 +7,9 @@ mod common;
 use common::collect;
 
 use b24_conform::generate::Mutation;
+use b24_conform::record::CaseOutcome;
 use b24_conform::reference::Fault;
-use b24_conform::report::{CaseOutcome, RunReport};
+use b24_conform::report::RunReport;
 use b24_conform::run::{Handler, RunConfig};
 
 #[tokio::test(flavor = "multi_thread")]

@@ -48,9 +48,9 @@ async fn the_installation_page_form_installs_the_app_too() {
     assert_eq!(installed.id, "install/frame");
     assert!(installed.request.url.contains("DOMAIN=") && !installed.request.url.contains("event"));
     let html = installed.checks.iter().find(|v| v.id == "html-response").unwrap();
-    assert_eq!(html.outcome, b24_conform::checks::Outcome::Pass, "the installation page is a page: {}", html.message);
+    assert_eq!(html.outcome, b24_conform::record::Outcome::Pass, "the installation page is a page: {}", html.message);
     let bound = installed.checks.iter().find(|v| v.id == "binds-landing-settings").unwrap();
-    assert_eq!(bound.outcome, b24_conform::checks::Outcome::Pass, "{}", bound.message);
+    assert_eq!(bound.outcome, b24_conform::record::Outcome::Pass, "{}", bound.message);
 }
 
 /// The ONAPPINSTALL the run posts parses as the official SDKs parse it: b24pysdk

@@ -5,11 +5,11 @@ mod common;
 
 use common::collect;
 
-use b24_conform::checks::Outcome;
 use b24_conform::fire;
 use b24_conform::journey::forged_application_token;
 use b24_conform::portal::Portal;
-use b24_conform::report::{CaseOutcome, CaseReport, RunReport};
+use b24_conform::record::{CaseOutcome, CaseReport, Outcome};
+use b24_conform::report::RunReport;
 use b24_conform::run::{Handler, RunConfig};
 use b24_conform::suite::{self, Draw, SuiteSource, TokenState};
 use serde_json::Value;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-use b24_conform::portal::{Role, TokenRole};
+use b24_conform::record::{Role, TokenRole};
 
 use b24_conform::run::{Handler, RunConfig};
 

@@ -1,7 +1,8 @@
 //! The mock portal answers as Bitrix24 does (PROTOCOL.md sections 2–4), read like the docs.
 
 use b24_conform::fire;
-use b24_conform::portal::{Endpoint, OauthClient, Portal, PortalConfig, Role, TokenRole};
+use b24_conform::portal::{OauthClient, Portal, PortalConfig};
+use b24_conform::record::{Endpoint, Role, TokenRole};
 use b24_conform::suite::TokenState;
 use serde_json::{Value, json};
 
@@ -546,10 +547,9 @@ async fn batch_resolves_references_halts_and_records_its_commands() {
 /// `'method' => 'batch'`): the portal records it as a call of its own.
 #[tokio::test]
 async fn a_bind_inside_a_batch_passes_binds_landing_settings() {
-    use b24_conform::checks::{self, Context, Outcome};
-    use b24_conform::fire::{Exchange, HttpResponse};
+    use b24_conform::checks::{self, Context};
     use b24_conform::install::{self, InstallForm};
-    use b24_conform::payload::HttpRequest;
+    use b24_conform::record::{Exchange, HttpRequest, HttpResponse, Outcome};
 
     let portal = portal(TokenState::Valid).await;
     let judge = |portal_calls| {

@@ -8,7 +8,7 @@ use common::collect;
 
 use axum::Router;
 use axum::http::header;
-use b24_conform::checks::Outcome;
+use b24_conform::record::Outcome;
 use b24_conform::run::{Handler, RunConfig};
 use b24_conform::suite::{Expectation, TokenState};
 

@@ -6,7 +6,8 @@ mod common;
 use common::collect;
 
 use b24_conform::fire;
-use b24_conform::portal::{Authority, HandshakeFailures, Portal, PortalConfig, Role};
+use b24_conform::portal::{Authority, HandshakeFailures, Portal, PortalConfig};
+use b24_conform::record::Role;
 use b24_conform::run::{Handler, RunConfig};
 use b24_conform::suite::TokenState;
 

@@ -1,9 +1,6 @@
 //! What the checks' unit tests judge: a small exchange, built one way for all of them.
 
-use crate::fire::{Exchange, HttpResponse};
-use crate::payload::HttpRequest;
-use crate::portal::{Endpoint, PortalCall, Role, TokenRole};
-use crate::record::Body;
+use crate::record::{Body, Endpoint, Exchange, HttpRequest, HttpResponse, PortalCall, Role, TokenRole};
 
 /// A POST to `url` answered `status` with the HTML `body`, and the portal `calls` made meanwhile.
 pub fn exchange(url: &str, status: u16, body: &str, calls: Vec<PortalCall>) -> Exchange {

@@ -2,7 +2,7 @@
 
 use super::{Check, Citation, Grade, fail, not_exercised, pass, skip};
 use crate::payload::LANDING_SETTINGS;
-use crate::portal::Role;
+use crate::record::Role;
 use crate::suite::{EvidenceKind, Level};
 
 pub const BINDS_LANDING_SETTINGS: Check = Check {
@@ -58,9 +58,10 @@ pub const BINDS_LANDING_SETTINGS: Check = Check {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::Context;
     use crate::checks::fixture::exchange;
-    use crate::checks::{Context, Outcome};
     use crate::install::{self, InstallForm};
+    use crate::record::Outcome;
 
     /// An installation page that called nothing from its server may bind from its JavaScript;
     /// an installation event that called nothing has bound nothing.

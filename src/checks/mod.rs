@@ -18,8 +18,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::record::Exchange;
-pub use crate::record::{Outcome, Verdict};
+use crate::record::{Exchange, Outcome, Verdict};
 use crate::snapshot::Snapshots;
 use crate::suite::{Case, EvidenceKind, Level};
 

@@ -2,8 +2,7 @@
 //! belongs to `no-server-error` alone; the other two judge only 1xx–4xx answers.
 
 use super::{Check, Citation, Finding, Grade, fail, pass, skip};
-use crate::fire::Exchange;
-use crate::portal::PortalCall;
+use crate::record::{Exchange, PortalCall};
 use crate::suite::{Case, EvidenceKind, Expectation, Level};
 
 pub const NO_SERVER_ERROR: Check = Check {
@@ -136,8 +135,8 @@ fn after_redirects(exchange: &Exchange) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::Outcome;
     use crate::checks::fixture::{call, exchange};
+    use crate::record::Outcome;
 
     /// Only a gateway answer to the portal's own overload or failure is lowered to should.
     #[test]

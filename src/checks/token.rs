@@ -3,7 +3,7 @@
 
 use super::{Check, Citation, Grade, fail, not_exercised, pass, skip};
 use crate::journey::Action;
-use crate::portal::{Endpoint, Role, TokenRole};
+use crate::record::{Endpoint, Role, TokenRole};
 use crate::suite::{Case, CaseKind, EvidenceKind, Expectation, Level, TokenState};
 
 pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
@@ -176,9 +176,10 @@ fn calls_expected(case: &Case) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::checks::Context;
     use crate::checks::fixture::{call, exchange};
-    use crate::checks::{Context, Outcome};
     use crate::install::{self, InstallForm};
+    use crate::record::Outcome;
 
     /// The answer half of token-stays-home, which no fault of the reference handler exercises:
     /// a page that carries the request's REFRESH_ID back fails; the same page without it passes.
@@ -217,7 +218,7 @@ mod tests {
         let case = install::case(InstallForm::Frame);
         let location = format!("/page?AUTH_ID={}", case.payload.auth_id);
         let mut exchange = exchange("http://127.0.0.1:7/", 200, "<p>Settings</p>", Vec::new());
-        exchange.redirects = vec![crate::fire::Redirect {
+        exchange.redirects = vec![crate::record::Redirect {
             status: 303,
             to: format!("http://127.0.0.1:7{location}"),
             location,

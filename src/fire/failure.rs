@@ -7,8 +7,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use url::Url;
 
-use crate::payload::HttpRequest;
-use crate::record::FireError;
+use crate::record::{FireError, HttpRequest};
 
 /// Headers an answer may have at most. Browsers bound the size of the head, not the count; far
 /// above what any page sends, and still a few kilobytes of parsing per answer.

@@ -4,7 +4,7 @@
 //! together at a handler that serves one request at a time.
 
 use super::{Limits, navigate};
-use crate::payload::HttpRequest;
+use crate::record::HttpRequest;
 
 /// Cases in a row with no HTTP answer at all after which a run stops firing. Twice the default
 /// `--jobs`: a dead handler is noticed after two or three waves of timeouts (about 3 ×
@@ -12,8 +12,8 @@ use crate::payload::HttpRequest;
 /// reloading, a full accept backlog under 8 connections) answers again long before 16 in a row.
 pub const DEFAULT_LIVENESS_LIMIT: usize = 16;
 
-/// Counts the cases that got no HTTP answer at all ([`super::Exchange::answered`]), in the order
-/// their answers (or timeouts) come, and says when to stop.
+/// Counts the cases that got no HTTP answer at all ([`crate::record::Exchange::answered`]), in
+/// the order their answers (or timeouts) come, and says when to stop.
 #[derive(Clone, Debug)]
 pub struct Liveness {
     limit: usize,

@@ -12,12 +12,11 @@ mod redirect;
 use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
-use crate::payload::HttpRequest;
+use crate::record::{FireError, HttpRequest, HttpResponse, SHOWN};
 
-pub use crate::record::{Exchange, FireError, HttpResponse, SHOWN};
 pub use failure::{MAX_HEAD_BYTES, MAX_HEADERS};
 pub use liveness::{DEFAULT_LIVENESS_LIMIT, Liveness, answers_alone, serial_handler_note};
-pub use redirect::{MAX_REDIRECTS, Navigation, Redirect, navigate};
+pub use redirect::{MAX_REDIRECTS, Navigation, navigate};
 
 /// Limits of one exchange.
 #[derive(Clone, Copy, Debug)]

@@ -9,10 +9,8 @@ use std::time::Instant;
 
 use url::Url;
 
-use super::{FireError, HttpResponse, Limits, fire_by};
-use crate::payload::HttpRequest;
-use crate::record::Body;
-pub use crate::record::Redirect;
+use super::{Limits, fire_by};
+use crate::record::{Body, FireError, HttpRequest, HttpResponse, Redirect};
 
 /// Redirects followed at most before the case errors. Chrome gives up after 20; a settings page
 /// that needs more than a few is broken already.

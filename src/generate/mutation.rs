@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::payload::{Field, HttpRequest, PLACEMENT_OPTIONS, Place, Wire, to_bitrix_json};
-use crate::record::Body;
+use crate::payload::{Field, PLACEMENT_OPTIONS, Place, Wire, to_bitrix_json};
+use crate::record::{Body, HttpRequest};
 
 /// One change to a request. Suite files name them as one-key tables, e.g.
 /// `{ remove = "member_id" }` or `{ set = { field = "PLACEMENT", value = "DEFAULT" } }`.

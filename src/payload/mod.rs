@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 pub use json::to_bitrix_json;
 pub use options::PlacementOptions;
-pub use wire::{HttpRequest, Wire};
+pub use wire::Wire;
 
 /// Where Bitrix24 puts a field: its `app.layout` template appends DOMAIN, PROTOCOL, LANG and
 /// APP_SID to the handler URL and posts the rest as a form (PROTOCOL.md 1.1).

@@ -4,7 +4,7 @@ use serde::Serialize;
 use url::{Url, form_urlencoded};
 
 use super::{Binding, Field, Place, frame};
-pub use crate::record::HttpRequest;
+use crate::record::HttpRequest;
 
 /// How the fields travel to the handler.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, Serialize, serde::Deserialize)]

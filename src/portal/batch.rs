@@ -11,9 +11,9 @@ use serde_json::{Map, Value, json};
 
 use super::State;
 use super::answer::Answer;
-use super::landing::RepoBinding;
 use super::params::{MAX_NESTING, Params, deeper_than, truthy};
 use super::rest::{Caller, dispatch, missing};
+use crate::record::RepoBinding;
 
 /// Most commands one `batch` runs (ERROR_BATCH_LENGTH_EXCEEDED beyond).
 const BATCH_LIMIT: usize = 50;

@@ -8,8 +8,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::answer::Answer;
-use super::landing::RepoBinding;
 use crate::payload::{Payload, opaque_token};
+use crate::record::RepoBinding;
 
 /// What the mock portal says about itself in its answers.
 pub(super) const MEMBER_SEED: &str = "b24-conform mock portal";

@@ -12,7 +12,7 @@ use super::State;
 use super::answer::Answer;
 use super::params::{Params, text};
 use super::rest::{Caller, Reply, missing};
-pub use crate::record::RepoBinding;
+use crate::record::RepoBinding;
 
 /// How many PAGE sites the mock portal has (ids 1..=PAGE_SITES).
 const PAGE_SITES: u64 = 40;

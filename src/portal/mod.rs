@@ -25,17 +25,15 @@ use wiremock::matchers::{any, path_regex};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
 use crate::payload::{Binding, opaque_token};
+use crate::record::{Endpoint, PortalCall, RepoBinding, Role, TokenRole};
 use crate::suite::TokenState;
 
-pub use crate::record::{Endpoint, PortalCall, Role};
 use answer::Answer;
 pub use installation::EventHandler;
 use installation::{Installation, MEMBER_SEED};
-pub use landing::RepoBinding;
 use params::Params;
 use tls::TlsFront;
 pub use tls::{Authority, AuthorityError, HandshakeFailures};
-pub use tokens::TokenRole;
 use tokens::Tokens;
 
 /// What a run tells the portal about the app, and answers on which sources disagree.

@@ -11,7 +11,8 @@ use super::State;
 use super::answer::{Answer, iso8601, unix_now};
 use super::installation::USER_ID;
 use super::params::Params;
-use super::tokens::{Refusal, TokenRole};
+use super::tokens::Refusal;
+use crate::record::TokenRole;
 
 /// How long an access token lives (auto-renewal.md: one hour).
 const LIFETIME: u64 = 3600;

@@ -9,10 +9,11 @@
 use serde_json::{Value, json};
 
 use super::answer::{Answer, iso8601, unix_now};
-use super::landing::{self, RepoBinding};
+use super::landing;
 use super::params::Params;
-use super::tokens::{Refusal, TokenRole};
+use super::tokens::Refusal;
 use super::{State, app, batch, installation, users};
+use crate::record::{RepoBinding, TokenRole};
 
 /// What the portal answered one REST call, and what it did on the way.
 pub(super) struct Outcome {

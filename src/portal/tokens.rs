@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::payload::opaque_token;
-pub use crate::record::TokenRole;
+use crate::record::TokenRole;
 use crate::suite::TokenState;
 
 /// Why the portal refuses a REST call's token.

@@ -16,12 +16,9 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::reproduce::{PORTS_CLOSED, Reproducer};
-use super::{
-    CaseOutcome, CaseReport, Left, NotRun, Sink, Verdict, clip, excerpt, is_failure, seconds, summary_line, verdict,
-    visible,
-};
+use super::{Left, NotRun, Sink, Verdict, clip, excerpt, is_failure, seconds, summary_line, verdict, visible};
 use crate::html::escape;
-use crate::record::{Body, Event, RunEnd, RunInfo};
+use crate::record::{Body, CaseOutcome, CaseReport, Event, RunEnd, RunInfo};
 use crate::suite::Level;
 
 /// Bytes of the page after which cases are rows without details.
@@ -269,7 +266,7 @@ impl<W: Write> Sink for Html<W> {
     }
 }
 
-fn baseline_rows(out: &mut String, baseline: &crate::baseline::BaselineReport) {
+fn baseline_rows(out: &mut String, baseline: &crate::record::BaselineReport) {
     let _ = writeln!(
         out,
         "<tr><th>Baseline</th><td><code>{}</code>: {} known, {} expired, {} fixed</td></tr>",

@@ -14,9 +14,8 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::reproduce::{PORTS_CLOSED, Reproducer};
-use super::{CaseOutcome, CaseReport, Left, NotRun, Sink, clip, excerpt, failed, is_failure, summary_line, visible};
-use crate::checks::Outcome;
-use crate::record::{Body, Event, PortalCall, RunEnd, RunInfo};
+use super::{Left, NotRun, Sink, clip, excerpt, failed, is_failure, summary_line, visible};
+use crate::record::{Body, CaseOutcome, CaseReport, Event, Outcome, PortalCall, RunEnd, RunInfo};
 use crate::suite::Level;
 
 /// Cases given a line of their own; the rest are counted.

@@ -20,8 +20,7 @@ use serde_json::{Value, json};
 
 use super::Sink;
 use super::reproduce::{Reproducer, inline, replay};
-use crate::payload::HttpRequest;
-use crate::record::{CaseOutcome, CaseReport, Event, RunEnd, RunInfo};
+use crate::record::{CaseOutcome, CaseReport, Event, HttpRequest, RunEnd, RunInfo};
 
 /// Where the document is: which array is open, and whether it has an element yet.
 #[derive(Clone, Copy, PartialEq, Eq)]

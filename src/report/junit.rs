@@ -21,9 +21,8 @@ use std::time::Duration;
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::reproduce::Reproducer;
-use super::{CaseOutcome, CaseReport, Sink, clip};
-use crate::checks::Outcome;
-use crate::record::{Event, RunEnd, RunInfo};
+use super::{Sink, clip};
+use crate::record::{CaseOutcome, CaseReport, Event, Outcome, RunEnd, RunInfo};
 use crate::suite::Evidence;
 
 /// Cases a `<testsuite>` holds at most: the writer's memory for them is bounded by it.

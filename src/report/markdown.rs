@@ -16,11 +16,9 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::reproduce::{PORTS_CLOSED, Reproducer};
-use super::{
-    CaseOutcome, CaseReport, Left, NotRun, Sink, Verdict, clip, excerpt, is_failure, seconds, verdict, visible,
-};
+use super::{Left, NotRun, Sink, Verdict, clip, excerpt, is_failure, seconds, verdict, visible};
 use crate::html::escape;
-use crate::record::{Body, Event, RunEnd, RunInfo};
+use crate::record::{Body, CaseOutcome, CaseReport, Event, RunEnd, RunInfo};
 
 /// The longest comment written, in bytes (so in characters too).
 const LIMIT: usize = 60_000;
@@ -329,7 +327,7 @@ fn more(out: &mut String, more: usize) {
     }
 }
 
-fn baseline_lines(out: &mut String, baseline: &crate::baseline::BaselineReport) {
+fn baseline_lines(out: &mut String, baseline: &crate::record::BaselineReport) {
     let _ = writeln!(
         out,
         "\nBaseline {}: {} known, {} expired, {} fixed.",

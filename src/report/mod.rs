@@ -20,12 +20,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::baseline::BaselineReport;
 use crate::payload::Wire;
-use crate::portal::PortalCall;
-use crate::record::{Event, RunEnd, RunInfo};
+use crate::record::{BaselineReport, CaseOutcome, CaseReport, Event, PortalCall, RunEnd, RunInfo, Summary};
 
-pub use crate::record::{CaseOutcome, CaseReport, Shrunk, Summary};
 pub use reproduce::BODIES;
 
 /// The formats a run's report is written in.

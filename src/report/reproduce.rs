@@ -10,8 +10,8 @@ use std::fmt::Write as _;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::payload::{HttpRequest, Wire};
-use crate::record::{Body, CaseReport, RunInfo};
+use crate::payload::Wire;
+use crate::record::{Body, CaseReport, HttpRequest, RunInfo};
 
 /// The directory, beside the report, of the files the commands read.
 pub const BODIES: &str = "b24-conform-bodies";

@@ -7,12 +7,12 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use super::{CaseOutcome, CaseReport, Format, SinkOptions, Summary};
-use crate::checks::{Outcome, Verdict};
-use crate::fire::HttpResponse;
-use crate::payload::{HttpRequest, Wire};
-use crate::portal::{Endpoint, PortalCall, Role, TokenRole};
-use crate::record::{Event, RunEnd, RunInfo};
+use super::{Format, SinkOptions};
+use crate::payload::Wire;
+use crate::record::{
+    CaseOutcome, CaseReport, Endpoint, Event, HttpRequest, HttpResponse, Outcome, PortalCall, Role, RunEnd, RunInfo,
+    Summary, TokenRole, Verdict,
+};
 use crate::suite::{Evidence, EvidenceKind, Expectation, Level};
 
 /// Markup, a fence longer than any a writer starts with, an XML CDATA end, a character XML 1.0

@@ -15,8 +15,8 @@ use crate::install::{self, InstallForm};
 use crate::journey::{self, Action, AppToken, ONAPPUNINSTALL};
 use crate::launch::{self, HandlerProcess};
 use crate::payload::{Binding, LANDING_SETTINGS, Payload, Wire, opaque_token};
-use crate::portal::{Authority, HandshakeFailures, Portal, Role};
-use crate::record::{CaseReport, Exchange, HttpRequest, Shrunk};
+use crate::portal::{Authority, HandshakeFailures, Portal};
+use crate::record::{CaseReport, Exchange, HttpRequest, Role, Shrunk};
 use crate::reference::{Credentials, Reference};
 use crate::suite::{Case, CaseKind, Origin};
 

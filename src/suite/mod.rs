@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::generate::{Mutation, Space};
-use crate::payload::{Binding, Field, HttpRequest, Payload, Wire, opaque_token};
+use crate::payload::{Binding, Field, Payload, Wire, opaque_token};
+use crate::record::HttpRequest;
 
 use evidence::check_url;
 pub use evidence::{Evidence, EvidenceKind};
