@@ -278,9 +278,10 @@ impl Scratch {
 
     /// Portal calls a case of the last run's JSON report, which holds one case a line.
     fn portal_calls_per_case(&self) -> f64 {
-        let Ok(text) = std::fs::read_to_string(self.report()) else { return f64::NAN };
+        // Line by line: a child's peak RSS counts what this process held when it forked the child.
+        let Ok(file) = std::fs::File::open(self.report()) else { return f64::NAN };
         let (mut cases, mut calls) = (0usize, 0usize);
-        for line in text.lines() {
+        for line in std::io::BufRead::lines(std::io::BufReader::new(file)).map_while(Result::ok) {
             let Ok(case) = serde_json::from_str::<serde_json::Value>(line.trim_end_matches(',')) else { continue };
             if let Some(made) = case.get("portal_calls").and_then(serde_json::Value::as_array) {
                 cases += 1;
