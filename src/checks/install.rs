@@ -59,9 +59,9 @@ pub const BINDS_LANDING_SETTINGS: Check = Check {
 mod tests {
     use super::*;
     use crate::checks::Context;
-    use crate::checks::fixture::exchange;
     use crate::install::{self, InstallForm};
     use crate::record::Outcome;
+    use crate::record::fixture::exchange;
 
     /// An installation page that called nothing from its server may bind from its JavaScript;
     /// an installation event that called nothing has bound nothing.

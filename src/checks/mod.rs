@@ -11,9 +11,6 @@ mod snapshot;
 mod status;
 mod token;
 
-#[cfg(test)]
-mod fixture;
-
 use std::time::Duration;
 
 use serde::Serialize;

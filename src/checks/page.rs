@@ -113,7 +113,7 @@ pub const IFRAME_EMBEDDABLE: Check = Check {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::fixture::exchange;
+    use crate::record::fixture::exchange;
 
     fn garbled(content_type: &str, body: &[u8], truncated: bool) -> Option<String> {
         let mut exchange = exchange("http://h/", 200, "", Vec::new());

@@ -135,8 +135,8 @@ fn after_redirects(exchange: &Exchange) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::checks::fixture::{call, exchange};
     use crate::record::Outcome;
+    use crate::record::fixture::{call, exchange};
 
     /// Only a gateway answer to the portal's own overload or failure is lowered to should.
     #[test]

@@ -177,9 +177,9 @@ fn calls_expected(case: &Case) -> bool {
 mod tests {
     use super::*;
     use crate::checks::Context;
-    use crate::checks::fixture::{call, exchange};
     use crate::install::{self, InstallForm};
     use crate::record::Outcome;
+    use crate::record::fixture::{call, exchange};
 
     /// The answer half of token-stays-home, which no fault of the reference handler exercises:
     /// a page that carries the request's REFRESH_ID back fails; the same page without it passes.

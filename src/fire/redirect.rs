@@ -151,16 +151,10 @@ fn shorten(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::record::fixture;
 
     fn answer(status: u16, headers: &[(&str, &str)]) -> HttpResponse {
-        HttpResponse {
-            status,
-            headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
-            body: Body::default(),
-            truncated: false,
-            note: None,
-            elapsed_ms: 1,
-        }
+        fixture::answer(status, headers, "")
     }
 
     fn post() -> HttpRequest {

@@ -5,6 +5,8 @@
 mod baseline;
 mod call;
 mod event;
+#[cfg(test)]
+pub(crate) mod fixture;
 pub(crate) mod http;
 mod verdict;
 

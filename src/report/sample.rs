@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{Format, SinkOptions};
 use crate::payload::Wire;
+use crate::record::fixture;
 use crate::record::{
     CaseOutcome, CaseReport, Endpoint, Event, HttpRequest, HttpResponse, Outcome, PortalCall, Role, RunEnd, RunInfo,
     Summary, TokenRole, Verdict,
@@ -80,14 +81,7 @@ pub fn case(id: &str, evidence: &Evidence, expect: Expectation, outcome: CaseOut
 }
 
 pub fn answer(content_type: &str, body: &str) -> HttpResponse {
-    HttpResponse {
-        status: 200,
-        headers: vec![("content-type".into(), content_type.into())],
-        body: body.as_bytes().to_vec().into(),
-        truncated: false,
-        note: None,
-        elapsed_ms: 7,
-    }
+    HttpResponse { elapsed_ms: 7, ..fixture::answer(200, &[("content-type", content_type)], body) }
 }
 
 /// The cases, in firing order.

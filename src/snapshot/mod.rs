@@ -244,39 +244,14 @@ fn sorted_json(value: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::record::{Body, Endpoint, HttpRequest, PortalCall, Role, TokenRole};
+    use crate::record::fixture::{self, answer, call};
 
+    /// An answer of `headers` and `body`, after an expired token's call to the portal.
     fn exchange(headers: &[(&str, &str)], body: &str) -> Exchange {
+        let calls = vec![call(401, Some("expired_token"))];
         Exchange {
-            request: HttpRequest {
-                method: "POST".into(),
-                url: "http://127.0.0.1:1/".into(),
-                headers: vec![],
-                body: Body::default(),
-            },
-            redirects: Vec::new(),
-            response: Ok(HttpResponse {
-                status: 200,
-                headers: headers.iter().map(|(n, v)| (n.to_string(), v.to_string())).collect(),
-                body: body.as_bytes().to_vec().into(),
-                truncated: false,
-                note: None,
-                elapsed_ms: 3,
-            }),
-            portal_calls: vec![PortalCall {
-                owner: Some(0),
-                portal: Role::Home,
-                endpoint: Endpoint::Rest,
-                method: "user.current".into(),
-                http_method: "POST".into(),
-                token: TokenRole::Given,
-                status: 401,
-                error: Some("expired_token".into()),
-                late: false,
-                modelled: true,
-                binding: None,
-                batch: None,
-            }],
+            response: Ok(answer(200, headers, body)),
+            ..fixture::exchange("http://127.0.0.1:1/", 200, "", calls)
         }
     }
 

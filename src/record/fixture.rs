@@ -1,20 +1,26 @@
-//! What the checks' unit tests judge: a small exchange, built one way for all of them.
+//! What unit tests judge and render: small exchanges, answers and portal calls, built one way for
+//! all of them.
 
 use crate::record::{Body, Endpoint, Exchange, HttpRequest, HttpResponse, PortalCall, Role, TokenRole};
+
+/// An answer `status` with `headers` and the whole `body`, in 1 ms.
+pub fn answer(status: u16, headers: &[(&str, &str)], body: &str) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: headers.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect(),
+        body: body.as_bytes().to_vec().into(),
+        truncated: false,
+        note: None,
+        elapsed_ms: 1,
+    }
+}
 
 /// A POST to `url` answered `status` with the HTML `body`, and the portal `calls` made meanwhile.
 pub fn exchange(url: &str, status: u16, body: &str, calls: Vec<PortalCall>) -> Exchange {
     Exchange {
         request: HttpRequest { method: "POST".into(), url: url.into(), headers: vec![], body: Body::default() },
         redirects: Vec::new(),
-        response: Ok(HttpResponse {
-            status,
-            headers: vec![("content-type".into(), "text/html".into())],
-            body: body.as_bytes().to_vec().into(),
-            truncated: false,
-            note: None,
-            elapsed_ms: 1,
-        }),
+        response: Ok(answer(status, &[("content-type", "text/html")], body)),
         portal_calls: calls,
     }
 }
