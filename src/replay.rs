@@ -205,7 +205,7 @@ fn write_response(response: &HttpResponse, out: &mut dyn Write) -> io::Result<()
     for (name, value) in &response.headers {
         writeln!(out, "  {}: {}", visible(name), visible(value))?;
     }
-    let (shown, left_out) = excerpt(&response.body.bytes, BODY_SHOWN);
+    let (shown, left_out) = excerpt(&response.body, BODY_SHOWN);
     // What came and what was kept of it: a body past the cap is known by its length and digest.
     let mut about = format!("{} bytes", response.body.length);
     if !response.body.is_whole() {

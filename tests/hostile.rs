@@ -272,6 +272,12 @@ fn every(_: &Value) -> bool {
     true
 }
 
+/// What most kinds come to: the ten cases of [`CASES`] at `hostile` end in exit `code`, every
+/// case failed or errored saying `message`.
+fn every_case_says(hostile: Hostile, code: i32, message: &str) {
+    run(hostile, TEN, CASES).holds(hostile, code, every, message);
+}
+
 /// Runs the binary at a `hostile` handler on a free loopback port with `args` after the common
 /// ones, and measures it. `cases` is how many cases the run has.
 fn run(hostile: Hostile, cases: usize, args: &[&str]) -> Run {
@@ -352,70 +358,58 @@ fn no_answer_stops_the_run_after_a_run_of_silence() {
 
 #[test]
 fn headers_one_byte_a_second() {
-    run(Hostile::SlowHeaders, TEN, CASES).holds(
-        Hostile::SlowHeaders,
-        3,
-        every,
-        "nothing came within 1000 ms (--timeout-ms)",
-    );
+    every_case_says(Hostile::SlowHeaders, 3, "nothing came within 1000 ms (--timeout-ms)");
 }
 
 #[test]
 fn a_body_one_byte_at_a_time() {
-    let message = "the body did not end within 1000 ms (--timeout-ms)";
-    run(Hostile::SlowBody, TEN, CASES).holds(Hostile::SlowBody, 1, every, message);
+    every_case_says(Hostile::SlowBody, 1, "the body did not end within 1000 ms (--timeout-ms)");
 }
 
 #[test]
 fn a_reset() {
-    let message = "the handler reset the connection (TCP RST) before answering";
-    run(Hostile::Reset, TEN, CASES).holds(Hostile::Reset, 3, every, message);
+    every_case_says(Hostile::Reset, 3, "the handler reset the connection (TCP RST) before answering");
 }
 
 #[test]
 fn a_close_before_answering() {
-    let message = "the handler closed the connection before answering";
-    run(Hostile::Close, TEN, CASES).holds(Hostile::Close, 3, every, message);
+    every_case_says(Hostile::Close, 3, "the handler closed the connection before answering");
 }
 
 #[test]
 fn a_body_shorter_than_its_content_length() {
-    let message = "the body ended after 40 of the 100 bytes its Content-Length announced";
-    run(Hostile::ShortBody, TEN, CASES).holds(Hostile::ShortBody, 1, every, message);
+    every_case_says(Hostile::ShortBody, 1, "the body ended after 40 of the 100 bytes its Content-Length announced");
 }
 
 #[test]
 fn an_endless_chunked_body() {
-    let message = "the body did not end within 1000 ms (--timeout-ms)";
-    run(Hostile::EndlessChunked, TEN, CASES).holds(Hostile::EndlessChunked, 1, every, message);
+    every_case_says(Hostile::EndlessChunked, 1, "the body did not end within 1000 ms (--timeout-ms)");
 }
 
 #[test]
 fn a_header_line_of_1_mib() {
-    run(Hostile::HugeHeader, TEN, CASES).holds(Hostile::HugeHeader, 1, every, "headers larger than the harness reads");
+    every_case_says(Hostile::HugeHeader, 1, "headers larger than the harness reads");
 }
 
 #[test]
 fn ten_thousand_headers() {
-    let message = "headers larger than the harness reads: more than 500 headers";
-    run(Hostile::ManyHeaders, TEN, CASES).holds(Hostile::ManyHeaders, 1, every, message);
+    every_case_says(Hostile::ManyHeaders, 1, "headers larger than the harness reads: more than 500 headers");
 }
 
 #[test]
 fn status_999() {
-    run(Hostile::Status999, TEN, CASES).holds(Hostile::Status999, 1, every, "status 999 is not an HTTP status");
+    every_case_says(Hostile::Status999, 1, "status 999 is not an HTTP status");
 }
 
 #[test]
 fn binary_garbage() {
-    let message = "not HTTP: the answer began with the bytes 00 ff 13 37";
-    run(Hostile::Garbage, TEN, CASES).holds(Hostile::Garbage, 3, every, message);
+    every_case_says(Hostile::Garbage, 3, "not HTTP: the answer began with the bytes 00 ff 13 37");
 }
 
 #[test]
 fn http_0_9() {
     let message = "not HTTP: the answer did not start with a status line (HTTP/0.9 or another protocol)";
-    run(Hostile::Http09, TEN, CASES).holds(Hostile::Http09, 3, every, message);
+    every_case_says(Hostile::Http09, 3, message);
 }
 
 /// Garbled bytes garble the page without stopping it from showing: a warning, which `--strict`
@@ -432,8 +426,7 @@ fn invalid_utf_8_and_nul_in_an_html_body() {
 
 #[test]
 fn a_redirect_loop() {
-    let message = "redirect loop: http://127.0.0.1:";
-    run(Hostile::RedirectLoop, TEN, CASES).holds(Hostile::RedirectLoop, 1, every, message);
+    every_case_says(Hostile::RedirectLoop, 1, "redirect loop: http://127.0.0.1:");
 }
 
 /// A redirect elsewhere is the answer, never followed: a page that sends the browser away passes
@@ -485,7 +478,7 @@ fn a_gzip_bomb() {
 #[test]
 fn tls_bytes_on_a_plain_port() {
     let message = "TLS bytes on a plain http port: is the handler https? use an https:// --handler URL";
-    run(Hostile::TlsBytes, TEN, CASES).holds(Hostile::TlsBytes, 3, every, message);
+    every_case_says(Hostile::TlsBytes, 3, message);
 }
 
 /// The gzip bomb is what it says: it decodes, and to 1 GiB (checked on the first 64 MiB here).

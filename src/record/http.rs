@@ -86,10 +86,7 @@ impl Body {
             use sha2::Digest;
             hex(&sha2::Sha256::digest(&self.bytes))
         });
-        // Back over up to three continuation bytes (10xxxxxx) to the start of the sequence cut
-        // through; a body that is not UTF-8 there is cut where it is.
-        let continues = |at: usize| self.bytes[at] & 0xc0 == 0x80;
-        let cut = (SHOWN - 3..=SHOWN).rev().find(|&at| !continues(at)).unwrap_or(SHOWN);
+        let cut = cut_at_char(&self.bytes, SHOWN);
         Cow::Owned(Body { bytes: self.bytes[..cut].to_vec(), length: self.length, sha256: Some(sha256) })
     }
 }
@@ -127,6 +124,17 @@ impl HttpResponse {
         }
         self
     }
+}
+
+/// How many of `bytes` a cut at `cap` keeps: all of them when they are no more, else those before
+/// the UTF-8 sequence the cap falls in (back over at most three continuation bytes, 10xxxxxx), so
+/// that no character is cut in two; bytes that are not UTF-8 there are cut at `cap`.
+pub(crate) fn cut_at_char(bytes: &[u8], cap: usize) -> usize {
+    if bytes.len() <= cap {
+        return bytes.len();
+    }
+    let continues = |at: usize| bytes[at] & 0xc0 == 0x80;
+    (cap.saturating_sub(3)..=cap).rev().find(|&at| !continues(at)).unwrap_or(cap)
 }
 
 /// Bytes as lower-case hex, as a digest is written.

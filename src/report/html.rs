@@ -445,12 +445,10 @@ fn diff_lines(text: &str) -> String {
 /// A request or response: its head, a blank line and its body, cut at `cap`; the harness may
 /// have kept less of the body than its whole length.
 fn exchange_part(out: &mut String, heading: &str, head: &str, body: &Body, cap: usize) {
-    let (text, _) = excerpt(&body.bytes, cap);
+    let (text, left_out) = excerpt(body, cap);
     let _ = write!(out, "<h3>{heading}</h3>\n<pre>{}\n{}</pre>\n", esc(head), esc(&text));
-    let length = body.length;
-    let left_out = length.saturating_sub(text.len() as u64);
     if left_out > 0 {
-        let _ = writeln!(out, "<p class=\"muted\">{left_out} more bytes not shown, of {length}.</p>");
+        let _ = writeln!(out, "<p class=\"muted\">{left_out} more bytes not shown, of {}.</p>", body.length);
     }
 }
 

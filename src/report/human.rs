@@ -435,7 +435,7 @@ fn body_lines(out: &mut String, body: &Body) {
         return;
     }
     let _ = writeln!(out, "{DETAIL}answer body ({length} bytes):");
-    let (text, _) = excerpt(&body.bytes, BODY_BYTES);
+    let (text, _) = excerpt(body, BODY_BYTES);
     let mut lines = text.lines();
     let mut shown = 0;
     for line in lines.by_ref().take(BODY_LINES) {

@@ -465,9 +465,8 @@ fn body(out: &mut String, body: &Body) {
         out.push_str("(empty body)\n\n");
         return;
     }
-    let (text, _) = excerpt(&body.bytes, BODY);
+    let (text, left_out) = excerpt(body, BODY);
     out.push_str(&code_block("text", &text));
-    let left_out = length.saturating_sub(text.len() as u64);
     if left_out > 0 {
         let _ = writeln!(out, "({left_out} more bytes not shown, of {length})");
     }

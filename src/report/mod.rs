@@ -21,7 +21,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::payload::Wire;
-use crate::record::{BaselineReport, CaseOutcome, CaseReport, Event, PortalCall, RunEnd, RunInfo, Summary};
+use crate::record::http::cut_at_char;
+use crate::record::{BaselineReport, Body, CaseOutcome, CaseReport, Event, PortalCall, RunEnd, RunInfo, Summary};
 
 pub use reproduce::BODIES;
 
@@ -245,18 +246,12 @@ impl NotRun {
     }
 }
 
-/// At most `cap` bytes of `bytes` as text, cut at a character boundary, and how many bytes were
-/// left out. Reports show bodies this way so one huge answer cannot swamp them.
-pub(crate) fn excerpt(bytes: &[u8], cap: usize) -> (Cow<'_, str>, usize) {
-    if bytes.len() <= cap {
-        return (String::from_utf8_lossy(bytes), 0);
-    }
-    // Step back over UTF-8 continuation bytes (at most three) so no character is cut in two.
-    let mut cut = cap;
-    while cut > cap.saturating_sub(3) && bytes[cut] & 0xC0 == 0x80 {
-        cut -= 1;
-    }
-    (String::from_utf8_lossy(&bytes[..cut]), bytes.len() - cut)
+/// At most `cap` bytes of `body` as text, cut at a character boundary, and how many bytes of the
+/// whole body that leaves out, those the harness did not keep included. Reports show bodies this
+/// way so one huge answer cannot swamp them.
+pub(crate) fn excerpt(body: &Body, cap: usize) -> (Cow<'_, str>, u64) {
+    let cut = cut_at_char(&body.bytes, cap);
+    (String::from_utf8_lossy(&body.bytes[..cut]), body.length.saturating_sub(cut as u64))
 }
 
 /// At most `cap` bytes of `text`, cut at a character boundary, with " …" when cut: for messages
@@ -308,11 +303,14 @@ mod tests {
 
     #[test]
     fn an_excerpt_never_cuts_a_character_in_two() {
-        assert_eq!(excerpt("abc".as_bytes(), 3), (Cow::Borrowed("abc"), 0));
+        let body = |bytes: &[u8]| Body::from(bytes.to_vec());
+        assert_eq!(excerpt(&body(b"abc"), 3), (Cow::Borrowed("abc"), 0));
         // "é" is two bytes: a cap in its middle keeps it out whole.
-        assert_eq!(excerpt("aéb".as_bytes(), 2), (Cow::Borrowed("a"), 3));
-        assert_eq!(excerpt("aéb".as_bytes(), 3), (Cow::Borrowed("aé"), 1));
-        assert_eq!(excerpt(&[0xff; 8], 4).1, 4);
+        assert_eq!(excerpt(&body("aéb".as_bytes()), 2), (Cow::Borrowed("a"), 3));
+        assert_eq!(excerpt(&body("aéb".as_bytes()), 3), (Cow::Borrowed("aé"), 1));
+        assert_eq!(excerpt(&body(&[0xff; 8]), 4).1, 4);
+        // Bytes not kept are left out too.
+        assert_eq!(excerpt(&Body { length: 10, ..body(b"abc") }, 2), (Cow::Borrowed("ab"), 8));
         assert_eq!(clip("aéb", 2), "a … (3 more bytes)");
     }
 
