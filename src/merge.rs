@@ -316,7 +316,7 @@ impl<'de> Visitor<'de> for CasesOf {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<String>()? {
             match key.as_str() {
-                "cases" => map.next_value_seed(SendEach(self.0.clone()))?,
+                "cases" => map.next_value_seed(EachCase(|entry| self.0.send(entry).map_err(|_| STOPPED.to_owned())))?,
                 _ => map.next_value::<IgnoredAny>().map(drop)?,
             }
         }
@@ -324,10 +324,11 @@ impl<'de> Visitor<'de> for CasesOf {
     }
 }
 
-/// The `cases` array, each case sent on as it is read.
-struct SendEach(SyncSender<Entry>);
+/// The `cases` array of a report, each case handed to the function as it is read, none kept; an
+/// error of the function's stops the reading.
+struct EachCase<F>(F);
 
-impl<'de> DeserializeSeed<'de> for SendEach {
+impl<'de, F: FnMut(Entry) -> Result<(), String>> DeserializeSeed<'de> for EachCase<F> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
@@ -335,16 +336,16 @@ impl<'de> DeserializeSeed<'de> for SendEach {
     }
 }
 
-impl<'de> Visitor<'de> for SendEach {
+impl<'de, F: FnMut(Entry) -> Result<(), String>> Visitor<'de> for EachCase<F> {
     type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("the cases of a report")
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         while let Some(entry) = seq.next_element::<Entry>()? {
-            self.0.send(entry).map_err(|_| A::Error::custom(STOPPED))?;
+            (self.0)(entry).map_err(A::Error::custom)?;
         }
         Ok(())
     }
@@ -427,23 +428,13 @@ struct Scanned(Vec<(usize, String)>);
 
 impl<'de> Deserialize<'de> for Scanned {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Scanned, D::Error> {
-        struct Scan;
-        impl<'de> Visitor<'de> for Scan {
-            type Value = Scanned;
-
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("the cases of a report")
-            }
-
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Scanned, A::Error> {
-                let mut cases = Vec::new();
-                while let Some(entry) = seq.next_element::<Entry>()? {
-                    cases.push((entry.index(), entry.id().to_owned()));
-                }
-                Ok(Scanned(cases))
-            }
-        }
-        deserializer.deserialize_seq(Scan)
+        let mut cases = Vec::new();
+        EachCase(|entry: Entry| {
+            cases.push((entry.index(), entry.id().to_owned()));
+            Ok(())
+        })
+        .deserialize(deserializer)?;
+        Ok(Scanned(cases))
     }
 }
 
