@@ -116,3 +116,10 @@ pub struct BaselineReport {
     /// Entries whose case ran and no longer fails their check: remove them.
     pub fixed: Vec<Deviation>,
 }
+
+impl BaselineReport {
+    /// `1 known, 0 expired, 2 fixed`: what each report says of the baseline first.
+    pub fn counts(&self) -> String {
+        format!("{} known, {} expired, {} fixed", self.known.len(), self.expired.len(), self.fixed.len())
+    }
+}

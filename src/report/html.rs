@@ -267,14 +267,8 @@ impl<W: Write> Sink for Html<W> {
 }
 
 fn baseline_rows(out: &mut String, baseline: &crate::record::BaselineReport) {
-    let _ = writeln!(
-        out,
-        "<tr><th>Baseline</th><td><code>{}</code>: {} known, {} expired, {} fixed</td></tr>",
-        esc(&baseline.file),
-        baseline.known.len(),
-        baseline.expired.len(),
-        baseline.fixed.len()
-    );
+    let _ =
+        writeln!(out, "<tr><th>Baseline</th><td><code>{}</code>: {}</td></tr>", esc(&baseline.file), baseline.counts());
     for (label, list) in [("Known", &baseline.known), ("Expired", &baseline.expired), ("Fixed", &baseline.fixed)] {
         if list.is_empty() {
             continue;

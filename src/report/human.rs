@@ -233,14 +233,7 @@ impl<W: Write> Human<W> {
                 writeln!(out, "\n… and {} not listed here; the JSON report lists every case.", self.unlisted.line());
         }
         if let Some(baseline) = &end.baseline {
-            let _ = writeln!(
-                out,
-                "\nBaseline {}: {} known, {} expired, {} fixed",
-                one_line(&baseline.file),
-                baseline.known.len(),
-                baseline.expired.len(),
-                baseline.fixed.len()
-            );
+            let _ = writeln!(out, "\nBaseline {}: {}", one_line(&baseline.file), baseline.counts());
             let lists = [
                 ("expired, failing again", &baseline.expired),
                 ("fixed, remove it (or --baseline-update)", &baseline.fixed),

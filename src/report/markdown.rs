@@ -328,14 +328,7 @@ fn more(out: &mut String, more: usize) {
 }
 
 fn baseline_lines(out: &mut String, baseline: &crate::record::BaselineReport) {
-    let _ = writeln!(
-        out,
-        "\nBaseline {}: {} known, {} expired, {} fixed.",
-        code_span(&baseline.file),
-        baseline.known.len(),
-        baseline.expired.len(),
-        baseline.fixed.len()
-    );
+    let _ = writeln!(out, "\nBaseline {}: {}.", code_span(&baseline.file), baseline.counts());
     let mut lines = String::new();
     let mut left = 0;
     for (label, list) in [
