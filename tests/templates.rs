@@ -80,7 +80,11 @@ impl App {
 
     /// The built-in reference handler with one deliberate defect.
     fn faulty(fault: &str) -> App {
-        App { handler: format!("builtin:reference?fault={fault}"), handler_cmd: String::new(), install_url: String::new() }
+        App {
+            handler: format!("builtin:reference?fault={fault}"),
+            handler_cmd: String::new(),
+            install_url: String::new(),
+        }
     }
 
     /// A handler command that exits before it listens.
@@ -233,7 +237,8 @@ fn github(ws: &Workspace, app: &App) -> Outcome {
     inputs.insert("handler-cmd".into(), app.handler_cmd.clone());
     inputs.insert("install-url".into(), app.install_url.clone());
 
-    let mut context: BTreeMap<String, String> = inputs.iter().map(|(k, v)| (format!("inputs.{k}"), v.clone())).collect();
+    let mut context: BTreeMap<String, String> =
+        inputs.iter().map(|(k, v)| (format!("inputs.{k}"), v.clone())).collect();
     context.insert("github.action_path".into(), repo().display().to_string());
     context.insert("github.event_name".into(), "pull_request".into());
     context.insert("github.event.pull_request.number".into(), "7".into());
@@ -263,6 +268,8 @@ fn github(ws: &Workspace, app: &App) -> Outcome {
             .chain(entries(&step["env"]).into_iter().map(|(k, v)| (k, expand(&string(v), &context))))
             .collect();
         let run = expand(&string(&step["run"]), &context);
+        // Each step has a $GITHUB_OUTPUT file of its own.
+        let _ = std::fs::remove_file(&output);
         match id.as_str() {
             "key" => {
                 let (status, out) = ws.shell(&run, &env, false);
