@@ -22,10 +22,12 @@ fn repo() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A marked block: its name, the exit status it ends with, the runtime it needs, its text.
+/// A marked block: its name, the exit status it ends with, a word its output must hold, the
+/// runtime it needs, its text.
 struct Block {
     name: String,
     exit: i32,
+    expect: Option<String>,
     needs: Option<String>,
     text: String,
 }
@@ -41,10 +43,11 @@ fn blocks() -> Vec<Block> {
         };
         let mut words = marker.split_whitespace();
         let name = words.next().expect("a guide's name").to_owned();
-        let (mut exit, mut needs) = (None, None);
+        let (mut exit, mut expect, mut needs) = (None, None, None);
         for word in words {
             match word.split_once('=') {
                 Some(("exit", n)) => exit = n.parse().ok(),
+                Some(("expect", text)) => expect = Some(text.to_owned()),
                 Some(("needs", runtime)) => needs = Some(runtime.to_owned()),
                 _ => panic!("guide:{name}: unknown `{word}` in its marker"),
             }
@@ -52,14 +55,15 @@ fn blocks() -> Vec<Block> {
         assert_eq!(lines.next(), Some("```sh"), "guide:{name}: the marker comes right before a ```sh block");
         let text: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
         let exit = exit.unwrap_or_else(|| panic!("guide:{name}: its marker gives no exit=N"));
-        blocks.push(Block { name, exit, needs, text: text.join("\n") + "\n" });
+        blocks.push(Block { name, exit, expect, needs, text: text.join("\n") + "\n" });
     }
     blocks
 }
 
 /// Fails, naming what installs it, when the block's runtime is not on this machine.
 fn require(runtime: &str) {
-    let works = |program: &str, args: &[&str]| Command::new(program).args(args).output().is_ok_and(|o| o.status.success());
+    let works =
+        |program: &str, args: &[&str]| Command::new(program).args(args).output().is_ok_and(|o| o.status.success());
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .filter(|dir| !dir.is_empty())
         .map(PathBuf::from)
@@ -112,10 +116,11 @@ fn run_guide(name: &str) {
     std::os::unix::fs::symlink(repo().join("fixtures"), cwd.join("fixtures")).expect("a symlink");
 
     let portal = three_free_ports();
+    let handler = std::iter::repeat_with(free_port).find(|p| !(portal..=portal + 2).contains(p)).expect("a port");
     let text = block
         .text
         .replace("cargo run --release --", "b24-conform")
-        .replace("8080", &free_port().to_string())
+        .replace("8080", &handler.to_string())
         .replace("48620", &portal.to_string())
         .replace("48622", &(portal + 2).to_string());
     let script = scratch.0.join("block.sh");
@@ -127,17 +132,26 @@ fn run_guide(name: &str) {
         .arg(&script)
         .current_dir(&cwd)
         .env("PATH", path)
+        // What a block makes with mktemp goes with the scratch directory.
+        .env("TMPDIR", &scratch.0)
         .output()
         .expect("bash runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     let tail: Vec<&str> = stdout.lines().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect();
     assert_eq!(
         out.status.code(),
         Some(block.exit),
         "guide:{name} ended otherwise than its marker says:\n{text}\n--- stdout (last lines)\n{}\n--- stderr\n{}",
         tail.join("\n"),
-        String::from_utf8_lossy(&out.stderr)
+        stderr
     );
+    if let Some(word) = &block.expect {
+        assert!(
+            stdout.contains(word.as_str()) || stderr.contains(word.as_str()),
+            "guide:{name} never says `{word}`:\n{stdout}\n{stderr}"
+        );
+    }
 }
 
 #[test]
