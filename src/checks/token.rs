@@ -138,6 +138,20 @@ pub const TOKEN_STAYS_HOME: Check = Check {
                 call.method
             ));
         }
+        // Through the intercepting proxy (--intercept): a request for any other host, refused
+        // there and recorded because it carried one of the case's tokens.
+        if let Some(call) = exchange.portal_calls.iter().find(|c| c.portal == Role::Elsewhere) {
+            let host = url::Url::parse(&call.method)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| call.method.clone());
+            return fail(format!(
+                "the case's {} token went to {host}, which is neither the portal nor its OAuth server ({} {}; the proxy refused it)",
+                call.token.label(),
+                call.http_method,
+                call.method
+            ));
+        }
         let tokens = [("AUTH_ID", &case.payload.auth_id), ("REFRESH_ID", &case.payload.refresh_id)];
         // Short values could appear by chance; real tokens are 32–70 characters.
         let carried =

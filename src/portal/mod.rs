@@ -34,7 +34,7 @@ use installation::{Installation, MEMBER_SEED};
 pub use landing::RepoBinding;
 use params::Params;
 use tls::TlsFront;
-pub use tls::{Authority, AuthorityError, HandshakeFailures};
+pub use tls::{Authority, AuthorityError, HandshakeFailures, HostCertificates};
 pub use tokens::TokenRole;
 use tokens::Tokens;
 
@@ -81,6 +81,7 @@ impl Role {
         match self {
             Role::Home => "home",
             Role::Foreign => "foreign",
+            Role::Elsewhere => "elsewhere",
         }
     }
 }
@@ -126,6 +127,75 @@ pub struct Portal {
     server: Server,
     /// The home portal's OAuth server; a foreign portal has none of its own.
     oauth: Option<Server>,
+    /// The names handlers reach it by through the intercepting proxy, when it has them.
+    names: Option<Names>,
+}
+
+/// The host names a portal and its OAuth server answer to behind the intercepting proxy
+/// (`--intercept`), over https on the default port, as a Bitrix24 in the cloud does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Names {
+    /// DOMAIN, e.g. `portal-1.bitrix24.test`.
+    pub portal: String,
+    /// The OAuth server's host, e.g. `oauth.bitrix.info` (a foreign portal's is its own).
+    pub oauth: String,
+}
+
+/// What the intercepting proxy keeps of a request it refused: enough to attribute it to the case
+/// whose token it carried, and to name where it was going.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refused {
+    pub http_method: String,
+    /// The URL the handler asked for, e.g. `https://collector.example/hook?x=1`.
+    pub url: String,
+    /// The start of the request as it arrived: the URL, the headers and the body, together at
+    /// most a few KiB, where the run's tokens are looked for.
+    pub text: String,
+}
+
+/// Records the requests the intercepting proxy refused as calls of the portal's, attributed by
+/// its token table; shared with the proxy's connections.
+#[derive(Clone)]
+pub struct Recorder {
+    state: Arc<Mutex<State>>,
+}
+
+impl Recorder {
+    /// Records a request the intercepting proxy refused as a call to [`Role::Elsewhere`],
+    /// attributed to the case whose token (access or refresh, given or refreshed) appears in its
+    /// text. Whether one did: a refused request that carries no token of the run is recorded
+    /// only while `keep_unowned` holds, so that a handler that keeps calling some other host
+    /// cannot fill the run's memory.
+    pub fn record_refused(&self, refused: &Refused, keep_unowned: bool) -> bool {
+        let mut state = lock(&self.state);
+        // The run's tokens are hex (`opaque_token`); shorter words could match by chance.
+        let (owner, token) = refused
+            .text
+            .split(|c: char| !c.is_ascii_alphanumeric())
+            .filter(|word| word.len() >= 16)
+            .map(|word| state.tokens.identify(word))
+            .find(|(owner, _)| owner.is_some())
+            .unwrap_or((None, TokenRole::None));
+        if owner.is_none() && !keep_unowned {
+            return false;
+        }
+        let late = owner.is_some_and(|o| state.answered.contains(&o));
+        state.calls.push(PortalCall {
+            owner,
+            portal: Role::Elsewhere,
+            endpoint: Endpoint::Other,
+            method: refused.url.clone(),
+            http_method: refused.http_method.clone(),
+            token,
+            status: 403,
+            error: None,
+            late,
+            modelled: true,
+            binding: None,
+            batch: None,
+        });
+        owner.is_some()
+    }
 }
 
 struct State {
@@ -195,12 +265,12 @@ impl Portal {
         let server = Server::start(addr, tls).await?;
         let oauth = match role {
             Role::Home => Some(Server::start(oauth_addr(addr), tls).await?),
-            Role::Foreign => None,
+            Role::Foreign | Role::Elsewhere => None,
         };
         let origin = server.origin();
         let oauth_origin = oauth.as_ref().map_or_else(|| origin.clone(), Server::origin);
         let state = Arc::new(Mutex::new(State::new(role, config, origin, oauth_origin)));
-        let portal = Portal { state, server, oauth };
+        let portal = Portal { state, server, oauth, names: None };
         portal.mount().await;
         Ok(portal)
     }
@@ -236,9 +306,41 @@ impl Portal {
         self.mount().await;
     }
 
-    /// `http://127.0.0.1:PORT`, or `https://…` over TLS.
+    /// From now on the portal goes by `names` (through the intercepting proxy): its origin, its
+    /// OAuth server's, DOMAIN and SERVER_ENDPOINT, and what its answers say of them.
+    pub fn rename(&mut self, names: Names) {
+        let mut state = lock(&self.state);
+        state.origin = format!("https://{}", names.portal);
+        state.oauth_origin = format!("https://{}", names.oauth);
+        drop(state);
+        self.names = Some(names);
+    }
+
+    /// Where the proxy reaches the portal's plain servers: the portal's own, and its OAuth
+    /// server's (a foreign portal has none).
+    pub fn backends(&self) -> (SocketAddr, Option<SocketAddr>) {
+        (*self.server.mock.address(), self.oauth.as_ref().map(|oauth| *oauth.mock.address()))
+    }
+
+    /// What records the requests the intercepting proxy refused, with this portal's tokens.
+    pub fn recorder(&self) -> Recorder {
+        Recorder { state: self.state.clone() }
+    }
+
+    /// `http://127.0.0.1:PORT`, or `https://…` over TLS, or `https://NAME` behind the proxy.
     pub fn origin(&self) -> String {
-        self.server.origin()
+        match &self.names {
+            Some(names) => format!("https://{}", names.portal),
+            None => self.server.origin(),
+        }
+    }
+
+    /// DOMAIN: `127.0.0.1:PORT`, or the portal's name behind the proxy.
+    fn domain(&self) -> String {
+        match &self.names {
+            Some(names) => names.portal.clone(),
+            None => self.addr().to_string(),
+        }
     }
 
     /// The REST endpoint handlers call: `http(s)://127.0.0.1:PORT/rest/`.
@@ -248,7 +350,10 @@ impl Portal {
 
     /// The OAuth server's origin (the home portal's; a foreign portal's own origin).
     pub fn oauth_origin(&self) -> String {
-        self.oauth.as_ref().map_or_else(|| self.origin(), Server::origin)
+        match &self.names {
+            Some(names) => format!("https://{}", names.oauth),
+            None => self.oauth.as_ref().map_or_else(|| self.origin(), Server::origin),
+        }
     }
 
     /// The OAuth server's token endpoint: `http(s)://127.0.0.1:PORT/oauth/token/`.
@@ -280,11 +385,11 @@ impl Portal {
     /// not installed on; PROTOCOL=1 when this portal speaks https.
     pub fn binding(&self, foreign: &Portal) -> Binding {
         Binding {
-            domain: self.addr().to_string(),
-            protocol: u8::from(self.server.tls.is_some()),
+            domain: self.domain(),
+            protocol: u8::from(self.server.tls.is_some() || self.names.is_some()),
             server_endpoint: self.server_endpoint(),
             member_id: opaque_token(MEMBER_SEED, 32),
-            foreign_domain: foreign.addr().to_string(),
+            foreign_domain: foreign.domain(),
         }
     }
 
@@ -426,7 +531,8 @@ fn routes(role: Role, host: Host) -> &'static [Route] {
     match (role, host) {
         (Role::Home, Host::Portal) => HOME,
         (Role::Home, Host::Oauth) => OAUTH,
-        (Role::Foreign, _) => FOREIGN,
+        // No portal plays elsewhere; one that did would refuse everything, as a foreign one.
+        (Role::Foreign | Role::Elsewhere, _) => FOREIGN,
     }
 }
 
@@ -508,7 +614,7 @@ impl Offline {
     pub fn new(role: Role, config: PortalConfig, addr: SocketAddr) -> Offline {
         let oauth_origin = match role {
             Role::Home => origin(oauth_addr(addr), false),
-            Role::Foreign => origin(addr, false),
+            Role::Foreign | Role::Elsewhere => origin(addr, false),
         };
         Offline { state: Mutex::new(State::new(role, config, origin(addr, false), oauth_origin)) }
     }

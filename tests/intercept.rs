@@ -1,0 +1,120 @@
+//! `--intercept`: the run's own loopback proxy stands between the handler and the world, so an
+//! app that hard-codes `https://{DOMAIN}/rest/` and `https://oauth.bitrix.info/oauth/token/`, as
+//! CRest and the SDKs do, reaches the mock portal and its OAuth server unchanged; any other host
+//! is refused there, and a token carried to it fails `token-stays-home`, naming the host.
+
+mod common;
+
+use b24_conform::fire;
+use b24_conform::intercept::{FOREIGN_HOST, Intercept, OAUTH_HOSTS, PORTAL_HOST, foreign_names, home_names};
+use b24_conform::portal::{Authority, Endpoint, Portal, PortalConfig, Role, TokenRole};
+
+use b24_conform::suite::TokenState;
+
+const AUTH: &str = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0";
+const REFRESH: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
+
+/// The portals of a run behind its proxy, and a client that goes through the proxy and trusts
+/// the run's CA and nothing else, as a handler started with --intercept does.
+struct Scene {
+    portal: Portal,
+    _foreign: Portal,
+    intercept: Intercept,
+    client: reqwest::Client,
+    _authority: Authority,
+}
+
+async fn scene() -> Scene {
+    let authority = Authority::new().unwrap();
+    let start = |role| Portal::start_as("127.0.0.1:0".parse().unwrap(), role, PortalConfig::default(), None);
+    let (mut portal, mut foreign) = (start(Role::Home).await.unwrap(), start(Role::Foreign).await.unwrap());
+    portal.rename(home_names());
+    foreign.rename(foreign_names());
+    portal.grant(0, AUTH, REFRESH, TokenState::Valid, None);
+    let intercept = Intercept::start(&portal, &foreign, &authority).await.unwrap();
+    // Installs the process's crypto provider, which a client built by hand needs.
+    let _ = fire::client();
+    let ca = reqwest::Certificate::from_pem(authority.ca_pem().as_bytes()).unwrap();
+    let client = reqwest::Client::builder()
+        .proxy(reqwest::Proxy::all(intercept.url()).unwrap())
+        .tls_certs_only([ca])
+        .build()
+        .unwrap();
+    Scene { portal, _foreign: foreign, intercept, client, _authority: authority }
+}
+
+#[tokio::test]
+async fn the_portal_and_the_oauth_hosts_are_served_by_name_over_https_and_plain_http() {
+    let scene = scene().await;
+    let binding = scene.portal.binding(&scene._foreign);
+    assert_eq!((binding.domain.as_str(), binding.protocol), (PORTAL_HOST, 1));
+    assert_eq!(binding.foreign_domain, FOREIGN_HOST);
+    assert_eq!(binding.server_endpoint, format!("https://{}/rest/", OAUTH_HOSTS[0]));
+
+    // Through a CONNECT tunnel, with a certificate for the name: the portal's REST...
+    let response =
+        scene.client.get(format!("https://{PORTAL_HOST}/rest/user.current.json?auth={AUTH}")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["result"]["ID"], "1", "{body}");
+    // ...and the refresh at the OAuth host CRest hard-codes, which names the portal by name.
+    let client = scene.portal.client();
+    let refresh = [
+        ("grant_type", "refresh_token"),
+        ("client_id", client.id.as_str()),
+        ("client_secret", client.secret.as_str()),
+        ("refresh_token", REFRESH),
+    ];
+    let response =
+        scene.client.post(format!("https://{}/oauth/token/", OAUTH_HOSTS[0])).form(&refresh).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["client_endpoint"], format!("https://{PORTAL_HOST}/rest/"), "{body}");
+    assert_eq!(body["domain"], OAUTH_HOSTS[0], "{body}");
+    // Plain http in absolute form, at b24pysdk's OAuth host: app.info.
+    let token = body["access_token"].as_str().unwrap();
+    let response =
+        scene.client.get(format!("http://{}/rest/app.info?auth={token}", OAUTH_HOSTS[1])).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+
+    let calls = scene.portal.take_calls(0);
+    let seen: Vec<_> = calls.iter().map(|c| (c.portal, c.endpoint, c.token, c.status)).collect();
+    assert_eq!(
+        seen,
+        [
+            (Role::Home, Endpoint::Rest, TokenRole::Given, 200),
+            (Role::Home, Endpoint::Oauth, TokenRole::Refresh, 200),
+            (Role::Home, Endpoint::OauthRest, TokenRole::Refreshed, 200),
+        ],
+        "{calls:?}"
+    );
+    assert_eq!(scene.intercept.tally().refused, 0);
+}
+
+#[tokio::test]
+async fn any_other_host_is_refused_there_and_recorded_with_the_case_whose_token_it_carried() {
+    let scene = scene().await;
+    let response = scene
+        .client
+        .post("https://collector.example/hook")
+        .body(format!("{{\"token\":\"{AUTH}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(response.text().await.unwrap().contains("collector.example is neither the mock portal"));
+    // Plain http too, and without a token: recorded, but owned by no case.
+    let response = scene.client.get("http://127.0.0.2:9/metrics").send().await.unwrap();
+    assert_eq!(response.status(), 403);
+
+    let calls = scene.portal.take_calls(0);
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    assert_eq!(
+        (calls[0].portal, calls[0].token, calls[0].http_method.as_str(), calls[0].method.as_str()),
+        (Role::Elsewhere, TokenRole::Given, "POST", "https://collector.example/hook")
+    );
+    let unowned = scene.portal.take_remaining();
+    assert_eq!(unowned.iter().map(|c| c.method.as_str()).collect::<Vec<_>>(), ["http://127.0.0.2:9/metrics"]);
+    let tally = scene.intercept.tally();
+    assert_eq!((tally.refused, tally.hosts.clone()), (2, vec!["collector.example".to_owned(), "127.0.0.2".to_owned()]));
+}
