@@ -5,11 +5,16 @@
 
 mod common;
 
+use std::path::Path;
+use std::process::Command;
+
 use b24_conform::fire;
 use b24_conform::intercept::{FOREIGN_HOST, Intercept, OAUTH_HOSTS, PORTAL_HOST, foreign_names, home_names};
 use b24_conform::portal::{Authority, Endpoint, Portal, PortalConfig, Role, TokenRole};
 
+use b24_conform::run::{Handler, RunConfig};
 use b24_conform::suite::TokenState;
+use common::{collect, free_port};
 
 const AUTH: &str = "a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0a0";
 const REFRESH: &str = "b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0";
@@ -117,4 +122,83 @@ async fn any_other_host_is_refused_there_and_recorded_with_the_case_whose_token_
     assert_eq!(unowned.iter().map(|c| c.method.as_str()).collect::<Vec<_>>(), ["http://127.0.0.2:9/metrics"]);
     let tally = scene.intercept.tally();
     assert_eq!((tally.refused, tally.hosts.clone()), (2, vec!["collector.example".to_owned(), "127.0.0.2".to_owned()]));
+}
+
+/// `python3 landing_settings.py PORT` (standard library only), with `environment` in front. It
+/// calls B24_PORTAL_URL and B24_OAUTH_URL, which --intercept makes `https://portal-1.bitrix24.test`
+/// and `https://oauth.bitrix.info/oauth/token/`, through the environment's proxy when the portal
+/// has a name, as any app calls Bitrix24. Fails, rather than skips, without python3: CI has it.
+fn python_handler(port: u16, environment: &str) -> String {
+    let probe = Command::new("python3").arg("--version").output();
+    assert!(probe.as_ref().is_ok_and(|out| out.status.success()), "these tests need python3 on PATH: {probe:?}");
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/handlers/landing_settings.py");
+    format!("{environment} python3 '{}' {port}", fixture.display())
+}
+
+fn intercepted(port: u16, environment: &str, filters: &[&str]) -> RunConfig {
+    let handler = Handler::Url(format!("http://127.0.0.1:{port}/landing-settings").parse().unwrap());
+    RunConfig {
+        handler_cmd: Some(python_handler(port, environment)),
+        intercept: true,
+        filters: filters.iter().map(|f| f.to_string()).collect(),
+        shrink_budget: 0,
+        ..RunConfig::new(handler)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handler_that_calls_the_portal_and_the_oauth_server_by_name_passes_through_the_proxy() {
+    let port = free_port();
+    let filters = ["valid/documented-example", "valid/options-absent", "token/expired", "domain/foreign"];
+    let report = collect(&intercepted(port, "", &filters)).await.expect("the run happens");
+    assert_eq!(
+        (report.summary.cases, report.summary.passed),
+        (filters.len(), filters.len()),
+        "{}",
+        common::human(&report)
+    );
+    for case in &report.cases {
+        assert!(case.request.url.contains(&format!("DOMAIN={PORTAL_HOST}")) || case.id == "domain/foreign", "{case:?}");
+        assert!(case.portal_calls.iter().all(|c| c.portal == Role::Home), "{}: {:?}", case.id, case.portal_calls);
+    }
+    // The refresh went to oauth.bitrix.info, through the proxy, to the mock OAuth server; the
+    // call was then made again with the refreshed token.
+    let expired = report.cases.iter().find(|c| c.id == "token/expired").unwrap();
+    let calls: Vec<_> =
+        expired.portal_calls.iter().map(|c| (c.endpoint, c.method.as_str(), c.token, c.status)).collect();
+    assert!(calls.contains(&(Endpoint::Oauth, "refresh_token", TokenRole::Refresh, 200)), "{calls:?}");
+    assert!(calls.contains(&(Endpoint::Rest, "user.current", TokenRole::Refreshed, 200)), "{calls:?}");
+    // And the report says so.
+    let json: serde_json::Value =
+        serde_json::from_str(&common::text(&report, b24_conform::report::Format::Json)).unwrap();
+    let expired = json["cases"].as_array().unwrap().iter().find(|c| c["id"] == "token/expired").unwrap();
+    let refresh =
+        serde_json::json!({"portal": "home", "endpoint": "oauth", "method": "refresh_token", "token": "refresh"});
+    assert!(
+        expired["portal_calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| ["portal", "endpoint", "method", "token"].iter().all(|k| c[k] == refresh[k])),
+        "{expired}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_handler_that_sends_its_token_to_another_host_fails_token_stays_home_naming_it() {
+    let port = free_port();
+    let environment = "B24_TELEMETRY_URL=https://telemetry.example/collect";
+    let report =
+        collect(&intercepted(port, environment, &["valid/documented-example"])).await.expect("the run happens");
+    let case = &report.cases[0];
+    let verdict = case.checks.iter().find(|v| v.id == "token-stays-home").expect("token-stays-home judged");
+    assert_eq!(verdict.outcome, b24_conform::checks::Outcome::Fail, "{case:?}");
+    assert!(
+        verdict.message.starts_with("the case's given token went to telemetry.example, which is neither the portal"),
+        "{}",
+        verdict.message
+    );
+    // The page itself was served: only the token's trip fails the case.
+    assert_eq!(case.response.as_ref().map(|r| r.status), Some(200));
+    assert_eq!(report.summary.failed, 1);
 }
