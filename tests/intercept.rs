@@ -122,6 +122,47 @@ async fn any_other_host_is_refused_there_and_recorded_with_the_case_whose_token_
     assert_eq!(unowned.iter().map(|c| c.method.as_str()).collect::<Vec<_>>(), ["http://127.0.0.2:9/metrics"]);
     let tally = scene.intercept.tally();
     assert_eq!((tally.refused, tally.hosts.clone()), (2, vec!["collector.example".to_owned(), "127.0.0.2".to_owned()]));
+
+    // Bounded: a case keeps a few of the requests refused with its token, and each only the
+    // start of it; a token past that start is not looked for.
+    for _ in 0..12 {
+        let response = scene.client.get(format!("https://collector.example/poll?t={AUTH}")).send().await.unwrap();
+        assert_eq!(response.status(), 403);
+    }
+    let padded = format!("{}{AUTH}", "x".repeat(8 << 10));
+    scene.client.post("https://late.example/").body(padded).send().await.unwrap();
+    let calls = scene.portal.take_calls(0);
+    assert_eq!(calls.len(), 8, "{calls:?}");
+    assert!(calls.iter().all(|c| c.method.starts_with("https://collector.example/poll")), "{calls:?}");
+    assert_eq!(scene.portal.take_remaining().len(), 1, "the padded request is kept as one with no token");
+}
+
+#[test]
+fn intercept_is_refused_with_the_built_in_handler() {
+    let out = common::binary().args(["run", "--intercept"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--intercept needs --handler URL"), "{out:?}");
+}
+
+/// A handler that does not trust the run's CA fails every handshake in the proxy's tunnels; the
+/// run says so, and what PHP needs.
+#[test]
+fn a_handler_that_does_not_trust_the_runs_ca_is_told_how_to() {
+    let port = free_port();
+    let command = python_handler(port, "SSL_CERT_FILE=");
+    let handler = format!("http://127.0.0.1:{port}/");
+    let out = common::binary()
+        .args(["run", "--intercept", "--handler", &handler, "--handler-cmd", &command])
+        .args(["--filter", "valid/documented-example", "--shrink-budget", "0", "--format", "json"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    // The handler refused the proxy's certificate and answered 502 after it; the proxy's side
+    // of that handshake has ended by the time the run does.
+    assert!(stderr.contains("warning: the intercepting proxy failed "), "{stderr}");
+    assert!(stderr.contains("TLS handshake(s), the first: portal-1.bitrix24.test: "), "{stderr}");
+    assert!(stderr.contains("-d curl.cainfo=\"$SSL_CERT_FILE\""), "{stderr}");
 }
 
 /// `python3 landing_settings.py PORT` (standard library only), with `environment` in front. It

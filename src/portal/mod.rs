@@ -153,6 +153,9 @@ pub struct Refused {
     pub text: String,
 }
 
+/// At most this many refused requests are kept with a case.
+const REFUSED_KEPT_PER_CASE: usize = 8;
+
 /// Records the requests the intercepting proxy refused as calls of the portal's, attributed by
 /// its token table; shared with the proxy's connections.
 #[derive(Clone)]
@@ -178,6 +181,11 @@ impl Recorder {
             .unwrap_or((None, TokenRole::None));
         if owner.is_none() && !keep_unowned {
             return false;
+        }
+        // One is enough to fail the case; a few show a pattern; more would only cost memory.
+        let pending = state.calls.iter().filter(|c| c.portal == Role::Elsewhere && c.owner == owner).count();
+        if owner.is_some() && pending >= REFUSED_KEPT_PER_CASE {
+            return true;
         }
         let late = owner.is_some_and(|o| state.answered.contains(&o));
         state.calls.push(PortalCall {

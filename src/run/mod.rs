@@ -706,7 +706,8 @@ impl<'a> Runner<'a> {
         if let (Some(authority), 1..) = (self.session.authority(), refused.count) {
             notes.push(format!(
                 "warning: the mock portal refused {} TLS handshake(s), the first: {}; does the handler trust the \
-                 run's CA ({}; --handler-cmd gives it in SSL_CERT_FILE), and speak https to it?",
+                 run's CA ({}; --handler-cmd gives it in SSL_CERT_FILE; PHP's curl reads no variable: \
+                 php -d curl.cainfo=\"$SSL_CERT_FILE\"), and speak https to it?",
                 refused.count,
                 refused.first,
                 authority.ca_file().display()
