@@ -219,9 +219,10 @@ struct RunArgs {
     #[arg(long)]
     portal_tls: bool,
     /// Start the handler with `sh -c CMD` before the run, and stop it, with every process it
-    /// started, after. It gets B24_PORTAL_URL, B24_OAUTH_URL and B24_MEMBER_ID, and with
-    /// --portal-tls the CA in SSL_CERT_FILE, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS,
-    /// CURL_CA_BUNDLE. Needs --handler URL.
+    /// started, after. It gets B24_PORTAL_URL, B24_OAUTH_URL and B24_MEMBER_ID, with
+    /// --portal-tls or --intercept the CA in SSL_CERT_FILE, REQUESTS_CA_BUNDLE,
+    /// NODE_EXTRA_CA_CERTS, CURL_CA_BUNDLE, and with --intercept the proxy in HTTPS_PROXY and
+    /// HTTP_PROXY (both cases). Needs --handler URL.
     #[arg(long, value_name = "CMD")]
     handler_cmd: Option<String>,
     /// Let the handler reach the portal as it does Bitrix24, by name over https: DOMAIN is
