@@ -210,6 +210,30 @@ mod tests {
         assert_eq!(judge("<p>Settings</p>".to_owned()).outcome, Outcome::Pass);
     }
 
+    /// A request the intercepting proxy refused, with the case's token: the check names the host.
+    #[test]
+    fn a_token_the_proxy_refused_fails_naming_the_host() {
+        let case = install::case(InstallForm::Frame);
+        let refused = crate::portal::PortalCall {
+            portal: Role::Elsewhere,
+            endpoint: Endpoint::Other,
+            method: "https://telemetry.example:8443/collect?x=1".into(),
+            status: 403,
+            ..call(403, None)
+        };
+        let judge = |calls| {
+            (TOKEN_STAYS_HOME.judge)(&case, &exchange("http://h/", 200, "<p>Settings</p>", calls), &Context::default())
+        };
+        let finding = judge(vec![call(200, None), refused]);
+        assert_eq!(finding.outcome, Outcome::Fail);
+        assert!(
+            finding.message.starts_with("the case's given token went to telemetry.example, which is neither"),
+            "{}",
+            finding.message
+        );
+        assert_eq!(judge(vec![call(200, None)]).outcome, Outcome::Pass);
+    }
+
     /// A token that runs out during the case, and a handler that called only once, before it did:
     /// the refresh was never needed, so the check was not exercised — not passed.
     #[test]
