@@ -2,7 +2,8 @@
 //! by the run with `--handler-cmd` and installed by it (ONAPPINSTALL, then `landing.repo.bind`).
 //! The correct app passes the default suite; with `B24_DEFECT=follow-domain` its settings page
 //! calls REST at the DOMAIN a request names instead of the portal it is installed on, and
-//! `token-stays-home` fails on exactly the cases whose DOMAIN leads to the foreign portal.
+//! `token-stays-home` fails on exactly the cases whose DOMAIN leads to the foreign portal. Under
+//! `--intercept` the correct app reaches the portal and its OAuth server by name, and passes too.
 //!
 //! Needs node and the app's dependencies, which `fixtures/handlers/node-b24jssdk/install.sh`
 //! installs outside the repository (`.ci/run` runs it); without them these tests fail, saying so.

@@ -3,6 +3,7 @@
 //! with `--install-url`: it passes the default suite, and its one-defect variant
 //! (B24_DEFECT=refresh-without-secret, CRestCurrent's refresh without client_id/client_secret)
 //! is flagged by `refreshes-expired-token` on the cases whose token runs out, and nothing else.
+//! Under `--intercept`, without B24_OAUTH_URL, it passes the default suite through the run's proxy.
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -5,7 +5,8 @@
 //! default suite; with one defect switched on (B24_DEFECT=unescaped-lang) it fails
 //! `no-reflected-injection` on the cases that put markup into LANG, and nothing else.
 //!
-//! The SDK calls the portal over https only, so the run serves it with `--portal-tls`. The
+//! The SDK calls the portal over https only, so the run serves it with `--portal-tls`, or by
+//! name through the run's proxy (`--intercept`, where the SDK's own OAuth host is used). The
 //! virtual environment comes from the fixture's install.sh (CI runs it from `.ci/run`).
 
 use std::collections::BTreeSet;
