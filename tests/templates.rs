@@ -8,7 +8,9 @@
 //!   own binary is put on PATH, where that step puts the one it builds;
 //! - the GitLab job's clone of the harness is the repository under test;
 //! - the user's app (`handler`, `handler-cmd`, `install-url`) is this repository's stdlib Python
-//!   handler or the built-in reference handler with a fault;
+//!   handler, run with the template's own `args` (`--intercept`), or the built-in reference
+//!   handler with a fault, with `--portal-tls` in place of `--intercept` (which needs a handler
+//!   by URL);
 //! - `gh` and `curl`, which post the report as a comment, are stand-ins that record what they
 //!   were asked to post.
 //!
@@ -57,12 +59,17 @@ fn entries(value: &Yaml) -> Vec<(String, &Yaml)> {
     }
 }
 
+/// The `run` options for the built-in handler in place of the templates' `args`.
+const FAULTY_ARGS: &str = "--portal-tls";
+
 /// The user's app in a scenario: what the templates' `handler`, `handler-cmd` and `install-url`
 /// stand for.
 struct App {
     handler: String,
     handler_cmd: String,
     install_url: String,
+    /// In place of the template's `args`, when the template's cannot serve this app.
+    args: Option<String>,
 }
 
 impl App {
@@ -75,6 +82,7 @@ impl App {
             handler: format!("http://127.0.0.1:{port}/"),
             handler_cmd: format!("python3 '{}' {port}", script.display()),
             install_url: String::new(),
+            args: None,
         }
     }
 
@@ -94,6 +102,7 @@ impl App {
             handler: format!("http://127.0.0.1:{port}/"),
             handler_cmd: "echo 'listen: address in use' >&2; exit 1".into(),
             install_url: String::new(),
+            args: None,
         }
     }
 }
@@ -236,6 +245,9 @@ fn github(ws: &Workspace, app: &App) -> Outcome {
     inputs.insert("handler".into(), app.handler.clone());
     inputs.insert("handler-cmd".into(), app.handler_cmd.clone());
     inputs.insert("install-url".into(), app.install_url.clone());
+    if let Some(args) = &app.args {
+        inputs.insert("args".into(), args.clone());
+    }
 
     let mut context: BTreeMap<String, String> =
         inputs.iter().map(|(k, v)| (format!("inputs.{k}"), v.clone())).collect();
@@ -334,6 +346,7 @@ fn gitlab(ws: &Workspace, app: &App) -> Outcome {
             "B24_HANDLER" => *value = quoted(&app.handler),
             "B24_HANDLER_CMD" => *value = quoted(&app.handler_cmd),
             "B24_INSTALL_URL" => *value = quoted(&app.install_url),
+            "B24_ARGS" if app.args.is_some() => *value = quoted(app.args.as_deref().unwrap_or_default()),
             "B24_CONFORM_SRC" => *value = repo().display().to_string(),
             _ => *value = quoted(value),
         }
@@ -418,7 +431,7 @@ fn fails_a_new_failure_and_passes_once_it_is_in_the_baseline(template: Template,
     assert_posted(&outcome);
 
     // The same failures, recorded in the baseline file the templates name: the job passes.
-    ws.record_baseline("b24-conform-baseline.toml", &crashes, "--portal-tls");
+    ws.record_baseline("b24-conform-baseline.toml", &crashes, FAULTY_ARGS);
     let outcome = template(&ws, &crashes);
     assert_eq!(outcome.code, Some(0), "{}", outcome.log);
     assert!(outcome.markdown.contains("known"), "the known deviations are reported: {:.2000}", outcome.markdown);
