@@ -86,12 +86,14 @@ impl App {
         }
     }
 
-    /// The built-in reference handler with one deliberate defect.
+    /// The built-in reference handler with one deliberate defect. It calls the portal directly,
+    /// so the templates' `--intercept` (which needs a handler by URL) gives way to `--portal-tls`.
     fn faulty(fault: &str) -> App {
         App {
             handler: format!("builtin:reference?fault={fault}"),
             handler_cmd: String::new(),
             install_url: String::new(),
+            args: Some(FAULTY_ARGS.into()),
         }
     }
 
