@@ -9,10 +9,9 @@ use std::sync::{Arc, Mutex};
 
 use super::{Format, SinkOptions};
 use crate::payload::Wire;
-use crate::record::fixture;
 use crate::record::{
     CaseOutcome, CaseReport, Endpoint, Event, HttpRequest, HttpResponse, Outcome, PortalCall, Role, RunEnd, RunInfo,
-    Summary, TokenRole, Verdict,
+    Summary, TokenRole, Verdict, fixture,
 };
 use crate::suite::{Evidence, EvidenceKind, Expectation, Level};
 
