@@ -21,7 +21,7 @@ use crate::checks;
 use crate::fire::{self, DEFAULT_LIVENESS_LIMIT, Limits, Liveness};
 use crate::install::{self, InstallForm};
 use crate::launch::LaunchError;
-use crate::payload::Wire;
+use crate::payload::{Family, Wire};
 use crate::portal::PortalConfig;
 use crate::record::{CaseOutcome, CaseReport, Date, Event, Exchange, FireError, PortalCall, RunEnd, RunInfo, Summary};
 use crate::reference::Fault;
@@ -138,7 +138,7 @@ impl RunConfig {
     pub fn new(handler: Handler) -> RunConfig {
         RunConfig {
             handler,
-            suites: vec![SuiteSource::Builtin],
+            suites: vec![SuiteSource::Builtin(Family::Settings)],
             filters: Vec::new(),
             draw: Draw { seed: DEFAULT_SEED, ..Draw::default() },
             jobs: 8,

@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::plan::{Group, Part};
 use super::{Case, CaseKind, Draw, Evidence, EvidenceKind, Expectation, Level, TokenState, catalog_payload, check_url};
 use crate::generate::{Mutation, Space};
-use crate::payload::{FIELDS, Payload, field_spec};
+use crate::payload::{FIELDS, Family, Payload, field_spec};
 
 /// A suite that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -24,9 +24,9 @@ pub enum SuiteError {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SuiteFile {
-    /// Required, so a file that is not a suite is refused early; its contents are for people.
+    /// Required, so a file that is not a suite is refused early.
     #[serde(rename = "suite")]
-    _header: Header,
+    header: Header,
     #[serde(default)]
     docs: BTreeMap<String, DocEntry>,
     #[serde(default)]
@@ -42,11 +42,16 @@ struct SuiteFile {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // validated, then only read by people
 struct Header {
-    name: String,
+    /// For people, as is `description`: validated, never read.
+    #[serde(rename = "name")]
+    _name: String,
+    #[serde(default, rename = "description")]
+    _description: String,
+    /// The placement the suite is about (LANDING_SETTINGS by default): its cases start from that
+    /// placement's documented example request and go to the handler the app bound for it.
     #[serde(default)]
-    description: String,
+    placement: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -241,7 +246,17 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Part>, Su
         Ok(())
     };
 
-    let documented = Payload::documented_example();
+    let family = match &file.header.placement {
+        None => Family::Settings,
+        Some(code) => Family::of(code.get_ref()).ok_or_else(|| {
+            let known = Family::ALL.map(Family::code).join(", ");
+            at(
+                code.span(),
+                format!("unknown placement `{}`; the placements the harness models are: {known}", code.get_ref()),
+            )
+        })?,
+    };
+    let documented = family.example();
     let legacy =
         Payload { application_scope: None, application_token: None, server_endpoint: None, ..documented.clone() };
     let base_of = |base: Base| match base {
