@@ -10,8 +10,8 @@ use b24_conform::suite::{self, Draw, SuiteSource};
 
 /// Every URL the catalog, the installation cases and the checks cite.
 fn citations() -> BTreeSet<String> {
-    let cases = suite::load(&[SuiteSource::Builtin(b24_conform::payload::Family::Settings)], &Draw::default())
-        .expect("the built-in catalog loads");
+    let suites = b24_conform::payload::Family::ALL.map(SuiteSource::Builtin);
+    let cases = suite::load(&suites, &Draw::default()).expect("the built-in catalogs load");
     let installs = [InstallForm::Event, InstallForm::Frame].map(install::case);
     let mut urls: BTreeSet<String> =
         cases.iter().map(|(_, c)| c).chain(installs).map(|c| c.evidence.url.clone()).collect();
