@@ -419,6 +419,24 @@ mod tests {
         assert_eq!(cases.len(), 2);
     }
 
+    /// `[suite] placement` names the family whose documented example every case starts from.
+    #[test]
+    fn a_suite_names_the_placement_its_cases_start_from() {
+        let with = |code: &str| HEAD.replace("name = \"t\"\n", &format!("name = \"t\"\nplacement = \"{code}\"\n"));
+        let case = first(&format!("{}{CASE}", with("LANDING_BLOCK_*")));
+        assert_eq!((case.payload.placement.as_str(), case.family()), ("LANDING_BLOCK_*", Family::Block));
+        let options = case.payload.placement_options.expect("the example's options");
+        assert_eq!(options.get("CODE"), Some("43.4.cover_with_price_text_button_bgimg"));
+        assert_eq!(first(&format!("{HEAD}{CASE}")).family(), Family::Settings);
+        let unknown = error(&with("LEFT_MENU"));
+        assert!(
+            unknown.starts_with(
+                "t.toml:3:13: unknown placement `LEFT_MENU`; the placements the harness models are: LANDING_SETTINGS, LANDING_BLOCK_*"
+            ),
+            "{unknown}"
+        );
+    }
+
     #[test]
     fn levels_are_required_and_named() {
         let case = first(&format!("{HEAD}{CASE}"));
