@@ -240,8 +240,9 @@ pub fn catalog(
     filters: &[String],
     draw: &Draw,
 ) -> Result<impl Iterator<Item = Case> + use<>, RunError> {
-    let install = Some(install::case(InstallForm::default())).filter(|c| Filter::new(filters).selects(&c.id));
     let plan = selected(sources, filters, draw)?;
+    let install =
+        Some(install::case(InstallForm::default(), plan.family())).filter(|c| Filter::new(filters).selects(&c.id));
     if install.is_none() && plan.is_empty() {
         return Err(RunError::NoCases(filters.to_vec()));
     }
@@ -277,7 +278,7 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<RunE
     let plan = cases(config)?;
     let today = Date::today();
     let mut session = Session::start(config).await?;
-    let installed = session.install(INSTALL).await?;
+    let installed = session.install(INSTALL, plan.family()).await?;
     let session = Arc::new(session);
     let snapshots = config.snapshots.clone().map(|c| Snapshots::new(c, config.draw.seed, &session.addresses()));
     let judge = Judge::new(config.settings, snapshots, config.baseline.clone(), today);

@@ -124,13 +124,14 @@ impl Session {
     /// installation case and its exchange. From then on the placement cases of each family go to
     /// the handler it bound for the family, if it bound one ([`Session::handler_for`]). Without
     /// an installation handler the app is taken as installed by hand before the run.
-    pub async fn install(&mut self, owner: usize) -> Result<Option<(Case, Exchange)>, RunError> {
+    /// The installation case is `family`'s: the app must bind a placement of that family.
+    pub async fn install(&mut self, owner: usize, family: Family) -> Result<Option<(Case, Exchange)>, RunError> {
         let Some(url) = self.install_url.clone() else {
             self.portal.set_installed(true);
             return Ok(None);
         };
         ensure_listening(&url).await?;
-        let case = install::case(self.install_form);
+        let case = install::case(self.install_form, family);
         self.grant(owner, &case);
         let exchange = self.install_as(owner, &case, &url, self.install_form).await;
         for family in Family::ALL {

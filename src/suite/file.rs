@@ -332,7 +332,7 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Part>, Su
         };
         cases.push(Part::Group(Group::new(template, group.space, draw, draw.count.unwrap_or(group.count))));
     }
-    let steps = crate::journey::cases(&file.journey, &cases, doc, at)?;
+    let steps = crate::journey::cases(&file.journey, family, &cases, doc, at)?;
     cases.extend(steps.into_iter().map(Part::Case));
     Ok(cases)
 }

@@ -7,6 +7,7 @@ use std::borrow::Borrow;
 
 use super::{Case, CaseKind, Draw, Filter, Origin, Partition};
 use crate::generate::{self, Space, draft_seed};
+use crate::payload::Family;
 
 /// The cases of a run, in firing order: the regular cases in suite order, then the journeys'
 /// steps in suite order (they change the portal's state). Each case has an index in the whole
@@ -164,6 +165,14 @@ impl Plan {
             partition: None,
         }
         .select(Filter::default())
+    }
+
+    /// The placement family of the plan's first suite: the one the run's installation binds.
+    pub fn family(&self) -> Family {
+        self.parts.first().map_or_else(Family::default, |part| match part {
+            Part::Case(case) => case.family(),
+            Part::Group(group) => group.template.family(),
+        })
     }
 
     /// The cases `filter` selects (in place of any earlier selection), the whole journey of any
