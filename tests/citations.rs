@@ -12,7 +12,9 @@ use b24_conform::suite::{self, Draw, SuiteSource};
 fn citations() -> BTreeSet<String> {
     let suites = b24_conform::payload::Family::ALL.map(SuiteSource::Builtin);
     let cases = suite::load(&suites, &Draw::default()).expect("the built-in catalogs load");
-    let installs = [InstallForm::Event, InstallForm::Frame].map(install::case);
+    let installs = b24_conform::payload::Family::ALL
+        .into_iter()
+        .flat_map(|family| [InstallForm::Event, InstallForm::Frame].map(|form| install::case(form, family)));
     let mut urls: BTreeSet<String> =
         cases.iter().map(|(_, c)| c).chain(installs).map(|c| c.evidence.url.clone()).collect();
     urls.extend(checks::ALL.iter().map(|c| c.evidence.url.to_owned()));
