@@ -307,12 +307,12 @@ impl Fault {
             Fault::IgnoresBlockRights => (
                 "ignores-block-rights",
                 "rejects-invalid",
-                "the block item never reads the block with the user's token (landing.block.getbyid): whoever opens the editor gets it for any block id",
+                "the block item (--placement LANDING_BLOCK) never reads the block with the user's token (landing.block.getbyid): whoever opens the editor gets it for any block id",
             ),
             Fault::BlockCodeUnescaped => (
                 "block-code-unescaped",
                 "no-reflected-injection",
-                "the block item shows PLACEMENT_OPTIONS.CODE in its heading unescaped",
+                "the block item (--placement LANDING_BLOCK) shows PLACEMENT_OPTIONS.CODE in its heading unescaped",
             ),
         }
     }
