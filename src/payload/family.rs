@@ -5,12 +5,10 @@
 
 use std::sync::LazyLock;
 
-use serde::{Deserialize, Serialize};
-
 use super::Payload;
 
 /// A placement family.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Family {
     /// `LANDING_SETTINGS`: the site and page settings menu (api-reference/landing/embedding/settings.md).
     #[default]
