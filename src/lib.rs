@@ -13,6 +13,7 @@ pub mod fire;
 pub mod generate;
 pub mod html;
 pub mod install;
+pub mod intercept;
 pub mod journey;
 pub mod launch;
 pub mod merge;

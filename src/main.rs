@@ -225,11 +225,18 @@ struct RunArgs {
     #[arg(long)]
     portal_tls: bool,
     /// Start the handler with `sh -c CMD` before the run, and stop it, with every process it
-    /// started, after. It gets B24_PORTAL_URL, B24_OAUTH_URL and B24_MEMBER_ID, and with
-    /// --portal-tls the CA in SSL_CERT_FILE, REQUESTS_CA_BUNDLE, NODE_EXTRA_CA_CERTS,
-    /// CURL_CA_BUNDLE. Needs --handler URL.
+    /// started, after. It gets B24_PORTAL_URL, B24_OAUTH_URL and B24_MEMBER_ID, with
+    /// --portal-tls or --intercept the CA in SSL_CERT_FILE, REQUESTS_CA_BUNDLE,
+    /// NODE_EXTRA_CA_CERTS, CURL_CA_BUNDLE, and with --intercept the proxy in HTTPS_PROXY and
+    /// HTTP_PROXY (both cases). Needs --handler URL.
     #[arg(long, value_name = "CMD")]
     handler_cmd: Option<String>,
+    /// Let the handler reach the portal as it does Bitrix24, by name over https: DOMAIN is
+    /// portal-1.bitrix24.test, SERVER_ENDPOINT https://oauth.bitrix.info/rest/, and --handler-cmd
+    /// gets HTTPS_PROXY/HTTP_PROXY pointing at a loopback proxy of the run's, which serves those
+    /// hosts (and oauth.bitrix24.tech) from the mocks with the run's CA and refuses any other.
+    #[arg(long)]
+    intercept: bool,
     /// Trust the CA certificate(s) in FILE (PEM) for an https --handler, besides the system's
     /// roots: a handler served with a development CA of its own (mkcert's rootCA.pem).
     #[arg(long, value_name = "FILE", value_parser = parse_handler_ca)]
@@ -364,6 +371,7 @@ impl RunArgs {
             install_form: self.install_as,
             portal_tls: self.portal_tls,
             handler_cmd: self.handler_cmd.clone(),
+            intercept: self.intercept,
             handler_wait: Duration::from_millis(self.handler_wait_ms),
             settings: Settings { latency_budget: Duration::from_millis(self.latency_budget_ms), strict: self.strict },
             shrink_budget: self.shrink_budget,

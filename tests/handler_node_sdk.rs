@@ -2,7 +2,8 @@
 //! by the run with `--handler-cmd` and installed by it (ONAPPINSTALL, then `landing.repo.bind`).
 //! The correct app passes the default suite; with `B24_DEFECT=follow-domain` its settings page
 //! calls REST at the DOMAIN a request names instead of the portal it is installed on, and
-//! `token-stays-home` fails on exactly the cases whose DOMAIN leads to the foreign portal.
+//! `token-stays-home` fails on exactly the cases whose DOMAIN leads to the foreign portal. Under
+//! `--intercept` the correct app reaches the portal and its OAuth server by name, and passes too.
 //!
 //! Needs node and the app's dependencies, which `fixtures/handlers/node-b24jssdk/install.sh`
 //! installs outside the repository (`.ci/run` runs it); without them these tests fail, saying so.
@@ -23,8 +24,9 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/handlers/node-b24jssdk").join(name)
 }
 
-/// The run against the app started with `env` before its command, and its JSON report.
-fn run_app(env: &str, scratch: &Scratch) -> (Output, Value) {
+/// The run against the app started with `env` before its command, with `flags` added to the
+/// run's, and its JSON report.
+fn run_app(env: &str, flags: &[&str], scratch: &Scratch) -> (Output, Value) {
     let node = Command::new("node").arg("--version").output();
     assert!(
         node.as_ref().is_ok_and(|out| out.status.success()),
@@ -39,6 +41,7 @@ fn run_app(env: &str, scratch: &Scratch) -> (Output, Value) {
         .args(["--handler", &format!("http://127.0.0.1:{port}/settings")])
         .args(["--install-url", &format!("http://127.0.0.1:{port}/install")])
         .args(["--handler-cmd", &command])
+        .args(flags)
         .arg("--out")
         .arg(&report)
         .output()
@@ -77,7 +80,7 @@ fn domains(case: &Value) -> Vec<String> {
 #[test]
 fn the_b24jssdk_app_passes_the_default_suite_install_included() {
     let scratch = Scratch::new("correct");
-    let (out, report) = run_app("", &scratch);
+    let (out, report) = run_app("", &[], &scratch);
     let summary = &report["summary"];
     let failures: Vec<_> = cases(&report)
         .iter()
@@ -94,7 +97,7 @@ fn the_b24jssdk_app_passes_the_default_suite_install_included() {
 #[test]
 fn following_domain_is_flagged_by_token_stays_home_on_the_foreign_cases_only() {
     let scratch = Scratch::new("follow-domain");
-    let (out, report) = run_app("B24_DEFECT=follow-domain", &scratch);
+    let (out, report) = run_app("B24_DEFECT=follow-domain", &[], &scratch);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
 
     let leaked: BTreeSet<&str> = cases(&report)
@@ -120,4 +123,30 @@ fn following_domain_is_flagged_by_token_stays_home_on_the_foreign_cases_only() {
         let expected = BTreeSet::from(["token-stays-home", "no-server-error"]);
         assert!(checks.is_subset(&expected), "{} fails {checks:?}", case["id"]);
     }
+}
+
+/// Under `--intercept` the installed portal is `https://portal-1.bitrix24.test` and its OAuth
+/// server `https://oauth.bitrix.info/`, by name and without a port, as on Bitrix24: the SDK's
+/// axios reaches both through the run's proxy (HTTPS_PROXY), and the app completes the default
+/// suite, its refreshes shown in the report.
+#[test]
+fn the_b24jssdk_app_passes_the_default_suite_through_the_intercepting_proxy() {
+    let scratch = Scratch::new("intercept");
+    let (out, report) = run_app("", &["--intercept"], &scratch);
+    let summary = &report["summary"];
+    let failures: Vec<_> = cases(&report)
+        .iter()
+        .filter(|c| c["outcome"] != "pass")
+        .map(|c| (&c["id"], &c["outcome"], failed_checks(c)))
+        .collect();
+    assert_eq!(out.status.code(), Some(0), "{summary}\n{failures:?}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!((summary["failed"].as_u64(), summary["errored"].as_u64()), (Some(0), Some(0)), "{failures:?}");
+    let expired = cases(&report).iter().find(|c| c["id"] == "token/expired").expect("the token/expired case");
+    assert_eq!(domains(expired), ["portal-1.bitrix24.test"]);
+    let calls = expired["portal_calls"].as_array().map(Vec::as_slice).unwrap_or_default();
+    assert!(
+        calls.iter().any(|c| c["endpoint"] == "oauth" && c["method"] == "refresh_token" && c["status"] == 200),
+        "the refresh did not reach the mock OAuth server: {}",
+        expired["portal_calls"]
+    );
 }

@@ -3,6 +3,7 @@
 //! with `--install-url`: it passes the default suite, and its one-defect variant
 //! (B24_DEFECT=refresh-without-secret, CRestCurrent's refresh without client_id/client_secret)
 //! is flagged by `refreshes-expired-token` on the cases whose token runs out, and nothing else.
+//! Under `--intercept`, without B24_OAUTH_URL, it passes the default suite through the run's proxy.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -143,4 +144,29 @@ fn refreshing_without_client_credentials_is_flagged_on_the_cases_whose_token_run
         listing(all.iter().filter(|f| !f.warning))
     );
     assert_eq!(code, Some(1));
+}
+
+/// As CRest ships: no B24_OAUTH_URL (the refresh goes to the OAuth server the installation's
+/// server_endpoint names, `https://oauth.bitrix.info/`), and curl takes its proxy from the
+/// environment. Under `--intercept` the portal is `https://portal-1.bitrix24.test` with no port,
+/// and the app completes the default suite through the run's proxy, its refreshes included.
+#[test]
+fn the_php_crest_app_passes_the_default_suite_through_the_intercepting_proxy() {
+    let (code, report) = run("intercept", "env -u B24_OAUTH_URL", &["--intercept"]);
+    let summary = &report["summary"];
+    assert_eq!(
+        (summary["failed"].as_u64(), summary["errored"].as_u64(), code),
+        (Some(0), Some(0), Some(0)),
+        "{summary}; failures:{}",
+        listing(failures(&report).iter().filter(|f| !f.warning))
+    );
+    let cases = report["cases"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let expired = cases.iter().find(|c| c["id"] == "token/expired").expect("the token/expired case");
+    assert!(expired["request"]["url"].as_str().unwrap_or_default().contains("DOMAIN=portal-1.bitrix24.test"));
+    let calls = expired["portal_calls"].as_array().map(Vec::as_slice).unwrap_or_default();
+    assert!(
+        calls.iter().any(|c| c["endpoint"] == "oauth" && c["method"] == "refresh_token" && c["status"] == 200),
+        "the refresh did not reach the mock OAuth server: {}",
+        expired["portal_calls"]
+    );
 }

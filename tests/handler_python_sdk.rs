@@ -5,7 +5,8 @@
 //! default suite; with one defect switched on (B24_DEFECT=unescaped-lang) it fails
 //! `no-reflected-injection` on the cases that put markup into LANG, and nothing else.
 //!
-//! The SDK calls the portal over https only, so the run serves it with `--portal-tls`. The
+//! The SDK calls the portal over https only, so the run serves it with `--portal-tls`, or by
+//! name through the run's proxy (`--intercept`, where the SDK's own OAuth host is used). The
 //! virtual environment comes from the fixture's install.sh (CI runs it from `.ci/run`).
 
 use std::collections::BTreeSet;
@@ -58,9 +59,18 @@ enum Install {
     Frame,
 }
 
-/// The default suite against the app, installed as `install` says, with `env` (`NAME=VALUE `…)
-/// before its command. The report goes to a scratch directory; nothing is shrunk or recorded.
-fn run_app(name: &str, install: Install, env: &str) -> Run {
+/// How the app reaches the run's portal: by its loopback address over https (`--portal-tls`),
+/// or by name through the run's proxy (`--intercept`).
+#[derive(Clone, Copy)]
+enum Reach {
+    PortalTls,
+    Intercept,
+}
+
+/// The default suite against the app, installed as `install` says, reaching the portal as
+/// `reach` says, with `env` (`NAME=VALUE `…) before its command. The report goes to a scratch
+/// directory; nothing is shrunk or recorded.
+fn run_app(name: &str, install: Install, reach: Reach, env: &str) -> Run {
     let port = free_port();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let app = root.join(FIXTURE).join("app.py");
@@ -74,7 +84,11 @@ fn run_app(name: &str, install: Install, env: &str) -> Run {
     };
     let out = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
         .current_dir(&scratch)
-        .args(["run", "--portal-tls", "--no-regressions", "--shrink-budget", "0", "--format", "json"])
+        .args(["run", "--no-regressions", "--shrink-budget", "0", "--format", "json"])
+        .arg(match reach {
+            Reach::PortalTls => "--portal-tls",
+            Reach::Intercept => "--intercept",
+        })
         .args(["--handler", &format!("http://127.0.0.1:{port}/settings")])
         .args(["--install-as", form, "--install-url", &format!("http://127.0.0.1:{port}/{path}")])
         .args(["--handler-cmd", &command])
@@ -121,19 +135,19 @@ fn assert_passes(run: &Run, install_case: &str) {
 
 #[test]
 fn the_b24pysdk_app_passes_the_default_suite_installed_by_onappinstall() {
-    assert_passes(&run_app("event", Install::Event, ""), "install/onappinstall");
+    assert_passes(&run_app("event", Install::Event, Reach::PortalTls, ""), "install/onappinstall");
 }
 
 #[test]
 fn the_b24pysdk_app_passes_the_default_suite_installed_from_its_installation_page() {
-    assert_passes(&run_app("frame", Install::Frame, ""), "install/frame");
+    assert_passes(&run_app("frame", Install::Frame, Reach::PortalTls, ""), "install/frame");
 }
 
 /// The control: the same app with LANG marked safe in its template fails the run, on exactly
 /// the LANG injection probes a browser would act on, for exactly that check.
 #[test]
 fn the_b24pysdk_app_that_renders_lang_unescaped_fails_no_reflected_injection_on_the_lang_probes() {
-    let run = run_app("unescaped-lang", Install::Event, "B24_DEFECT=unescaped-lang ");
+    let run = run_app("unescaped-lang", Install::Event, Reach::PortalTls, "B24_DEFECT=unescaped-lang ");
     assert_eq!(run.code, Some(1), "{}\n{}", run.report["summary"], run.stderr);
     let failed: BTreeSet<&str> =
         run.cases().iter().filter(|c| c["outcome"] == "fail").filter_map(|c| c["id"].as_str()).collect();
@@ -144,4 +158,21 @@ fn the_b24pysdk_app_that_renders_lang_unescaped_fails_no_reflected_injection_on_
         assert_eq!(Run::failed_checks(case), BTreeSet::from(["no-reflected-injection".to_owned()]), "{case}");
     }
     assert_eq!(run.report["summary"]["errored"], 0, "{}", not_passed(&run));
+}
+
+/// As b24pysdk ships: without B24_OAUTH_URL the app uses the SDK's own BitrixApp, which refreshes
+/// and asks app.info at the oauth.bitrix24.tech it hard-codes. Under `--intercept` requests
+/// reaches it, and `https://portal-1.bitrix24.test`, through the run's proxy; the app completes
+/// the default suite, and its refreshes show in the report.
+#[test]
+fn the_b24pysdk_app_as_published_passes_the_default_suite_through_the_intercepting_proxy() {
+    let run = run_app("intercept", Install::Event, Reach::Intercept, "env -u B24_OAUTH_URL -u B24_SERVER_ENDPOINT ");
+    assert_passes(&run, "install/onappinstall");
+    let expired = run.cases().iter().find(|c| c["id"] == "token/expired").expect("the token/expired case");
+    let calls = expired["portal_calls"].as_array().map(Vec::as_slice).unwrap_or_default();
+    assert!(
+        calls.iter().any(|c| c["endpoint"] == "oauth" && c["method"] == "refresh_token" && c["status"] == 200),
+        "the refresh did not reach the mock OAuth server: {}",
+        expired["portal_calls"]
+    );
 }

@@ -138,6 +138,20 @@ pub const TOKEN_STAYS_HOME: Check = Check {
                 call.method
             ));
         }
+        // Through the intercepting proxy (--intercept): a request for any other host, refused
+        // there and recorded because it carried one of the case's tokens.
+        if let Some(call) = exchange.portal_calls.iter().find(|c| c.portal == Role::Elsewhere) {
+            let host = url::Url::parse(&call.method)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_owned))
+                .unwrap_or_else(|| call.method.clone());
+            return fail(format!(
+                "the case's {} token went to {host}, which is neither the portal nor its OAuth server ({} {}; the proxy refused it)",
+                call.token.label(),
+                call.http_method,
+                call.method
+            ));
+        }
         let tokens = [("AUTH_ID", &case.payload.auth_id), ("REFRESH_ID", &case.payload.refresh_id)];
         // Short values could appear by chance; real tokens are 32–70 characters.
         let carried =
@@ -194,6 +208,30 @@ mod tests {
             (Outcome::Fail, "the answer echoes the request's REFRESH_ID")
         );
         assert_eq!(judge("<p>Settings</p>".to_owned()).outcome, Outcome::Pass);
+    }
+
+    /// A request the intercepting proxy refused, with the case's token: the check names the host.
+    #[test]
+    fn a_token_the_proxy_refused_fails_naming_the_host() {
+        let case = install::case(InstallForm::Frame);
+        let refused = crate::portal::PortalCall {
+            portal: Role::Elsewhere,
+            endpoint: Endpoint::Other,
+            method: "https://telemetry.example:8443/collect?x=1".into(),
+            status: 403,
+            ..call(403, None)
+        };
+        let judge = |calls| {
+            (TOKEN_STAYS_HOME.judge)(&case, &exchange("http://h/", 200, "<p>Settings</p>", calls), &Context::default())
+        };
+        let finding = judge(vec![call(200, None), refused]);
+        assert_eq!(finding.outcome, Outcome::Fail);
+        assert!(
+            finding.message.starts_with("the case's given token went to telemetry.example, which is neither"),
+            "{}",
+            finding.message
+        );
+        assert_eq!(judge(vec![call(200, None)]).outcome, Outcome::Pass);
     }
 
     /// A token that runs out during the case, and a handler that called only once, before it did:

@@ -8,6 +8,7 @@
 mod answer;
 mod app;
 mod batch;
+mod elsewhere;
 mod installation;
 mod landing;
 mod oauth;
@@ -29,12 +30,13 @@ use crate::suite::TokenState;
 
 pub use crate::record::{Endpoint, PortalCall, Role};
 use answer::Answer;
+pub use elsewhere::{Recorder, Refused};
 pub use installation::EventHandler;
 use installation::{Installation, MEMBER_SEED};
 pub use landing::RepoBinding;
 use params::Params;
 use tls::TlsFront;
-pub use tls::{Authority, AuthorityError, HandshakeFailures};
+pub use tls::{Authority, AuthorityError, HandshakeFailures, HostCertificates};
 pub use tokens::TokenRole;
 use tokens::Tokens;
 
@@ -81,6 +83,7 @@ impl Role {
         match self {
             Role::Home => "home",
             Role::Foreign => "foreign",
+            Role::Elsewhere => "elsewhere",
         }
     }
 }
@@ -126,6 +129,18 @@ pub struct Portal {
     server: Server,
     /// The home portal's OAuth server; a foreign portal has none of its own.
     oauth: Option<Server>,
+    /// The names handlers reach it by through the intercepting proxy, when it has them.
+    names: Option<Names>,
+}
+
+/// The host names a portal and its OAuth server answer to behind the intercepting proxy
+/// (`--intercept`), over https on the default port, as a Bitrix24 in the cloud does.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Names {
+    /// DOMAIN, e.g. `portal-1.bitrix24.test`.
+    pub portal: String,
+    /// The OAuth server's host, e.g. `oauth.bitrix.info` (a foreign portal's is its own).
+    pub oauth: String,
 }
 
 struct State {
@@ -195,12 +210,12 @@ impl Portal {
         let server = Server::start(addr, tls).await?;
         let oauth = match role {
             Role::Home => Some(Server::start(oauth_addr(addr), tls).await?),
-            Role::Foreign => None,
+            Role::Foreign | Role::Elsewhere => None,
         };
         let origin = server.origin();
         let oauth_origin = oauth.as_ref().map_or_else(|| origin.clone(), Server::origin);
         let state = Arc::new(Mutex::new(State::new(role, config, origin, oauth_origin)));
-        let portal = Portal { state, server, oauth };
+        let portal = Portal { state, server, oauth, names: None };
         portal.mount().await;
         Ok(portal)
     }
@@ -236,9 +251,41 @@ impl Portal {
         self.mount().await;
     }
 
-    /// `http://127.0.0.1:PORT`, or `https://…` over TLS.
+    /// From now on the portal goes by `names` (through the intercepting proxy): its origin, its
+    /// OAuth server's, DOMAIN and SERVER_ENDPOINT, and what its answers say of them.
+    pub fn rename(&mut self, names: Names) {
+        let mut state = lock(&self.state);
+        state.origin = format!("https://{}", names.portal);
+        state.oauth_origin = format!("https://{}", names.oauth);
+        drop(state);
+        self.names = Some(names);
+    }
+
+    /// Where the proxy reaches the portal's plain servers: the portal's own, and its OAuth
+    /// server's (a foreign portal has none).
+    pub fn backends(&self) -> (SocketAddr, Option<SocketAddr>) {
+        (*self.server.mock.address(), self.oauth.as_ref().map(|oauth| *oauth.mock.address()))
+    }
+
+    /// What records the requests the intercepting proxy refused, with this portal's tokens.
+    pub fn recorder(&self) -> Recorder {
+        Recorder { state: self.state.clone() }
+    }
+
+    /// `http://127.0.0.1:PORT`, or `https://…` over TLS, or `https://NAME` behind the proxy.
     pub fn origin(&self) -> String {
-        self.server.origin()
+        match &self.names {
+            Some(names) => format!("https://{}", names.portal),
+            None => self.server.origin(),
+        }
+    }
+
+    /// DOMAIN: `127.0.0.1:PORT`, or the portal's name behind the proxy.
+    fn domain(&self) -> String {
+        match &self.names {
+            Some(names) => names.portal.clone(),
+            None => self.addr().to_string(),
+        }
     }
 
     /// The REST endpoint handlers call: `http(s)://127.0.0.1:PORT/rest/`.
@@ -248,7 +295,10 @@ impl Portal {
 
     /// The OAuth server's origin (the home portal's; a foreign portal's own origin).
     pub fn oauth_origin(&self) -> String {
-        self.oauth.as_ref().map_or_else(|| self.origin(), Server::origin)
+        match &self.names {
+            Some(names) => format!("https://{}", names.oauth),
+            None => self.oauth.as_ref().map_or_else(|| self.origin(), Server::origin),
+        }
     }
 
     /// The OAuth server's token endpoint: `http(s)://127.0.0.1:PORT/oauth/token/`.
@@ -280,11 +330,11 @@ impl Portal {
     /// not installed on; PROTOCOL=1 when this portal speaks https.
     pub fn binding(&self, foreign: &Portal) -> Binding {
         Binding {
-            domain: self.addr().to_string(),
-            protocol: u8::from(self.server.tls.is_some()),
+            domain: self.domain(),
+            protocol: u8::from(self.server.tls.is_some() || self.names.is_some()),
             server_endpoint: self.server_endpoint(),
             member_id: opaque_token(MEMBER_SEED, 32),
-            foreign_domain: foreign.addr().to_string(),
+            foreign_domain: foreign.domain(),
         }
     }
 
@@ -426,7 +476,8 @@ fn routes(role: Role, host: Host) -> &'static [Route] {
     match (role, host) {
         (Role::Home, Host::Portal) => HOME,
         (Role::Home, Host::Oauth) => OAUTH,
-        (Role::Foreign, _) => FOREIGN,
+        // No portal plays elsewhere; one that did would refuse everything, as a foreign one.
+        (Role::Foreign | Role::Elsewhere, _) => FOREIGN,
     }
 }
 
@@ -508,7 +559,7 @@ impl Offline {
     pub fn new(role: Role, config: PortalConfig, addr: SocketAddr) -> Offline {
         let oauth_origin = match role {
             Role::Home => origin(oauth_addr(addr), false),
-            Role::Foreign => origin(addr, false),
+            Role::Foreign | Role::Elsewhere => origin(addr, false),
         };
         Offline { state: Mutex::new(State::new(role, config, origin(addr, false), oauth_origin)) }
     }

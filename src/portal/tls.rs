@@ -3,6 +3,7 @@
 //! the decrypted bytes to the wiremock server. The certificate is issued by a CA made for the run
 //! (the [`Authority`]), whose PEM a handler is told to trust through a file.
 
+use std::collections::HashMap;
 use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -16,6 +17,8 @@ use rcgen::{
     SanType,
 };
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
 use time::OffsetDateTime;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
@@ -42,6 +45,7 @@ pub struct Authority {
     ca_pem: String,
     ca_file: PathBuf,
     acceptor: TlsAcceptor,
+    hosts: HostCertificates,
 }
 
 impl Drop for Authority {
@@ -61,12 +65,19 @@ impl Authority {
     /// in the temporary directory.
     pub fn new() -> Result<Authority, AuthorityError> {
         let credentials = Credentials::issue()?;
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
-            .with_safe_default_protocol_versions()?
-            .with_no_client_auth()
-            .with_single_cert(vec![credentials.leaf], credentials.key)?;
+        let config = server_config()?.with_single_cert(vec![credentials.leaf], credentials.key)?;
         let ca_file = write_ca_file(&credentials.ca_pem)?;
-        Ok(Authority { ca_pem: credentials.ca_pem, ca_file, acceptor: TlsAcceptor::from(Arc::new(config)) })
+        let hosts = HostCertificates {
+            issuer: Arc::new(credentials.issuer),
+            validity: credentials.validity,
+            issued: Arc::default(),
+        };
+        Ok(Authority { ca_pem: credentials.ca_pem, ca_file, acceptor: TlsAcceptor::from(Arc::new(config)), hosts })
+    }
+
+    /// Certificates for any host name, issued by this CA as they are asked for.
+    pub fn host_certificates(&self) -> HostCertificates {
+        self.hosts.clone()
     }
 
     /// The CA's certificate, PEM.
@@ -77,6 +88,78 @@ impl Authority {
     /// The file holding [`Authority::ca_pem`], for handlers (SSL_CERT_FILE and friends).
     pub fn ca_file(&self) -> &Path {
         &self.ca_file
+    }
+}
+
+/// A TLS server configuration of the run: ring, the safe protocol versions (1.2 and 1.3), no
+/// client certificates.
+fn server_config() -> Result<rustls::ConfigBuilder<rustls::ServerConfig, rustls::server::WantsServerCert>, rustls::Error>
+{
+    Ok(rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()?
+        .with_no_client_auth())
+}
+
+/// At most this many host names keep their certificate for reuse; past it, each handshake with
+/// a new name gets one issued afresh (a handler that calls thousands of hosts costs time, not
+/// memory).
+const KEPT_HOSTS: usize = 256;
+
+/// Certificates for whatever host name a client asks for, issued by the run's CA on first use
+/// and kept (the intercepting proxy's: `portal-1.bitrix24.test`, oauth.bitrix.info, and any host
+/// it refuses). Clones share what was issued.
+#[derive(Clone)]
+pub struct HostCertificates {
+    issuer: Arc<Issuer<'static, KeyPair>>,
+    validity: (OffsetDateTime, OffsetDateTime),
+    issued: Arc<Mutex<HashMap<String, Arc<CertifiedKey>>>>,
+}
+
+impl std::fmt::Debug for HostCertificates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostCertificates").finish_non_exhaustive()
+    }
+}
+
+impl HostCertificates {
+    /// A TLS acceptor that presents the certificate of the name the client sends (SNI), or of
+    /// `host` when it sends none (clients send no SNI for an IP address).
+    pub fn acceptor(&self, host: &str) -> Result<TlsAcceptor, AuthorityError> {
+        let resolver = ByName { certificates: self.clone(), fallback: host.to_owned() };
+        let config = server_config()?.with_cert_resolver(Arc::new(resolver));
+        Ok(TlsAcceptor::from(Arc::new(config)))
+    }
+
+    /// The certificate for `host` (a DNS name or an IP address), issued now if not yet.
+    pub fn get(&self, host: &str) -> Result<Arc<CertifiedKey>, AuthorityError> {
+        let host = host.trim_matches(['[', ']']).to_ascii_lowercase();
+        if let Some(key) = self.issued.lock().unwrap_or_else(|p| p.into_inner()).get(&host) {
+            return Ok(key.clone());
+        }
+        let san = match host.parse::<IpAddr>() {
+            Ok(ip) => SanType::IpAddress(ip),
+            Err(_) => SanType::DnsName(host.clone().try_into()?),
+        };
+        let (leaf, key) = leaf(&self.issuer, &host, vec![san], self.validity)?;
+        let key = Arc::new(CertifiedKey::from_der(vec![leaf], key, &rustls::crypto::ring::default_provider())?);
+        let mut issued = self.issued.lock().unwrap_or_else(|p| p.into_inner());
+        if issued.len() < KEPT_HOSTS {
+            issued.insert(host, key.clone());
+        }
+        Ok(key)
+    }
+}
+
+/// Picks the certificate by the name the client asked for.
+#[derive(Debug)]
+struct ByName {
+    certificates: HostCertificates,
+    fallback: String,
+}
+
+impl ResolvesServerCert for ByName {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.certificates.get(hello.server_name().unwrap_or(&self.fallback)).ok()
     }
 }
 
@@ -192,6 +275,9 @@ struct Credentials {
     ca_pem: String,
     leaf: CertificateDer<'static>,
     key: PrivateKeyDer<'static>,
+    /// The CA, to issue more certificates with ([`HostCertificates`]), for as long.
+    issuer: Issuer<'static, KeyPair>,
+    validity: (OffsetDateTime, OffsetDateTime),
 }
 
 impl Credentials {
@@ -210,21 +296,32 @@ impl Credentials {
         let ca_pem = ca.self_signed(&ca_key)?.pem();
         let issuer = Issuer::new(ca, ca_key);
 
-        // webpki refuses a CA certificate as an end entity (STACK.md): the leaf is CA:FALSE.
-        let mut leaf = CertificateParams::default();
-        leaf.distinguished_name.push(DnType::CommonName, "b24-conform mock portal");
-        leaf.subject_alt_names =
-            vec![SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)), SanType::DnsName("localhost".try_into()?)];
-        leaf.is_ca = IsCa::ExplicitNoCa;
-        leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        leaf.use_authority_key_identifier_extension = true;
-        (leaf.not_before, leaf.not_after) = (not_before, not_after);
-        let leaf_key = KeyPair::generate()?;
-        let leaf_der = leaf.signed_by(&leaf_key, &issuer)?.der().clone();
-        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()));
-        Ok(Credentials { ca_pem, leaf: leaf_der, key })
+        let sans = vec![SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)), SanType::DnsName("localhost".try_into()?)];
+        let validity = (not_before, not_after);
+        let (leaf, key) = leaf(&issuer, "b24-conform mock portal", sans, validity)?;
+        Ok(Credentials { ca_pem, leaf, key, issuer, validity })
     }
+}
+
+/// A server certificate for `sans`, issued by `issuer`, and its key.
+fn leaf(
+    issuer: &Issuer<'static, KeyPair>,
+    name: &str,
+    sans: Vec<SanType>,
+    (not_before, not_after): (OffsetDateTime, OffsetDateTime),
+) -> Result<(CertificateDer<'static>, PrivateKeyDer<'static>), rcgen::Error> {
+    // webpki refuses a CA certificate as an end entity (STACK.md): the leaf is CA:FALSE.
+    let mut leaf = CertificateParams::default();
+    leaf.distinguished_name.push(DnType::CommonName, name);
+    leaf.subject_alt_names = sans;
+    leaf.is_ca = IsCa::ExplicitNoCa;
+    leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf.use_authority_key_identifier_extension = true;
+    (leaf.not_before, leaf.not_after) = (not_before, not_after);
+    let leaf_key = KeyPair::generate()?;
+    let leaf_der = leaf.signed_by(&leaf_key, issuer)?.der().clone();
+    Ok((leaf_der, PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der()))))
 }
 
 /// Writes the CA's PEM to a file of its own in the temporary directory, named by process and a

@@ -90,6 +90,9 @@ pub enum Role {
     /// A Bitrix24 the app is not installed on. It knows the run's tokens only to attribute a
     /// leaked one to its case, and refuses every call as an unknown token.
     Foreign,
+    /// No Bitrix24 at all: a host the intercepting proxy (`--intercept`) refused and answered
+    /// itself. The call's `method` is the URL the handler asked for.
+    Elsewhere,
 }
 
 /// What a presented token was to the case that owns the call.

@@ -20,6 +20,7 @@ use crate::baseline::{Baseline, BaselineError, Tally};
 use crate::checks;
 use crate::fire::{self, DEFAULT_LIVENESS_LIMIT, Limits, Liveness};
 use crate::install::{self, InstallForm};
+use crate::intercept;
 use crate::launch::LaunchError;
 use crate::payload::{Family, Wire};
 use crate::portal::PortalConfig;
@@ -119,6 +120,9 @@ pub struct RunConfig {
     pub portal_tls: bool,
     /// A shell command that starts the handler at the `handler` URL (`--handler-cmd`).
     pub handler_cmd: Option<String>,
+    /// The handler reaches the portal through an intercepting proxy of the run's, by host names
+    /// (`portal-1.bitrix24.test`, oauth.bitrix.info) over https (`--intercept`).
+    pub intercept: bool,
     /// How long the started handler has to listen.
     pub handler_wait: Duration,
     /// Judge each exchange against its reviewed snapshot too (the `snapshot` check).
@@ -158,6 +162,7 @@ impl RunConfig {
             partition: None,
             portal_tls: false,
             handler_cmd: None,
+            intercept: false,
             handler_wait: Duration::from_secs(30),
             snapshots: None,
             handler_ca: None,
@@ -187,6 +192,10 @@ pub enum RunError {
     BoundHandler { url: String, reason: String },
     #[error("--handler-cmd needs --handler URL, the address where the started handler listens")]
     CommandWithoutUrl,
+    #[error(
+        "--intercept needs --handler URL: the built-in reference handler calls the portal directly, not through a proxy"
+    )]
+    InterceptBuiltin,
     #[error(transparent)]
     Launch(#[from] LaunchError),
     #[error(transparent)]
@@ -206,6 +215,7 @@ impl RunError {
             | RunError::NoCases(_)
             | RunError::Regressions(_)
             | RunError::CommandWithoutUrl
+            | RunError::InterceptBuiltin
             | RunError::Baseline(_)
             | RunError::Observer(_)
             | RunError::HandlerCa(_) => 2,
@@ -662,6 +672,14 @@ impl<'a> Runner<'a> {
                 authority.ca_file().display()
             ));
         }
+        if let Some(intercept) = self.session.intercept() {
+            notes.push(format!(
+                "intercepting proxy at {} (HTTPS_PROXY): {} and {} reach the mock portal and its OAuth server; any other host is refused",
+                intercept.url(),
+                intercept::PORTAL_HOST,
+                intercept::OAUTH_HOSTS.join(", ")
+            ));
+        }
         notes
     }
 
@@ -689,11 +707,15 @@ impl<'a> Runner<'a> {
         if let (Some(authority), 1..) = (self.session.authority(), refused.count) {
             notes.push(format!(
                 "warning: the mock portal refused {} TLS handshake(s), the first: {}; does the handler trust the \
-                 run's CA ({}; --handler-cmd gives it in SSL_CERT_FILE), and speak https to it?",
+                 run's CA ({}; --handler-cmd gives it in SSL_CERT_FILE; PHP's curl reads no variable: \
+                 php -d curl.cainfo=\"$SSL_CERT_FILE\"), and speak https to it?",
                 refused.count,
                 refused.first,
                 authority.ca_file().display()
             ));
+        }
+        if let (Some(intercept), Some(authority)) = (self.session.intercept(), self.session.authority()) {
+            notes.extend(intercept.tally().notes(authority.ca_file()));
         }
         notes.extend(self.concurrency_hint().await);
         if let Some(recorder) = self.regressions.take() {

@@ -12,6 +12,7 @@ use crate::checks;
 use crate::fire::{self, Limits};
 use crate::generate::Shrinker;
 use crate::install::{self, InstallForm};
+use crate::intercept::{self, Intercept};
 use crate::journey::{self, Action, AppToken, ONAPPUNINSTALL};
 use crate::launch::{self, HandlerProcess};
 use crate::payload::{Binding, Family, Payload, Wire, opaque_token};
@@ -24,6 +25,8 @@ use crate::suite::{Case, CaseKind, Origin};
 pub struct Session {
     /// Declared first so it stops first, while the portal it may be calling still answers.
     process: Option<HandlerProcess>,
+    /// The intercepting proxy (`--intercept`), stopped before the portals it passes requests to.
+    intercept: Option<Intercept>,
     portal: Portal,
     foreign: Portal,
     _reference: Option<Reference>,
@@ -56,25 +59,40 @@ impl Session {
             Some(pem) => fire::client_also_trusting(pem).map_err(RunError::HandlerCa)?,
             None => fire::client(),
         };
-        let authority = match config.portal_tls {
+        if config.intercept && matches!(config.handler, Handler::Builtin(_)) {
+            return Err(RunError::InterceptBuiltin);
+        }
+        // The proxy of --intercept issues its certificates from the run's CA too.
+        let authority = match config.portal_tls || config.intercept {
             true => Some(
                 Authority::new().map_err(|e| RunError::Portal { addr: config.portal_addr, reason: e.to_string() })?,
             ),
             false => None,
         };
         let start = |addr: SocketAddr, role: Role| {
-            let authority = authority.as_ref();
+            let authority = authority.as_ref().filter(|_| config.portal_tls);
             async move {
                 Portal::start_as(addr, role, config.portal.clone(), authority)
                     .await
                     .map_err(|e| RunError::Portal { addr, reason: e.to_string() })
             }
         };
-        let portal = start(config.portal_addr, Role::Home).await?;
+        let mut portal = start(config.portal_addr, Role::Home).await?;
         // A second Bitrix24 the app is not installed on: cases whose DOMAIN names it (`{foreign}`)
         // show whether a handler sends tokens wherever a request tells it to. Over https too, or
         // a handler that only speaks https could never leak a token to it.
-        let foreign = start(foreign_addr(config.portal_addr), Role::Foreign).await?;
+        let mut foreign = start(foreign_addr(config.portal_addr), Role::Foreign).await?;
+        let intercept = match (config.intercept, &authority) {
+            (true, Some(authority)) => {
+                portal.rename(intercept::home_names());
+                foreign.rename(intercept::foreign_names());
+                let proxy = Intercept::start(&portal, &foreign, authority)
+                    .await
+                    .map_err(|e| RunError::Portal { addr: config.portal_addr, reason: format!("the proxy: {e}") })?;
+                Some(proxy)
+            }
+            _ => None,
+        };
         let binding = portal.binding(&foreign);
         let (reference, handler_url, install_url) = match &config.handler {
             Handler::Builtin(fault) => {
@@ -91,20 +109,17 @@ impl Session {
             Handler::Url(url) => (None, url.clone(), config.install_url.clone()),
         };
         let process = match &config.handler_cmd {
-            Some(command) => Some(
-                HandlerProcess::start(
-                    command,
-                    &handler_url,
-                    &launch::environment(&portal, authority.as_ref()),
-                    config.handler_wait,
-                )
-                .await?,
-            ),
+            Some(command) => {
+                let mut environment = launch::environment(&portal, authority.as_ref());
+                environment.extend(intercept.iter().flat_map(Intercept::environment));
+                Some(HandlerProcess::start(command, &handler_url, &environment, config.handler_wait).await?)
+            }
             None => None,
         };
         ensure_listening(&handler_url).await?;
         Ok(Session {
             process,
+            intercept,
             portal,
             foreign,
             _reference: reference,
@@ -383,7 +398,12 @@ impl Session {
         self.portal.handshake_failures().merge(self.foreign.handshake_failures())
     }
 
-    /// The run's CA, when the portals speak https.
+    /// The intercepting proxy, with `--intercept`.
+    pub fn intercept(&self) -> Option<&Intercept> {
+        self.intercept.as_ref()
+    }
+
+    /// The run's CA, when the portals or the proxy speak https.
     pub fn authority(&self) -> Option<&Authority> {
         self.authority.as_ref()
     }
