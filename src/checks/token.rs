@@ -213,7 +213,7 @@ mod tests {
     /// A request the intercepting proxy refused, with the case's token: the check names the host.
     #[test]
     fn a_token_the_proxy_refused_fails_naming_the_host() {
-        let case = install::case(InstallForm::Frame);
+        let case = install::case(InstallForm::Frame, crate::payload::Family::Settings);
         let refused = crate::portal::PortalCall {
             portal: Role::Elsewhere,
             endpoint: Endpoint::Other,
