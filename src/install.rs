@@ -4,11 +4,12 @@
 //! PROTOCOL.md 5.2); an app that uses only the API gets the `ONAPPINSTALL` event at its "callback
 //! link for the installation event", a urlencoded form with PHP-bracketed `data[…]` and `auth[…]`.
 //! Either carries the installing user's token pair and the portal's `member_id`; with it the app
-//! binds its LANDING_SETTINGS handler (`landing.repo.bind`, PROTOCOL.md 4).
+//! binds its handler for the run's placement (`landing.repo.bind`, PROTOCOL.md 4): LANDING_SETTINGS,
+//! or a LANDING_BLOCK_ code for the block suite.
 
 use url::Url;
 
-use crate::payload::{Binding, Field, Payload, Wire};
+use crate::payload::{Binding, Family, Field, Payload, Wire};
 use crate::record::HttpRequest;
 use crate::suite::{Case, CaseKind, Evidence, EvidenceKind, Expectation, Level, TokenState, catalog_payload};
 
@@ -33,28 +34,29 @@ impl InstallForm {
     }
 }
 
-/// The installation as a case: its own token pair, accepted by a right app. An app that cannot
-/// be installed offers nothing at all: the case is a `must`.
-pub fn case(form: InstallForm) -> Case {
+/// The installation of an app with a `family` placement as a case: its own token pair, accepted
+/// by a right app, which binds its handler for that placement. An app that cannot be installed
+/// offers nothing at all: the case is a `must`.
+pub fn case(form: InstallForm, family: Family) -> Case {
     let (title, url, quote, note) = match form {
         InstallForm::Event => (
-            "Bitrix24 installs the app (ONAPPINSTALL); the app binds its LANDING_SETTINGS handler",
+            "Bitrix24 installs the app (ONAPPINSTALL); the app binds its {code} handler",
             "https://apidocs.bitrix24.com/api-reference/common/events/on-app-install.html",
             "The ONAPPINSTALL event is triggered immediately after the successful installation of an application on Bitrix24.",
             "The fields follow this page's example plus what the events overview lists for every event (event_handler_id) and what b24pysdk and b24phpsdk parse (auth[expires]): see docs/protocol.md §4 and §7.",
         ),
         InstallForm::Frame => (
-            "Bitrix24 opens the installation page in a frame; the app binds its LANDING_SETTINGS handler",
+            "Bitrix24 opens the installation page in a frame; the app binds its {code} handler",
             "https://apidocs.bitrix24.com/settings/oauth/simple-way.html",
             "It is shown to the user in a frame once, at the moment of installation, and receives the same data as a regular application page",
             "Until the app calls installFinish (browser JavaScript), its widgets are not shown: settings/app-installation/installation-finish.html.",
         ),
     };
     let id = form.case_id();
-    let payload = catalog_payload(id, &Payload::documented_example());
+    let payload = catalog_payload(id, &family.example());
     Case {
         id: id.to_owned(),
-        title: title.to_owned(),
+        title: title.replace("{code}", family.code()),
         level: Level::Must,
         evidence: Evidence {
             key: "install".to_owned(),

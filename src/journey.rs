@@ -13,7 +13,7 @@ use toml::Spanned;
 use url::Url;
 
 use crate::install::{self, InstallForm};
-use crate::payload::{Binding, Field, Wire, opaque_token};
+use crate::payload::{Binding, Family, Field, Wire, opaque_token};
 use crate::record::HttpRequest;
 use crate::suite::plan::Part;
 use crate::suite::{Case, CaseKind, Evidence, Expectation, Level, catalog_payload};
@@ -98,6 +98,7 @@ enum StepKind {
 /// whose cases `case` steps name; `doc` resolves a `doc` key and `at` places an error in the file.
 pub(crate) fn cases<E>(
     journeys: &[JourneyEntry],
+    family: Family,
     catalog: &[Part],
     doc: impl Fn(&Spanned<String>) -> Result<Evidence, E>,
     at: impl Fn(Range<usize>, String) -> E,
@@ -142,8 +143,8 @@ pub(crate) fn cases<E>(
                     };
                     Case { origin: None, ..base }
                 }
-                (Action::Install, _) => install::case(InstallForm::Event),
-                _ => uninstall_case(action),
+                (Action::Install, _) => install::case(InstallForm::Event, family),
+                _ => uninstall_case(action, family),
             };
             case.payload = catalog_payload(&id, &case.payload);
             case.id = id;
@@ -163,7 +164,7 @@ pub(crate) fn cases<E>(
 
 /// An uninstall step before its id and evidence are set: a genuine event is accepted; a forged
 /// one may be refused or acknowledged, but never crash the app.
-fn uninstall_case(action: Action) -> Case {
+fn uninstall_case(action: Action, family: Family) -> Case {
     let (title, expect) = match action {
         Action::Uninstall(AppToken::Forged) => (
             "Someone posts ONAPPUNINSTALL with an application_token that is not the installation's; the app ignores it",
@@ -174,7 +175,7 @@ fn uninstall_case(action: Action) -> Case {
             Expectation::Accept,
         ),
     };
-    Case { title: title.to_owned(), expect, ..install::case(InstallForm::Event) }
+    Case { title: title.to_owned(), expect, ..install::case(InstallForm::Event, family) }
 }
 
 /// The `application_token` of a forged event: 32 hex digits, like the genuine one, but not it.

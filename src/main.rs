@@ -17,7 +17,7 @@ use b24_conform::fire::{self, Limits};
 use b24_conform::install::InstallForm;
 use b24_conform::journey::Action;
 use b24_conform::merge::Merged;
-use b24_conform::payload::Wire;
+use b24_conform::payload::{Family, Wire};
 use b24_conform::portal::{OauthClient, Portal, PortalConfig};
 use b24_conform::record::{Event, Role};
 use b24_conform::reference::Fault;
@@ -160,6 +160,10 @@ struct SuiteArgs {
     /// --suite mine.toml` adds mine.toml's cases to it.
     #[arg(long = "suite", value_name = "FILE|builtin", value_parser = parse_suite)]
     suites: Vec<SuiteSource>,
+    /// The built-in catalog of a placement: LANDING_SETTINGS (the default) or LANDING_BLOCK
+    /// (LANDING_BLOCK_*, = --suite suites/landing_block.toml); repeatable, and added to --suite's.
+    #[arg(long = "placement", value_name = "NAME", value_parser = parse_placement)]
+    placements: Vec<Family>,
     /// Select cases by id glob (`*`, `?`); repeatable; a leading `!` excludes.
     #[arg(long, value_name = "PATTERN")]
     filter: Vec<String>,
@@ -174,7 +178,9 @@ struct SuiteArgs {
 
 impl SuiteArgs {
     fn sources(&self) -> Vec<SuiteSource> {
-        if self.suites.is_empty() { vec![SuiteSource::Builtin] } else { self.suites.clone() }
+        let placements = self.placements.iter().map(|&family| SuiteSource::Builtin(family));
+        let sources: Vec<SuiteSource> = self.suites.iter().cloned().chain(placements).collect();
+        if sources.is_empty() { vec![SuiteSource::Builtin(Family::Settings)] } else { sources }
     }
 
     fn draw(&self) -> Draw {
@@ -490,8 +496,16 @@ fn bytes(text: &str) -> Result<usize, String> {
 /// `builtin` is the catalog compiled into the binary (a file of that name is `./builtin`).
 fn parse_suite(text: &str) -> Result<SuiteSource, String> {
     Ok(match text {
-        "builtin" => SuiteSource::Builtin,
+        "builtin" => SuiteSource::Builtin(Family::Settings),
         path => SuiteSource::File(PathBuf::from(path)),
+    })
+}
+
+/// A placement family by its code or its suite's name, in any case.
+fn parse_placement(text: &str) -> Result<Family, String> {
+    Family::from_name(text).ok_or_else(|| {
+        let known = Family::ALL.map(|f| f.code().trim_end_matches("_*")).join(", ");
+        format!("unknown placement `{text}`; the placements with a built-in catalog are: {known}")
     })
 }
 

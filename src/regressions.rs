@@ -178,7 +178,11 @@ mod tests {
     /// The report of case `id` of the built-in catalog (seed 24), every check passing but
     /// `failing`, each at its level.
     fn report(id: &str, failing: &[(&'static str, Level)]) -> CaseReport {
-        let plan = load(&[SuiteSource::Builtin], &Draw { seed: 24, count: Some(3), ..Draw::default() }).unwrap();
+        let plan = load(
+            &[SuiteSource::Builtin(crate::payload::Family::Settings)],
+            &Draw { seed: 24, count: Some(3), ..Draw::default() },
+        )
+        .unwrap();
         let (_, case) = plan.case(id).expect("a case of the catalog");
         let request = HttpRequest {
             method: "POST".into(),

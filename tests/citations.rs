@@ -10,8 +10,11 @@ use b24_conform::suite::{self, Draw, SuiteSource};
 
 /// Every URL the catalog, the installation cases and the checks cite.
 fn citations() -> BTreeSet<String> {
-    let cases = suite::load(&[SuiteSource::Builtin], &Draw::default()).expect("the built-in catalog loads");
-    let installs = [InstallForm::Event, InstallForm::Frame].map(install::case);
+    let suites = b24_conform::payload::Family::ALL.map(SuiteSource::Builtin);
+    let cases = suite::load(&suites, &Draw::default()).expect("the built-in catalogs load");
+    let installs = b24_conform::payload::Family::ALL
+        .into_iter()
+        .flat_map(|family| [InstallForm::Event, InstallForm::Frame].map(|form| install::case(form, family)));
     let mut urls: BTreeSet<String> =
         cases.iter().map(|(_, c)| c).chain(installs).map(|c| c.evidence.url.clone()).collect();
     urls.extend(checks::ALL.iter().map(|c| c.evidence.url.to_owned()));

@@ -326,6 +326,42 @@ fn a_suite_file_replaces_the_catalog_unless_builtin_is_named() {
     assert_eq!(both, catalog);
 }
 
+/// The second placement family: its suite file, or `--placement`, which names the same catalog
+/// compiled in; the run passes against the built-in handler, and the default run is unchanged.
+#[test]
+fn the_block_placement_is_a_suite_file_or_a_placement_flag() {
+    let ids = |args: &[&str]| {
+        let out = b24(&[&["list", "--format", "json"], args].concat());
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", text(&out.stderr));
+        let cases: Vec<serde_json::Value> = serde_json::from_slice(&out.stdout).unwrap();
+        cases.iter().map(|c| c["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/suites/landing_block.toml");
+    let block = ids(&["--suite", file]);
+    assert_eq!(ids(&["--placement", "LANDING_BLOCK"]), block);
+    assert_eq!(ids(&["--placement", "landing_block_*"]), block);
+    assert!(block[1..].iter().all(|id| id.starts_with("block/")), "{block:?}");
+    assert!(block.contains(&"block/rights/unavailable".to_owned()));
+    assert_eq!(ids(&["--placement", "LANDING_SETTINGS"]), ids(&[]));
+    let both = ids(&["--suite", "builtin", "--placement", "LANDING_BLOCK"]);
+    assert_eq!(both.len(), ids(&[]).len() + block.len() - 1);
+
+    let run = b24(&["run", "--suite", file, "--no-regressions"]);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stdout));
+    let summary = format!("{} cases: {} passed, 0 warned, 0 failed", block.len(), block.len());
+    assert!(text(&run.stdout).lines().last().unwrap_or_default().starts_with(&summary), "{}", text(&run.stdout));
+
+    let unknown = b24(&["list", "--placement", "LEFT_MENU"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(
+        text(&unknown.stderr).contains(
+            "unknown placement `LEFT_MENU`; the placements with a built-in catalog are: LANDING_SETTINGS, LANDING_BLOCK"
+        ),
+        "{}",
+        text(&unknown.stderr)
+    );
+}
+
 #[test]
 fn list_checks_and_faults_speak_json() {
     for command in ["list", "checks", "faults"] {

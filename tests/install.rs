@@ -66,7 +66,7 @@ fn the_install_event_has_every_field_the_sdks_parse() {
 
     let home = "127.0.0.1:48624".parse().unwrap();
     let binding = Portal::binding_at(home, "127.0.0.1:48625".parse().unwrap());
-    let case = install::case(InstallForm::Event);
+    let case = install::case(InstallForm::Event, b24_conform::payload::Family::Settings);
     let request = install::request(&case, InstallForm::Event, &binding, &"http://127.0.0.1:9/install".parse().unwrap());
     let fields: Vec<(String, String)> = url::form_urlencoded::parse(&request.body.bytes).into_owned().collect();
     let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_str()).collect();

@@ -571,7 +571,11 @@ async fn a_bind_inside_a_batch_passes_binds_landing_settings() {
             portal_calls,
             redirects: Vec::new(),
         };
-        let verdicts = checks::check(&install::case(InstallForm::Event), &exchange, &Context::default());
+        let verdicts = checks::check(
+            &install::case(InstallForm::Event, b24_conform::payload::Family::Settings),
+            &exchange,
+            &Context::default(),
+        );
         verdicts.into_iter().find(|v| v.id == "binds-landing-settings").unwrap().outcome
     };
     let cmd = "landing.repo.bind?fields[PLACEMENT]=LANDING_SETTINGS&fields[PLACEMENT_HANDLER]=https://a.example/s&fields[TITLE]=S";

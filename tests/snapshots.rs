@@ -120,11 +120,13 @@ fn user_redactions_apply_and_review_refuses_unknown_cases() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
-/// The reviewed snapshots in `snapshots/` are the reference handler's, one per case of a run.
+/// The reviewed snapshots in `snapshots/` are the reference handler's, one per case of a run of
+/// both built-in catalogs (LANDING_SETTINGS and LANDING_BLOCK_*).
 #[test]
 fn the_repository_holds_a_reviewed_snapshot_of_every_case() {
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/snapshots");
-    let out = b24(&["run", "--no-regressions", "--snapshots", dir, "--format", "json"]);
+    let both = ["--suite", "builtin", "--placement", "LANDING_BLOCK"];
+    let out = b24(&[&["run", "--no-regressions", "--snapshots", dir, "--format", "json"][..], &both].concat());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let stored = files(Path::new(dir));

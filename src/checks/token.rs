@@ -199,7 +199,7 @@ mod tests {
     /// a page that carries the request's REFRESH_ID back fails; the same page without it passes.
     #[test]
     fn a_token_echoed_in_the_answer_fails() {
-        let case = install::case(InstallForm::Frame);
+        let case = install::case(InstallForm::Frame, crate::payload::Family::Settings);
         let judge = |body: String| {
             (TOKEN_STAYS_HOME.judge)(&case, &exchange("http://h/", 200, &body, Vec::new()), &Context::default())
         };
@@ -214,7 +214,7 @@ mod tests {
     /// A request the intercepting proxy refused, with the case's token: the check names the host.
     #[test]
     fn a_token_the_proxy_refused_fails_naming_the_host() {
-        let case = install::case(InstallForm::Frame);
+        let case = install::case(InstallForm::Frame, crate::payload::Family::Settings);
         let refused = crate::record::PortalCall {
             portal: Role::Elsewhere,
             endpoint: Endpoint::Other,
@@ -239,7 +239,8 @@ mod tests {
     /// the refresh was never needed, so the check was not exercised — not passed.
     #[test]
     fn a_refused_token_never_met_is_not_exercised() {
-        let case = Case { token: TokenState::Expiring, ..install::case(InstallForm::Frame) };
+        let case =
+            Case { token: TokenState::Expiring, ..install::case(InstallForm::Frame, crate::payload::Family::Settings) };
         let judge = |calls| {
             let exchange = exchange("http://h/", 200, "<p>Settings</p>", calls);
             (REFRESHES_EXPIRED_TOKEN.judge)(&case, &exchange, &Context::default()).outcome
@@ -253,7 +254,7 @@ mod tests {
     /// a token in its URL sits in the frame's address; the clean page at its end does not help.
     #[test]
     fn a_token_in_a_followed_redirect_fails_naming_its_origin() {
-        let case = install::case(InstallForm::Frame);
+        let case = install::case(InstallForm::Frame, crate::payload::Family::Settings);
         let location = format!("/page?AUTH_ID={}", case.payload.auth_id);
         let mut exchange = exchange("http://127.0.0.1:7/", 200, "<p>Settings</p>", Vec::new());
         exchange.redirects = vec![crate::record::Redirect {

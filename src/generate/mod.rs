@@ -12,7 +12,7 @@ use proptest::strategy::{SBoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde::{Deserialize, Serialize};
 
-use crate::payload::Payload;
+use crate::payload::{Family, Payload};
 
 pub use mutation::Mutation;
 pub use valid::valid_payload;
@@ -49,9 +49,9 @@ pub fn draft_seed(seed: u64, group: &str, n: usize) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The draft that `seed` draws from `space`.
-pub fn draw(space: Space, seed: u64) -> Draft {
-    tree(space, seed).current()
+/// The draft that `seed` draws from `space` for a handler of `family`.
+pub fn draw(space: Space, family: Family, seed: u64) -> Draft {
+    tree(space, family, seed).current()
 }
 
 /// Shrinks a failing draft to a smaller one that still fails, one candidate at a time: the run
@@ -63,6 +63,7 @@ pub fn draw(space: Space, seed: u64) -> Draft {
 /// a pass), which draws the same candidates.
 pub struct Shrinker {
     space: Space,
+    family: Family,
     seed: u64,
     verdicts: Vec<bool>,
     smallest: Draft,
@@ -70,10 +71,10 @@ pub struct Shrinker {
 }
 
 impl Shrinker {
-    /// Starts from the draft `seed` draws from `space`, which must be one that failed.
-    pub fn new(space: Space, seed: u64) -> Shrinker {
-        let smallest = draw(space, seed);
-        let mut shrinker = Shrinker { space, seed, verdicts: Vec::new(), smallest, next: None };
+    /// Starts from the draft `seed` draws from `space` for `family`, which must be one that failed.
+    pub fn new(space: Space, family: Family, seed: u64) -> Shrinker {
+        let smallest = draw(space, family, seed);
+        let mut shrinker = Shrinker { space, family, seed, verdicts: Vec::new(), smallest, next: None };
         shrinker.next = shrinker.replay();
         shrinker
     }
@@ -105,7 +106,7 @@ impl Shrinker {
 
     /// The candidate after the verdicts so far, on a fresh tree.
     fn replay(&self) -> Option<Draft> {
-        let mut tree = tree(self.space, self.seed);
+        let mut tree = tree(self.space, self.family, self.seed);
         if !tree.simplify() {
             return None;
         }
@@ -119,21 +120,28 @@ impl Shrinker {
     }
 }
 
-/// Each space's strategy, built once: building one parses its regexes and lists its fields,
-/// which cost more than a draw itself. A strategy holds no state between draws, so sharing one
-/// draws exactly what a fresh one would.
-fn strategy(space: Space) -> &'static SBoxedStrategy<Draft> {
-    static VALID: LazyLock<SBoxedStrategy<Draft>> =
-        LazyLock::new(|| valid_payload().prop_map(|payload| Draft { payload, mutations: Vec::new() }).sboxed());
-    static MALFORMED: LazyLock<SBoxedStrategy<Draft>> = LazyLock::new(|| malformed::malformed().sboxed());
+/// Each space's strategy for each family, built once: building one parses its regexes and lists
+/// its fields, which cost more than a draw itself. A strategy holds no state between draws, so
+/// sharing one draws exactly what a fresh one would.
+fn strategy(space: Space, family: Family) -> &'static SBoxedStrategy<Draft> {
+    type Cached = LazyLock<[SBoxedStrategy<Draft>; Family::ALL.len()]>;
+    fn build(space: Space, family: Family) -> SBoxedStrategy<Draft> {
+        match space {
+            Space::Valid => valid_payload(family).prop_map(|payload| Draft { payload, mutations: Vec::new() }).sboxed(),
+            Space::Malformed => malformed::malformed(family).sboxed(),
+        }
+    }
+    static VALID: Cached = LazyLock::new(|| Family::ALL.map(|f| build(Space::Valid, f)));
+    static MALFORMED: Cached = LazyLock::new(|| Family::ALL.map(|f| build(Space::Malformed, f)));
+    let index = Family::ALL.iter().position(|&f| f == family).unwrap_or_default();
     match space {
-        Space::Valid => &VALID,
-        Space::Malformed => &MALFORMED,
+        Space::Valid => &VALID[index],
+        Space::Malformed => &MALFORMED[index],
     }
 }
 
-fn tree(space: Space, seed: u64) -> Box<dyn ValueTree<Value = Draft>> {
-    strategy(space).new_tree(&mut runner(seed)).expect("the generators never reject a draw")
+fn tree(space: Space, family: Family, seed: u64) -> Box<dyn ValueTree<Value = Draft>> {
+    strategy(space, family).new_tree(&mut runner(seed)).expect("the generators never reject a draw")
 }
 
 /// A runner whose draws depend on `seed` alone, never on PROPTEST_* variables.
@@ -152,8 +160,8 @@ mod tests {
     fn a_seed_draws_the_same_draft_and_seeds_differ() {
         for space in [Space::Valid, Space::Malformed] {
             let seeds: Vec<u64> = (0..20).map(|n| draft_seed(7, "g", n)).collect();
-            let drafts: Vec<Draft> = seeds.iter().map(|&s| draw(space, s)).collect();
-            assert_eq!(drafts, seeds.iter().map(|&s| draw(space, s)).collect::<Vec<_>>());
+            let drafts: Vec<Draft> = seeds.iter().map(|&s| draw(space, Family::Settings, s)).collect();
+            assert_eq!(drafts, seeds.iter().map(|&s| draw(space, Family::Settings, s)).collect::<Vec<_>>());
             assert_ne!(drafts[0], drafts[1]);
         }
         assert_ne!(draft_seed(7, "g", 0), draft_seed(8, "g", 0));
@@ -162,17 +170,20 @@ mod tests {
 
     #[test]
     fn valid_drafts_are_valid_payloads() {
-        for n in 0..50 {
-            let draft = draw(Space::Valid, draft_seed(1, "valid", n));
-            assert!(draft.mutations.is_empty());
-            assert_eq!(Payload::from_fields(&draft.payload.to_fields()), Ok(draft.payload));
+        for family in Family::ALL {
+            for n in 0..50 {
+                let draft = draw(Space::Valid, family, draft_seed(1, "valid", n));
+                assert!(draft.mutations.is_empty());
+                assert!(family.serves(&draft.payload.placement), "{draft:?}");
+                assert_eq!(Payload::from_fields(&draft.payload.to_fields()), Ok(draft.payload));
+            }
         }
     }
 
     #[test]
     fn malformed_drafts_carry_one_to_three_mutations() {
         for n in 0..50 {
-            let draft = draw(Space::Malformed, draft_seed(1, "malformed", n));
+            let draft = draw(Space::Malformed, Family::Block, draft_seed(1, "malformed", n));
             assert!((1..=3).contains(&draft.mutations.len()), "{draft:?}");
         }
     }
@@ -186,8 +197,11 @@ mod tests {
             draft.mutations.iter().for_each(|m| m.apply_fields(&mut fields));
             fields.iter().any(|f| f.name == "LANG" && f.value.contains('<'))
         };
-        let seed = (0..10_000).map(|n| draft_seed(1, "shrink", n)).find(|&s| fails(&draw(Space::Malformed, s)));
-        let mut shrinker = Shrinker::new(Space::Malformed, seed.expect("some draw sets LANG with a <"));
+        let seed = (0..10_000)
+            .map(|n| draft_seed(1, "shrink", n))
+            .find(|&s| fails(&draw(Space::Malformed, Family::Settings, s)));
+        let mut shrinker =
+            Shrinker::new(Space::Malformed, Family::Settings, seed.expect("some draw sets LANG with a <"));
         while let Some(candidate) = shrinker.candidate() {
             let verdict = fails(candidate);
             shrinker.verdict(verdict);

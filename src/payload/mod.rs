@@ -1,18 +1,18 @@
-//! The LANDING_SETTINGS request: what Bitrix24 POSTs to a placement handler.
+//! The placement request (LANDING_SETTINGS, LANDING_BLOCK_*): what Bitrix24 POSTs to a placement handler.
 //!
 //! Two views of one request. [`Payload`] is the typed, valid-by-construction model (what a right
 //! portal sends); [`Field`] is the wire-level list (name, value, place) that mutations bend into
 //! shapes no right portal sends. [`Wire`] turns fields into the HTTP request that is fired.
 
+mod family;
 pub mod frame;
 mod json;
 mod options;
 mod wire;
 
-use std::sync::LazyLock;
-
 use serde::{Deserialize, Serialize};
 
+pub use family::Family;
 pub use json::to_bitrix_json;
 pub use options::PlacementOptions;
 pub use wire::Wire;
@@ -51,7 +51,12 @@ pub const FIELDS: &[FieldSpec] = &[
     spec("member_id", Place::Body, true, "unique string identifier of the Bitrix24"),
     spec("status", Place::Body, false, "type of the application: L, F, D, T, P (S in the SDKs)"),
     spec("PLACEMENT", Place::Body, true, "code of the widget embedding location"),
-    spec("PLACEMENT_OPTIONS", Place::Body, false, "JSON string with the call's context: SITE_ID, LID"),
+    spec(
+        "PLACEMENT_OPTIONS",
+        Place::Body,
+        false,
+        "JSON string with the call's context: SITE_ID, LID (a block's: ID, CODE, LID)",
+    ),
 ];
 
 const fn spec(name: &'static str, place: Place, required: bool, meaning: &'static str) -> FieldSpec {
@@ -103,7 +108,7 @@ pub enum PayloadError {
     Invalid { field: &'static str, reason: String },
 }
 
-/// A LANDING_SETTINGS request as a right Bitrix24 sends it.
+/// A placement request as a right Bitrix24 sends it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Payload {
     pub domain: String,
@@ -152,9 +157,14 @@ impl Payload {
         let auth_expires = auth_expires
             .parse()
             .map_err(|_| invalid("AUTH_EXPIRES", format!("{auth_expires:?} is not a whole number of seconds")))?;
+        let placement = need("PLACEMENT")?;
+        // The keys the placement's family documents; none for a placement the harness does not model.
+        let keys = Family::of(&placement).map_or(&[][..], Family::option_keys);
         let placement_options = match get("PLACEMENT_OPTIONS") {
             None => None,
-            Some(text) => Some(PlacementOptions::parse(&text).map_err(|reason| invalid("PLACEMENT_OPTIONS", reason))?),
+            Some(text) => {
+                Some(PlacementOptions::parse(&text, keys).map_err(|reason| invalid("PLACEMENT_OPTIONS", reason))?)
+            }
         };
         Ok(Payload {
             domain: need("DOMAIN")?,
@@ -169,7 +179,7 @@ impl Payload {
             server_endpoint: get("SERVER_ENDPOINT"),
             member_id: need("member_id")?,
             status: need("status")?,
-            placement: need("PLACEMENT")?,
+            placement,
             placement_options,
         })
     }
@@ -227,14 +237,10 @@ impl Payload {
         }
     }
 
-    /// The documentation's own example request (shared/seed, verbatim in
+    /// The LANDING_SETTINGS documentation's own example request (verbatim in
     /// `fixtures/payloads/documented_example.json`).
-    /// Parsed once: every valid draw starts from it.
     pub fn documented_example() -> Payload {
-        static EXAMPLE: LazyLock<Payload> = LazyLock::new(|| {
-            Payload::from_json(DOCUMENTED_EXAMPLE).expect("the documented example fixture is a valid payload")
-        });
-        EXAMPLE.clone()
+        Family::Settings.example()
     }
 }
 
@@ -271,7 +277,7 @@ mod tests {
         let original: serde_json::Value = serde_json::from_str(DOCUMENTED_EXAMPLE).unwrap();
         let payload = Payload::documented_example();
         assert_eq!(payload.placement, LANDING_SETTINGS);
-        assert_eq!(payload.placement_options.as_ref().unwrap().site_id, "30");
+        assert_eq!(payload.placement_options.as_ref().unwrap().get("SITE_ID"), Some("30"));
         assert_eq!(payload.to_json(), original);
     }
 

@@ -1,10 +1,13 @@
-//! The landing methods a LANDING_SETTINGS page uses (PROTOCOL.md 4): the site and page lists and
-//! getters, their updaters, and `landing.repo.bind`/`unbind` with their field checks and errors.
+//! The landing methods a LANDING_SETTINGS page or a LANDING_BLOCK_* item uses (PROTOCOL.md 4):
+//! the site and page lists and getters, their updaters, a block by its id, and
+//! `landing.repo.bind`/`unbind` with their field checks and errors.
 //!
 //! The portal has 40 sites of type PAGE (ids 1–40), and one site of each internal scope the
 //! lists need a `scope` for (landing-site-get-list.md: "For GROUP, KNOWLEDGE, and MAINPAGE, pass
 //! the corresponding scope"): 41 KNOWLEDGE, 42 GROUP, 43 MAINPAGE. Each site has one page, with
-//! the site's id. Updates are answered, not kept.
+//! the site's id. Blocks 1–99 999 exist and every user may view them; any other block is one
+//! "not found …, unavailable to the current user, or deleted", which the docs answer alike. Updates
+//! are answered, not kept.
 
 use serde_json::{Map, Value, json};
 
@@ -147,6 +150,23 @@ pub(super) fn landing_additional_fields(_: &mut State, params: &Params, _: &Call
             None,
         ),
         Ok(_) => landing_not_exist(),
+    };
+    answer.into()
+}
+
+/// The blocks every user may view (ids 1..=VISIBLE_BLOCKS).
+const VISIBLE_BLOCKS: u64 = 99_999;
+
+/// `landing.block.getbyid` (landing-block-get-by-id.md): the block, on page 1 of site 1 (the
+/// mock keeps no block's page), or `BLOCK_NOT_FOUND` for a block the user cannot see.
+pub(super) fn block(_: &mut State, params: &Params, _: &Caller) -> Reply {
+    let answer = match id(params, "block") {
+        Err(answer) => answer,
+        Ok(block) if (1..=VISIBLE_BLOCKS).contains(&block) => Answer::success(
+            json!({"id": block, "lid": 1, "code": "01.big_with_text", "name": "Block with Text and Image", "active": true, "meta": {"LID": "1", "SITE_TYPE": "PAGE"}}),
+            None,
+        ),
+        Ok(_) => Answer::error(400, "BLOCK_NOT_FOUND", "Block not found"),
     };
     answer.into()
 }

@@ -88,6 +88,7 @@ pub(super) const METHODS: &[Method] = &[
     Method { name: "landing.landing.update", scope: LANDING, run: landing::landing_update },
     Method { name: "landing.site.getpublicurl", scope: LANDING, run: landing::site_public_url },
     Method { name: "landing.landing.getpublicurl", scope: LANDING, run: landing::landing_public_url },
+    Method { name: "landing.block.getbyid", scope: LANDING, run: landing::block },
     Method { name: "landing.repo.bind", scope: LANDING, run: landing::repo_bind },
     Method { name: "landing.repo.unbind", scope: LANDING, run: landing::repo_unbind },
 ];

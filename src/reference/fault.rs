@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::payload::Family;
 use crate::suite::Level;
 
 /// One defect of the reference handler.
@@ -48,6 +49,10 @@ pub enum Fault {
     RateLimit502,
     /// Calls a method the mock portal does not model: its cases are not modelled, not failed.
     CallsUnknownMethod,
+    /// The block item never asks the portal whether the user may see the block.
+    IgnoresBlockRights,
+    /// The block item shows the block's CODE unescaped.
+    BlockCodeUnescaped,
 }
 
 /// What a fault is: its name in `builtin:reference?fault=NAME`, the check it trips (and the only
@@ -99,6 +104,8 @@ impl Fault {
         Fault::PageTypo,
         Fault::RateLimit502,
         Fault::CallsUnknownMethod,
+        Fault::IgnoresBlockRights,
+        Fault::BlockCodeUnescaped,
     ];
 
     /// What the fault is.
@@ -118,6 +125,9 @@ impl Fault {
             | Fault::RequiresAppToken
             | Fault::LangAllowlist
             | Fault::StatusAllowlist => Level::Should,
+            // The docs do not tell a block item to check rights; the portal still refuses its
+            // writes with the user's token (the block suite grades the case should).
+            Fault::IgnoresBlockRights => Level::Should,
             // Serving a placement after the removal is judged at the after-removal step's level.
             Fault::ServesAfterUninstall => Level::Should,
             _ => Level::Must,
@@ -294,6 +304,16 @@ impl Fault {
                 "no-server-error",
                 "every page also calls no.such.method, which the mock portal does not model, and crashes (500) on its error",
             ),
+            Fault::IgnoresBlockRights => (
+                "ignores-block-rights",
+                "rejects-invalid",
+                "the block item (--placement LANDING_BLOCK) never reads the block with the user's token (landing.block.getbyid): whoever opens the editor gets it for any block id",
+            ),
+            Fault::BlockCodeUnescaped => (
+                "block-code-unescaped",
+                "no-reflected-injection",
+                "the block item (--placement LANDING_BLOCK) shows PLACEMENT_OPTIONS.CODE in its heading unescaped",
+            ),
         }
     }
 
@@ -314,6 +334,14 @@ impl Fault {
     /// The defect, in a sentence.
     pub fn defect(self) -> &'static str {
         self.spec().defect
+    }
+
+    /// The placement family whose pages have the defect: its suite shows it.
+    pub fn family(self) -> Family {
+        match self {
+            Fault::IgnoresBlockRights | Fault::BlockCodeUnescaped => Family::Block,
+            _ => Family::Settings,
+        }
     }
 
     pub fn from_name(name: &str) -> Option<Fault> {

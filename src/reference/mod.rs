@@ -1,9 +1,11 @@
-//! The built-in reference handler: a LANDING_SETTINGS app that does everything right. Its
-//! installation handler (`/install`) learns the portal from `ONAPPINSTALL` and binds the settings
-//! page with `landing.repo.bind`; the page validates the request, refuses portals it is not
-//! installed on, calls the portal with the token it was given, refreshes on `expired_token`,
-//! waits out `QUERY_LIMIT_EXCEEDED` once, and escapes everything it shows. With a [`Fault`]
-//! switched on it has exactly one realistic defect.
+//! The built-in reference handler: a Sites-section app that does everything right. Its
+//! installation handler (`/install`) learns the portal from `ONAPPINSTALL` and binds its settings
+//! page (LANDING_SETTINGS) and its block item (LANDING_BLOCK_*) with `landing.repo.bind`; each page
+//! validates the request, refuses portals it is not installed on, calls the portal with the token
+//! it was given, refreshes on `expired_token`, waits out `QUERY_LIMIT_EXCEEDED` once, and escapes
+//! everything it shows. The block item also asks the portal, with the user's token, for the block
+//! it is opened on, and refuses a block the user cannot see. With a [`Fault`] switched on it has
+//! exactly one realistic defect.
 
 mod fault;
 
@@ -17,7 +19,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{any, post};
 use axum::serve::ListenerExt;
 use serde_json::Value;
 use url::form_urlencoded;
@@ -26,7 +28,7 @@ pub use fault::Fault;
 
 use crate::html::escape;
 use crate::journey::ONAPPUNINSTALL;
-use crate::payload::{LANDING_SETTINGS, LANGUAGES, PlacementOptions};
+use crate::payload::{Family, LANDING_SETTINGS, LANGUAGES, PlacementOptions};
 
 /// The app's OAuth credentials, sent with every refresh.
 #[derive(Clone, Debug)]
@@ -84,12 +86,14 @@ impl Reference {
             fault,
             client,
             own_url: format!("http://{addr}/landing-settings"),
+            block_url: format!("http://{addr}/landing-block"),
             front_end: format!("http://{}/app/", SocketAddr::new(addr.ip(), addr.port() ^ 1)),
             uninstall_url: format!("http://{addr}/uninstall"),
         });
         let router = Router::new()
             .route("/install", post(install))
             .route("/uninstall", post(uninstall))
+            .route("/landing-block", any(block_page))
             .fallback(page)
             .with_state(app);
         // Without TCP_NODELAY a kept-alive client waits ~40 ms per answer on delayed ACKs.
@@ -120,6 +124,8 @@ struct App {
     fault: Option<Fault>,
     client: reqwest::Client,
     own_url: String,
+    /// Where it serves LANDING_BLOCK_*.
+    block_url: String,
     /// Another loopback origin, where only the RedirectTokenElsewhere fault sends the browser;
     /// nothing listens there, and nothing needs to: the harness follows no redirect elsewhere.
     front_end: String,
@@ -201,13 +207,16 @@ async fn install(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body
             token: token.clone(),
             refresh,
         };
-        let fields = [
-            ("fields[PLACEMENT]", LANDING_SETTINGS),
-            ("fields[PLACEMENT_HANDLER]", app.own_url.as_str()),
-            ("fields[TITLE]", "Site settings (b24-conform reference)"),
+        let pages = [
+            (LANDING_SETTINGS, app.own_url.as_str(), "Site settings (b24-conform reference)"),
+            (Family::Block.code(), app.block_url.as_str(), "Block tools (b24-conform reference)"),
         ];
-        if let Err(refusal) = session.call("landing.repo.bind", &fields).await {
-            return html(refusal.status, "Not installed", &format!("<p>{}</p>", escape(&refusal.message)));
+        for (placement, handler, title) in pages {
+            let fields =
+                [("fields[PLACEMENT]", placement), ("fields[PLACEMENT_HANDLER]", handler), ("fields[TITLE]", title)];
+            if let Err(refusal) = session.call("landing.repo.bind", &fields).await {
+                return html(refusal.status, "Not installed", &format!("<p>{}</p>", escape(&refusal.message)));
+            }
         }
     }
     // The removal is learnt from ONAPPUNINSTALL, which goes only where event.bind says.
@@ -269,16 +278,53 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
     Refusal { status, message: message.into() }
 }
 
+/// The settings page, at any path but the others.
 async fn page(State(app): State<Arc<App>>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    match render(&app, method, &uri, &headers, &body).await {
+    serve(&app, Family::Settings, method, &uri, &headers, &body).await
+}
+
+/// The block item.
+async fn block_page(
+    State(app): State<Arc<App>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    serve(&app, Family::Block, method, &uri, &headers, &body).await
+}
+
+async fn serve(app: &App, family: Family, method: Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
+    match render(app, family, method, uri, headers, body).await {
         Ok(response) => response,
         Err(refusal) => {
-            html(refusal.status, "Cannot open the settings", &format!("<p>{}</p>", escape(&refusal.message)))
+            let title = match family {
+                Family::Settings => "Cannot open the settings",
+                Family::Block => "Cannot open the block",
+            };
+            html(refusal.status, title, &format!("<p>{}</p>", escape(&refusal.message)))
         }
     }
 }
 
-async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Response, Refusal> {
+/// What a page is about, as its family finds it at the portal.
+struct Subject {
+    /// The name and the value of the one field the JSON page has.
+    json: (&'static str, String),
+    /// The heading, as HTML.
+    heading: String,
+    /// Where the page was opened, as HTML.
+    location: String,
+}
+
+async fn render(
+    app: &App,
+    family: Family,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Response, Refusal> {
     if method != Method::POST && !(method == Method::GET && app.has(Fault::GetServesPage)) {
         return Err(refuse(StatusCode::METHOD_NOT_ALLOWED, "Bitrix24 opens this page with POST"));
     }
@@ -315,10 +361,10 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
     };
     if !app.has(Fault::IgnoresPlacement) {
         let placement = need("PLACEMENT")?;
-        if placement != LANDING_SETTINGS {
+        if !family.serves(placement) {
             return Err(refuse(
                 StatusCode::BAD_REQUEST,
-                format!("this handler serves {LANDING_SETTINGS}, not {placement}"),
+                format!("this handler serves {}, not {placement}", family.code()),
             ));
         }
     }
@@ -338,7 +384,7 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
     }
     let options = match get("PLACEMENT_OPTIONS") {
         None => None,
-        Some(text) => match PlacementOptions::parse(text) {
+        Some(text) => match PlacementOptions::parse(text, family.option_keys()) {
             Ok(options) => Some(options),
             Err(_) if app.has(Fault::OptionsJson500) => return Ok(crash()),
             Err(reason) if app.has(Fault::LeaksStackTrace) => {
@@ -350,6 +396,16 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
             Err(reason) => return Err(refuse(StatusCode::BAD_REQUEST, format!("PLACEMENT_OPTIONS: {reason}"))),
         },
     };
+    // A block item is always opened on a block (block.md lists ID, CODE, LID), by its number.
+    if family == Family::Block {
+        let block = options.as_ref().and_then(|o| o.get("ID"));
+        if block.and_then(|id| id.parse::<u64>().ok()).is_none() {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "PLACEMENT_OPTIONS names no block: open this item from a block",
+            ));
+        }
+    }
     let not_installed = || refuse(StatusCode::FORBIDDEN, "this app is not installed on that Bitrix24");
     let installation = app.installation().ok_or_else(not_installed)?;
     // Tokens go only to the portal this app is installed on. TrustsDomain checks only that
@@ -374,28 +430,20 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
     };
 
     let user = session.call("user.current", &[]).await?;
-    let site = match &options {
-        Some(options) => {
-            session.call("landing.site.getList", &[("params[filter][ID]", options.site_id.as_str())]).await?
-        }
-        None => Value::Null,
+    let subject = match family {
+        Family::Settings => settings(app, &mut session, options.as_ref()).await?,
+        Family::Block => block(app, &mut session, options.as_ref()).await?,
     };
     if app.has(Fault::CallsUnknownMethod) && session.call("no.such.method", &[]).await.is_err() {
         return Ok(crash());
     }
     let user_name = user.get("NAME").and_then(Value::as_str).unwrap_or("unknown user");
-    let site_title = site.get(0).and_then(|s| s.get("TITLE")).and_then(Value::as_str).unwrap_or("this site");
 
     if app.has(Fault::JsonPage) {
-        let body = serde_json::json!({"site": site_title, "user": user_name}).to_string();
+        let (name, value) = subject.json;
+        let body = serde_json::json!({name: value, "user": user_name}).to_string();
         return Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response());
     }
-    let location = match &options {
-        Some(o) if app.has(Fault::OptionsUnescaped) => format!("<p>Site {}, page {}</p>", o.site_id, escape(&o.lid)),
-        Some(o) => format!("<p>Site {}, page {}</p>", escape(&o.site_id), escape(&o.lid)),
-        None => "<p>No site was given.</p>".to_owned(),
-    };
-    let heading = if app.has(Fault::PageTypo) { "Settinqs" } else { "Settings" };
     // URI is where the editor was opened: a path on the portal. Anything else (a javascript:
     // URL, another host) is not linked.
     let back = options.as_ref().and_then(|o| o.extra.get("URI")).and_then(Value::as_str).filter(|uri| {
@@ -405,8 +453,9 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
     let lang_attribute = if app.has(Fault::ReflectsLang) { lang.to_owned() } else { escape(lang) };
     let lang_script = if app.has(Fault::LangInScript) { format!("'{lang}'") } else { js_string(lang) };
     let content = format!(
-        "<main lang=\"{lang_attribute}\"><h1>{heading} of {}</h1>{location}<p>Opened by {} ({})</p>{back}</main>\n<script>var lang = {lang_script};</script>",
-        escape(site_title),
+        "<main lang=\"{lang_attribute}\"><h1>{}</h1>{}<p>Opened by {} ({})</p>{back}</main>\n<script>var lang = {lang_script};</script>",
+        subject.heading,
+        subject.location,
         escape(user_name),
         escape(lang)
     );
@@ -422,11 +471,60 @@ async fn render(app: &App, method: Method, uri: &Uri, headers: &HeaderMap, body:
     if app.has(Fault::SlowPage) {
         tokio::time::sleep(std::time::Duration::from_millis(3_200)).await;
     }
-    let mut page = html(StatusCode::OK, "Site settings", &content);
+    let title = match family {
+        Family::Settings => "Site settings",
+        Family::Block => "Block tools",
+    };
+    let mut page = html(StatusCode::OK, title, &content);
     if app.has(Fault::ForbidsFraming) {
         page.headers_mut().insert(header::X_FRAME_OPTIONS, header::HeaderValue::from_static("SAMEORIGIN"));
     }
     Ok(page)
+}
+
+/// The settings page's subject: the site PLACEMENT_OPTIONS names, as the portal lists it.
+async fn settings(
+    app: &App,
+    session: &mut Session<'_>,
+    options: Option<&PlacementOptions>,
+) -> Result<Subject, Refusal> {
+    let site_id = options.and_then(|o| o.get("SITE_ID"));
+    let site = match site_id {
+        Some(id) => session.call("landing.site.getList", &[("params[filter][ID]", id)]).await?,
+        None => Value::Null,
+    };
+    let site_title = site.get(0).and_then(|s| s.get("TITLE")).and_then(Value::as_str).unwrap_or("this site");
+    let heading = if app.has(Fault::PageTypo) { "Settinqs" } else { "Settings" };
+    let lid = options.and_then(|o| o.get("LID")).unwrap_or_default();
+    let location = match site_id {
+        Some(id) if app.has(Fault::OptionsUnescaped) => format!("<p>Site {id}, page {}</p>", escape(lid)),
+        Some(id) => format!("<p>Site {}, page {}</p>", escape(id), escape(lid)),
+        None => "<p>No site was given.</p>".to_owned(),
+    };
+    Ok(Subject {
+        json: ("site", site_title.to_owned()),
+        heading: format!("{heading} of {}", escape(site_title)),
+        location,
+    })
+}
+
+/// The block item's subject: the block PLACEMENT_OPTIONS names (checked before), read with the
+/// user's own token. The item is offered to everyone who opens the editor, so what this user may
+/// see is the portal's to say: a block it does not give them is refused.
+async fn block(app: &App, session: &mut Session<'_>, options: Option<&PlacementOptions>) -> Result<Subject, Refusal> {
+    let option = |key: &str| options.and_then(|o| o.get(key)).unwrap_or_default();
+    let (id, code, lid) = (option("ID"), option("CODE"), option("LID"));
+    let name = match app.has(Fault::IgnoresBlockRights) {
+        true => None,
+        false => session.call("landing.block.getbyid", &[("block", id)]).await?.get("name").cloned(),
+    };
+    let name = name.as_ref().and_then(Value::as_str).unwrap_or("a block");
+    let code = if app.has(Fault::BlockCodeUnescaped) { code.to_owned() } else { escape(code) };
+    Ok(Subject {
+        json: ("block", id.to_owned()),
+        heading: format!("Block {code}"),
+        location: format!("<p>{} {} on page {}</p>", escape(name), escape(id), escape(lid)),
+    })
 }
 
 /// What an uncaught exception looks like from outside.
@@ -561,6 +659,11 @@ fn result(app: &App, method: &str, answer: Value) -> Result<Value, Refusal> {
         Some(code) if code == "application_not_found" && app.has(Fault::ServesAfterUninstall) => Ok(Value::Null),
         Some(code) if code == "application_not_found" => {
             Err(refuse(StatusCode::FORBIDDEN, "this app is no longer installed on that Bitrix24"))
+        }
+        // landing-block-get-by-id.md: "Block not found in the selected version of the page,
+        // unavailable to the current user, or deleted".
+        Some(code) if code == "block_not_found" => {
+            Err(refuse(StatusCode::FORBIDDEN, "this block does not exist, or you may not see it"))
         }
         Some(code) if code == "insufficient_scope" => Err(refuse(
             StatusCode::FORBIDDEN,

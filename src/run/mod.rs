@@ -22,7 +22,7 @@ use crate::fire::{self, DEFAULT_LIVENESS_LIMIT, Limits, Liveness};
 use crate::install::{self, InstallForm};
 use crate::intercept;
 use crate::launch::LaunchError;
-use crate::payload::Wire;
+use crate::payload::{Family, Wire};
 use crate::portal::PortalConfig;
 use crate::record::{CaseOutcome, CaseReport, Date, Event, Exchange, FireError, PortalCall, RunEnd, RunInfo, Summary};
 use crate::reference::Fault;
@@ -142,7 +142,7 @@ impl RunConfig {
     pub fn new(handler: Handler) -> RunConfig {
         RunConfig {
             handler,
-            suites: vec![SuiteSource::Builtin],
+            suites: vec![SuiteSource::Builtin(Family::Settings)],
             filters: Vec::new(),
             draw: Draw { seed: DEFAULT_SEED, ..Draw::default() },
             jobs: 8,
@@ -250,8 +250,9 @@ pub fn catalog(
     filters: &[String],
     draw: &Draw,
 ) -> Result<impl Iterator<Item = Case> + use<>, RunError> {
-    let install = Some(install::case(InstallForm::default())).filter(|c| Filter::new(filters).selects(&c.id));
     let plan = selected(sources, filters, draw)?;
+    let install =
+        Some(install::case(InstallForm::default(), plan.family())).filter(|c| Filter::new(filters).selects(&c.id));
     if install.is_none() && plan.is_empty() {
         return Err(RunError::NoCases(filters.to_vec()));
     }
@@ -287,7 +288,7 @@ pub async fn run(config: &RunConfig, observer: &mut dyn Observer) -> Result<RunE
     let plan = cases(config)?;
     let today = Date::today();
     let mut session = Session::start(config).await?;
-    let installed = session.install(INSTALL).await?;
+    let installed = session.install(INSTALL, plan.family()).await?;
     let session = Arc::new(session);
     let snapshots = config.snapshots.clone().map(|c| Snapshots::new(c, config.draw.seed, &session.addresses()));
     let judge = Judge::new(config.settings, snapshots, config.baseline.clone(), today);

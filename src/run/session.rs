@@ -15,9 +15,9 @@ use crate::install::{self, InstallForm};
 use crate::intercept::{self, Intercept};
 use crate::journey::{self, Action, AppToken, ONAPPUNINSTALL};
 use crate::launch::{self, HandlerProcess};
-use crate::payload::{Binding, LANDING_SETTINGS, Payload, Wire, opaque_token};
+use crate::payload::{Binding, Family, Payload, Wire, opaque_token};
 use crate::portal::{Authority, HandshakeFailures, Portal};
-use crate::record::{CaseReport, Exchange, HttpRequest, Role, Shrunk};
+use crate::record::{CaseReport, Exchange, HttpRequest, RepoBinding, Role, Shrunk};
 use crate::reference::{Credentials, Reference};
 use crate::suite::{Case, CaseKind, Origin};
 
@@ -33,6 +33,8 @@ pub struct Session {
     /// After the portals, so the CA file outlives every server that uses its certificate.
     authority: Option<Authority>,
     handler_url: Url,
+    /// What the run's installation bound, for each placement family it bound one for.
+    installed: Vec<(Family, Url)>,
     binding: Binding,
     client: reqwest::Client,
     wire: Wire,
@@ -123,6 +125,7 @@ impl Session {
             _reference: reference,
             authority,
             handler_url,
+            installed: Vec::new(),
             binding,
             client,
             wire: config.wire,
@@ -133,26 +136,46 @@ impl Session {
     }
 
     /// Installs the app, when the run has an installation handler, as owner `owner`: the
-    /// installation case and its exchange. From then on the placement cases go to the
-    /// LANDING_SETTINGS handler it bound, if it bound one. Without an installation handler the
-    /// app is taken as installed by hand before the run.
-    pub async fn install(&mut self, owner: usize) -> Result<Option<(Case, Exchange)>, RunError> {
+    /// installation case and its exchange. From then on the placement cases of each family go to
+    /// the handler it bound for the family, if it bound one ([`Session::handler_for`]). Without
+    /// an installation handler the app is taken as installed by hand before the run.
+    /// The installation case is `family`'s: the app must bind a placement of that family.
+    pub async fn install(&mut self, owner: usize, family: Family) -> Result<Option<(Case, Exchange)>, RunError> {
         let Some(url) = self.install_url.clone() else {
             self.portal.set_installed(true);
             return Ok(None);
         };
         ensure_listening(&url).await?;
-        let case = install::case(self.install_form);
+        let case = install::case(self.install_form, family);
         self.grant(owner, &case);
         let exchange = self.install_as(owner, &case, &url, self.install_form).await;
-        let bound = self.portal.bindings().into_iter().rev().find(|b| b.placement == LANDING_SETTINGS);
-        if let Some(bound) = bound {
+        for family in Family::ALL {
+            let Some(bound) = self.bound(family) else { continue };
             let unanswered = |reason: String| RunError::BoundHandler { url: bound.handler.clone(), reason };
             let url = Url::parse(&bound.handler).map_err(|e| unanswered(e.to_string()))?;
             ensure_listening(&url).await.map_err(|e| unanswered(e.to_string()))?;
-            self.handler_url = url;
+            // The settings page stands for the app where a URL of the app is needed (the
+            // snapshots' `[handler]`), as it did before there were other families.
+            if family == Family::Settings {
+                self.handler_url = url.clone();
+            }
+            self.installed.push((family, url));
         }
         Ok(Some((case, exchange)))
+    }
+
+    /// The latest binding of the app for a placement of `family`.
+    fn bound(&self, family: Family) -> Option<RepoBinding> {
+        self.portal.bindings().into_iter().rev().find(|b| family.serves(&b.placement))
+    }
+
+    /// Where a placement case of `family` goes: the handler the app's latest installation bound
+    /// for the family; once the app is removed, the one its first installation bound; without
+    /// either, the run's handler URL.
+    fn handler_for(&self, family: Family) -> Url {
+        let live = self.bound(family).and_then(|b| Url::parse(&b.handler).ok());
+        let installed = || self.installed.iter().find(|(f, _)| *f == family).map(|(_, url)| url.clone());
+        live.or_else(installed).unwrap_or_else(|| self.handler_url.clone())
     }
 
     /// Whether the run installs the app (and so has an installation case).
@@ -179,7 +202,7 @@ impl Session {
     pub async fn exercise(&self, owner: usize, case: &Case) -> Result<Exchange, NotSent> {
         match case.kind {
             CaseKind::Step(_) => self.step(owner, case).await,
-            _ => Ok(self.exercise_at(owner, case, &self.handler_url).await),
+            _ => Ok(self.exercise_at(owner, case, &self.handler_for(case.family())).await),
         }
     }
 
@@ -225,14 +248,7 @@ impl Session {
                 let request = journey::uninstall_request(case, token, &self.binding, handler_id, &url);
                 Ok(self.fire(owner, request).await)
             }
-            // Placement requests go where the app's latest installation bound them, or where
-            // they went before, once the app is removed.
-            _ => {
-                let bound = self.portal.bindings().into_iter().rev().find(|b| b.placement == LANDING_SETTINGS);
-                let handler =
-                    bound.and_then(|b| Url::parse(&b.handler).ok()).unwrap_or_else(|| self.handler_url.clone());
-                Ok(self.exercise_at(owner, case, &handler).await)
-            }
+            _ => Ok(self.exercise_at(owner, case, &self.handler_for(case.family())).await),
         }
     }
 
@@ -274,7 +290,7 @@ impl Session {
         let failing = |report: &CaseReport| -> Vec<&'static str> { report.run_failures().map(|v| v.id).collect() };
         let wanted = failing(failed);
         let started = Instant::now();
-        let mut shrinker = Shrinker::new(origin.space, origin.seed);
+        let mut shrinker = Shrinker::new(origin.space, case.family(), origin.seed);
         let mut smallest: Option<CaseReport> = None;
         let mut stopped = None;
         while let Some(draft) = shrinker.candidate() {
@@ -298,7 +314,7 @@ impl Session {
             };
             let candidate = Case { payload, mutations: draft.mutations.clone(), ..case.clone() };
             self.grant(owner, &candidate);
-            let exchange = self.exercise_at(owner, &candidate, &self.handler_url).await;
+            let exchange = self.exercise_at(owner, &candidate, &self.handler_for(candidate.family())).await;
             self.retire(owner);
             // Judged by the checks alone: a snapshot or a baseline entry belongs to the case's
             // own id, not to a candidate's request.

@@ -10,7 +10,7 @@ use toml::Spanned;
 use super::plan::{Group, Part};
 use super::{Case, CaseKind, Draw, Evidence, EvidenceKind, Expectation, Level, TokenState, catalog_payload, check_url};
 use crate::generate::{Mutation, Space};
-use crate::payload::{FIELDS, Payload, field_spec};
+use crate::payload::{FIELDS, Family, Payload, field_spec};
 
 /// A suite that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -24,9 +24,9 @@ pub enum SuiteError {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SuiteFile {
-    /// Required, so a file that is not a suite is refused early; its contents are for people.
+    /// Required, so a file that is not a suite is refused early.
     #[serde(rename = "suite")]
-    _header: Header,
+    header: Header,
     #[serde(default)]
     docs: BTreeMap<String, DocEntry>,
     #[serde(default)]
@@ -42,11 +42,16 @@ struct SuiteFile {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code)] // validated, then only read by people
 struct Header {
-    name: String,
+    /// For people, as is `description`: validated, never read.
+    #[serde(rename = "name")]
+    _name: String,
+    #[serde(default, rename = "description")]
+    _description: String,
+    /// The placement the suite is about (LANDING_SETTINGS by default): its cases start from that
+    /// placement's documented example request and go to the handler the app bound for it.
     #[serde(default)]
-    description: String,
+    placement: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -241,7 +246,17 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Part>, Su
         Ok(())
     };
 
-    let documented = Payload::documented_example();
+    let family = match &file.header.placement {
+        None => Family::Settings,
+        Some(code) => Family::of(code.get_ref()).ok_or_else(|| {
+            let known = Family::ALL.map(Family::code).join(", ");
+            at(
+                code.span(),
+                format!("unknown placement `{}`; the placements the harness models are: {known}", code.get_ref()),
+            )
+        })?,
+    };
+    let documented = family.example();
     let legacy =
         Payload { application_scope: None, application_token: None, server_endpoint: None, ..documented.clone() };
     let base_of = |base: Base| match base {
@@ -317,7 +332,7 @@ pub(super) fn parse(path: &str, text: &str, draw: &Draw) -> Result<Vec<Part>, Su
         };
         cases.push(Part::Group(Group::new(template, group.space, draw, draw.count.unwrap_or(group.count))));
     }
-    let steps = crate::journey::cases(&file.journey, &cases, doc, at)?;
+    let steps = crate::journey::cases(&file.journey, family, &cases, doc, at)?;
     cases.extend(steps.into_iter().map(Part::Case));
     Ok(cases)
 }
@@ -402,6 +417,24 @@ mod tests {
         );
         let cases = parse("t.toml", &format!("{HEAD}{fine}{matrix}op = \"method\"\n{values}"), &DRAW).unwrap();
         assert_eq!(cases.len(), 2);
+    }
+
+    /// `[suite] placement` names the family whose documented example every case starts from.
+    #[test]
+    fn a_suite_names_the_placement_its_cases_start_from() {
+        let with = |code: &str| HEAD.replace("name = \"t\"\n", &format!("name = \"t\"\nplacement = \"{code}\"\n"));
+        let case = first(&format!("{}{CASE}", with("LANDING_BLOCK_*")));
+        assert_eq!((case.payload.placement.as_str(), case.family()), ("LANDING_BLOCK_*", Family::Block));
+        let options = case.payload.placement_options.expect("the example's options");
+        assert_eq!(options.get("CODE"), Some("43.4.cover_with_price_text_button_bgimg"));
+        assert_eq!(first(&format!("{HEAD}{CASE}")).family(), Family::Settings);
+        let unknown = error(&with("LEFT_MENU"));
+        assert!(
+            unknown.starts_with(
+                "t.toml:3:13: unknown placement `LEFT_MENU`; the placements the harness models are: LANDING_SETTINGS, LANDING_BLOCK_*"
+            ),
+            "{unknown}"
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::generate::{Mutation, Space};
-use crate::payload::{Binding, Field, Payload, Wire, opaque_token};
+use crate::payload::{Binding, Family, Field, Payload, Wire, opaque_token};
 use crate::record::HttpRequest;
 
 use evidence::check_url;
@@ -127,7 +127,7 @@ pub struct Case {
 /// What a case's request is.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum CaseKind {
-    /// A LANDING_SETTINGS placement request, fired at the handler.
+    /// A placement request (LANDING_SETTINGS, LANDING_BLOCK_*), fired at the handler.
     #[default]
     Placement,
     /// The installation, fired at the app's installation handler (`crate::install`).
@@ -154,6 +154,13 @@ impl CaseKind {
 }
 
 impl Case {
+    /// The placement family the case's request is for: its suite's, whatever its mutations do
+    /// to PLACEMENT. It decides where the case is fired (the handler the app bound for the
+    /// family) and how its draws are drawn again.
+    pub fn family(&self) -> Family {
+        Family::of(&self.payload.placement).unwrap_or_default()
+    }
+
     /// The case's fields as fired: its payload bound to one portal, then mutated, with
     /// `{portal}` and `{foreign}` standing for the two portals' `host:port`.
     pub fn fields(&self, binding: &Binding) -> Vec<Field> {
@@ -197,8 +204,9 @@ const FIRST_EVENT_HANDLER: u64 = 1;
 /// Where a suite comes from.
 #[derive(Clone, Debug)]
 pub enum SuiteSource {
-    /// The catalog compiled into the binary (`suites/landing_settings.toml`).
-    Builtin,
+    /// A placement family's catalog compiled into the binary (`suites/landing_settings.toml`,
+    /// `suites/landing_block.toml`).
+    Builtin(Family),
     File(std::path::PathBuf),
 }
 
@@ -263,7 +271,7 @@ pub fn load(sources: &[SuiteSource], draw: &Draw) -> Result<Plan, SuiteError> {
     let mut parts: Vec<plan::Part> = Vec::new();
     for source in sources {
         let (name, text) = match source {
-            SuiteSource::Builtin => (BUILTIN_NAME.to_owned(), BUILTIN.to_owned()),
+            SuiteSource::Builtin(family) => (format!("suites/{}.toml", family.suite()), builtin(*family).to_owned()),
             SuiteSource::File(path) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|e| SuiteError::Read { path: path.display().to_string(), reason: e.to_string() })?;
@@ -283,8 +291,13 @@ pub fn load(sources: &[SuiteSource], draw: &Draw) -> Result<Plan, SuiteError> {
     Ok(Plan::new(parts))
 }
 
-const BUILTIN_NAME: &str = "suites/landing_settings.toml";
-const BUILTIN: &str = include_str!("../../suites/landing_settings.toml");
+/// The built-in catalog of a family.
+fn builtin(family: Family) -> &'static str {
+    match family {
+        Family::Settings => include_str!("../../suites/landing_settings.toml"),
+        Family::Block => include_str!("../../suites/landing_block.toml"),
+    }
+}
 
 /// The base payload of a named case, with the case's own token pair.
 pub(crate) fn catalog_payload(id: &str, base: &Payload) -> Payload {

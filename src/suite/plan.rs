@@ -7,6 +7,7 @@ use std::borrow::Borrow;
 
 use super::{Case, CaseKind, Draw, Filter, Origin, Partition};
 use crate::generate::{self, Space, draft_seed};
+use crate::payload::Family;
 
 /// The cases of a run, in firing order: the regular cases in suite order, then the journeys'
 /// steps in suite order (they change the portal's state). Each case has an index in the whole
@@ -101,7 +102,7 @@ impl Group {
             None => (draft_seed(self.seed, &self.template.id, n), false),
             Some(r) => (self.recorded[r], true),
         };
-        let draft = generate::draw(self.space, seed);
+        let draft = generate::draw(self.space, self.template.family(), seed);
         let origin = Origin { group: self.template.id.clone(), space: self.space, seed, replayed };
         Case {
             id: self.id(n),
@@ -164,6 +165,14 @@ impl Plan {
             partition: None,
         }
         .select(Filter::default())
+    }
+
+    /// The placement family of the plan's first suite: the one the run's installation binds.
+    pub fn family(&self) -> Family {
+        self.parts.first().map_or_else(Family::default, |part| match part {
+            Part::Case(case) => case.family(),
+            Part::Group(group) => group.template.family(),
+        })
     }
 
     /// The cases `filter` selects (in place of any earlier selection), the whole journey of any
@@ -328,7 +337,7 @@ mod tests {
     use crate::suite::{Replay, SuiteSource, load};
 
     fn builtin(draw: &Draw) -> Plan {
-        load(&[SuiteSource::Builtin], draw).expect("the built-in catalog loads")
+        load(&[SuiteSource::Builtin(crate::payload::Family::Settings)], draw).expect("the built-in catalog loads")
     }
 
     fn ids(plan: &Plan) -> Vec<(usize, String)> {
@@ -451,7 +460,7 @@ mod tests {
         let (_, case) = replaying.case("malformed/generated#regression-0000000000000abc").expect("found by its id");
         let origin = case.origin.expect("generated");
         assert_eq!((origin.seed, origin.replayed), (0xabc, true));
-        assert_eq!(case.mutations, generate::draw(Space::Malformed, 0xabc).mutations);
+        assert_eq!(case.mutations, generate::draw(Space::Malformed, crate::payload::Family::Settings, 0xabc).mutations);
         assert!(plain.iter().zip(replaying.iter()).take(added).all(|(a, b)| a == b), "same cases, same payloads");
     }
 }
