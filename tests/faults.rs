@@ -24,7 +24,8 @@ use b24_conform::suite::{Level, SuiteSource};
 fn config_for(handler: Handler) -> RunConfig {
     // slow-page holds every page 3.2 s: fire them all at once. Others keep the default, so
     // that a loaded machine does not slow answers past the latency budget.
-    let jobs = if handler == Handler::Builtin(Some(Fault::SlowPage)) { 256 } else { 8 };
+    let slow = handler == Handler::Builtin(Some(Fault::SlowPage));
+    let jobs = if slow { 256 } else { 8 };
     let family = match handler {
         Handler::Builtin(Some(fault)) => fault.family(),
         _ => Family::Settings,
@@ -34,7 +35,7 @@ fn config_for(handler: Handler) -> RunConfig {
         RunConfig { jobs, shrink_budget: 0, suites: vec![SuiteSource::Builtin(family)], ..RunConfig::new(handler) };
     // Only slow-page is about latency: for the others a machine loaded by the parallel runs of
     // this zoo must not push a debug build's answer past the 3 s budget and flag it.
-    if handler != Handler::Builtin(Some(Fault::SlowPage)) {
+    if !slow {
         config.settings.latency_budget = std::time::Duration::from_secs(60);
     }
     config
