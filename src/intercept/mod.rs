@@ -22,7 +22,7 @@ use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::portal::{Authority, HandshakeFailures, HostCertificates, Portal, Recorder};
 pub use route::{FOREIGN_HOST, OAUTH_HOSTS, PORTAL_HOST, Routes, foreign_names, home_names};
@@ -145,20 +145,7 @@ impl Intercept {
 }
 
 async fn serve(listener: TcpListener, shared: Arc<Shared>) {
-    // Owned by this task, so aborting the proxy also aborts every connection.
-    let mut connections = JoinSet::new();
-    loop {
-        let tcp = match listener.accept().await {
-            Ok((tcp, _)) => tcp,
-            Err(_) => {
-                // Out of file descriptors, typically: wait for connections to close, don't spin.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
-        };
-        while connections.try_join_next().is_some() {}
-        connections.spawn(connection(tcp, shared.clone()));
-    }
+    crate::portal::accept_each(listener, |tcp| connection(tcp, shared.clone())).await;
 }
 
 type Body = Either<Incoming, Full<Bytes>>;

@@ -35,6 +35,7 @@ pub use installation::EventHandler;
 use installation::{Installation, MEMBER_SEED};
 use params::Params;
 use tls::TlsFront;
+pub(crate) use tls::accept_each;
 pub use tls::{Authority, AuthorityError, HandshakeFailures, HostCertificates};
 use tokens::Tokens;
 

@@ -233,7 +233,17 @@ async fn serve(
     backend: SocketAddr,
     failures: Arc<Mutex<HandshakeFailures>>,
 ) {
-    // Owned by this task, so aborting the front also aborts every connection it relays.
+    accept_each(listener, |tcp| relay(tcp, acceptor.clone(), backend, failures.clone())).await;
+}
+
+/// Accepts connections on `listener` for ever, each handled by `handle`'s future on a task owned
+/// by this one, so that aborting it also aborts every connection.
+pub(crate) async fn accept_each<F, Fut>(listener: TcpListener, mut handle: F)
+where
+    F: FnMut(TcpStream) -> Fut,
+    Fut: std::future::Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
     let mut connections = JoinSet::new();
     loop {
         let tcp = match listener.accept().await {
@@ -245,7 +255,7 @@ async fn serve(
             }
         };
         while connections.try_join_next().is_some() {}
-        connections.spawn(relay(tcp, acceptor.clone(), backend, failures.clone()));
+        connections.spawn(handle(tcp));
     }
 }
 
