@@ -20,6 +20,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use time::OffsetDateTime;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
@@ -184,6 +185,10 @@ impl HandshakeFailures {
 /// hold a task for the rest of the run.
 const HANDSHAKE: Duration = Duration::from_secs(10);
 
+/// How long, and how much, a connection whose server stopped reading is still read from.
+const LINGER: Duration = Duration::from_secs(2);
+const LINGER_BYTES: u64 = 8 << 20;
+
 /// A running TLS front; dropping it closes its port and its connections.
 pub(super) struct TlsFront {
     addr: SocketAddr,
@@ -257,16 +262,32 @@ async fn relay(
         Ok(handshake) => handshake,
         Err(_) => Err(io::Error::new(io::ErrorKind::TimedOut, "no handshake within 10 s")),
     };
-    let mut tls = handshake.inspect_err(|e| {
+    let tls = handshake.inspect_err(|e| {
         let mut failures = lock(&failures);
         if failures.count == 0 {
             failures.first = e.to_string();
         }
         failures.count += 1;
     })?;
-    let mut plain = TcpStream::connect(backend).await?;
+    let plain = TcpStream::connect(backend).await?;
     plain.set_nodelay(true)?;
-    tokio::io::copy_bidirectional(&mut tls, &mut plain).await?;
+    let (mut client_read, mut client_write) = tokio::io::split(tls);
+    let (mut backend_read, mut backend_write) = plain.into_split();
+    let upstream = async {
+        // The server may answer early and close while the client is still sending (431 on a
+        // 1 MiB URL): the rest is read and dropped, as a server's lingering close does. Closing
+        // with it unread would reset the connection, and the client would lose the answer.
+        if tokio::io::copy(&mut client_read, &mut backend_write).await.is_err() {
+            let mut rest = (&mut client_read).take(LINGER_BYTES);
+            let _ = tokio::time::timeout(LINGER, tokio::io::copy(&mut rest, &mut tokio::io::sink())).await;
+        }
+        let _ = backend_write.shutdown().await;
+    };
+    let downstream = async {
+        let _ = tokio::io::copy(&mut backend_read, &mut client_write).await;
+        let _ = client_write.shutdown().await;
+    };
+    tokio::join!(upstream, downstream);
     Ok(())
 }
 
