@@ -8,6 +8,7 @@
 //! [`launch`] starts a handler under test from a command.
 
 pub mod baseline;
+pub mod browser;
 pub mod checks;
 pub mod fire;
 pub mod generate;
