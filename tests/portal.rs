@@ -570,6 +570,7 @@ async fn a_bind_inside_a_batch_passes_binds_landing_settings() {
             }),
             portal_calls,
             redirects: Vec::new(),
+            frame: None,
         };
         let verdicts = checks::check(
             &install::case(InstallForm::Event, b24_conform::payload::Family::Settings),

@@ -22,7 +22,9 @@ use chromiumoxide::{BrowserConfig, Page};
 use futures::{FutureExt, StreamExt};
 use tokio::task::JoinHandle;
 
-pub use parent::{FrameCase, FrameCommand};
+pub use parent::FrameCase;
+
+use crate::record::{BrowserRequest, FrameCommand, FrameRecord};
 
 /// The names Chromium's executable goes by on the systems the harness runs on (Debian's package
 /// installs `chromium`).
@@ -44,33 +46,6 @@ pub enum BrowserError {
     },
     #[error("the portal's page at {url} kept no record of the frame's commands: {reason}")]
     Record { url: String, reason: String },
-}
-
-/// A browser request the page or its frame made.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BrowserRequest {
-    pub method: String,
-    pub url: String,
-}
-
-/// What happened when one case's frame was opened.
-#[derive(Debug, Clone, Default)]
-pub struct FrameRecord {
-    /// The commands the frame sent to the portal's page, in order.
-    pub commands: Vec<FrameCommand>,
-    /// How long after the navigation began the frame asked for its init data; `None` when it
-    /// never did within the budget.
-    pub initialised_after: Option<Duration>,
-    /// `console.error` messages of the page and the frame.
-    pub console_errors: Vec<String>,
-    /// Uncaught exceptions of the page and the frame.
-    pub exceptions: Vec<String>,
-    /// Every request the page and the frame made (the form's POST, scripts, REST calls…).
-    pub requests: Vec<BrowserRequest>,
-    /// Requests that failed, with the browser's reason.
-    pub failed_requests: Vec<String>,
-    /// A PNG of the page as the frame left it.
-    pub screenshot: Vec<u8>,
 }
 
 /// Chromium's executable: `B24_CHROMIUM` when set, else the first of the usual names on PATH.
@@ -152,22 +127,23 @@ async fn record(page: &Page, url: &str, budget: Duration, settle: Duration) -> R
     };
     let started = Instant::now();
     page.goto(url).await.map_err(cdp)?;
-    let mut initialised_after = None;
+    let mut initialised_after_ms = None;
     let mut commands = recorded_commands(page, url).await?;
     while started.elapsed() < budget {
         if commands.iter().any(|c| c.command == "getInitData") {
-            initialised_after = Some(started.elapsed());
+            initialised_after_ms = Some(started.elapsed().as_millis() as u64);
             break;
         }
         tokio::time::sleep(POLL).await;
         commands = recorded_commands(page, url).await?;
     }
-    if initialised_after.is_some() {
+    if initialised_after_ms.is_some() {
         tokio::time::sleep(settle).await;
         commands = recorded_commands(page, url).await?;
     }
     let screenshot = page.screenshot(ScreenshotParams::builder().build()).await.map_err(cdp)?;
-    let mut record = FrameRecord { commands, initialised_after, screenshot, ..FrameRecord::default() };
+    let mut record =
+        FrameRecord { page: url.to_owned(), commands, initialised_after_ms, screenshot, ..FrameRecord::default() };
     drain(&mut listeners, &mut record);
     Ok(record)
 }
@@ -205,11 +181,22 @@ fn drain(listeners: &mut Listeners, record: &mut FrameRecord) {
             details.exception.as_ref().and_then(|e| e.description.clone()).unwrap_or_else(|| details.text.clone());
         record.exceptions.push(description);
     }
+    let mut ids = Vec::new();
     while let Some(Some(event)) = listeners.requests.next().now_or_never() {
-        record.requests.push(BrowserRequest { method: event.request.method.clone(), url: event.request.url.clone() });
+        ids.push(event.request_id.clone());
+        record.requests.push(BrowserRequest {
+            method: event.request.method.clone(),
+            url: event.request.url.clone(),
+            body: None,
+            authorization: None,
+            status: None,
+            failed: None,
+        });
     }
     while let Some(Some(event)) = listeners.failures.next().now_or_never() {
-        record.failed_requests.push(event.error_text.clone());
+        if let Some(at) = ids.iter().position(|id| *id == event.request_id) {
+            record.requests[at].failed = Some(event.error_text.clone());
+        }
     }
 }
 

@@ -10,7 +10,6 @@
 //! - frame/b24.ts: `getInitData` is the first command; its answer is `MessageInitData`
 //!   (types/auth.ts); with FIRST_RUN the frame then sends `setInstall` and awaits its answer.
 
-use serde::Deserialize;
 use serde_json::Value;
 
 /// One case as the portal's page opens it.
@@ -24,23 +23,6 @@ pub struct FrameCase {
     pub fields: Vec<(String, String)>,
     /// The answer to `getInitData`: AUTH_ID, REFRESH_ID, DOMAIN, LANG, PLACEMENT_OPTIONS…
     pub init_data: Value,
-}
-
-/// A command the frame sent to the portal's page, as the page recorded it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct FrameCommand {
-    /// `getInitData`, `resizeWindow`, `setInstallFinish`…
-    pub command: String,
-    /// The parameters as sent (a JSON string for most commands), empty when none.
-    pub params: String,
-    /// The frame's callback key, which the answer starts with.
-    pub callback: String,
-    /// The APP_SID the frame sent back.
-    pub app_sid: String,
-    /// The origin the message came from.
-    pub origin: String,
-    /// Whether the page answered it.
-    pub answered: bool,
 }
 
 /// The global the page's script records into; the browser side reads it back.

@@ -22,6 +22,7 @@ pub fn exchange(url: &str, status: u16, body: &str, calls: Vec<PortalCall>) -> E
         redirects: Vec::new(),
         response: Ok(answer(status, &[("content-type", "text/html")], body)),
         portal_calls: calls,
+        frame: None,
     }
 }
 

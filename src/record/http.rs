@@ -215,6 +215,8 @@ pub struct Exchange {
     pub redirects: Vec<Redirect>,
     pub response: Result<HttpResponse, FireError>,
     pub portal_calls: Vec<PortalCall>,
+    /// What the case's frame did in a real browser (`--browser`), when it was opened there.
+    pub frame: Option<super::FrameRecord>,
 }
 
 impl Exchange {

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::{Exchange, HttpRequest, HttpResponse, PortalCall, Redirect};
+use super::{Exchange, FrameRecord, HttpRequest, HttpResponse, PortalCall, Redirect};
 use crate::suite::{Case, Evidence, Expectation, Level, Origin, Replay};
 
 /// A check's finding on one case.
@@ -147,6 +147,9 @@ pub struct CaseReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub portal_calls: Vec<PortalCall>,
+    /// What the case's frame did in a real browser (`--browser`), when it was opened there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<FrameRecord>,
     /// A shell command that sends the same request.
     pub reproduce: String,
     /// For a failing generated case: the smallest draw that still fails the same way.
@@ -188,6 +191,7 @@ impl CaseReport {
             response,
             error,
             portal_calls: exchange.portal_calls,
+            frame: exchange.frame,
             ..CaseReport::unanswered(case, index, exchange.request, checks)
         };
         report.rejudge();
@@ -212,6 +216,7 @@ impl CaseReport {
             response: None,
             error: None,
             portal_calls: Vec::new(),
+            frame: None,
             shrunk: None,
             draw: case.origin.as_ref().map(Origin::draw),
         }

@@ -74,6 +74,7 @@ pub fn case(id: &str, evidence: &Evidence, expect: Expectation, outcome: CaseOut
         response: Some(answer("text/html", "<html>fine</html>")),
         error: None,
         portal_calls: Vec::new(),
+        frame: None,
         shrunk: None,
         draw: None,
     }

@@ -371,7 +371,7 @@ impl Session {
         let fire::Navigation { redirects, response } = fire::navigate(&self.client, &request, self.limits).await;
         let mut portal_calls = self.portal.take_calls(owner);
         portal_calls.extend(self.foreign.take_calls(owner));
-        Exchange { request, redirects, response, portal_calls }
+        Exchange { request, redirects, response, portal_calls, frame: None }
     }
 
     /// Stops the session. Dropping the mock portals runs wiremock's verification through a
