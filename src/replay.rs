@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::checks;
-use crate::record::{CaseOutcome, CaseReport, Event, HttpRequest, HttpResponse, PortalCall};
+use crate::record::{CaseOutcome, CaseReport, Event, FrameRecord, HttpRequest, HttpResponse, PortalCall};
 use crate::report::excerpt;
 use crate::run::{self, RunConfig, RunError};
 use crate::suite::SuiteSource;
@@ -146,6 +146,9 @@ fn tell(case: &CaseReport, body_dir: &Path, out: &mut dyn Write) -> Result<(), R
     for call in &case.portal_calls {
         writeln!(out, "  {}", call_line(call))?;
     }
+    if let Some(frame) = &case.frame {
+        tell_frame(frame, out)?;
+    }
 
     writeln!(out, "\nverdicts")?;
     for verdict in &case.checks {
@@ -174,6 +177,38 @@ fn tell(case: &CaseReport, body_dir: &Path, out: &mut dyn Write) -> Result<(), R
         writeln!(out, "\n{not_modelled}")?;
     }
     writeln!(out, "\n{} {}", case.outcome.label().to_uppercase(), case.id)?;
+    Ok(())
+}
+
+/// What the case's frame did in the browser (`--browser`): its commands, console errors,
+/// exceptions, requests and calls to the portals.
+fn tell_frame(frame: &FrameRecord, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "\nframe (opened in the browser at {})", frame.page)?;
+    match frame.initialised_after_ms {
+        Some(ms) => writeln!(out, "  asked for its init data after {ms} ms")?,
+        None => writeln!(out, "  never asked for its init data")?,
+    }
+    for command in &frame.commands {
+        let answered = if command.answered { "" } else { " (not answered)" };
+        writeln!(out, "  command {} {}{answered}", command.command, visible(&command.params))?;
+    }
+    for error in &frame.console_errors {
+        writeln!(out, "  console.error {}", visible(error))?;
+    }
+    for exception in &frame.exceptions {
+        writeln!(out, "  exception {}", visible(exception))?;
+    }
+    for request in &frame.requests {
+        let outcome = match (&request.failed, request.status) {
+            (Some(failed), _) => failed.clone(),
+            (None, Some(status)) => status.to_string(),
+            (None, None) => "no answer".to_owned(),
+        };
+        writeln!(out, "  {} {} → {outcome}", request.method, visible(&request.url))?;
+    }
+    for call in &frame.calls {
+        writeln!(out, "  call {}", call_line(call))?;
+    }
     Ok(())
 }
 

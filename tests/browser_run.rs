@@ -167,3 +167,24 @@ fn run_browser_against_the_builtin_handler_opens_each_accepted_case() {
     }
     assert!(cases.iter().any(|c| c["expect"] != "accept"), "the filter selects a case that is not opened");
 }
+
+#[test]
+fn without_chromium_the_run_says_so_once_and_judges_as_without_browser() {
+    let scratch = Scratch::new("no-chromium");
+    let out = scratch.0.join("report.json");
+    let output = binary()
+        .args(["run", "--browser", "--filter", "valid/documented-example", "--format", "json", "--out"])
+        .arg(&out)
+        .env_remove("B24_CHROMIUM")
+        .env("PATH", "/nonexistent")
+        .output()
+        .expect("the binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr.matches("--browser: Chromium not found").count(), 1, "{stderr}");
+    assert!(stderr.contains("B24_CHROMIUM") && stderr.contains("frame checks skipped"), "{stderr}");
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("the report is written")).expect("JSON");
+    let cases = report["cases"].as_array().expect("cases");
+    assert!(!cases.is_empty() && cases.iter().all(|c| c.get("frame").is_none()), "{report:#}");
+}

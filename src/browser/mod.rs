@@ -80,6 +80,8 @@ pub enum BrowserError {
     Record { url: String, reason: String },
     #[error("the browser did not finish opening {url} within {seconds} s")]
     Hung { url: String, seconds: u64 },
+    #[error("the browser is closed")]
+    Closed,
 }
 
 /// Chromium's executable: `B24_CHROMIUM` when set, else the first of the usual names on PATH.
@@ -96,7 +98,8 @@ pub fn find_chromium() -> Option<PathBuf> {
 /// One headless Chromium for a run. Dropping it kills Chromium (chromiumoxide starts it
 /// `kill_on_drop`) and removes its profile.
 pub struct Browser {
-    browser: chromiumoxide::Browser,
+    /// Always there but in `drop`, which kills it before it removes the profile.
+    browser: Option<chromiumoxide::Browser>,
     events: JoinHandle<()>,
     profile: PathBuf,
 }
@@ -127,7 +130,7 @@ impl Browser {
         let (browser, mut handler) = chromiumoxide::Browser::launch(config).await.map_err(|e| failed(e.to_string()))?;
         // The DevTools connection makes progress only while its handler is polled.
         let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
-        Ok(Self { browser, events, profile })
+        Ok(Self { browser: Some(browser), events, profile })
     }
 
     /// Opens the portal's page at `url` in a new tab, waits until the frame has asked for its
@@ -136,7 +139,8 @@ impl Browser {
     pub async fn open(&self, url: &str, budget: Duration, settle: Duration) -> Result<FrameRecord, BrowserError> {
         let cdp = |source| BrowserError::Cdp { url: url.to_owned(), source };
         let opened = async {
-            let page = self.browser.new_page("about:blank").await.map_err(cdp)?;
+            let browser = self.browser.as_ref().ok_or(BrowserError::Closed)?;
+            let page = browser.new_page("about:blank").await.map_err(cdp)?;
             let result = record(&page, url, budget, settle).await;
             // A tab left open holds a renderer: close it whatever happened.
             let _ = page.close().await;
@@ -150,13 +154,18 @@ impl Browser {
 
     /// Closes the browser and removes its profile.
     pub async fn close(mut self) {
-        let _ = self.browser.close().await;
-        let _ = self.browser.wait().await;
+        if let Some(browser) = &mut self.browser {
+            let _ = browser.close().await;
+            let _ = browser.wait().await;
+        }
     }
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // Killed first (chromiumoxide starts it `kill_on_drop`), so that it writes no more into
+        // the profile being removed.
+        drop(self.browser.take());
         self.events.abort();
         let _ = std::fs::remove_dir_all(&self.profile);
     }

@@ -207,4 +207,41 @@ mod tests {
         assert!(page.contains(r#"{"LANG":"<\/script><b>"}"#));
         assert!(!page.contains("</script><b>"));
     }
+
+    #[test]
+    fn the_case_is_posted_as_fired_and_init_data_is_typed_as_b24jssdk_reads_it() {
+        use crate::payload::{Payload, Wire};
+        let binding = crate::portal::Portal::binding_at(
+            "127.0.0.1:7000".parse().expect("an address"),
+            "127.0.0.1:7001".parse().expect("an address"),
+        );
+        let handler = url::Url::parse("http://127.0.0.1:9000/app?x=1").expect("a URL");
+        let payload = Payload::documented_example().bind(&binding);
+        let request = Wire::Split.placement(&handler, &payload.to_fields(), &binding);
+        let fresh = Some(("fresh-access".to_owned(), "fresh-refresh".to_owned()));
+        let case = FrameCase::of(&request, &binding, fresh, false);
+        assert_eq!(case.frame_name, format!("127.0.0.1:7000|0|{}", payload.app_sid));
+        // The form posts to the request's own URL, DOMAIN & co. in its query, the rest as fields.
+        assert_eq!(case.handler_url, request.url);
+        assert!(case.handler_url.starts_with("http://127.0.0.1:9000/app?x=1&DOMAIN="), "{}", case.handler_url);
+        assert!(case.fields.iter().all(|(name, _)| name != "DOMAIN"), "{:?}", case.fields);
+        assert!(case.fields.contains(&("AUTH_ID".to_owned(), payload.auth_id.clone())));
+        let init = &case.init_data;
+        assert_eq!(init["AUTH_ID"], payload.auth_id.as_str());
+        assert_eq!(init["AUTH_EXPIRES"], "3600");
+        assert_eq!(init["PROTOCOL"], "0");
+        assert_eq!(init["DOMAIN"], "127.0.0.1:7000");
+        assert_eq!(init["LANG"], payload.lang.as_str());
+        assert_eq!(init["MEMBER_ID"], binding.member_id.as_str());
+        assert_eq!(init["PLACEMENT"], "LANDING_SETTINGS");
+        assert_eq!(init["PLACEMENT_OPTIONS"], json!({ "SITE_ID": "30", "LID": "30" }));
+        assert_eq!((&init["INSTALL"], &init["FIRST_RUN"]), (&json!(false), &json!(false)));
+        assert_eq!(
+            case.refresh_data,
+            json!({ "AUTH_ID": "fresh-access", "REFRESH_ID": "fresh-refresh", "AUTH_EXPIRES": "3600" })
+        );
+        let install = FrameCase::of(&request, &binding, None, true);
+        assert_eq!((&install.init_data["INSTALL"], &install.init_data["FIRST_RUN"]), (&json!(true), &json!(true)));
+        assert_eq!(install.refresh_data["AUTH_ID"], payload.auth_id.as_str());
+    }
 }
