@@ -120,7 +120,12 @@ impl Browser {
             // chromiumoxide adds the `--` to a key itself.
             // Containers give /dev/shm 64 MB, too little for Chromium's renderers.
             .arg("disable-dev-shm-usage")
-            .arg(("proxy-server", format!("http://127.0.0.1:{proxy}").as_str()));
+            .arg(("proxy-server", format!("http://127.0.0.1:{proxy}").as_str()))
+            // The https portal (--portal-tls) has a CA made for the run, which Chromium's store
+            // does not hold; it reaches nothing but loopback, whose servers are the run's own.
+            // Given at launch, not only over DevTools: otherwise Chromium's first handshakes fail
+            // and the portal counts them as a handler that does not trust the CA.
+            .arg("ignore-certificate-errors");
         // Chromium's sandbox refuses to run as root (CI containers do).
         // SAFETY: geteuid has no preconditions and cannot fail.
         if unsafe { libc::geteuid() } == 0 {
