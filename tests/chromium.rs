@@ -11,8 +11,11 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::{get, post};
-use b24_conform::browser::{Browser, FrameCase, find_chromium};
+use b24_conform::browser::{Browser, FrameCase};
 use serde_json::json;
+
+mod common;
+use common::chromium;
 
 /// A frame written the way @bitrix24/b24jssdk's B24Frame talks to its parent
 /// (packages/jssdk/src/loader-b24frame.ts, frame/message/controller.ts): it reads
@@ -46,23 +49,6 @@ async fn serve(router: Router) -> String {
     let origin = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
     origin
-}
-
-/// Whether Chromium is here; CI must have it.
-fn chromium() -> Option<std::path::PathBuf> {
-    let found = find_chromium();
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "Chromium is missing, and CI must run the frame tests: apt-get install -y chromium"
-        );
-        // Straight to the process's stderr: libtest captures `eprintln!` of a passing test.
-        let _ = std::io::stderr().write_all(
-            b"\n!!!!!!!! Chromium is missing: the frame tests were SKIPPED.\n\
-              !!!!!!!! Install it (Debian: apt-get install -y chromium) and run the tests again.\n\n",
-        );
-    }
-    found
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -103,3 +103,23 @@ pub fn binary() -> Command {
     command.current_dir(dir);
     command
 }
+
+/// Chromium, for the tests that open frames in a browser (`--browser`); None, after a loud
+/// banner, where it is missing. CI must have it (.ci/run installs it): under CI=true a missing
+/// Chromium fails the test instead.
+pub fn chromium() -> Option<PathBuf> {
+    use std::io::Write;
+    let found = b24_conform::browser::find_chromium();
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Chromium is missing, and CI must run the frame tests: apt-get install -y chromium"
+        );
+        // Straight to the process's stderr: libtest captures `eprintln!` of a passing test.
+        let _ = std::io::stderr().write_all(
+            b"\n!!!!!!!! Chromium is missing: the frame tests were SKIPPED.\n\
+              !!!!!!!! Install it (Debian: apt-get install -y chromium) and run the tests again.\n\n",
+        );
+    }
+    found
+}
