@@ -5,7 +5,8 @@
 //! of its one-defect variants (`B24_FRAME_DEFECT`) fails its own frame check and no other: a
 //! script that throws on load fails `frame-no-errors`, a page that loads the SDK but never
 //! initialises it fails `frame-initialises`, a page that posts AUTH_ID to another host fails
-//! `token-stays-home`.
+//! `token-stays-home`. Installed from its installation page in a frame (`--install-as frame`), it
+//! calls `installFinish`.
 //!
 //! Needs python3 and Chromium (skipped loudly without Chromium; under CI=true that fails).
 
@@ -127,6 +128,27 @@ fn the_b24frame_app_passes_with_its_frames_initialised_and_calling_the_portal() 
     let site = site.unwrap_or_else(|| panic!("no landing.site.getList from the browser: {calls:?}"));
     assert_eq!((&site["status"], &site["token"]), (&Value::from(200), &Value::from("given")), "{site}");
     assert_eq!(example["portal_calls"].as_array().map(Vec::len), Some(0), "{}", example["portal_calls"]);
+}
+
+#[test]
+fn its_installation_page_finishes_the_installation_in_the_frame() {
+    if chromium().is_none() {
+        return;
+    }
+    let scratch = Scratch::new("install-frame");
+    let (out, report) = run_app(None, &["--install-as", "frame", "--filter", "install/*"], &scratch);
+    let story = story(&out, &report);
+    assert_eq!(out.status.code(), Some(0), "{story}");
+    let install = cases(&report).iter().find(|c| c["id"] == "install/frame").expect("the install case");
+    let commands: Vec<&str> =
+        install["frame"]["commands"].as_array().into_iter().flatten().filter_map(|c| c["command"].as_str()).collect();
+    assert!(commands.contains(&"setInstallFinish"), "{commands:?}\n{story}");
+    let passed = install["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|v| v["id"] == "frame-install-finish" && v["outcome"] == "pass");
+    assert!(passed, "{story}");
 }
 
 /// Each defect fails its check on the cases opened (the whole catalog is the good app's; the
