@@ -2,6 +2,7 @@
 //! title, a grade and the evidence it enforces; each is proven by a fault of the reference
 //! handler that it, and only it, flags.
 
+mod frame;
 mod injection;
 mod install;
 mod latency;
@@ -124,6 +125,11 @@ pub const ALL: &[Check] = &[
     injection::NO_REFLECTED_INJECTION,
     leak::NO_ERROR_LEAK,
     page::IFRAME_EMBEDDABLE,
+    frame::FRAME_INITIALISES,
+    frame::FRAME_NO_ERRORS,
+    frame::FRAME_VISIBLE,
+    frame::FRAME_INSTALL_FINISH,
+    frame::FRAME_REFRESH_AUTH,
     latency::LATENCY_BUDGET,
     snapshot::SNAPSHOT,
 ];
@@ -133,9 +139,16 @@ pub fn find(id: &str) -> Option<&'static Check> {
     ALL.iter().find(|c| c.id == id)
 }
 
+/// The checks that judge a case: every one when it was opened in a browser (`--browser`), else
+/// all but the frame's, which then give no verdict at all: a run without a browser reports
+/// exactly what it did before they existed.
+pub fn judging(opened_in_browser: bool) -> impl Iterator<Item = &'static Check> {
+    ALL.iter().filter(move |c| opened_in_browser || !frame::IDS.contains(&c.id))
+}
+
 /// Every check's verdict on one exchange.
 pub fn check(case: &Case, exchange: &Exchange, context: &Context) -> Vec<Verdict> {
-    ALL.iter()
+    judging(exchange.frame.is_some())
         .map(|c| {
             let Finding { outcome, message, level } = (c.judge)(case, exchange, context);
             let level = if context.settings.strict { Level::Must } else { level.unwrap_or_else(|| c.level.of(case)) };

@@ -3,7 +3,7 @@
 
 use super::{Check, Citation, Grade, fail, not_exercised, pass, skip};
 use crate::journey::Action;
-use crate::record::{Endpoint, Role, TokenRole};
+use crate::record::{BrowserRequest, Endpoint, Exchange, FrameRecord, Role, TokenRole};
 use crate::suite::{Case, CaseKind, EvidenceKind, Expectation, Level, TokenState};
 
 pub const REFRESHES_EXPIRED_TOKEN: Check = Check {
@@ -130,7 +130,10 @@ pub const TOKEN_STAYS_HOME: Check = Check {
         quote: "Ensure the token was issued for your application and Bitrix24",
     },
     judge: |case, exchange, _| {
-        if let Some(call) = exchange.portal_calls.iter().find(|c| c.portal == Role::Foreign) {
+        // The frame's calls from the browser (--browser) are the app's too.
+        let frame_calls = exchange.frame.iter().flat_map(|f| &f.calls);
+        let calls = || exchange.portal_calls.iter().chain(frame_calls.clone());
+        if let Some(call) = calls().find(|c| c.portal == Role::Foreign) {
             return fail(format!(
                 "the case's {} token went to a Bitrix24 the app is not installed on ({} {}): DOMAIN was trusted",
                 call.token.label(),
@@ -140,7 +143,7 @@ pub const TOKEN_STAYS_HOME: Check = Check {
         }
         // Through the intercepting proxy (--intercept): a request for any other host, refused
         // there and recorded because it carried one of the case's tokens.
-        if let Some(call) = exchange.portal_calls.iter().find(|c| c.portal == Role::Elsewhere) {
+        if let Some(call) = calls().find(|c| c.portal == Role::Elsewhere) {
             let host = url::Url::parse(&call.method)
                 .ok()
                 .and_then(|u| u.host_str().map(str::to_owned))
@@ -156,6 +159,16 @@ pub const TOKEN_STAYS_HOME: Check = Check {
         // Short values could appear by chance; real tokens are 32–70 characters.
         let carried =
             |text: &str| tokens.iter().find(|(_, t)| t.len() >= 16 && text.contains(t.as_str())).map(|(n, _)| *n);
+        if let Some(frame) = &exchange.frame
+            && let Some((name, request)) = sent_elsewhere(exchange, frame, carried)
+        {
+            return fail(format!(
+                "the frame sent the case's {name} to {}, which is neither the handler, the portal nor its OAuth server ({} {})",
+                super::frame::origin(&request.url).unwrap_or_else(|| request.url.clone()),
+                request.method,
+                cut(&request.url)
+            ));
+        }
         // A token in a redirect's URL goes wherever the browser is sent, and stays in its history.
         for redirect in &exchange.redirects {
             if let Some(name) = carried(&redirect.location) {
@@ -175,6 +188,45 @@ pub const TOKEN_STAYS_HOME: Check = Check {
         pass(format!("{} call(s), all to the installed portal; no token in the answer", exchange.portal_calls.len()))
     },
 };
+
+/// The first request of the frame (`--browser`) that carried one of the case's tokens, in its URL,
+/// body or Authorization, to a host that is none of the app's and the portal's: not the
+/// handler's origin, not the portal's page's, and no server of this machine that answered (the
+/// OAuth server, or the app's own; a foreign portal's calls are judged above). The browser
+/// reaches no other host, so what went elsewhere failed there, and is seen only here.
+fn sent_elsewhere<'a>(
+    exchange: &Exchange,
+    frame: &'a FrameRecord,
+    carried: impl Fn(&str) -> Option<&'static str>,
+) -> Option<(&'static str, &'a BrowserRequest)> {
+    let mut home = super::frame::handler_origins(exchange);
+    home.extend(super::frame::origin(&frame.page));
+    frame.requests.iter().find_map(|request| {
+        let url = url::Url::parse(&request.url).ok()?;
+        let answered_here = request.status.is_some() && url.host().is_some_and(|h| is_loopback(&h));
+        if home.contains(&url.origin().ascii_serialization()) || answered_here {
+            return None;
+        }
+        let sent = [Some(request.url.as_str()), request.body.as_deref(), request.authorization.as_deref()];
+        sent.into_iter().flatten().find_map(&carried).map(|name| (name, request))
+    })
+}
+
+fn is_loopback(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(name) => *name == "localhost",
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    }
+}
+
+/// A URL as a message shows it: its first 120 characters.
+fn cut(url: &str) -> String {
+    match url.char_indices().nth(120) {
+        Some((at, _)) => format!("{}…", &url[..at]),
+        None => url.to_owned(),
+    }
+}
 
 /// Whether a right handler calls the portal in `case`: it serves the page (accept), meets a
 /// token the portal treats apart, or installs the app. Elsewhere a handler that refuses the
@@ -233,6 +285,52 @@ mod tests {
             finding.message
         );
         assert_eq!(judge(vec![call(200, None)]).outcome, Outcome::Pass);
+    }
+
+    /// The frame's requests (--browser): the case's AUTH_ID to another host fails, naming it; the
+    /// same token to the handler's origin, to the portal's, or to a server of this machine that
+    /// answered (the OAuth server) passes; a frame's call at a foreign portal fails.
+    #[test]
+    fn a_token_the_frame_sends_elsewhere_fails_naming_the_host() {
+        let case = install::case(InstallForm::Frame, crate::payload::Family::Settings);
+        let request = |url: String, status: Option<u16>| crate::record::BrowserRequest {
+            method: "POST".into(),
+            url,
+            body: Some(format!("auth={}", case.payload.auth_id)),
+            authorization: None,
+            status,
+            failed: status.is_none().then(|| "net::ERR_PROXY_CONNECTION_FAILED".to_owned()),
+        };
+        let judge = |requests: Vec<crate::record::BrowserRequest>, calls: Vec<crate::record::PortalCall>| {
+            let mut exchange = exchange("http://127.0.0.1:7/landing-settings", 200, "<p>Settings</p>", Vec::new());
+            exchange.frame = Some(crate::record::FrameRecord {
+                page: "http://127.0.0.1:5/b24-conform/frame/0".into(),
+                requests,
+                calls,
+                ..Default::default()
+            });
+            (TOKEN_STAYS_HOME.judge)(&case, &exchange, &Context::default())
+        };
+        let home = vec![
+            request("http://127.0.0.1:7/landing-settings".into(), Some(200)),
+            request("http://127.0.0.1:5/rest/user.current.json".into(), Some(200)),
+            request("http://127.0.0.1:6/oauth/token/".into(), Some(200)),
+        ];
+        assert_eq!(judge(home.clone(), Vec::new()).outcome, Outcome::Pass);
+        let mut leaked = home.clone();
+        leaked.push(request("http://telemetry.example/collect".into(), None));
+        let finding = judge(leaked, Vec::new());
+        assert_eq!(finding.outcome, Outcome::Fail);
+        assert_eq!(
+            finding.message,
+            "the frame sent the case's AUTH_ID to http://telemetry.example, which is neither the handler, the portal nor its OAuth server (POST http://telemetry.example/collect)"
+        );
+        // A loopback port where nothing answered is another host as much.
+        let mut refused = home.clone();
+        refused.push(request("http://127.0.0.1:9/collect".into(), None));
+        assert_eq!(judge(refused, Vec::new()).outcome, Outcome::Fail);
+        let foreign = crate::record::PortalCall { portal: Role::Foreign, ..call(200, None) };
+        assert_eq!(judge(home, vec![foreign]).outcome, Outcome::Fail);
     }
 
     /// A token that runs out during the case, and a handler that called only once, before it did:

