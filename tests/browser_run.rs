@@ -162,6 +162,14 @@ fn run_browser_against_the_builtin_handler_opens_each_accepted_case() {
         let posted = requests.iter().find(|r| r["method"] == "POST").unwrap_or_else(|| panic!("{frame:#}"));
         assert_eq!(posted["status"], 200, "{posted:#}");
         assert!(posted["body"].as_str().is_some_and(|b| b.contains("AUTH_ID=")), "{posted:#}");
+        // The built-in handler's page runs b24jssdk: it asks for its init data, which the
+        // portal's page answers, and calls REST from the browser: those calls are the frame's.
+        let commands = frame["commands"].as_array().expect("commands");
+        let init = commands.iter().find(|c| c["command"] == "getInitData").unwrap_or_else(|| panic!("{frame:#}"));
+        assert_eq!(init["answered"], true, "{init:#}");
+        assert!(frame["initialised_after_ms"].as_u64().is_some_and(|ms| ms < 5000), "{frame:#}");
+        let calls = frame["calls"].as_array().unwrap_or_else(|| panic!("the frame's calls: {frame:#}"));
+        assert!(calls.iter().any(|c| c["method"] == "user.current" && c["token"] == "given" && c["status"] == 200));
         // The screenshot is for reports, never in the JSON.
         assert!(frame.get("screenshot").is_none());
     }
