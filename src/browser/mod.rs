@@ -5,7 +5,8 @@
 //! exceptions, the requests it made and the ones that failed, and a screenshot.
 //!
 //! One browser serves a run; each case gets its own page (a tab), so cases open concurrently up
-//! to the run's `--jobs` by calling [`Browser::open`] from concurrent tasks.
+//! to the run's `--jobs` by calling [`Browser::open`] from concurrent tasks, with at most one tab
+//! per core at a time.
 
 pub mod parent;
 
@@ -100,6 +101,10 @@ pub fn find_chromium() -> Option<PathBuf> {
 pub struct Browser {
     /// Always there but in `drop`, which kills it before it removes the profile.
     browser: Option<chromiumoxide::Browser>,
+    /// Tabs open at once, at most one per core: a frame's time to initialise is judged against
+    /// [`INIT_BUDGET`], and tabs beyond the cores only slow each other down (measured: `--jobs
+    /// 4` took as long as `--jobs 1` on two cores) until a right frame misses its budget.
+    tabs: tokio::sync::Semaphore,
     events: JoinHandle<()>,
     profile: PathBuf,
 }
@@ -135,7 +140,8 @@ impl Browser {
         let (browser, mut handler) = chromiumoxide::Browser::launch(config).await.map_err(|e| failed(e.to_string()))?;
         // The DevTools connection makes progress only while its handler is polled.
         let events = tokio::spawn(async move { while handler.next().await.is_some() {} });
-        Ok(Self { browser: Some(browser), events, profile })
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        Ok(Self { browser: Some(browser), tabs: tokio::sync::Semaphore::new(cores), events, profile })
     }
 
     /// Opens the portal's page at `url` in a new tab, waits until the frame has asked for its
@@ -143,6 +149,8 @@ impl Browser {
     /// what happened.
     pub async fn open(&self, url: &str, budget: Duration, settle: Duration) -> Result<FrameRecord, BrowserError> {
         let cdp = |source| BrowserError::Cdp { url: url.to_owned(), source };
+        // Waiting for a tab is no part of the frame's time: its clock starts at the navigation.
+        let _tab = self.tabs.acquire().await.map_err(|_| BrowserError::Closed)?;
         let opened = async {
             let browser = self.browser.as_ref().ok_or(BrowserError::Closed)?;
             let page = browser.new_page("about:blank").await.map_err(cdp)?;
