@@ -170,6 +170,11 @@ fn run_browser_against_the_builtin_handler_opens_each_accepted_case() {
         assert!(frame["initialised_after_ms"].as_u64().is_some_and(|ms| ms < 5000), "{frame:#}");
         let calls = frame["calls"].as_array().unwrap_or_else(|| panic!("the frame's calls: {frame:#}"));
         assert!(calls.iter().any(|c| c["method"] == "user.current" && c["token"] == "given" && c["status"] == 200));
+        // The handler's server-side calls while the browser delivered the case again are not
+        // the case's late calls: its server-side checks judge as without a browser.
+        assert!(case["portal_calls"].as_array().is_some_and(|calls| calls.iter().all(|c| c.get("late").is_none())));
+        let verdict = |id: &str| case["checks"].as_array().and_then(|v| v.iter().find(|v| v["id"] == id)).cloned();
+        assert_ne!(verdict("uses-given-token").map(|v| v["outcome"].clone()), Some("fail".into()), "{case:#}");
         // The screenshot is for reports, never in the JSON.
         assert!(frame.get("screenshot").is_none());
     }

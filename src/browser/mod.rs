@@ -45,8 +45,12 @@ pub const INIT_BUDGET: Duration = Duration::from_secs(5);
 /// flight for [`QUIET`]) before it is recorded, at most.
 pub const SETTLE: Duration = Duration::from_millis(1500);
 
-/// How long the network must be idle for the page to count as settled.
+/// How long the network must be idle (nothing in flight) for the page to count as settled...
 const QUIET: Duration = Duration::from_millis(150);
+
+/// ...or silent (no request started or ended), whatever is still counted in flight: a request
+/// whose end DevTools never reports (a preflight, a beacon) cannot hold the page for [`SETTLE`].
+const SILENT: Duration = Duration::from_millis(500);
 
 /// How often the page's record of commands and the browser's events are read while waiting.
 const POLL: Duration = Duration::from_millis(20);
@@ -207,8 +211,10 @@ struct Seen {
 }
 
 impl Seen {
-    fn idle_for(&self, quiet: Duration) -> bool {
-        self.in_flight == 0 && self.last_activity.is_none_or(|at| at.elapsed() >= quiet)
+    /// Whether the network is idle: nothing in flight for [`QUIET`], or no event for [`SILENT`].
+    fn settled(&self) -> bool {
+        let quiet_for = |span| self.last_activity.is_none_or(|at| at.elapsed() >= span);
+        (self.in_flight == 0 && quiet_for(QUIET)) || quiet_for(SILENT)
     }
 }
 
@@ -241,7 +247,7 @@ async fn record(page: &Page, url: &str, budget: Duration, settle: Duration) -> R
         while settling.elapsed() < settle {
             tokio::time::sleep(POLL).await;
             drain(&mut listeners, &mut seen);
-            if seen.idle_for(QUIET) {
+            if seen.settled() {
                 break;
             }
         }
