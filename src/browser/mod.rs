@@ -9,11 +9,16 @@
 
 pub mod parent;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use chromiumoxide::cdp::browser_protocol::network::{EventLoadingFailed, EventRequestWillBeSent};
+use base64::Engine;
+use chromiumoxide::cdp::browser_protocol::network::{
+    EventLoadingFailed, EventLoadingFinished, EventRequestWillBeSent, EventResponseReceived, Request, RequestId,
+};
+use chromiumoxide::cdp::browser_protocol::page::Viewport;
 use chromiumoxide::cdp::js_protocol::runtime::{ConsoleApiCalledType, EventConsoleApiCalled, EventExceptionThrown};
 use chromiumoxide::error::CdpError;
 use chromiumoxide::listeners::EventStream;
@@ -24,14 +29,41 @@ use tokio::task::JoinHandle;
 
 pub use parent::FrameCase;
 
-use crate::record::{BrowserRequest, FrameCommand, FrameRecord};
+use crate::install::InstallForm;
+use crate::record::{BrowserRequest, FRAME_LIST, FRAME_TEXT, FrameCommand, FrameRecord};
+use crate::suite::{Case, CaseKind, Expectation};
 
 /// The names Chromium's executable goes by on the systems the harness runs on (Debian's package
 /// installs `chromium`).
 const EXECUTABLES: [&str; 4] = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
 
-/// How often the page's record of commands is read while waiting for the frame.
+/// How long a frame has, from the navigation's start, to ask for its init data.
+pub const INIT_BUDGET: Duration = Duration::from_secs(5);
+
+/// After the frame asked for its init data, how long the page may take to settle (no request in
+/// flight for [`QUIET`]) before it is recorded, at most.
+pub const SETTLE: Duration = Duration::from_millis(1500);
+
+/// How long the network must be idle for the page to count as settled.
+const QUIET: Duration = Duration::from_millis(150);
+
+/// How often the page's record of commands and the browser's events are read while waiting.
 const POLL: Duration = Duration::from_millis(20);
+
+/// Beyond the budget and the settling, how long one case's opening may take before the browser
+/// is taken for hung (a screenshot, a tab that does not close).
+const SLACK: Duration = Duration::from_secs(10);
+
+/// Whether a run with `--browser` opens `case` in the browser: a placement request a right
+/// handler accepts (its page is what the user sees), and the installation when Bitrix24 opens it
+/// in a frame.
+pub fn opens(case: &Case) -> bool {
+    match case.kind {
+        CaseKind::Placement => case.expect == Expectation::Accept,
+        CaseKind::Install(form) => form == InstallForm::Frame,
+        CaseKind::Step(_) => false,
+    }
+}
 
 /// Why the browser side could not do its work.
 #[derive(Debug, thiserror::Error)]
@@ -46,6 +78,8 @@ pub enum BrowserError {
     },
     #[error("the portal's page at {url} kept no record of the frame's commands: {reason}")]
     Record { url: String, reason: String },
+    #[error("the browser did not finish opening {url} within {seconds} s")]
+    Hung { url: String, seconds: u64 },
 }
 
 /// Chromium's executable: `B24_CHROMIUM` when set, else the first of the usual names on PATH.
@@ -59,7 +93,8 @@ pub fn find_chromium() -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// One headless Chromium for a run.
+/// One headless Chromium for a run. Dropping it kills Chromium (chromiumoxide starts it
+/// `kill_on_drop`) and removes its profile.
 pub struct Browser {
     browser: chromiumoxide::Browser,
     events: JoinHandle<()>,
@@ -67,16 +102,22 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Starts headless Chromium with a fresh profile of its own.
+    /// Starts headless Chromium with a fresh profile of its own. It reaches nothing but
+    /// loopback: every other host goes to a proxy on a loopback port where nothing listens, so
+    /// the request fails (`net::ERR_PROXY_CONNECTION_FAILED`) and is recorded with its URL and
+    /// body; Chromium never proxies loopback itself (its implicit bypass rules).
     pub async fn launch(executable: &Path) -> Result<Self, BrowserError> {
         let failed = |reason: String| BrowserError::Launch { executable: executable.display().to_string(), reason };
+        let proxy = dead_port().map_err(|e| failed(format!("no loopback port for the proxy: {e}")))?;
         let profile = fresh_profile();
         let mut config = BrowserConfig::builder()
             .chrome_executable(executable)
             .new_headless_mode()
             .user_data_dir(&profile)
+            // chromiumoxide adds the `--` to a key itself.
             // Containers give /dev/shm 64 MB, too little for Chromium's renderers.
-            .arg("--disable-dev-shm-usage");
+            .arg("disable-dev-shm-usage")
+            .arg(("proxy-server", format!("http://127.0.0.1:{proxy}").as_str()));
         // Chromium's sandbox refuses to run as root (CI containers do).
         // SAFETY: geteuid has no preconditions and cannot fail.
         if unsafe { libc::geteuid() } == 0 {
@@ -90,20 +131,32 @@ impl Browser {
     }
 
     /// Opens the portal's page at `url` in a new tab, waits until the frame has asked for its
-    /// init data (or `budget` has passed), lets it `settle`, then records what happened.
+    /// init data (or `budget` has passed), lets the page settle for up to `settle`, then records
+    /// what happened.
     pub async fn open(&self, url: &str, budget: Duration, settle: Duration) -> Result<FrameRecord, BrowserError> {
         let cdp = |source| BrowserError::Cdp { url: url.to_owned(), source };
-        let page = self.browser.new_page("about:blank").await.map_err(cdp)?;
-        let result = record(&page, url, budget, settle).await;
-        // A tab left open holds a renderer: close it whatever happened.
-        let _ = page.close().await;
-        result
+        let opened = async {
+            let page = self.browser.new_page("about:blank").await.map_err(cdp)?;
+            let result = record(&page, url, budget, settle).await;
+            // A tab left open holds a renderer: close it whatever happened.
+            let _ = page.close().await;
+            result
+        };
+        let limit = budget + settle + SLACK;
+        tokio::time::timeout(limit, opened)
+            .await
+            .unwrap_or_else(|_| Err(BrowserError::Hung { url: url.to_owned(), seconds: limit.as_secs() }))
     }
 
     /// Closes the browser and removes its profile.
     pub async fn close(mut self) {
         let _ = self.browser.close().await;
         let _ = self.browser.wait().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
         self.events.abort();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
@@ -114,7 +167,27 @@ struct Listeners {
     console: EventStream<EventConsoleApiCalled>,
     exceptions: EventStream<EventExceptionThrown>,
     requests: EventStream<EventRequestWillBeSent>,
+    responses: EventStream<EventResponseReceived>,
+    finished: EventStream<EventLoadingFinished>,
     failures: EventStream<EventLoadingFailed>,
+}
+
+/// What the tab's events told so far.
+#[derive(Default)]
+struct Seen {
+    record: FrameRecord,
+    /// Where each request's latest entry is in `record.requests` (none past the cap).
+    entries: HashMap<RequestId, usize>,
+    /// Requests sent and neither finished nor failed.
+    in_flight: usize,
+    /// When a request last started or ended.
+    last_activity: Option<Instant>,
+}
+
+impl Seen {
+    fn idle_for(&self, quiet: Duration) -> bool {
+        self.in_flight == 0 && self.last_activity.is_none_or(|at| at.elapsed() >= quiet)
+    }
 }
 
 async fn record(page: &Page, url: &str, budget: Duration, settle: Duration) -> Result<FrameRecord, BrowserError> {
@@ -123,29 +196,45 @@ async fn record(page: &Page, url: &str, budget: Duration, settle: Duration) -> R
         console: page.event_listener().await.map_err(cdp)?,
         exceptions: page.event_listener().await.map_err(cdp)?,
         requests: page.event_listener().await.map_err(cdp)?,
+        responses: page.event_listener().await.map_err(cdp)?,
+        finished: page.event_listener().await.map_err(cdp)?,
         failures: page.event_listener().await.map_err(cdp)?,
     };
+    let mut seen = Seen::default();
     let started = Instant::now();
     page.goto(url).await.map_err(cdp)?;
-    let mut initialised_after_ms = None;
     let mut commands = recorded_commands(page, url).await?;
     while started.elapsed() < budget {
         if commands.iter().any(|c| c.command == "getInitData") {
-            initialised_after_ms = Some(started.elapsed().as_millis() as u64);
+            seen.record.initialised_after_ms = Some(started.elapsed().as_millis() as u64);
             break;
         }
         tokio::time::sleep(POLL).await;
+        drain(&mut listeners, &mut seen);
         commands = recorded_commands(page, url).await?;
     }
-    if initialised_after_ms.is_some() {
-        tokio::time::sleep(settle).await;
+    if seen.record.initialised() {
+        // Settled: the network idle a while (the frame's REST calls answered), or `settle` spent.
+        let settling = Instant::now();
+        while settling.elapsed() < settle {
+            tokio::time::sleep(POLL).await;
+            drain(&mut listeners, &mut seen);
+            if seen.idle_for(QUIET) {
+                break;
+            }
+        }
         commands = recorded_commands(page, url).await?;
     }
-    let screenshot = page.screenshot(ScreenshotParams::builder().build()).await.map_err(cdp)?;
-    let mut record =
-        FrameRecord { page: url.to_owned(), commands, initialised_after_ms, screenshot, ..FrameRecord::default() };
-    drain(&mut listeners, &mut record);
-    Ok(record)
+    let mut shot = ScreenshotParams::builder();
+    if let Some(clip) = frame_box(page).await {
+        shot = shot.clip(clip);
+    }
+    seen.record.screenshot = page.screenshot(shot.build()).await.map_err(cdp)?;
+    drain(&mut listeners, &mut seen);
+    seen.record.page = url.to_owned();
+    seen.record.commands =
+        commands.into_iter().take(FRAME_LIST).map(|c| FrameCommand { params: cut(c.params), ..c }).collect();
+    Ok(seen.record)
 }
 
 /// What the portal's page recorded of the frame's commands so far.
@@ -158,10 +247,20 @@ async fn recorded_commands(page: &Page, url: &str) -> Result<Vec<FrameCommand>, 
     result.into_value().map_err(|e| failed(e.to_string()))
 }
 
-/// Moves the events that have arrived into the record.
-fn drain(listeners: &mut Listeners, record: &mut FrameRecord) {
+/// Where the app's frame is on the page, for a screenshot of the frame alone; `None` when the
+/// page cannot say (the whole page is taken then).
+async fn frame_box(page: &Page) -> Option<Viewport> {
+    let script = "(function () { var r = document.getElementById('app-frame').getBoundingClientRect(); \
+                  return [r.left, r.top, r.width, r.height]; })()";
+    let [x, y, width, height]: [f64; 4] = page.evaluate(script).await.ok()?.into_value().ok()?;
+    (width >= 1.0 && height >= 1.0).then_some(Viewport { x, y, width, height, scale: 1.0 })
+}
+
+/// Moves the events that have arrived into what was seen, within the record's caps.
+fn drain(listeners: &mut Listeners, seen: &mut Seen) {
+    let record = &mut seen.record;
     while let Some(Some(event)) = listeners.console.next().now_or_never() {
-        if event.r#type == ConsoleApiCalledType::Error {
+        if event.r#type == ConsoleApiCalledType::Error && record.console_errors.len() < FRAME_LIST {
             let text: Vec<String> = event
                 .args
                 .iter()
@@ -172,32 +271,89 @@ fn drain(listeners: &mut Listeners, record: &mut FrameRecord) {
                     (None, None) => String::new(),
                 })
                 .collect();
-            record.console_errors.push(text.join(" "));
+            record.console_errors.push(cut(text.join(" ")));
         }
     }
     while let Some(Some(event)) = listeners.exceptions.next().now_or_never() {
         let details = &event.exception_details;
         let description =
             details.exception.as_ref().and_then(|e| e.description.clone()).unwrap_or_else(|| details.text.clone());
-        record.exceptions.push(description);
+        if record.exceptions.len() < FRAME_LIST {
+            record.exceptions.push(cut(description));
+        }
     }
-    let mut ids = Vec::new();
     while let Some(Some(event)) = listeners.requests.next().now_or_never() {
-        ids.push(event.request_id.clone());
-        record.requests.push(BrowserRequest {
-            method: event.request.method.clone(),
-            url: event.request.url.clone(),
-            body: None,
-            authorization: None,
-            status: None,
-            failed: None,
-        });
+        seen.in_flight += 1;
+        seen.last_activity = Some(Instant::now());
+        // A redirect goes on under the same id: the hop before it was answered with a redirect.
+        if let (Some(redirect), Some(&at)) = (&event.redirect_response, seen.entries.get(&event.request_id)) {
+            record.requests[at].status = u16::try_from(redirect.status).ok();
+            seen.in_flight -= 1;
+        }
+        if record.requests.len() < FRAME_LIST {
+            seen.entries.insert(event.request_id.clone(), record.requests.len());
+            record.requests.push(request(&event.request));
+        } else {
+            seen.entries.remove(&event.request_id);
+        }
+    }
+    while let Some(Some(event)) = listeners.responses.next().now_or_never() {
+        if let Some(&at) = seen.entries.get(&event.request_id) {
+            record.requests[at].status = u16::try_from(event.response.status).ok();
+        }
+    }
+    while let Some(Some(_)) = listeners.finished.next().now_or_never() {
+        seen.in_flight = seen.in_flight.saturating_sub(1);
+        seen.last_activity = Some(Instant::now());
     }
     while let Some(Some(event)) = listeners.failures.next().now_or_never() {
-        if let Some(at) = ids.iter().position(|id| *id == event.request_id) {
+        seen.in_flight = seen.in_flight.saturating_sub(1);
+        seen.last_activity = Some(Instant::now());
+        if let Some(&at) = seen.entries.get(&event.request_id) {
             record.requests[at].failed = Some(event.error_text.clone());
         }
     }
+}
+
+/// A request as the record keeps it: its method, URL, body and Authorization, cut to
+/// [`FRAME_TEXT`].
+fn request(request: &Request) -> BrowserRequest {
+    let body: Vec<u8> = request
+        .post_data_entries
+        .iter()
+        .flatten()
+        .filter_map(|entry| entry.bytes.as_ref())
+        .filter_map(|bytes| base64::engine::general_purpose::STANDARD.decode(AsRef::<str>::as_ref(bytes)).ok())
+        .flatten()
+        .collect();
+    let authorization = request.headers.inner().as_object().and_then(|headers| {
+        headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("authorization")).map(|(_, value)| match value {
+            serde_json::Value::String(text) => cut(text.clone()),
+            other => cut(other.to_string()),
+        })
+    });
+    BrowserRequest {
+        method: request.method.clone(),
+        url: cut(request.url.clone()),
+        body: (!body.is_empty()).then(|| cut(String::from_utf8_lossy(&body).into_owned())),
+        authorization,
+        status: None,
+        failed: None,
+    }
+}
+
+/// `text` cut to [`FRAME_TEXT`] characters.
+fn cut(text: String) -> String {
+    match text.char_indices().nth(FRAME_TEXT) {
+        Some((at, _)) => text[..at].to_owned(),
+        None => text,
+    }
+}
+
+/// A loopback port where nothing listens: a port the system handed out, let go at once.
+fn dead_port() -> std::io::Result<u16> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", 0))?;
+    listener.local_addr().map(|addr| addr.port())
 }
 
 /// A profile directory no other run uses: chromiumoxide's default is one shared directory, and

@@ -10,19 +10,102 @@
 //! - frame/b24.ts: `getInitData` is the first command; its answer is `MessageInitData`
 //!   (types/auth.ts); with FIRST_RUN the frame then sends `setInstall` and awaits its answer.
 
-use serde_json::Value;
+use serde_json::{Map, Value, json};
+use url::form_urlencoded;
+
+use crate::payload::Binding;
+use crate::record::{FRAME_LIST, HttpRequest};
 
 /// One case as the portal's page opens it.
 #[derive(Debug, Clone)]
 pub struct FrameCase {
     /// The frame's name: `DOMAIN|PROTOCOL|APP_SID`.
     pub frame_name: String,
-    /// Where the form posts: the handler's URL.
+    /// Where the form posts: the handler's URL, with the fields Bitrix24 appends to it.
     pub handler_url: String,
-    /// The form's fields, in order (the placement request's fields).
+    /// The form's fields, in order (the placement request's body fields).
     pub fields: Vec<(String, String)>,
     /// The answer to `getInitData`: AUTH_ID, REFRESH_ID, DOMAIN, LANG, PLACEMENT_OPTIONS…
     pub init_data: Value,
+    /// The answer to `refreshAuth`: AUTH_ID, REFRESH_ID, AUTH_EXPIRES.
+    pub refresh_data: Value,
+}
+
+impl FrameCase {
+    /// The case whose request the harness fired as `request`, at the portal of `binding`, as
+    /// the portal's page opens it: the form posts the request's own URL and fields (the split
+    /// wire puts DOMAIN, PROTOCOL, LANG and APP_SID in the URL, as app.layout does); a frame that
+    /// asks to `refreshAuth` gets `refreshed`, a fresh pair of the case's (the case's own pair
+    /// when there is none). `install` marks the installation's page (INSTALL, FIRST_RUN).
+    pub fn of(
+        request: &HttpRequest,
+        binding: &Binding,
+        refreshed: Option<(String, String)>,
+        install: bool,
+    ) -> FrameCase {
+        let query = request.url.split_once('?').map_or("", |(_, query)| query);
+        let fields = body_fields(request);
+        let sent: Vec<(String, String)> =
+            form_urlencoded::parse(query.as_bytes()).into_owned().chain(fields.iter().cloned()).collect();
+        let field = |name: &str| sent.iter().rev().find(|(n, _)| n == name).map(|(_, v)| v.clone()).unwrap_or_default();
+        let app_sid = field("APP_SID");
+        let init_data = init_data(&field, binding, install);
+        let (auth_id, refresh_id) = refreshed.unwrap_or_else(|| (field("AUTH_ID"), field("REFRESH_ID")));
+        let refresh_data = json!({ "AUTH_ID": auth_id, "REFRESH_ID": refresh_id, "AUTH_EXPIRES": AUTH_EXPIRES });
+        FrameCase {
+            frame_name: format!("{}|{}|{app_sid}", binding.domain, binding.protocol),
+            handler_url: request.url.clone(),
+            fields,
+            init_data,
+            refresh_data,
+        }
+    }
+}
+
+/// The lifetime of an access token, in seconds, as a string (b24jssdk types/auth.ts,
+/// `AUTH_EXPIRES: NumberString`): an hour, as Bitrix24 issues them.
+const AUTH_EXPIRES: &str = "3600";
+
+/// The fields of a request's body, as the form posts them: a form's pairs, or a JSON object's
+/// values (a form cannot post JSON; `--wire json` is no wire Bitrix24 uses).
+fn body_fields(request: &HttpRequest) -> Vec<(String, String)> {
+    let bytes = &request.body.bytes;
+    match serde_json::from_slice::<Map<String, Value>>(bytes) {
+        Ok(object) => object
+            .into_iter()
+            .map(|(name, value)| match value {
+                Value::String(text) => (name, text),
+                other => (name, other.to_string()),
+            })
+            .collect(),
+        Err(_) => form_urlencoded::parse(bytes).into_owned().collect(),
+    }
+}
+
+/// `getInitData`'s answer, b24jssdk's `MessageInitData` (types/auth.ts at b6861d7): the
+/// request's fields, typed as the SDK reads them (AUTH_EXPIRES and PROTOCOL strings,
+/// PLACEMENT_OPTIONS an object, INSTALL and FIRST_RUN booleans); PATH the REST path
+/// (`getTargetOriginWithPath`: `https://name.bitrix24.com/rest`); no stored options.
+fn init_data(field: &dyn Fn(&str) -> String, binding: &Binding, install: bool) -> Value {
+    let options = serde_json::from_str::<Map<String, Value>>(&field("PLACEMENT_OPTIONS")).unwrap_or_default();
+    json!({
+        "AUTH_ID": field("AUTH_ID"),
+        "REFRESH_ID": field("REFRESH_ID"),
+        "AUTH_EXPIRES": field("AUTH_EXPIRES"),
+        "DOMAIN": binding.domain,
+        "PROTOCOL": binding.protocol.to_string(),
+        "PATH": "/rest",
+        "LANG": field("LANG"),
+        "MEMBER_ID": field("member_id"),
+        // The portal's user 1 installed the app and opens it.
+        "IS_ADMIN": true,
+        "APP_OPTIONS": {},
+        "USER_OPTIONS": {},
+        "PLACEMENT": field("PLACEMENT"),
+        "PLACEMENT_OPTIONS": options,
+        "INSTALL": install,
+        "FIRST_RUN": install,
+    })
 }
 
 /// The global the page's script records into; the browser side reads it back.
@@ -37,10 +120,11 @@ pub fn page(case: &FrameCase) -> String {
         .map(|(name, value)| format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">", escape(name), escape(value)))
         .collect();
     let init = script_literal(&case.init_data);
+    let refresh = script_literal(&case.refresh_data);
     let app_sid = script_literal(&Value::String(app_sid(&case.frame_name).to_owned()));
     format!(
         r#"<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>b24-conform portal</title>
+<html><head><meta charset="utf-8"><title>b24-conform portal</title><link rel="icon" href="data:,">
 <style>html,body{{margin:0}}iframe{{border:0;width:100%;height:600px}}</style></head>
 <body>
 <iframe name="{name}" id="app-frame"></iframe>
@@ -48,6 +132,7 @@ pub fn page(case: &FrameCase) -> String {
 <script>
 (function () {{
   var init = {init};
+  var refresh = {refresh};
   var appSid = {app_sid};
   var record = window.{RECORD} = {{ commands: [] }};
   var frame = document.getElementById('app-frame');
@@ -67,14 +152,15 @@ pub fn page(case: &FrameCase) -> String {
       entry.callback = String(event.data.callback || '');
       entry.app_sid = String(event.data.appSid || '');
     }}
-    record.commands.push(entry);
+    // A frame that loops must not grow the record without bound.
+    if (record.commands.length < {FRAME_LIST}) record.commands.push(entry);
     if (entry.app_sid !== appSid) return;
     // Every command is answered: B24Frame awaits the answer of the commands it does not send
     // `isSafely` (setInstall after a FIRST_RUN init, setInstallFinish, the options), so an
     // unanswered one hangs the app.
     var answer = {{}};
     if (entry.command === 'getInitData') answer = init;
-    else if (entry.command === 'refreshAuth') answer = {{ AUTH_ID: init.AUTH_ID, REFRESH_ID: init.REFRESH_ID, AUTH_EXPIRES: init.AUTH_EXPIRES }};
+    else if (entry.command === 'refreshAuth') answer = refresh;
     event.source.postMessage(entry.callback + ':' + JSON.stringify(answer), event.origin);
     entry.answered = true;
   }});
@@ -113,6 +199,7 @@ mod tests {
             handler_url: "http://127.0.0.1:2/?a=1&b=\"".into(),
             fields: vec![("AUTH_ID".into(), "\"><script>".into())],
             init_data: serde_json::json!({ "LANG": "</script><b>" }),
+            refresh_data: serde_json::json!({}),
         };
         let page = page(&case);
         assert!(page.contains("value=\"&quot;&gt;&lt;script&gt;\""));

@@ -1,5 +1,5 @@
 //! Bitrix24's answer envelopes (PROTOCOL.md 2.3, 2.4): success with its `time` block, error
-//! without one, and the headers every REST answer carries.
+//! without one, and the headers every REST answer carries (`frame::CORS`).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -42,11 +42,12 @@ impl Answer {
         self.body.to_string().into_bytes()
     }
 
+    /// The answer with the headers every REST answer carries (CORS among them).
     pub fn into_response(self) -> ResponseTemplate {
-        ResponseTemplate::new(self.status)
-            .insert_header("Access-Control-Allow-Origin", "*")
-            .insert_header("X-Content-Type-Options", "nosniff")
-            .set_body_raw(self.body_bytes(), "application/json; charset=utf-8")
+        let answer = ResponseTemplate::new(self.status);
+        let answer =
+            super::frame::CORS.iter().fold(answer, |answer, (name, value)| answer.insert_header(*name, *value));
+        answer.set_body_raw(self.body_bytes(), "application/json; charset=utf-8")
     }
 }
 

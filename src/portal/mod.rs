@@ -9,6 +9,7 @@ mod answer;
 mod app;
 mod batch;
 mod elsewhere;
+mod frame;
 mod installation;
 mod landing;
 mod oauth;
@@ -18,7 +19,7 @@ mod tls;
 mod tokens;
 mod users;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
@@ -150,6 +151,12 @@ struct State {
     calls: Vec<PortalCall>,
     /// Cases whose calls were taken because the handler answered them.
     answered: HashSet<usize>,
+    /// The calls a browser made (`--browser`), apart from the handler's: a frame's.
+    browser_calls: Vec<PortalCall>,
+    /// Cases whose frame is open in the browser ([`Portal::open_frame`]).
+    framing: HashSet<usize>,
+    /// The portal's page of each case whose frame is open.
+    pages: HashMap<usize, String>,
     /// The portal's origin, `http(s)://127.0.0.1:PORT`.
     origin: String,
     /// The OAuth server's origin (the portal's own for a foreign portal, which has none).
@@ -165,6 +172,9 @@ impl State {
             tokens: Tokens::default(),
             calls: Vec::new(),
             answered: HashSet::new(),
+            browser_calls: Vec::new(),
+            framing: HashSet::new(),
+            pages: HashMap::new(),
             origin,
             oauth_origin,
         }
@@ -235,6 +245,7 @@ impl Portal {
                 };
                 mock.mount(&server.mock).await;
             }
+            self.mount_browser_side(&server.mock, role == Role::Home && host == Host::Portal).await;
         }
     }
 
@@ -504,9 +515,11 @@ impl Respond for Responder {
 /// call (and the commands of a batch). The parameters are read before the lock is taken.
 fn serve(state: &Mutex<State>, route: Route, request: &Request) -> Answer {
     let params = Params::read(request);
+    let browser = frame::from_browser(request);
     let mut state = lock(state);
     let handled = (route.handle)(&mut state, request, &params);
-    let late = handled.owner.is_some_and(|o| state.answered.contains(&o));
+    // A browser's call is the frame's, which opens after the handler's answer: never late.
+    let late = !browser && handled.owner.is_some_and(|o| state.answered.contains(&o));
     let call = PortalCall {
         modelled: modelled(&handled.method, handled.answer.error_code().as_deref()),
         owner: handled.owner,
@@ -534,8 +547,23 @@ fn serve(state: &Mutex<State>, route: Route, request: &Request) -> Answer {
             ..call.clone()
         })
         .collect();
-    state.calls.push(call);
-    state.calls.extend(commands);
+    match handled.owner {
+        // A browser's call with no token of the run belongs to no case, and the frame's record
+        // of its requests has it already (the page's favicon, a frame's untokened fetch).
+        Some(owner) if browser => {
+            if !frame::browser_calls_full(&state, owner) {
+                state.browser_calls.push(call);
+                state.browser_calls.extend(commands);
+            }
+        }
+        None if browser => {}
+        // The handler serving the browser's own delivery of a case whose frame is open.
+        Some(owner) if state.framing.contains(&owner) => {}
+        _ => {
+            state.calls.push(call);
+            state.calls.extend(commands);
+        }
+    }
     handled.answer
 }
 

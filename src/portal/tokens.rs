@@ -72,11 +72,15 @@ pub(super) struct Minted {
 }
 
 impl Tokens {
+    /// Issues `owner`'s pair afresh: no call counted, REFRESH_ID unspent. Granting an owner
+    /// again (its frame's visit, `--browser`) keeps the tokens its lineage minted, so that
+    /// retiring it forgets them all.
     pub fn grant(&mut self, owner: usize, auth_id: &str, refresh_id: &str, state: TokenState, scope: &str) {
         self.access.insert(auth_id.to_owned(), Access { owner, role: TokenRole::Given });
         self.refresh.insert(refresh_id.to_owned(), Refresh { owner, used: false });
         let scope = scope.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect();
-        let tokens = vec![auth_id.to_owned(), refresh_id.to_owned()];
+        let mut tokens = self.lineages.remove(&owner).map(|l| l.tokens).unwrap_or_default();
+        tokens.extend([auth_id.to_owned(), refresh_id.to_owned()]);
         self.lineages.insert(owner, Lineage { state, scope, calls: 0, tokens });
     }
 
@@ -140,6 +144,20 @@ impl Tokens {
     /// The owner of a refresh token, whether or not it is still good.
     pub fn refresh_owner(&self, refresh_token: &str) -> Option<usize> {
         self.refresh.get(refresh_token).map(|r| r.owner)
+    }
+
+    /// A new pair for `owner`'s lineage, as a refresh mints it, without spending a refresh
+    /// token: the portal's page hands it to a frame that asks to `refreshAuth`.
+    pub fn issue_refreshed(&mut self, owner: usize) -> Option<(String, String)> {
+        let lineage = self.lineages.get_mut(&owner)?;
+        self.minted += 1;
+        let seed = format!("{owner}/frame/{}", self.minted);
+        let (access_token, refresh_token) =
+            (opaque_token(&format!("{seed}/access"), 70), opaque_token(&format!("{seed}/refresh"), 70));
+        lineage.tokens.extend([access_token.clone(), refresh_token.clone()]);
+        self.access.insert(access_token.clone(), Access { owner, role: TokenRole::Refreshed });
+        self.refresh.insert(refresh_token.clone(), Refresh { owner, used: false });
+        Some((access_token, refresh_token))
     }
 
     /// Spends `refresh_token` and mints a new pair for its owner. Refresh tokens rotate and are

@@ -8,6 +8,13 @@
 //! are rows only, once it holds [`PAGE`] they are counted, with "N more cases in the JSON
 //! report". The summary is known last, so it is written last and shown first (CSS `order`).
 //!
+//! A case opened in a browser (`--browser`) shows its frame beside the exchange: a screenshot
+//! (a PNG in a data: URI), the frame protocol commands, console errors, uncaught exceptions, the
+//! browser's requests and its calls to the portal. A passing case with a frame is a closed fold
+//! holding that part. Screenshots have a budget of their own, [`Screenshots`], apart from the
+//! page's: the first [`SHOTS`] frames' within [`SHOTS_BYTES`], so frames cannot crowd out the
+//! failures' details, nor make the page more than a few MB.
+//!
 //! The handler is hostile by assumption and its answers are in the page, so every piece of data
 //! goes through [`escape`], and the page forbids scripts and loads nothing (Content-Security-Policy)
 //! should anything slip through.
@@ -18,7 +25,9 @@ use std::io::{self, Write};
 use super::reproduce::{PORTS_CLOSED, Reproducer};
 use super::{Left, NotRun, Sink, Verdict, clip, excerpt, is_failure, seconds, summary_line, verdict, visible};
 use crate::html::escape;
-use crate::record::{Body, CaseOutcome, CaseReport, Event, RunEnd, RunInfo};
+use base64::Engine as _;
+
+use crate::record::{Body, CaseOutcome, CaseReport, Event, FrameRecord, PortalCall, RunEnd, RunInfo};
 use crate::suite::Level;
 
 /// Bytes of the page after which cases are rows without details.
@@ -36,6 +45,15 @@ const LIST: usize = 50;
 const LINKS: usize = 100;
 /// Calls no case owns, and notes, in the summary.
 const NOTES: usize = 20;
+/// Screenshots a page embeds, and their bytes (PNG, before base64) in all and each at most.
+const SHOTS: usize = 100;
+const SHOTS_BYTES: usize = 2 << 20;
+const SHOT: usize = 256 << 10;
+/// Characters shown of a frame command's parameters, and of a browser request's URL.
+const PARAMS: usize = 300;
+const URL: usize = 500;
+/// Characters shown of one console error or exception.
+const CONSOLE: usize = 1024;
 
 const STYLE: &str = "
 body { font: 14px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 1200px; padding: 16px 24px; color: #1f2328; }
@@ -69,6 +87,7 @@ pre.diff { margin-top: 6px; } .diff .del { background: #ffebe9; } .diff .ins { b
 .checks td.outcome-new { color: #9a6700; font-weight: 600; } .checks td.outcome-known { color: #8250df; font-weight: 600; }
 .checks td.outcome-warning { color: #bc4c00; font-weight: 600; } .checks td.outcome-not-exercised { color: #0969da; }
 .calls th { color: #59636e; font-weight: normal; border-bottom: 1px solid #d1d9e0; }
+img.shot { display: block; max-width: 100%; max-height: 600px; border: 1px solid #d1d9e0; }
 ";
 
 pub(super) struct Html<W> {
@@ -89,6 +108,7 @@ pub(super) struct Html<W> {
     unattributed: Vec<String>,
     more_unattributed: usize,
     not_run: NotRun,
+    screenshots: Screenshots,
 }
 
 impl<W: Write> Html<W> {
@@ -106,6 +126,7 @@ impl<W: Write> Html<W> {
             unattributed: Vec::new(),
             more_unattributed: 0,
             not_run: NotRun::default(),
+            screenshots: Screenshots::default(),
         }
     }
 
@@ -114,11 +135,18 @@ impl<W: Write> Html<W> {
         self.out.write_all(text.as_bytes())
     }
 
+    /// A case's part of the page, of which `images` bytes are screenshots: those count against
+    /// the screenshots' budget, not the page's.
+    fn put_case(&mut self, text: &str, images: usize) -> io::Result<()> {
+        self.written += text.len().saturating_sub(images);
+        self.out.write_all(text.as_bytes())
+    }
+
     fn started(&mut self, info: &RunInfo) -> io::Result<()> {
         self.info = Some(info.clone());
         let page = format!(
             "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
-             <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\n\
+             <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
              <title>b24-conform report: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
              <h1>b24-conform report</h1>\n<main>\n",
@@ -130,6 +158,7 @@ impl<W: Write> Html<W> {
     fn judged(&mut self, case: &CaseReport) -> io::Result<()> {
         if self.written >= PAGE {
             self.left.add(case.outcome);
+            self.screenshots.skip(case);
             return Ok(());
         }
         let mut out = String::new();
@@ -156,18 +185,30 @@ impl<W: Write> Html<W> {
                 self.more_links += 1;
             }
         }
-        if case.outcome == CaseOutcome::Pass || self.written >= DETAILS {
-            let _ = writeln!(out, "<div class=\"row\" id=\"case-{row}\">{}</div>", line(case));
-        } else {
-            let commands = if is_failure(case) || case.warnings().next().is_some() {
-                let info = self.info.as_ref().ok_or_else(|| io::Error::other("a case came before the run started"))?;
-                Some(self.reproducer.commands(info, case)?)
-            } else {
-                None
-            };
-            details(&mut out, row, case, commands.as_deref());
+        let mut images = 0;
+        match (&case.frame, case.outcome == CaseOutcome::Pass || self.written >= DETAILS) {
+            (Some(frame), true) if self.written < DETAILS => {
+                let _ =
+                    write!(out, "<details class=\"case\" id=\"case-{row}\"><summary>{}</summary>\n<div>\n", line(case));
+                images = frame_part(&mut out, frame, &mut self.screenshots);
+                out.push_str("</div>\n</details>\n");
+            }
+            (_, true) => {
+                self.screenshots.skip(case);
+                let _ = writeln!(out, "<div class=\"row\" id=\"case-{row}\">{}</div>", line(case));
+            }
+            (_, false) => {
+                let commands = if is_failure(case) || case.warnings().next().is_some() {
+                    let info =
+                        self.info.as_ref().ok_or_else(|| io::Error::other("a case came before the run started"))?;
+                    Some(self.reproducer.commands(info, case)?)
+                } else {
+                    None
+                };
+                images = details(&mut out, row, case, commands.as_deref(), &mut self.screenshots);
+            }
         }
-        self.put(&out)
+        self.put_case(&out, images)
     }
 
     fn ended(&mut self, end: &RunEnd) -> io::Result<()> {
@@ -211,6 +252,9 @@ impl<W: Write> Html<W> {
         if !self.links.is_empty() {
             let more = if self.more_links > 0 { format!(" and {} more", self.more_links) } else { String::new() };
             let _ = writeln!(out, "<tr><th>Did not pass</th><td>{}{more}</td></tr>", self.links.join(" "));
+        }
+        if self.screenshots.left_out > 0 {
+            let _ = writeln!(out, "<tr><th>Screenshots</th><td>{}</td></tr>", self.screenshots.line());
         }
         if let Some(stopped) = &end.stopped {
             let _ = writeln!(out, "<tr><th>Stopped</th><td>{}</td></tr>", esc(&clip(stopped, TEXT)));
@@ -317,9 +361,16 @@ fn line(case: &CaseReport) -> String {
     )
 }
 
-/// A case that did not pass, open: its line, its checks, the exchange, the portal calls and the
-/// commands that reproduce it.
-fn details(out: &mut String, row: usize, case: &CaseReport, commands: Option<&str>) {
+/// A case that did not pass, open: its line, its checks, the exchange, the portal calls, the
+/// frame when it was opened in a browser, and the commands that reproduce it. Returns the bytes
+/// of screenshots it holds.
+fn details(
+    out: &mut String,
+    row: usize,
+    case: &CaseReport,
+    commands: Option<&str>,
+    screenshots: &mut Screenshots,
+) -> usize {
     let _ = write!(out, "<details class=\"case\" id=\"case-{row}\" open><summary>{}</summary>\n<div>\n", line(case));
     if let Some(why) = &case.not_modelled {
         let _ = writeln!(out, "<p class=\"muted\">{}</p>", esc(&clip(why, TEXT)));
@@ -367,33 +418,8 @@ fn details(out: &mut String, row: usize, case: &CaseReport, commands: Option<&st
         }
     }
 
-    out.push_str("<h3>Portal calls</h3>\n");
-    if case.portal_calls.is_empty() {
-        out.push_str("<p class=\"muted\">none</p>\n");
-    } else {
-        out.push_str(
-            "<table class=\"calls\">\n<tr><th>portal</th><th>endpoint</th><th>method</th><th>HTTP</th>\
-             <th>token</th><th>status</th><th>error</th></tr>\n",
-        );
-        for call in case.portal_calls.iter().take(LIST) {
-            let late = if call.late { " (after the answer)" } else { "" };
-            let _ = writeln!(
-                out,
-                "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}{late}</td><td>{}</td><td>{}</td></tr>",
-                call.portal.label(),
-                format!("{:?}", call.endpoint).to_lowercase(),
-                esc(&clip(&call.method, TEXT)),
-                esc(&clip(&call.http_method, TEXT)),
-                call.token.label(),
-                call.status,
-                esc(&clip(call.error.as_deref().unwrap_or(""), TEXT))
-            );
-        }
-        out.push_str("</table>\n");
-        if case.portal_calls.len() > LIST {
-            let _ = writeln!(out, "<p class=\"muted\">and {} more calls</p>", case.portal_calls.len() - LIST);
-        }
-    }
+    calls_part(out, "Portal calls", &case.portal_calls);
+    let images = case.frame.as_ref().map_or(0, |frame| frame_part(out, frame, screenshots));
     if let Some(commands) = commands {
         let _ = write!(
             out,
@@ -403,6 +429,184 @@ fn details(out: &mut String, row: usize, case: &CaseReport, commands: Option<&st
         );
     }
     out.push_str("</div>\n</details>\n");
+    images
+}
+
+/// What the case's frame did in the browser: where it was opened and when it asked for its init
+/// data, its screenshot, the commands it sent, its console errors and uncaught exceptions, the
+/// requests it made and its calls to the portal; each list its first [`LIST`] entries. Returns
+/// the bytes of the screenshot embedded.
+fn frame_part(out: &mut String, frame: &FrameRecord, screenshots: &mut Screenshots) -> usize {
+    let init = match frame.initialised_after_ms {
+        Some(ms) => format!("asked for its init data after {ms} ms"),
+        None => "never asked for its init data".to_owned(),
+    };
+    let _ = writeln!(
+        out,
+        "<h3>Frame</h3>\n<p class=\"muted\">Opened in <code>{}</code>; {init}.</p>",
+        esc(&clip(&frame.page, URL))
+    );
+    let images = screenshots.embed(out, &frame.screenshot);
+
+    out.push_str("<h3>Frame commands</h3>\n");
+    if frame.commands.is_empty() {
+        out.push_str("<p class=\"muted\">none</p>\n");
+    } else {
+        out.push_str("<table class=\"calls\">\n<tr><th>command</th><th>params</th><th>answered</th></tr>\n");
+        for command in frame.commands.iter().take(LIST) {
+            let _ = writeln!(
+                out,
+                "<tr><td><code>{}</code></td><td><code>{}</code></td><td>{}</td></tr>",
+                esc(&clip(&command.command, PARAMS)),
+                esc(&clip(&command.params, PARAMS)),
+                if command.answered { "yes" } else { "no" }
+            );
+        }
+        out.push_str("</table>\n");
+        more(out, frame.commands.len(), "commands");
+    }
+
+    for (heading, texts) in [("Uncaught exceptions", &frame.exceptions), ("Console errors", &frame.console_errors)] {
+        if texts.is_empty() {
+            continue;
+        }
+        let lines: Vec<String> = texts.iter().take(LIST).map(|t| esc(&clip(t, CONSOLE))).collect();
+        let _ = writeln!(out, "<h3>{heading}</h3>\n<pre>{}</pre>", lines.join("\n"));
+        more(out, texts.len(), &heading.to_lowercase());
+    }
+    if frame.exceptions.is_empty() && frame.console_errors.is_empty() {
+        out.push_str("<p class=\"muted\">No uncaught exception, no console error.</p>\n");
+    }
+
+    out.push_str("<h3>Browser requests</h3>\n");
+    if frame.requests.is_empty() {
+        out.push_str("<p class=\"muted\">none</p>\n");
+    } else {
+        out.push_str("<table class=\"calls\">\n<tr><th>method</th><th>URL</th><th>answer</th></tr>\n");
+        for request in frame.requests.iter().take(LIST) {
+            let answer = match (&request.failed, request.status) {
+                (Some(why), _) => format!("failed: {}", esc(&clip(why, PARAMS))),
+                (None, Some(status)) => status.to_string(),
+                (None, None) => "none".to_owned(),
+            };
+            let _ = writeln!(
+                out,
+                "<tr><td>{}</td><td><code>{}</code></td><td>{answer}</td></tr>",
+                esc(&clip(&request.method, PARAMS)),
+                esc(&clip(&request.url, URL))
+            );
+        }
+        out.push_str("</table>\n");
+        more(out, frame.requests.len(), "requests");
+    }
+    calls_part(out, "Portal calls from the frame", &frame.calls);
+    images
+}
+
+/// "and N more WHAT" under a list of `len` entries of which the first [`LIST`] were shown.
+fn more(out: &mut String, len: usize, what: &str) {
+    if len > LIST {
+        let _ = writeln!(out, "<p class=\"muted\">and {} more {what}</p>", len - LIST);
+    }
+}
+
+/// The screenshots a page embeds, within their budget: the first [`SHOTS`] frames', at most
+/// [`SHOTS_BYTES`] in all and [`SHOT`] each; and how many it left out, for its budget or the
+/// page's.
+#[derive(Debug, Default)]
+struct Screenshots {
+    embedded: usize,
+    bytes: usize,
+    /// Screenshots not embedded because a budget was spent.
+    left_out: usize,
+}
+
+/// The first bytes of every PNG file.
+const PNG: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+impl Screenshots {
+    /// `png` as an image in a data: URI, or a line that says why it is not shown; returns the
+    /// bytes of the data: URI written.
+    fn embed(&mut self, out: &mut String, png: &[u8]) -> usize {
+        let why = if png.is_empty() {
+            "No screenshot was taken.".to_owned()
+        } else if !png.starts_with(PNG) {
+            "The screenshot is not a PNG.".to_owned()
+        } else if png.len() > SHOT {
+            format!(
+                "The screenshot is not shown: {} KB, more than the {} KB a page embeds of one.",
+                png.len() >> 10,
+                SHOT >> 10
+            )
+        } else if self.embedded >= SHOTS || self.bytes + png.len() > SHOTS_BYTES {
+            self.left_out += 1;
+            format!("The screenshot is not shown: {}.", self.limit())
+        } else {
+            self.embedded += 1;
+            self.bytes += png.len();
+            let data = base64::engine::general_purpose::STANDARD.encode(png);
+            let _ = writeln!(
+                out,
+                "<img class=\"shot\" alt=\"the frame's screenshot\" src=\"data:image/png;base64,{data}\">"
+            );
+            return data.len();
+        };
+        let _ = writeln!(out, "<p class=\"muted\">{why}</p>");
+        0
+    }
+
+    /// A case shown without its details, past the page's budget: its screenshot is left out.
+    fn skip(&mut self, case: &CaseReport) {
+        if case.frame.as_ref().is_some_and(|frame| !frame.screenshot.is_empty()) {
+            self.left_out += 1;
+        }
+    }
+
+    fn limit(&self) -> String {
+        format!("this page embeds the first {SHOTS} screenshots, {} MB at most", SHOTS_BYTES >> 20)
+    }
+
+    /// The summary's line: how many were shown and left out.
+    fn line(&self) -> String {
+        format!(
+            "{} shown, {} left out: {}, and none once it holds {} MB of details",
+            self.embedded,
+            self.left_out,
+            self.limit(),
+            DETAILS >> 20
+        )
+    }
+}
+
+/// A heading and a table of portal calls, the first [`LIST`] of them, or "none".
+fn calls_part(out: &mut String, heading: &str, calls: &[PortalCall]) {
+    let _ = writeln!(out, "<h3>{heading}</h3>");
+    if calls.is_empty() {
+        out.push_str("<p class=\"muted\">none</p>\n");
+        return;
+    }
+    out.push_str(
+        "<table class=\"calls\">\n<tr><th>portal</th><th>endpoint</th><th>method</th><th>HTTP</th>\
+         <th>token</th><th>status</th><th>error</th></tr>\n",
+    );
+    for call in calls.iter().take(LIST) {
+        let late = if call.late { " (after the answer)" } else { "" };
+        let _ = writeln!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}{late}</td><td>{}</td><td>{}</td></tr>",
+            call.portal.label(),
+            format!("{:?}", call.endpoint).to_lowercase(),
+            esc(&clip(&call.method, TEXT)),
+            esc(&clip(&call.http_method, TEXT)),
+            call.token.label(),
+            call.status,
+            esc(&clip(call.error.as_deref().unwrap_or(""), TEXT))
+        );
+    }
+    out.push_str("</table>\n");
+    if calls.len() > LIST {
+        let _ = writeln!(out, "<p class=\"muted\">and {} more calls</p>", calls.len() - LIST);
+    }
 }
 
 /// `name: value` lines, the first [`LIST`] of them, each cut at [`TEXT`].
@@ -448,8 +652,63 @@ fn exchange_part(out: &mut String, heading: &str, head: &str, body: &Body, cap: 
 
 #[cfg(test)]
 mod tests {
-    use super::PAGE;
+    use super::{PAGE, SHOT, SHOTS, SHOTS_BYTES};
+    use crate::record::FrameRecord;
     use crate::report::{Format, sample};
+
+    /// The frame parts of a page: from each frame's heading to the end of its case.
+    fn frame_parts(html: &str) -> String {
+        html.split("<h3>Frame</h3>")
+            .skip(1)
+            .map(|part| part.split("</div>\n</details>").next().unwrap_or(part))
+            .collect::<Vec<_>>()
+            .join("\n----\n")
+    }
+
+    #[test]
+    fn the_frame_part() {
+        let html = sample::golden(Format::Html, &sample::with_frames());
+        insta::assert_snapshot!(frame_parts(&html));
+        // A passing case with a frame is a closed fold; the other cases are as without frames.
+        assert!(html.contains("<details class=\"case\" id=\"case-0\"><summary>"), "{html}");
+        let without = sample::golden(Format::Html, &sample::cases());
+        assert!(without.contains("<div class=\"row\" id=\"case-0\">"), "{without}");
+        assert!(!html.contains("Uncaught TypeError: <script") && !html.contains("<script>"), "{html}");
+    }
+
+    #[test]
+    fn frames_cannot_make_a_page_more_than_a_few_mb() {
+        // 300 passing cases, each a frame of a large screenshot and every list full.
+        let mut frame = sample::frame();
+        frame.screenshot = [sample::PNG, &vec![0; SHOT - sample::PNG.len()]].concat();
+        frame.commands = frame.commands.iter().cycle().take(crate::record::FRAME_LIST).cloned().collect();
+        frame.requests = frame.requests.iter().cycle().take(crate::record::FRAME_LIST).cloned().collect();
+        frame.calls = frame.calls.iter().cycle().take(crate::record::FRAME_LIST).cloned().collect();
+        let cases: Vec<_> = (0..300)
+            .map(|i| {
+                let mut case = sample::cases().swap_remove(0);
+                case.id = format!("valid/generated#{i}");
+                case.frame = Some(frame.clone());
+                case
+            })
+            .collect();
+        let scratch = sample::Scratch::new("html-frames");
+        let html = sample::render(Format::Html, &cases, scratch.beside());
+        let shown = SHOTS_BYTES / SHOT;
+        assert!(shown < SHOTS);
+        assert_eq!(html.matches("<img class=\"shot\"").count(), shown);
+        assert!(html.len() < PAGE + SHOTS_BYTES * 4 / 3 + (1 << 20), "{} bytes", html.len());
+        let summary =
+            format!("{shown} shown, {} left out: this page embeds the first {SHOTS} screenshots", 300 - shown);
+        assert!(html.contains(&summary), "{}", &html[html.len() - 4000..]);
+        assert!(html.contains("and 150 more commands"));
+
+        // A screenshot larger than a page embeds of one is not, and says so.
+        let mut huge = sample::with_frames();
+        huge[0].frame = Some(FrameRecord { screenshot: [sample::PNG, &vec![0; SHOT]].concat(), ..sample::frame() });
+        let html = sample::render(Format::Html, &huge, scratch.beside());
+        assert!(!html.contains("<img") && html.contains("more than the 256 KB a page embeds of one"), "{html}");
+    }
 
     #[test]
     fn the_report() {
@@ -462,7 +721,7 @@ mod tests {
         let html = sample::render(Format::Html, &sample::cases(), scratch.beside());
         // The only markup is the page's own: no tag the handler sent survives.
         assert!(!html.contains("<script") && !html.contains("<p><script") && !html.contains("<b>title"), "{html}");
-        assert!(html.contains("content=\"default-src 'none'; style-src 'unsafe-inline'\""), "{html}");
+        assert!(html.contains("content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\""), "{html}");
     }
 
     #[test]

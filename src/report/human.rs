@@ -14,7 +14,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::reproduce::{PORTS_CLOSED, Reproducer};
-use super::{Left, NotRun, Sink, clip, excerpt, failed, is_failure, summary_line, visible};
+use super::{Left, NotRun, Sink, clip, excerpt, failed, frame_line, is_failure, summary_line, visible};
 use crate::record::{Body, CaseOutcome, CaseReport, Event, Outcome, PortalCall, RunEnd, RunInfo};
 use crate::suite::Level;
 
@@ -408,6 +408,9 @@ fn case_lines(out: &mut String, case: &CaseReport, paint: Paint, detailed: bool)
     if calls.len() > CALLS {
         let _ = writeln!(out, "{DETAIL}… and {} more portal calls", calls.len() - CALLS);
     }
+    if let Some(frame) = &case.frame {
+        let _ = writeln!(out, "{DETAIL}frame {}", one_line(&frame_line(frame)));
+    }
     if let Some(response) = &case.response {
         if let Some(note) = &response.note {
             let _ = writeln!(out, "{DETAIL}{}", one_line(&clip(note, MESSAGE)));
@@ -454,6 +457,13 @@ mod tests {
     #[test]
     fn the_report() {
         insta::assert_snapshot!(sample::golden(Format::Human, &sample::cases()));
+    }
+
+    #[test]
+    fn a_failing_case_says_what_its_frame_did() {
+        let report = sample::golden(Format::Human, &sample::with_frames());
+        assert!(report.contains("frame never asked for its init data; 3 commands; 1 uncaught exceptions"), "{report}");
+        assert_eq!(report.matches("frame never asked").count(), 1, "{report}");
     }
 
     #[test]

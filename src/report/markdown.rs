@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::reproduce::{PORTS_CLOSED, Reproducer};
-use super::{Left, NotRun, Sink, Verdict, clip, excerpt, is_failure, seconds, verdict, visible};
+use super::{Left, NotRun, Sink, Verdict, clip, excerpt, frame_line, is_failure, seconds, verdict, visible};
 use crate::html::escape;
 use crate::record::{Body, CaseOutcome, CaseReport, Event, RunEnd, RunInfo};
 
@@ -444,6 +444,9 @@ fn fold(case: &CaseReport, commands: &str, open: bool) -> String {
         }
         out.push('\n');
     }
+    if let Some(frame) = &case.frame {
+        let _ = writeln!(out, "**Frame** {}\n", plain(&frame_line(frame)));
+    }
     out.push_str("**Reproduce**\n\n");
     out.push_str(&code_block("sh", commands));
     out.push_str("\n</details>\n");
@@ -514,6 +517,17 @@ mod tests {
     #[test]
     fn the_report() {
         insta::assert_snapshot!(sample::golden(Format::Markdown, &sample::cases()));
+    }
+
+    #[test]
+    fn a_failing_case_says_what_its_frame_did() {
+        let report = sample::golden(Format::Markdown, &sample::with_frames());
+        assert!(
+            report.contains("**Frame** never asked for its init data; 3 commands; 1 uncaught exceptions"),
+            "{report}"
+        );
+        // The passing case's frame is not in a comment about failures.
+        assert_eq!(report.matches("**Frame**").count(), 1, "{report}");
     }
 
     #[test]

@@ -22,7 +22,9 @@ use serde::Serialize;
 
 use crate::payload::Wire;
 use crate::record::http::cut_at_char;
-use crate::record::{BaselineReport, Body, CaseOutcome, CaseReport, Event, PortalCall, RunEnd, RunInfo, Summary};
+use crate::record::{
+    BaselineReport, Body, CaseOutcome, CaseReport, Event, FrameRecord, PortalCall, RunEnd, RunInfo, Summary,
+};
 
 pub use reproduce::BODIES;
 
@@ -292,6 +294,25 @@ fn visible(text: &str, newlines: bool) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// What a case's frame did, in one line for the text reports (the HTML report shows it whole):
+/// whether it asked for its init data, how many commands, exceptions (the first quoted), console
+/// errors and requests (how many failed).
+fn frame_line(frame: &FrameRecord) -> String {
+    let init = match frame.initialised_after_ms {
+        Some(ms) => format!("asked for its init data after {ms} ms"),
+        None => "never asked for its init data".to_owned(),
+    };
+    let first = frame.exceptions.first().map_or(String::new(), |e| format!(" (first: {})", clip(e, 200)));
+    let failed = frame.requests.iter().filter(|r| r.failed.is_some()).count();
+    format!(
+        "{init}; {} commands; {} uncaught exceptions{first}; {} console errors; {} requests, {failed} failed",
+        frame.commands.len(),
+        frame.exceptions.len(),
+        frame.console_errors.len(),
+        frame.requests.len()
+    )
+}
+
 /// Seconds, as reports show a duration.
 pub(crate) fn seconds(ms: u64) -> String {
     format!("{:.2} s", ms as f64 / 1000.0)
@@ -320,6 +341,13 @@ mod tests {
         assert_eq!(visible("\u{1b}]0;title\u{7}\r\n\u{7f}", false), "\u{241b}]0;title\u{2407}\u{240d}\u{240a}\u{2421}");
         assert_eq!(visible("a\r\nb", true), "a\u{240d}\nb");
         assert_eq!(visible("\u{9b}2J \u{202e}abc", true), "\\u{9b}2J \\u{202e}abc");
+    }
+
+    #[test]
+    fn a_frame_in_one_line() {
+        let line = frame_line(&sample::frame());
+        assert!(line.starts_with("asked for its init data after 212 ms; 3 commands; 1 uncaught exceptions (first: Uncaught TypeError: <script>"), "{line}");
+        assert!(line.ends_with("; 1 console errors; 3 requests, 1 failed"), "{line}");
     }
 
     #[test]

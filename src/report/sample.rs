@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use super::{Format, SinkOptions};
 use crate::payload::Wire;
 use crate::record::{
-    CaseOutcome, CaseReport, Endpoint, Event, HttpRequest, HttpResponse, Outcome, PortalCall, Role, RunEnd, RunInfo,
-    Summary, TokenRole, Verdict, fixture,
+    BrowserRequest, CaseOutcome, CaseReport, Endpoint, Event, FrameCommand, FrameRecord, HttpRequest, HttpResponse,
+    Outcome, PortalCall, Role, RunEnd, RunInfo, Summary, TokenRole, Verdict, fixture,
 };
 use crate::suite::{Evidence, EvidenceKind, Expectation, Level};
 
@@ -120,6 +120,72 @@ pub fn cases() -> Vec<CaseReport> {
     }];
     errored.error = Some(format!("no complete answer within 10000 ms {HOSTILE}"));
     vec![passed, failed, errored]
+}
+
+/// A PNG of one red pixel: the smallest screenshot a report can embed.
+pub const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52, 0x00, 0x00, 0x00,
+    0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x02, 0x00, 0x00, 0x00, 0x90, 0x77, 0x53, 0xde, 0x00, 0x00, 0x00, 0x0c, 0x49,
+    0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0xf8, 0xcf, 0xc0, 0x00, 0x00, 0x03, 0x01, 0x01, 0x00, 0xc9, 0xfe, 0x92, 0xef,
+    0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];
+
+/// What a frame did in the browser, with what a hostile frame can put in every field it
+/// controls: it initialised, resized, threw and logged, and sent its token elsewhere.
+pub fn frame() -> FrameRecord {
+    let command = |command: &str, params: &str, answered: bool| FrameCommand {
+        command: command.into(),
+        params: params.into(),
+        callback: "cb1".into(),
+        app_sid: "sid1".into(),
+        origin: "http://127.0.0.1:9".into(),
+        answered,
+    };
+    let request = |method: &str, url: &str, status: Option<u16>, failed: Option<&str>| BrowserRequest {
+        method: method.into(),
+        url: url.into(),
+        body: None,
+        authorization: None,
+        status,
+        failed: failed.map(Into::into),
+    };
+    FrameRecord {
+        page: "http://127.0.0.1:1/b24-conform/frame/1".into(),
+        commands: vec![
+            command("getInitData", "", true),
+            command("resizeWindow", &format!("{{\"width\":\"100%\",\"height\":480,\"x\":\"{HOSTILE}\"}}"), true),
+            command(&format!("set{HOSTILE}"), &"x".repeat(1000), false),
+        ],
+        initialised_after_ms: Some(212),
+        console_errors: vec![format!("console says {HOSTILE}")],
+        exceptions: vec![format!("Uncaught TypeError: {HOSTILE}")],
+        requests: vec![
+            request("POST", "http://127.0.0.1:9/handler", Some(200), None),
+            request("POST", "http://127.0.0.1:1/rest/landing.site.get.json", Some(200), None),
+            request(
+                "POST",
+                &format!("http://telemetry.example/t?auth=a&{HOSTILE}"),
+                None,
+                Some("net::ERR_PROXY_CONNECTION_FAILED"),
+            ),
+        ],
+        calls: vec![PortalCall { method: "landing.site.get".into(), status: 200, error: None, ..call(Some(1)) }],
+        screenshot: PNG.to_vec(),
+    }
+}
+
+/// [`cases`] opened in a browser: the passing case's frame worked (no error, a screenshot); the
+/// failing case's is [`frame`] that never asked for its init data, and its screenshot is not a PNG.
+pub fn with_frames() -> Vec<CaseReport> {
+    let mut cases = cases();
+    let mut good = frame();
+    good.commands.truncate(2);
+    good.console_errors.clear();
+    good.exceptions.clear();
+    good.requests.truncate(2);
+    cases[0].frame = Some(good);
+    cases[1].frame = Some(FrameRecord { initialised_after_ms: None, screenshot: b"GIF89a".to_vec(), ..frame() });
+    cases
 }
 
 /// The same cases with the failure of `missing/member_id` at level should: a warning.

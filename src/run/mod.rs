@@ -24,7 +24,9 @@ use crate::intercept;
 use crate::launch::LaunchError;
 use crate::payload::{Family, Wire};
 use crate::portal::PortalConfig;
-use crate::record::{CaseOutcome, CaseReport, Date, Event, Exchange, FireError, PortalCall, RunEnd, RunInfo, Summary};
+use crate::record::{
+    CaseOutcome, CaseReport, Date, Event, Exchange, FRAME_LIST, FireError, PortalCall, RunEnd, RunInfo, Summary,
+};
 use crate::reference::Fault;
 use crate::regressions::{self, Recorder, RegressionsError};
 use crate::snapshot::{self, SnapshotConfig, Snapshots};
@@ -130,6 +132,9 @@ pub struct RunConfig {
     /// CA certificates (PEM) the harness trusts for an https handler, besides the system's
     /// roots (`--handler-ca`).
     pub handler_ca: Option<String>,
+    /// Also open each case a browser shows (`browser::opens`) in headless Chromium, as
+    /// Bitrix24 opens it, and record what its frame did (`--browser`).
+    pub browser: bool,
 }
 
 impl RunConfig {
@@ -166,6 +171,7 @@ impl RunConfig {
             handler_wait: Duration::from_secs(30),
             snapshots: None,
             handler_ca: None,
+            browser: false,
         }
     }
 }
@@ -351,6 +357,13 @@ const MAX_SHRUNK: usize = 8;
 /// Calls no case owns listed in a report, at most; the rest are counted.
 const MAX_UNATTRIBUTED: usize = 1000;
 
+/// Who made a portal call: the handler (its server), or the browser that opened a case's frame.
+#[derive(Clone, Copy)]
+enum Side {
+    Server,
+    Browser,
+}
+
 /// A case in flight: its firing runs on a task of its own, so it goes on while the runner
 /// judges or shrinks. Dropping it (a run given up) stops it.
 struct Firing {
@@ -529,7 +542,11 @@ impl<'a> Runner<'a> {
         let session = self.session.clone();
         let task = tokio::spawn(async move {
             session.grant(index, &case);
-            let fired = session.exercise(index, &case).await;
+            let mut fired = session.exercise(index, &case).await;
+            // The frame's work holds the case's permit too: frames open `jobs` at a time.
+            if let Ok(exchange) = &mut fired {
+                session.open_frame(index, &case, exchange).await;
+            }
             drop(permit);
             (case, fired)
         });
@@ -560,7 +577,10 @@ impl<'a> Runner<'a> {
     /// cases that have settled (every one, at the end).
     async fn settle(&mut self, end: bool) -> Result<(), RunError> {
         for call in self.session.take_remaining() {
-            self.attribute(call)?;
+            self.attribute(call, Side::Server)?;
+        }
+        for call in self.session.take_remaining_browser() {
+            self.attribute(call, Side::Browser)?;
         }
         while let Some(oldest) = self.waiting.front() {
             let settled = end || oldest.answered.elapsed() >= SETTLE || self.waiting.len() > SETTLE_CASES;
@@ -573,9 +593,10 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// Gives a call that came after its case's answer to that case while it waits; a call of
-    /// no case, or of one already judged, is reported apart.
-    fn attribute(&mut self, call: PortalCall) -> Result<(), RunError> {
+    /// Gives a call that came after its case's answer (or a browser's, after its case's frame
+    /// closed) to that case while it waits: the handler's to its exchange, the browser's to its
+    /// frame. A call of no case, or of one already judged, is reported apart.
+    fn attribute(&mut self, call: PortalCall, side: Side) -> Result<(), RunError> {
         match call.owner {
             // A shrunk candidate's late call: it is judged already, and shrinking is no case.
             Some(owner) if owner >= EXTRA_OWNERS => return Ok(()),
@@ -583,11 +604,22 @@ impl<'a> Runner<'a> {
             Some(INSTALL) if !self.install_reported => return Ok(()),
             Some(owner) => {
                 let waiting = self.waiting.iter_mut().find(|w| w.index == owner);
-                if let Some(Waiting { fired: Ok(exchange), .. }) = waiting {
-                    exchange.portal_calls.push(call);
-                    return Ok(());
+                match (waiting, side) {
+                    (Some(Waiting { fired: Ok(exchange), .. }), Side::Server) => {
+                        exchange.portal_calls.push(call);
+                        return Ok(());
+                    }
+                    (Some(Waiting { fired: Ok(Exchange { frame: Some(frame), .. }), .. }), Side::Browser) => {
+                        // Past the frame record's cap, a call is dropped.
+                        if frame.calls.len() < FRAME_LIST {
+                            frame.calls.push(call);
+                        }
+                        return Ok(());
+                    }
+                    // A browser's call with the token of a case it did not open: no case's.
+                    (Some(_), Side::Browser) => {}
+                    _ => self.after_judged += 1,
                 }
-                self.after_judged += 1;
             }
             None => {}
         }
@@ -651,7 +683,7 @@ impl<'a> Runner<'a> {
     /// Lines for the reader before the first case: where a handler started by hand finds the
     /// portal's OAuth client, and the run's CA.
     fn start_notes(&self) -> Vec<String> {
-        let mut notes = Vec::new();
+        let mut notes: Vec<String> = self.session.browser_note().map(str::to_owned).into_iter().collect();
         let portal = self.session.portal();
         // A handler started by hand learns the app's OAuth client here (--handler-cmd gets it
         // in its environment): without it, its refreshes are refused with invalid_client.

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use url::Url;
 
 use super::{Handler, RunConfig, RunError, foreign_addr};
+use crate::browser::{self, Browser, FrameCase, parent};
 use crate::checks;
 use crate::fire::{self, Limits};
 use crate::generate::Shrinker;
@@ -17,7 +18,7 @@ use crate::journey::{self, Action, AppToken, ONAPPUNINSTALL};
 use crate::launch::{self, HandlerProcess};
 use crate::payload::{Binding, Family, Payload, Wire, opaque_token};
 use crate::portal::{Authority, HandshakeFailures, Portal};
-use crate::record::{CaseReport, Exchange, HttpRequest, RepoBinding, Role, Shrunk};
+use crate::record::{CaseReport, Exchange, FrameRecord, HttpRequest, PortalCall, RepoBinding, Role, Shrunk};
 use crate::reference::{Credentials, Reference};
 use crate::suite::{Case, CaseKind, Origin};
 
@@ -42,6 +43,10 @@ pub struct Session {
     /// Where and how the app is installed, when the run installs it.
     install_url: Option<Url>,
     install_form: InstallForm,
+    /// The run's headless Chromium (`--browser`), when it could be started.
+    browser: Option<Browser>,
+    /// Why `--browser` opens no frame in this run, when it does not.
+    browser_note: Option<String>,
 }
 
 /// A case that could not be fired: the request that would have been sent, and why not.
@@ -117,6 +122,10 @@ impl Session {
             None => None,
         };
         ensure_listening(&handler_url).await?;
+        let (browser, browser_note) = match config.browser {
+            true => start_browser(config.intercept).await,
+            false => (None, None),
+        };
         Ok(Session {
             process,
             intercept,
@@ -132,6 +141,8 @@ impl Session {
             limits: config.limits,
             install_url,
             install_form: config.install_form,
+            browser,
+            browser_note,
         })
     }
 
@@ -148,7 +159,8 @@ impl Session {
         ensure_listening(&url).await?;
         let case = install::case(self.install_form, family);
         self.grant(owner, &case);
-        let exchange = self.install_as(owner, &case, &url, self.install_form).await;
+        let mut exchange = self.install_as(owner, &case, &url, self.install_form).await;
+        self.open_frame(owner, &case, &mut exchange).await;
         for family in Family::ALL {
             let Some(bound) = self.bound(family) else { continue };
             let unanswered = |reason: String| RunError::BoundHandler { url: bound.handler.clone(), reason };
@@ -269,10 +281,51 @@ impl Session {
 
     /// The calls not taken by their case at its answer: late ones, and those with no token of
     /// the run.
-    pub fn take_remaining(&self) -> Vec<crate::record::PortalCall> {
+    pub fn take_remaining(&self) -> Vec<PortalCall> {
         let mut calls = self.portal.take_remaining();
         calls.extend(self.foreign.take_remaining());
         calls
+    }
+
+    /// The browser's calls not taken when their case's frame closed: late ones.
+    pub fn take_remaining_browser(&self) -> Vec<PortalCall> {
+        let mut calls = self.portal.take_remaining_browser();
+        calls.extend(self.foreign.take_remaining_browser());
+        calls
+    }
+
+    /// Why `--browser` opens no frame in this run, when it does not: said once at the start.
+    pub fn browser_note(&self) -> Option<&str> {
+        self.browser_note.as_deref()
+    }
+
+    /// Opens `case`'s page in the browser as Bitrix24 does, when the run has a browser and
+    /// opens such a case ([`browser::opens`]), after its `exchange` was fired: the portal's page
+    /// posts the exchange's request into the app's frame and answers the frame protocol; what
+    /// the frame did goes in `exchange.frame`. A browser that fails is a finding of the frame's
+    /// record, not an error of the run.
+    pub async fn open_frame(&self, owner: usize, case: &Case, exchange: &mut Exchange) {
+        let Some(browser) = self.browser.as_ref().filter(|_| browser::opens(case)) else { return };
+        // The browser delivers the case's request once more: its tokens as fresh as the first
+        // time (an expired one refreshable again, a rate limit met again).
+        self.grant(owner, case);
+        let refreshed = self.portal.issue_refreshed(owner);
+        let install = matches!(case.kind, CaseKind::Install(_));
+        let frame = FrameCase::of(&exchange.request, &self.binding, refreshed, install);
+        self.portal.open_frame(owner, Some(parent::page(&frame)));
+        self.foreign.open_frame(owner, None);
+        let url = self.portal.page_url(owner);
+        let mut record = match browser.open(&url, browser::INIT_BUDGET, browser::SETTLE).await {
+            Ok(record) => record,
+            Err(error) => FrameRecord {
+                page: url,
+                exceptions: vec![format!("the browser failed: {error}")],
+                ..Default::default()
+            },
+        };
+        record.calls = self.portal.close_frame(owner);
+        record.calls.extend(self.foreign.close_frame(owner));
+        exchange.frame = Some(record);
     }
 
     /// Draws smaller and smaller versions of a failing generated case, firing each as a fresh
@@ -378,8 +431,19 @@ impl Session {
     /// blocking executor; on a tokio task whose cooperative budget is spent, tokio answers every
     /// poll of its lock with Pending and that executor spins forever. A blocking thread has no
     /// budget. The last holder of the session drops it there.
+    /// The browser, when the run has one, is closed first and its profile removed (dropped by a
+    /// holder left, it is killed).
     pub async fn close(self: std::sync::Arc<Self>) {
-        let _ = tokio::task::spawn_blocking(move || drop(self)).await;
+        let session = match std::sync::Arc::try_unwrap(self) {
+            Ok(mut session) => {
+                if let Some(browser) = session.browser.take() {
+                    browser.close().await;
+                }
+                std::sync::Arc::new(session)
+            }
+            Err(shared) => shared,
+        };
+        let _ = tokio::task::spawn_blocking(move || drop(session)).await;
     }
 
     /// The handler process the run started (`--handler-cmd`), if any.
@@ -429,6 +493,24 @@ fn granted_scope(case: &Case, binding: &Binding) -> Option<String> {
     let name = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
     let reads = field.value.is_empty() || field.value.split(',').all(name);
     (reads && !field.raw).then_some(field.value)
+}
+
+/// The run's browser (`--browser`), or why there is none: Chromium missing or not starting is
+/// no error of the run, whose frame checks then give no verdict.
+async fn start_browser(intercept: bool) -> (Option<Browser>, Option<String>) {
+    const SKIPPED: &str = "frame checks skipped";
+    if intercept {
+        let why = "the portal goes by host names only the handler's proxy knows";
+        return (None, Some(format!("--browser: not with --intercept yet ({why}); {SKIPPED}")));
+    }
+    let Some(executable) = browser::find_chromium() else {
+        let why = "Chromium not found (install Debian's `chromium`, or set B24_CHROMIUM)";
+        return (None, Some(format!("--browser: {why}; {SKIPPED}")));
+    };
+    match Browser::launch(&executable).await {
+        Ok(browser) => (Some(browser), None),
+        Err(error) => (None, Some(format!("--browser: {error}; {SKIPPED}"))),
+    }
 }
 
 /// Fails fast, with exit 3, when nothing listens at the handler's address.

@@ -103,3 +103,23 @@ pub fn binary() -> Command {
     command.current_dir(dir);
     command
 }
+
+/// Chromium's executable, for the tests that need a real browser; `None` (after a loud banner)
+/// where it is missing, so that they skip. Under CI a missing Chromium fails the test: CI must
+/// run them (.ci/run installs it).
+pub fn chromium() -> Option<PathBuf> {
+    let found = b24_conform::browser::find_chromium();
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "Chromium is missing, and CI must run the frame tests: apt-get install -y chromium"
+        );
+        // Straight to the process's stderr: libtest captures `eprintln!` of a passing test.
+        use std::io::Write;
+        let _ = std::io::stderr().write_all(
+            b"\n!!!!!!!! Chromium is missing: the frame tests were SKIPPED.\n\
+              !!!!!!!! Install it (Debian: apt-get install -y chromium) and run the tests again.\n\n",
+        );
+    }
+    found
+}

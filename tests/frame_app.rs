@@ -1,0 +1,190 @@
+//! `fixtures/handlers/frame_app`: a LANDING_SETTINGS app whose page does its work in the browser
+//! on @bitrix24/b24jssdk's B24Frame, run by the real binary with `--browser` and
+//! `--handler-cmd`, installed by ONAPPINSTALL. The app as written passes: exit 0, every frame the
+//! run opened asked for its init data, and its `landing.site.getList` came from the browser. Each
+//! of its one-defect variants (`B24_FRAME_DEFECT`) fails its own frame check and no other: a
+//! script that throws on load fails `frame-no-errors`, a page that loads the SDK but never
+//! initialises it fails `frame-initialises`, a page that posts AUTH_ID to another host fails
+//! `token-stays-home`. Installed from its installation page in a frame (`--install-as frame`), it
+//! calls `installFinish`.
+//!
+//! Needs python3 and Chromium (skipped loudly without Chromium; under CI=true that fails).
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+mod common;
+use common::{Scratch, chromium, free_port};
+
+/// The checks that judge a frame; `token-stays-home` also judges the browser's requests.
+const FRAME_CHECKS: [&str; 6] = [
+    "frame-initialises",
+    "frame-no-errors",
+    "frame-visible",
+    "frame-install-finish",
+    "frame-refresh-auth",
+    "token-stays-home",
+];
+
+/// The run with `--browser` against the frame app, with `B24_FRAME_DEFECT=defect` when given
+/// and `flags` added, and its JSON report.
+fn run_app(defect: Option<&str>, flags: &[&str], scratch: &Scratch) -> (Output, Value) {
+    let port = free_port();
+    let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/handlers/frame_app/app.py");
+    let env = defect.map_or(String::new(), |d| format!("B24_FRAME_DEFECT={d} "));
+    let command = format!("{env}python3 '{}' {port}", app.display());
+    let report = scratch.0.join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+        .current_dir(&scratch.0)
+        .args(["run", "--browser", "--no-regressions", "--format", "json"])
+        .args(["--handler", &format!("http://127.0.0.1:{port}/settings")])
+        .args(["--install-url", &format!("http://127.0.0.1:{port}/install")])
+        .args(["--handler-cmd", &command])
+        .args(flags)
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .expect("b24-conform runs");
+    let text = std::fs::read_to_string(&report).unwrap_or_else(|error| {
+        panic!("no report ({error}); exit {:?}\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr))
+    });
+    (out, serde_json::from_str(&text).expect("the report is JSON"))
+}
+
+fn cases(report: &Value) -> &[Value] {
+    report["cases"].as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
+/// The cases the run opened in the browser.
+fn opened(report: &Value) -> Vec<&Value> {
+    cases(report).iter().filter(|c| c["frame"].is_object()).collect()
+}
+
+/// The checks a case failed, at any level.
+fn failed(case: &Value) -> BTreeSet<&str> {
+    let checks = case["checks"].as_array().map(Vec::as_slice).unwrap_or_default();
+    checks.iter().filter(|c| c["outcome"] == "fail").filter_map(|c| c["id"].as_str()).collect()
+}
+
+/// The frame checks any case failed.
+fn failed_frame_checks(report: &Value) -> BTreeSet<&str> {
+    cases(report).iter().flat_map(failed).filter(|id| FRAME_CHECKS.contains(id)).collect()
+}
+
+/// What a reader needs when an assertion fails: each case that did not pass, its failed checks
+/// and its frame's commands, exceptions and console errors.
+fn story(out: &Output, report: &Value) -> String {
+    let mut text = format!("exit {:?}; {}\n", out.status.code(), report["summary"]);
+    for case in cases(report).iter().filter(|c| c["outcome"] != "pass") {
+        let frame = &case["frame"];
+        text += &format!(
+            "{} {}: {:?} commands {} exceptions {} console {}\n",
+            case["id"],
+            case["outcome"],
+            failed(case),
+            frame["commands"],
+            frame["exceptions"],
+            frame["console_errors"]
+        );
+    }
+    text + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn the_b24frame_app_passes_with_its_frames_initialised_and_calling_the_portal() {
+    if chromium().is_none() {
+        return;
+    }
+    let scratch = Scratch::new("good");
+    let (out, report) = run_app(None, &[], &scratch);
+    let story = story(&out, &report);
+    assert_eq!(out.status.code(), Some(0), "{story}");
+    let summary = &report["summary"];
+    assert_eq!((summary["failed"].as_u64(), summary["errored"].as_u64()), (Some(0), Some(0)), "{story}");
+    assert_eq!(failed_frame_checks(&report), BTreeSet::new(), "{story}");
+
+    let install = cases(&report).iter().find(|c| c["id"] == "install/onappinstall").expect("the install case");
+    assert!(install["outcome"] == "pass" || install["outcome"] == "warn", "{install}");
+
+    let opened = opened(&report);
+    assert!(opened.len() >= 10, "{} cases opened in the browser\n{story}", opened.len());
+    for case in &opened {
+        let frame = &case["frame"];
+        assert!(frame["initialised_after_ms"].is_u64(), "{} never initialised: {frame}", case["id"]);
+        let commands: Vec<&str> =
+            frame["commands"].as_array().into_iter().flatten().filter_map(|c| c["command"].as_str()).collect();
+        // Initialised first, resized (fitWindow sends resizeWindow) once the site is shown.
+        assert_eq!(commands.first(), Some(&"getInitData"), "{}: {commands:?}", case["id"]);
+        assert!(commands.contains(&"resizeWindow"), "{}: {commands:?}", case["id"]);
+    }
+    // The site came from the portal, asked by the browser with the case's token, not by the server.
+    let example = opened.iter().find(|c| c["id"] == "valid/documented-example").expect("the example was opened");
+    let calls = example["frame"]["calls"].as_array().map(Vec::as_slice).unwrap_or_default();
+    let site =
+        calls.iter().find(|c| c["method"].as_str().is_some_and(|m| m.eq_ignore_ascii_case("landing.site.getList")));
+    let site = site.unwrap_or_else(|| panic!("no landing.site.getList from the browser: {calls:?}"));
+    assert_eq!((&site["status"], &site["token"]), (&Value::from(200), &Value::from("given")), "{site}");
+    assert_eq!(example["portal_calls"].as_array().map(Vec::len), Some(0), "{}", example["portal_calls"]);
+}
+
+#[test]
+fn its_installation_page_finishes_the_installation_in_the_frame() {
+    if chromium().is_none() {
+        return;
+    }
+    let scratch = Scratch::new("install-frame");
+    let (out, report) = run_app(None, &["--install-as", "frame", "--filter", "install/*"], &scratch);
+    let story = story(&out, &report);
+    assert_eq!(out.status.code(), Some(0), "{story}");
+    let install = cases(&report).iter().find(|c| c["id"] == "install/frame").expect("the install case");
+    let commands: Vec<&str> =
+        install["frame"]["commands"].as_array().into_iter().flatten().filter_map(|c| c["command"].as_str()).collect();
+    assert!(commands.contains(&"setInstallFinish"), "{commands:?}\n{story}");
+    let passed = install["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|v| v["id"] == "frame-install-finish" && v["outcome"] == "pass");
+    assert!(passed, "{story}");
+}
+
+/// Each defect fails its check on the cases opened (the whole catalog is the good app's; the
+/// documented example is enough here), and no other frame check.
+fn assert_defect_fails_only(defect: &str, check: &str) {
+    if chromium().is_none() {
+        return;
+    }
+    let scratch = Scratch::new(defect);
+    let (out, report) = run_app(Some(defect), &["--filter", "valid/*"], &scratch);
+    let story = story(&out, &report);
+    let opened = opened(&report);
+    assert!(!opened.is_empty(), "no case opened in the browser\n{story}");
+    for case in &opened {
+        assert!(failed(case).contains(check), "{} does not fail {check}\n{story}", case["id"]);
+    }
+    assert_eq!(failed_frame_checks(&report), BTreeSet::from([check]), "{story}");
+    // The run fails exactly when the check is a must.
+    let must = opened
+        .iter()
+        .flat_map(|c| c["checks"].as_array().into_iter().flatten())
+        .any(|v| v["id"] == check && v["outcome"] == "fail" && v["level"] == "must");
+    assert_eq!(out.status.code(), Some(i32::from(must)), "{story}");
+}
+
+#[test]
+fn a_script_that_throws_on_load_fails_frame_no_errors_only() {
+    assert_defect_fails_only("throws", "frame-no-errors");
+}
+
+#[test]
+fn a_page_that_never_initialises_fails_frame_initialises_only() {
+    assert_defect_fails_only("never-inits", "frame-initialises");
+}
+
+#[test]
+fn a_token_sent_to_another_host_fails_token_stays_home_only() {
+    assert_defect_fails_only("token-elsewhere", "token-stays-home");
+}
