@@ -718,6 +718,9 @@ fn result(app: &App, method: &str, answer: Value) -> Result<Value, Refusal> {
         Some(code) if code == "expired_token" || code == "invalid_token" => {
             Err(refuse(StatusCode::UNAUTHORIZED, "your Bitrix24 session has expired: reopen the settings"))
         }
+        // Bound already: the installation page is opened again until the app calls installFinish
+        // (installation-finish.md), and each opening installs anew.
+        Some(code) if code == "placement_exist" && method == "landing.repo.bind" => Ok(Value::Bool(true)),
         // The app was removed from that Bitrix24 (rest/lib/oauth/auth.php).
         Some(code) if code == "application_not_found" && app.has(Fault::ServesAfterUninstall) => Ok(Value::Null),
         Some(code) if code == "application_not_found" => {
