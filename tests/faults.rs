@@ -10,7 +10,7 @@ use common::collect;
 use std::collections::BTreeSet;
 
 use b24_conform::checks;
-use b24_conform::install;
+use b24_conform::install::{self, InstallForm};
 use b24_conform::payload::Family;
 use b24_conform::record::{CaseOutcome, Outcome};
 use b24_conform::reference::Fault;
@@ -87,7 +87,7 @@ enum Concerns {
     EveryPage,
     /// Every such page but these.
     EveryPageBut(&'static [&'static str]),
-    /// Every case opened in the browser (`--browser`): the accepted placement requests.
+    /// Every placement case opened in the browser (`--browser`): the accepted ones.
     EveryFrame,
 }
 
@@ -221,7 +221,8 @@ fn concerns(fault: Fault) -> Concerns {
         // The frame's script runs in every frame; the installation page has one of its own.
         Fault::FrameNeverInits | Fault::FrameThrows | Fault::FrameBlank | Fault::FrameTokenElsewhere => EveryFrame,
         Fault::FrameNoInstallFinish => Cases(&["install/frame"]),
-        Fault::FrameIgnoresRefresh => EveryFrame,
+        // Only a frame whose own call meets expired_token: the browser zoo's one case of it.
+        Fault::FrameIgnoresRefresh => Cases(&["frame/expired"]),
         Fault::RedirectTokenElsewhere => EveryPageBut(&[
             "oversize/AUTH_ID-64KiB",
             "oversize/AUTH_ID-1MiB",
@@ -332,6 +333,86 @@ async fn each_fault_trips_its_check_only_and_on_the_cases_it_concerns() {
                 assert!(s.failed > 0 && s.warned == 0 && strict.exit_code() == 1, "fault {name} --strict: {s:?}");
             }
         }
+    }
+}
+
+/// An accepted page whose token has expired at the portal: the frame's own call meets
+/// expired_token (the catalog's token cases are `tolerate`, and the browser opens only accepted
+/// cases).
+const EXPIRED_FRAME: &str = r#"
+[suite]
+name = "frame-expired"
+description = "A frame whose token has expired"
+
+[docs.refresh]
+kind = "documentation"
+url = "https://apidocs.bitrix24.com/sdk/bx24-js-sdk/system-functions/bx24-refresh-auth.html"
+quote = "The BX24.refreshAuth function forcefully updates the authorization key."
+
+[[case]]
+id = "frame/expired"
+title = "The frame's token has expired: it refreshes through the portal's page and calls again"
+doc = "refresh"
+token = "expired"
+expect = "accept"
+level = "must"
+"#;
+
+/// The frame faults, in a browser (`--browser`): the valid cases, the installation page in its
+/// frame and a frame whose token has expired. The clean handler passes every frame check; each
+/// frame fault fails its check and no other, on exactly the cases it concerns.
+#[tokio::test(flavor = "multi_thread")]
+async fn each_frame_fault_trips_its_check_only_in_a_browser() {
+    if common::chromium().is_none() {
+        return;
+    }
+    let scratch = common::Scratch::new("frame-faults");
+    let expired = scratch.0.join("frame-expired.toml");
+    std::fs::write(&expired, EXPIRED_FRAME).expect("the suite is written");
+    let config = |fault| RunConfig {
+        browser: true,
+        install_form: InstallForm::Frame,
+        suites: vec![SuiteSource::Builtin(Family::Settings), SuiteSource::File(expired.clone())],
+        filters: vec!["valid/*".to_owned(), "install/frame".to_owned(), "frame/*".to_owned()],
+        ..config_for(Handler::Builtin(fault))
+    };
+    let clean = collect(&config(None)).await.expect("the run happens");
+    assert_eq!(clean.summary.passed, clean.summary.cases, "{}", common::human(&clean));
+    let framed = |id: &str| clean.cases.iter().find(|c| c.id == id).and_then(|c| c.frame.as_ref());
+    // The checks were exercised, not skipped: the installation finished, the expired token refreshed.
+    let verdict = |id: &str, check: &str| {
+        let case = clean.cases.iter().find(|c| c.id == id).expect("the case ran");
+        case.checks.iter().find(|v| v.id == check).map(|v| v.outcome)
+    };
+    assert_eq!(verdict("install/frame", "frame-install-finish"), Some(Outcome::Pass));
+    assert_eq!(verdict("frame/expired", "frame-refresh-auth"), Some(Outcome::Pass));
+    assert!(framed("install/frame").is_some() && framed("frame/expired").is_some());
+    let every_frame: BTreeSet<String> = clean
+        .cases
+        .iter()
+        .filter(|c| c.frame.is_some() && c.id != InstallForm::Frame.case_id())
+        .map(|c| c.id.clone())
+        .collect();
+    assert!(every_frame.len() >= 3, "{every_frame:?}");
+    for &fault in Fault::ALL.iter().filter(|f| f.in_frame()) {
+        let name = fault.name();
+        let report = collect(&config(Some(fault))).await.expect("the run happens");
+        assert_eq!(
+            failing_checks(&report),
+            BTreeSet::from([fault.check()]),
+            "fault {name}: {}",
+            common::human(&report)
+        );
+        let expected = match concerns(fault) {
+            Concerns::Cases(list) => ids(list),
+            Concerns::EveryFrame => every_frame.clone(),
+            _ => unreachable!("fault {name}: a frame fault concerns frames"),
+        };
+        assert_eq!(failing_cases(&report), expected, "fault {name}");
+        let levels: BTreeSet<Level> = report.cases.iter().flat_map(|c| c.failures()).map(|v| v.level).collect();
+        assert_eq!(levels.first(), Some(&fault.level()), "fault {name}");
+        let code = if fault.level() == Level::Must { 1 } else { 0 };
+        assert_eq!(report.exit_code(), code, "fault {name}");
     }
 }
 

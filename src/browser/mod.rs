@@ -243,6 +243,9 @@ async fn record(page: &Page, url: &str, budget: Duration, settle: Duration) -> R
     }
     if seen.record.initialised() {
         // Settled: the network idle a while (the frame's REST calls answered), or `settle` spent.
+        // The quiet counts from the init data's answer: the frame's first call starts only once
+        // the SDK has read it, and the network was idle before.
+        seen.last_activity = Some(Instant::now());
         let settling = Instant::now();
         while settling.elapsed() < settle {
             tokio::time::sleep(POLL).await;

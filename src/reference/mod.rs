@@ -718,6 +718,9 @@ fn result(app: &App, method: &str, answer: Value) -> Result<Value, Refusal> {
         Some(code) if code == "expired_token" || code == "invalid_token" => {
             Err(refuse(StatusCode::UNAUTHORIZED, "your Bitrix24 session has expired: reopen the settings"))
         }
+        // Bound already: the installation page is opened again until the app calls installFinish
+        // (installation-finish.md), and each opening installs anew.
+        Some(code) if code == "placement_exist" && method == "landing.repo.bind" => Ok(Value::Bool(true)),
         // The app was removed from that Bitrix24 (rest/lib/oauth/auth.php).
         Some(code) if code == "application_not_found" && app.has(Fault::ServesAfterUninstall) => Ok(Value::Null),
         Some(code) if code == "application_not_found" => {
@@ -755,4 +758,53 @@ fn html(status: StatusCode, title: &str, content: &str) -> Response {
         escape(title)
     );
     (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(fault: Option<Fault>) -> App {
+        App {
+            installation: RwLock::new(None),
+            credentials: Credentials { client_id: "c".to_owned(), client_secret: "s".to_owned() },
+            fault,
+            client: crate::fire::client(),
+            own_url: String::new(),
+            block_url: String::new(),
+            front_end: String::new(),
+            uninstall_url: String::new(),
+        }
+    }
+
+    /// The bundle is served whole, as JavaScript, cacheable for good: its name carries its version.
+    #[tokio::test]
+    async fn the_frame_sdk_is_served_whole_as_javascript() {
+        let response = frame_sdk().await;
+        let header = |name| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        assert_eq!(header(header::CONTENT_TYPE).as_deref(), Some("text/javascript; charset=utf-8"));
+        assert_eq!(header(header::CACHE_CONTROL).as_deref(), Some("public, max-age=31536000, immutable"));
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("the body");
+        assert_eq!(body.len(), FRAME_SDK.len());
+        assert!(FRAME_SDK.windows(5).any(|w| w == b"B24Js"), "the UMD bundle defines B24Js");
+    }
+
+    /// A frame fault changes the script of the pages it concerns, and every other fault leaves
+    /// both scripts as they are.
+    #[test]
+    fn only_the_frame_faults_change_the_scripts() {
+        let (placement, install) = (placement_script(&app(None)), install_script(&app(None)));
+        assert!(placement.contains("B24Js.initializeB24Frame()") && placement.contains("fitWindow()"));
+        assert!(install.contains("await $b24.installFinish()"));
+        for &fault in Fault::ALL {
+            let faulty = app(Some(fault));
+            let changed = (placement_script(&faulty) != placement, install_script(&faulty) != install);
+            let expected = match fault {
+                Fault::FrameNoInstallFinish => (false, true),
+                _ if fault.in_frame() => (true, false),
+                _ => (false, false),
+            };
+            assert_eq!(changed, expected, "{}", fault.name());
+        }
+    }
 }
