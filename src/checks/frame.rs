@@ -93,7 +93,7 @@ pub const FRAME_VISIBLE: Check = Check {
     evidence: Citation {
         kind: EvidenceKind::Documentation,
         url: "https://apidocs.bitrix24.com/api-reference/landing/embedding/settings.html",
-        quote: "The application item with PLACEMENT=LANDING_SETTINGS appears as the last item in the left slider menu.",
+        quote: "The handler responds with a regular HTML page — Bitrix24 displays it in a frame in place of the widget.",
     },
     judge: |_, exchange, _| {
         let Some(frame) = &exchange.frame else { return skip("not opened in a browser") };
