@@ -19,6 +19,11 @@ use b24_conform::run::{Handler, RunConfig};
 use b24_conform::snapshot::{self, SnapshotConfig};
 use b24_conform::suite::{Level, SuiteSource};
 
+/// Held by the zoo's long tests, one at a time: each runs the catalog dozens of times (the
+/// browser's several Chromiums besides), and together on two cores they pushed right pages past
+/// the latency budget, a warning the zoo counts as a wrong check.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The run of the built-in catalog of the placement family whose pages a fault spoils (the
 /// settings page's, unless the fault is the block item's).
 fn config_for(handler: Handler) -> RunConfig {
@@ -261,6 +266,7 @@ async fn the_reference_handler_passes_every_block_case() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn each_fault_trips_its_check_only_and_on_the_cases_it_concerns() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let mut pages: Vec<(Family, BTreeSet<String>)> = Vec::new();
     for family in Family::ALL {
         let clean = clean(family).await;
@@ -363,6 +369,7 @@ level = "must"
 /// frame fault fails its check and no other, on exactly the cases it concerns.
 #[tokio::test(flavor = "multi_thread")]
 async fn each_frame_fault_trips_its_check_only_in_a_browser() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     if common::chromium().is_none() {
         return;
     }
@@ -463,6 +470,7 @@ fn every_check_has_a_fault_that_proves_it() {
 /// the cases whose answer shows that page, and the diff points at the character.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_flipped_character_fails_the_snapshots_of_exactly_the_pages_that_show_it() {
+    let _alone = ONE_AT_A_TIME.lock().await;
     let clean = run_against(Handler::Builtin(None)).await;
     let showing: BTreeSet<String> = clean
         .cases

@@ -34,7 +34,7 @@ const FRAME_CHECKS: [&str; 6] = [
 /// and `flags` added, and its JSON report.
 ///
 /// One run at a time, two frames at once (`--jobs 2`): each frame parses the SDK's 430 KB bundle,
-/// and on a shared 2-core machine five Chromiums of eight tabs each took longer than the 5 s a
+/// and on a shared 2-core machine five Chromiums of eight tabs each took longer than the budget a
 /// frame has to ask for its init data, a false `frame-initialises` for a load the app does not
 /// cause.
 fn run_app(defect: Option<&str>, flags: &[&str], scratch: &Scratch) -> (Output, Value) {

@@ -39,7 +39,7 @@ use crate::suite::{Case, CaseKind, Expectation};
 const EXECUTABLES: [&str; 4] = ["chromium", "chromium-browser", "google-chrome", "google-chrome-stable"];
 
 /// How long a frame has, from the navigation's start, to ask for its init data.
-pub const INIT_BUDGET: Duration = Duration::from_secs(5);
+pub const INIT_BUDGET: Duration = Duration::from_secs(10);
 
 /// After the frame asked for its init data, how long the page may take to settle (no request in
 /// flight for [`QUIET`]) before it is recorded, at most.

@@ -144,7 +144,9 @@ impl Fault {
             // Serving a placement after the removal is judged at the after-removal step's level.
             Fault::ServesAfterUninstall => Level::Should,
             // The frame's checks of good practice (their grades say why).
-            Fault::FrameNeverInits | Fault::FrameThrows | Fault::FrameBlank => Level::Should,
+            Fault::FrameNeverInits | Fault::FrameThrows | Fault::FrameBlank | Fault::FrameNoInstallFinish => {
+                Level::Should
+            }
             _ => Level::Must,
         };
         Spec { name, check, level, defect }
