@@ -15,7 +15,6 @@ use axum::response::{Html, IntoResponse};
 use axum::routing::{get, post};
 use b24_conform::record::{CaseReport, FrameRecord, TokenRole};
 use b24_conform::run::{Handler, RunConfig};
-use b24_conform::suite::SuiteSource;
 use common::{Scratch, binary, chromium, collect, free_port};
 
 /// The pinned browser bundle of @bitrix24/b24jssdk the harness ships (assets/b24jssdk).
@@ -32,34 +31,6 @@ B24Js.initializeB24Frame().then(async function (b24) {
   document.getElementById('out').textContent = response.isSuccess ? 'sites read' : 'no sites';
 }).catch(function (error) { console.error(String(error)); });
 </script></body></html>"#;
-
-/// Two accepted cases for the frame app: one whose token works, one whose token has expired
-/// (the frame's call meets `expired_token`, the SDK refreshes through its parent and retries).
-const SUITE: &str = r#"
-[suite]
-name = "frame"
-description = "A frame app's cases"
-
-[docs.refresh]
-kind = "documentation"
-url = "https://apidocs.bitrix24.com/sdk/bx24-js-sdk/system-functions/bx24-refresh-auth.html"
-quote = "refreshes the authorization data"
-
-[[case]]
-id = "frame/valid"
-title = "The frame reads the sites"
-doc = "refresh"
-expect = "accept"
-level = "should"
-
-[[case]]
-id = "frame/expired"
-title = "The frame's token has expired: it refreshes through its parent"
-doc = "refresh"
-token = "expired"
-expect = "accept"
-level = "should"
-"#;
 
 /// Starts the frame app on `port`: its page for any POST, the SDK's bundle.
 async fn frame_app(port: u16) {
@@ -88,14 +59,11 @@ async fn the_frames_calls_from_the_browser_are_attributed_to_their_case() {
     if chromium().is_none() {
         return;
     }
-    let scratch = Scratch::new("frame-app");
-    let suite = scratch.0.join("frame.toml");
-    std::fs::write(&suite, SUITE).expect("the suite is written");
     let port = free_port();
     frame_app(port).await;
     let handler = Handler::Url(format!("http://127.0.0.1:{port}/page").parse().expect("a URL"));
     let config = RunConfig {
-        suites: vec![SuiteSource::File(suite)],
+        suites: vec![common::frame_suite()],
         browser: true,
         jobs: 2,
         shrink_budget: 0,

@@ -342,28 +342,6 @@ async fn each_fault_trips_its_check_only_and_on_the_cases_it_concerns() {
     }
 }
 
-/// An accepted page whose token has expired at the portal: the frame's own call meets
-/// expired_token (the catalog's token cases are `tolerate`, and the browser opens only accepted
-/// cases).
-const EXPIRED_FRAME: &str = r#"
-[suite]
-name = "frame-expired"
-description = "A frame whose token has expired"
-
-[docs.refresh]
-kind = "documentation"
-url = "https://apidocs.bitrix24.com/sdk/bx24-js-sdk/system-functions/bx24-refresh-auth.html"
-quote = "The BX24.refreshAuth function forcefully updates the authorization key."
-
-[[case]]
-id = "frame/expired"
-title = "The frame's token has expired: it refreshes through the portal's page and calls again"
-doc = "refresh"
-token = "expired"
-expect = "accept"
-level = "must"
-"#;
-
 /// The frame faults, in a browser (`--browser`): the valid cases, the installation page in its
 /// frame and a frame whose token has expired. The clean handler passes every frame check; each
 /// frame fault fails its check and no other, on exactly the cases it concerns.
@@ -373,14 +351,12 @@ async fn each_frame_fault_trips_its_check_only_in_a_browser() {
     if common::chromium().is_none() {
         return;
     }
-    let scratch = common::Scratch::new("frame-faults");
-    let expired = scratch.0.join("frame-expired.toml");
-    std::fs::write(&expired, EXPIRED_FRAME).expect("the suite is written");
     let config = |fault| RunConfig {
         browser: true,
         install_form: InstallForm::Frame,
-        suites: vec![SuiteSource::Builtin(Family::Settings), SuiteSource::File(expired.clone())],
-        filters: vec!["valid/*".to_owned(), "install/frame".to_owned(), "frame/*".to_owned()],
+        // The catalog opens no frame whose token has expired: fixtures/suites/frame.toml does.
+        suites: vec![SuiteSource::Builtin(Family::Settings), common::frame_suite()],
+        filters: vec!["valid/*".to_owned(), "install/frame".to_owned(), "frame/expired".to_owned()],
         ..config_for(Handler::Builtin(fault))
     };
     let clean = collect(&config(None)).await.expect("the run happens");

@@ -123,3 +123,11 @@ pub fn chromium() -> Option<PathBuf> {
     }
     found
 }
+
+/// The suite of accepted frames, one whose token works and one whose token has expired
+/// (fixtures/suites/frame.toml): the catalog opens no frame with an expired token.
+pub fn frame_suite() -> b24_conform::suite::SuiteSource {
+    b24_conform::suite::SuiteSource::File(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/suites/frame.toml"),
+    )
+}
