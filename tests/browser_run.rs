@@ -168,4 +168,10 @@ fn without_chromium_the_run_says_so_once_and_judges_as_without_browser() {
         serde_json::from_str(&std::fs::read_to_string(&out).expect("the report is written")).expect("JSON");
     let cases = report["cases"].as_array().expect("cases");
     assert!(!cases.is_empty() && cases.iter().all(|c| c.get("frame").is_none()), "{report:#}");
+    // The report says so too: CI reads it, not the terminal.
+    let notes = report["notes"].as_array().expect("notes");
+    assert!(
+        notes.iter().any(|n| n.as_str().is_some_and(|n| n.starts_with("--browser: Chromium not found"))),
+        "{notes:?}"
+    );
 }

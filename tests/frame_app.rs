@@ -12,7 +12,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 use std::sync::{Mutex, PoisonError};
 
 use serde_json::Value;
@@ -44,22 +44,8 @@ fn run_app(defect: Option<&str>, flags: &[&str], scratch: &Scratch) -> (Output, 
     let app = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/handlers/frame_app/app.py");
     let env = defect.map_or(String::new(), |d| format!("B24_FRAME_DEFECT={d} "));
     let command = format!("{env}python3 '{}' {port}", app.display());
-    let report = scratch.0.join("report.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
-        .current_dir(&scratch.0)
-        .args(["run", "--browser", "--jobs", "2", "--no-regressions", "--format", "json"])
-        .args(["--handler", &format!("http://127.0.0.1:{port}/settings")])
-        .args(["--install-url", &format!("http://127.0.0.1:{port}/install")])
-        .args(["--handler-cmd", &command])
-        .args(flags)
-        .arg("--out")
-        .arg(&report)
-        .output()
-        .expect("b24-conform runs");
-    let text = std::fs::read_to_string(&report).unwrap_or_else(|error| {
-        panic!("no report ({error}); exit {:?}\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr))
-    });
-    (out, serde_json::from_str(&text).expect("the report is JSON"))
+    let flags: Vec<&str> = ["--browser", "--jobs", "2"].iter().chain(flags).copied().collect();
+    common::run_fixture(port, &command, "/install", &flags, scratch)
 }
 
 fn cases(report: &Value) -> &[Value] {

@@ -34,26 +34,7 @@ fn run_app(env: &str, flags: &[&str], scratch: &Scratch) -> (Output, Value) {
     );
     let port = free_port();
     let command = format!("{env}{}'{}' {port}", if env.is_empty() { "" } else { " " }, fixture("run.sh").display());
-    let report = scratch.0.join("report.json");
-    let out = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
-        .current_dir(&scratch.0)
-        .args(["run", "--no-regressions", "--format", "json"])
-        .args(["--handler", &format!("http://127.0.0.1:{port}/settings")])
-        .args(["--install-url", &format!("http://127.0.0.1:{port}/install")])
-        .args(["--handler-cmd", &command])
-        .args(flags)
-        .arg("--out")
-        .arg(&report)
-        .output()
-        .expect("b24-conform runs");
-    let text = std::fs::read_to_string(&report).unwrap_or_else(|error| {
-        panic!(
-            "no report ({error}); exit {:?}; is {INSTALL} run?\n{}",
-            out.status.code(),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    (out, serde_json::from_str(&text).expect("the report is JSON"))
+    common::run_fixture(port, &command, "/install", flags, scratch)
 }
 
 fn cases(report: &Value) -> &[Value] {

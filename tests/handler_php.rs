@@ -50,21 +50,9 @@ fn run(name: &str, env: &str, extra: &[&str]) -> (Option<i32>, Value) {
     require_php_curl();
     let scratch = Scratch::new(name);
     let state = scratch.0.join("state");
-    let report = scratch.0.join("report.json");
     let port = free_port();
-    let origin = format!("http://127.0.0.1:{port}");
-    let output = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
-        .args(["run", "--no-regressions", "--format", "json"])
-        .args(["--handler", &format!("{origin}/settings"), "--install-url", &format!("{origin}/install")])
-        .args(["--handler-cmd", &command(port, &state, env), "--out"])
-        .arg(&report)
-        .args(extra)
-        .output()
-        .expect("b24-conform runs");
-    let text = std::fs::read_to_string(&report).unwrap_or_else(|e| {
-        panic!("no report ({e}); stderr:\n{}", String::from_utf8_lossy(&output.stderr));
-    });
-    (output.status.code(), serde_json::from_str(&text).expect("the report is JSON"))
+    let (output, report) = common::run_fixture(port, &command(port, &state, env), "/install", extra, &scratch);
+    (output.status.code(), report)
 }
 
 /// A failed check: the case, the check, what it said; a warning when its level is `should`

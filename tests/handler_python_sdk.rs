@@ -11,12 +11,11 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
 mod common;
-use common::free_port;
+use common::{Scratch, free_port};
 
 const FIXTURE: &str = "fixtures/handlers/python-b24pysdk";
 
@@ -75,33 +74,18 @@ fn run_app(name: &str, install: Install, reach: Reach, env: &str) -> Run {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let app = root.join(FIXTURE).join("app.py");
     let command = format!("{env}'{}' '{}' {port}", python().display(), app.display());
-    let scratch = std::env::temp_dir().join(format!("b24-conform-python-sdk-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&scratch).unwrap();
-    let out_file = scratch.join("report.json");
+    let scratch = Scratch::new(name);
     let (form, path) = match install {
-        Install::Event => ("event", "install"),
-        Install::Frame => ("frame", "install-page"),
+        Install::Event => ("event", "/install"),
+        Install::Frame => ("frame", "/install-page"),
     };
-    let out = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
-        .current_dir(&scratch)
-        .args(["run", "--no-regressions", "--shrink-budget", "0", "--format", "json"])
-        .arg(match reach {
-            Reach::PortalTls => "--portal-tls",
-            Reach::Intercept => "--intercept",
-        })
-        .args(["--handler", &format!("http://127.0.0.1:{port}/settings")])
-        .args(["--install-as", form, "--install-url", &format!("http://127.0.0.1:{port}/{path}")])
-        .args(["--handler-cmd", &command])
-        .arg("--out")
-        .arg(&out_file)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let report = std::fs::read(&out_file)
-        .map(|bytes| serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("the report is not JSON: {e}")))
-        .unwrap_or_else(|e| panic!("no report ({e}); the run said: {stderr}"));
-    std::fs::remove_dir_all(&scratch).unwrap();
-    Run { code: out.status.code(), report, stderr }
+    let reach = match reach {
+        Reach::PortalTls => "--portal-tls",
+        Reach::Intercept => "--intercept",
+    };
+    let flags = ["--shrink-budget", "0", reach, "--install-as", form];
+    let (out, report) = common::run_fixture(port, &command, path, &flags, &scratch);
+    Run { code: out.status.code(), report, stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
 }
 
 /// One line per case that did not pass, with the checks it failed and the first message.

@@ -31,7 +31,7 @@ use tokio::task::JoinHandle;
 pub use parent::FrameCase;
 
 use crate::install::InstallForm;
-use crate::record::{BrowserRequest, FRAME_LIST, FRAME_TEXT, FrameCommand, FrameRecord};
+use crate::record::{BrowserRequest, Colours, FRAME_LIST, FRAME_TEXT, FrameCommand, FrameRecord};
 use crate::suite::{Case, CaseKind, Expectation};
 
 /// The names Chromium's executable goes by on the systems the harness runs on (Debian's package
@@ -53,6 +53,10 @@ const QUIET: Duration = Duration::from_millis(300);
 /// ...or silent (no request started or ended), whatever is still counted in flight: a request
 /// whose end DevTools never reports (a preflight, a beacon) cannot hold the page for [`SETTLE`].
 const SILENT: Duration = Duration::from_millis(500);
+
+/// How many times a blank screenshot is taken again, and after how long each time.
+const RESHOTS: u32 = 2;
+const RESHOT_AFTER: Duration = Duration::from_millis(400);
 
 /// How often the page's record of commands and the browser's events are read while waiting.
 const POLL: Duration = Duration::from_millis(20);
@@ -208,7 +212,7 @@ struct Seen {
     entries: HashMap<RequestId, usize>,
     /// Requests sent and neither finished nor failed.
     in_flight: usize,
-    /// When a request last started or ended.
+    /// When a request last started or ended, or the frame sent a command.
     last_activity: Option<Instant>,
 }
 
@@ -246,23 +250,36 @@ async fn record(page: &Page, url: &str, budget: Duration, settle: Duration) -> R
     if seen.record.initialised() {
         // Settled: the network idle a while (the frame's REST calls answered), or `settle` spent.
         // The quiet counts from the init data's answer: the frame's first call starts only once
-        // the SDK has read it, and the network was idle before.
+        // the SDK has read it, and the network was idle before. A command is activity too: a
+        // refreshAuth answered, the call it retries comes next, with no request in between.
         seen.last_activity = Some(Instant::now());
         let settling = Instant::now();
         while settling.elapsed() < settle {
             tokio::time::sleep(POLL).await;
             drain(&mut listeners, &mut seen);
+            let now = recorded_commands(page, url).await?;
+            if now.len() > commands.len() {
+                seen.last_activity = Some(Instant::now());
+            }
+            commands = now;
             if seen.settled() {
                 break;
             }
         }
-        commands = recorded_commands(page, url).await?;
     }
-    let mut shot = ScreenshotParams::builder();
-    if let Some(clip) = frame_box(page).await {
-        shot = shot.clip(clip);
+    // A frame whose scripts have run may not be painted yet: on a loaded machine a page of text
+    // was shot all white. A blank shot is taken again after a while; a blank page stays blank.
+    for attempt in 0..=RESHOTS {
+        if attempt > 0 {
+            tokio::time::sleep(RESHOT_AFTER).await;
+        }
+        let clip = frame_box(page).await;
+        let shot = clip.map_or_else(ScreenshotParams::builder, |clip| ScreenshotParams::builder().clip(clip));
+        seen.record.screenshot = page.screenshot(shot.build()).await.map_err(cdp)?;
+        if !Colours::blank(&seen.record.screenshot) {
+            break;
+        }
     }
-    seen.record.screenshot = page.screenshot(shot.build()).await.map_err(cdp)?;
     drain(&mut listeners, &mut seen);
     seen.record.page = url.to_owned();
     seen.record.commands =

@@ -6,8 +6,8 @@
 
 use url::Url;
 
-use super::{Check, Citation, Grade, fail, not_exercised, pass, skip};
-use crate::record::{BrowserRequest, Exchange, FrameRecord, TokenRole};
+use super::{Check, Citation, Finding, Grade, fail, not_exercised, pass, skip};
+use crate::record::{BrowserRequest, Colours, Exchange, FrameRecord, TokenRole};
 use crate::suite::{EvidenceKind, Level};
 
 /// The checks that judge a frame, and nothing else.
@@ -29,12 +29,8 @@ pub const FRAME_INITIALISES: Check = Check {
         if let Some(ms) = frame.initialised_after_ms {
             return pass(format!("asked for its init data (getInitData) after {ms} ms"));
         }
-        if let Some(sdk) = unreachable_sdk(exchange, frame) {
-            return not_exercised(format!(
-                "the frame SDK {} could not be loaded ({}): the browser reaches no host but loopback",
-                sdk.url,
-                why(sdk)
-            ));
+        if let Some(unknown) = sdk_out_of_reach(exchange, frame) {
+            return unknown;
         }
         if frame.commands_named("getInitData").next().is_some() {
             return fail("asked for its init data (getInitData) only after the budget had passed".to_owned());
@@ -103,7 +99,7 @@ pub const FRAME_VISIBLE: Check = Check {
         if frame.screenshot.is_empty() {
             return skip("the browser took no screenshot of the frame");
         }
-        match colours(&frame.screenshot) {
+        match Colours::of(&frame.screenshot) {
             Err(error) => skip(format!("the screenshot could not be read: {error}")),
             Ok(Colours { width, height, single: Some(colour) }) => fail(format!(
                 "the frame shows nothing: every pixel of its {width}×{height} screenshot is {}",
@@ -135,12 +131,8 @@ pub const FRAME_INSTALL_FINISH: Check = Check {
         if frame.commands_named("setInstallFinish").next().is_some() {
             return pass("sent setInstallFinish");
         }
-        if let Some(sdk) = unreachable_sdk(exchange, frame) {
-            return not_exercised(format!(
-                "the frame SDK {} could not be loaded ({}): the browser reaches no host but loopback",
-                sdk.url,
-                why(sdk)
-            ));
+        if let Some(unknown) = sdk_out_of_reach(exchange, frame) {
+            return unknown;
         }
         fail(
             "the installation page never called installFinish (no setInstallFinish): Bitrix24 keeps the app not installed, and shows none of its widgets",
@@ -206,11 +198,17 @@ fn sdk(frame: &FrameRecord) -> Option<&BrowserRequest> {
     })
 }
 
-/// The frame SDK, when it lives on another host, which the browser here cannot reach: what the
-/// frame would do with it is not known.
-fn unreachable_sdk<'a>(exchange: &Exchange, frame: &'a FrameRecord) -> Option<&'a BrowserRequest> {
+/// "Not exercised", when the frame SDK lives on another host, which the browser here cannot
+/// reach: what the frame would do with it is not known.
+fn sdk_out_of_reach(exchange: &Exchange, frame: &FrameRecord) -> Option<Finding> {
     let own = handler_origins(exchange);
-    sdk(frame).filter(|r| r.status.is_none() && r.failed.is_some() && !origin(&r.url).is_some_and(|o| own.contains(&o)))
+    let sdk = sdk(frame)
+        .filter(|r| r.status.is_none() && r.failed.is_some() && !origin(&r.url).is_some_and(|o| own.contains(&o)))?;
+    Some(not_exercised(format!(
+        "the frame SDK {} could not be loaded ({}): the browser reaches no host but loopback",
+        sdk.url,
+        why(sdk)
+    )))
 }
 
 /// Why a request did not give what it asked for, in the browser's words.
@@ -220,38 +218,6 @@ fn why(request: &BrowserRequest) -> String {
         (None, Some(status)) => format!("answered {status}"),
         (None, None) => "no answer".to_owned(),
     }
-}
-
-/// What a screenshot shows, colour-wise.
-#[derive(Debug, PartialEq, Eq)]
-struct Colours {
-    width: u32,
-    height: u32,
-    /// The one colour of every pixel (its samples as decoded), when there is only one.
-    single: Option<Vec<u8>>,
-}
-
-/// Reads a PNG row by row (the decoder's default limit bounds what it allocates) and finds
-/// whether every pixel has the same colour.
-fn colours(png: &[u8]) -> Result<Colours, png::DecodingError> {
-    let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
-    // Palette and low bit depths become plain samples, so equal bytes mean equal colours.
-    decoder.set_transformations(png::Transformations::EXPAND);
-    let mut reader = decoder.read_info()?;
-    let (width, height) = (reader.info().width, reader.info().height);
-    let (colour_type, depth) = reader.output_color_type();
-    let pixel = colour_type.samples() * if depth == png::BitDepth::Sixteen { 2 } else { 1 };
-    let mut first: Option<Vec<u8>> = None;
-    let mut single = true;
-    while let Some(row) = reader.next_row()? {
-        let data = row.data();
-        let colour = first.get_or_insert_with(|| data[..pixel.min(data.len())].to_vec());
-        if !data.chunks(pixel).all(|p| p == colour.as_slice()) {
-            single = false;
-            break;
-        }
-    }
-    Ok(Colours { width, height, single: first.filter(|_| single) })
 }
 
 #[cfg(test)]

@@ -91,3 +91,42 @@ impl FrameRecord {
         self.commands.iter().filter(move |c| c.command == name)
     }
 }
+
+/// What a screenshot shows, colour-wise.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Colours {
+    pub width: u32,
+    pub height: u32,
+    /// The one colour of every pixel (its samples as decoded), when there is only one.
+    pub single: Option<Vec<u8>>,
+}
+
+impl Colours {
+    /// Reads a PNG row by row (the decoder's default limit bounds what it allocates) and finds
+    /// whether every pixel has the same colour.
+    pub fn of(png: &[u8]) -> Result<Colours, png::DecodingError> {
+        let mut decoder = png::Decoder::new(std::io::Cursor::new(png));
+        // Palette and low bit depths become plain samples, so equal bytes mean equal colours.
+        decoder.set_transformations(png::Transformations::EXPAND);
+        let mut reader = decoder.read_info()?;
+        let (width, height) = (reader.info().width, reader.info().height);
+        let (colour_type, depth) = reader.output_color_type();
+        let pixel = colour_type.samples() * if depth == png::BitDepth::Sixteen { 2 } else { 1 };
+        let mut first: Option<Vec<u8>> = None;
+        let mut single = true;
+        while let Some(row) = reader.next_row()? {
+            let data = row.data();
+            let colour = first.get_or_insert_with(|| data[..pixel.min(data.len())].to_vec());
+            if !data.chunks(pixel).all(|p| p == colour.as_slice()) {
+                single = false;
+                break;
+            }
+        }
+        Ok(Colours { width, height, single: first.filter(|_| single) })
+    }
+
+    /// Whether `png` shows a single colour (a PNG that cannot be read is not known to).
+    pub fn blank(png: &[u8]) -> bool {
+        Colours::of(png).is_ok_and(|c| c.single.is_some())
+    }
+}

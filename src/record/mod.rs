@@ -14,6 +14,6 @@ mod verdict;
 pub use baseline::{BaselineReport, Date, Deviation};
 pub use call::{Endpoint, PortalCall, RepoBinding, Role, TokenRole};
 pub use event::{Event, RunEnd, RunInfo};
-pub use frame::{BrowserRequest, FRAME_LIST, FRAME_TEXT, FrameCommand, FrameRecord};
+pub use frame::{BrowserRequest, Colours, FRAME_LIST, FRAME_TEXT, FrameCommand, FrameRecord};
 pub use http::{Body, Exchange, FireError, HttpRequest, HttpResponse, Redirect, SHOWN};
 pub use verdict::{CaseOutcome, CaseReport, Outcome, Shrunk, Summary, Verdict};

@@ -164,7 +164,10 @@ impl<W: Write> Json<W> {
         if let Some(stopped) = &end.stopped {
             write!(self.out, "\"stopped\":{},", serde_json::to_string(stopped)?)?;
         }
-        let mut notes = end.notes.clone();
+        // The start's notes too (no Chromium for --browser, the mock OAuth client): a program
+        // reading the report never saw the terminal.
+        let start = self.info.iter().flat_map(|info| info.notes.iter().cloned());
+        let mut notes: Vec<String> = start.chain(end.notes.iter().cloned()).collect();
         notes.extend(self.reproducer.last_line());
         write!(
             self.out,

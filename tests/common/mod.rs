@@ -131,3 +131,32 @@ pub fn frame_suite() -> b24_conform::suite::SuiteSource {
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/suites/frame.toml"),
     )
 }
+
+/// A run of the binary under test against a fixture app that the run starts with `command`
+/// (`--handler-cmd`) on `port`: judged at `/settings`, installed from `install` (a path), with
+/// `flags` added; nothing recorded for later runs. Its output and its JSON report, both written
+/// in `scratch`; a run that writes no report panics with what it printed.
+pub fn run_fixture(
+    port: u16,
+    command: &str,
+    install: &str,
+    flags: &[&str],
+    scratch: &Scratch,
+) -> (std::process::Output, serde_json::Value) {
+    let origin = format!("http://127.0.0.1:{port}");
+    let report = scratch.0.join("report.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_b24-conform"))
+        .current_dir(&scratch.0)
+        .args(["run", "--no-regressions", "--format", "json"])
+        .args(["--handler", &format!("{origin}/settings"), "--install-url", &format!("{origin}{install}")])
+        .args(["--handler-cmd", command])
+        .args(flags)
+        .arg("--out")
+        .arg(&report)
+        .output()
+        .expect("b24-conform runs");
+    let text = std::fs::read_to_string(&report).unwrap_or_else(|error| {
+        panic!("no report ({error}); exit {:?}\n{}", out.status.code(), String::from_utf8_lossy(&out.stderr))
+    });
+    (out, serde_json::from_str(&text).expect("the report is JSON"))
+}
