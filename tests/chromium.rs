@@ -106,7 +106,7 @@ async fn the_portal_page_answers_get_init_data_and_records_the_commands() {
     tokio::spawn(async move { axum::serve(portal_listener, portal).await });
     let portal = format!("http://{domain}");
 
-    let browser = Browser::launch(&executable).await.expect("Chromium starts");
+    let browser = Browser::launch(&executable, None).await.expect("Chromium starts");
     let budget = Duration::from_secs(10);
     let settle = Duration::from_millis(200);
     // Two cases at once, each in its own tab.

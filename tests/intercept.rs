@@ -9,7 +9,7 @@ use std::path::Path;
 use std::process::Command;
 
 use b24_conform::fire;
-use b24_conform::intercept::{FOREIGN_HOST, Intercept, OAUTH_HOSTS, PORTAL_HOST, foreign_names, home_names};
+use b24_conform::intercept::{Client, FOREIGN_HOST, Intercept, OAUTH_HOSTS, PORTAL_HOST, foreign_names, home_names};
 use b24_conform::portal::{Authority, Portal, PortalConfig};
 use b24_conform::record::{Endpoint, Role, TokenRole};
 
@@ -37,7 +37,7 @@ async fn scene() -> Scene {
     portal.rename(home_names());
     foreign.rename(foreign_names());
     portal.grant(0, AUTH, REFRESH, TokenState::Valid, None);
-    let intercept = Intercept::start(&portal, &foreign, &authority).await.unwrap();
+    let intercept = Intercept::start(&portal, &foreign, &authority, Client::Handler).await.unwrap();
     // Installs the process's crypto provider, which a client built by hand needs.
     let _ = fire::client();
     let ca = reqwest::Certificate::from_pem(authority.ca_pem().as_bytes()).unwrap();

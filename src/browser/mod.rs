@@ -121,12 +121,20 @@ pub struct Browser {
 
 impl Browser {
     /// Starts headless Chromium with a fresh profile of its own. It reaches nothing but
-    /// loopback: every other host goes to a proxy on a loopback port where nothing listens, so
-    /// the request fails (`net::ERR_PROXY_CONNECTION_FAILED`) and is recorded with its URL and
-    /// body; Chromium never proxies loopback itself (its implicit bypass rules).
-    pub async fn launch(executable: &Path) -> Result<Self, BrowserError> {
+    /// loopback: every other host goes to `proxy`, the run's intercepting proxy (`--intercept`),
+    /// which passes the portal's names to the mocks and refuses the rest; or, without one, to a
+    /// loopback port where nothing listens, so that the request fails
+    /// (`net::ERR_PROXY_CONNECTION_FAILED`). Either way it is recorded with its URL and body.
+    /// Chromium never proxies loopback itself (its implicit bypass rules).
+    pub async fn launch(executable: &Path, proxy: Option<&str>) -> Result<Self, BrowserError> {
         let failed = |reason: String| BrowserError::Launch { executable: executable.display().to_string(), reason };
-        let proxy = dead_port().map_err(|e| failed(format!("no loopback port for the proxy: {e}")))?;
+        let proxy = match proxy {
+            Some(proxy) => proxy.to_owned(),
+            None => {
+                let port = dead_port().map_err(|e| failed(format!("no loopback port for the proxy: {e}")))?;
+                format!("http://127.0.0.1:{port}")
+            }
+        };
         let profile = fresh_profile();
         let mut config = BrowserConfig::builder()
             .chrome_executable(executable)
@@ -135,9 +143,20 @@ impl Browser {
             // chromiumoxide adds the `--` to a key itself.
             // Containers give /dev/shm 64 MB, too little for Chromium's renderers.
             .arg("disable-dev-shm-usage")
-            .arg(("proxy-server", format!("http://127.0.0.1:{proxy}").as_str()))
-            // The https portal (--portal-tls) has a CA made for the run, which Chromium's store
-            // does not hold; it reaches nothing but loopback, whose servers are the run's own.
+            // One renderer for the portal's page and the app's frame: under site isolation a
+            // frame of another site (the https portal of --portal-tls or --intercept beside an
+            // http handler, as a real portal beside its app) runs in a process of its own, whose
+            // console, exceptions and requests never reach the page's DevTools session. The
+            // frame's origin, and so what it may do, stays what it was.
+            .arg("disable-site-isolation-trials")
+            .arg(("disable-features", "TranslateUI,IsolateOrigins,site-per-process"))
+            // Chromium's own updates would be requests of the run's (the intercepting proxy
+            // counts what it refuses).
+            .arg("disable-component-update")
+            .arg(("proxy-server", proxy.as_str()))
+            // The https portal (--portal-tls) and the intercepting proxy have a CA made for the
+            // run, which Chromium's store does not hold; it reaches nothing but loopback, whose
+            // servers are the run's own.
             // Given at launch, not only over DevTools: otherwise Chromium's first handshakes fail
             // and the portal counts them as a handler that does not trust the CA.
             .arg("ignore-certificate-errors");

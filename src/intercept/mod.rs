@@ -75,11 +75,23 @@ impl Tally {
     }
 }
 
+/// Who the proxy serves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Client {
+    /// The handler: a refused request is recorded for its case and tallied for the run's notes.
+    Handler,
+    /// The browser (`--browser`): DevTools records the frame's requests itself, and Chromium's
+    /// own (its updates, its sign-in) are no finding of the handler's; refused ones are only
+    /// answered.
+    Browser,
+}
+
 /// What every connection of the proxy shares.
 struct Shared {
     routes: Routes,
     certificates: HostCertificates,
-    recorder: Recorder,
+    /// `None` for the browser's proxy.
+    recorder: Option<Recorder>,
     tally: Mutex<Tally>,
 }
 
@@ -104,14 +116,20 @@ impl Drop for Intercept {
 
 impl Intercept {
     /// Starts the proxy on a free loopback port, for `home` (already renamed to
-    /// [`home_names`]) and `foreign` ([`foreign_names`]), with certificates of `authority`.
-    pub async fn start(home: &Portal, foreign: &Portal, authority: &Authority) -> io::Result<Intercept> {
+    /// [`home_names`]) and `foreign` ([`foreign_names`]), with certificates of `authority`,
+    /// serving `client`.
+    pub async fn start(
+        home: &Portal,
+        foreign: &Portal,
+        authority: &Authority,
+        client: Client,
+    ) -> io::Result<Intercept> {
         let listener = TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
             routes: Routes::to(home, foreign),
             certificates: authority.host_certificates(),
-            recorder: home.recorder(),
+            recorder: (client == Client::Handler).then(|| home.recorder()),
             tally: Mutex::default(),
         });
         let task = tokio::spawn(serve(listener, shared.clone()));
@@ -219,9 +237,10 @@ async fn at(request: Request<Incoming>, origin: &str, host: &str, shared: &Share
             Err(e) => text(StatusCode::BAD_GATEWAY, &format!("b24-conform --intercept: {e}\n")),
         };
     }
+    let Some(recorder) = &shared.recorder else { return refusal::answer(host).map(Either::Right) };
     let refused = refusal::read(origin, request).await;
     let keep_unowned = shared.tally().unowned < UNOWNED_KEPT;
-    let owned = shared.recorder.record_refused(&refused, keep_unowned);
+    let owned = recorder.record_refused(&refused, keep_unowned);
     let mut tally = shared.tally();
     tally.refused += 1;
     if !owned && keep_unowned {

@@ -13,7 +13,7 @@ use crate::checks;
 use crate::fire::{self, Limits};
 use crate::generate::Shrinker;
 use crate::install::{self, InstallForm};
-use crate::intercept::{self, Intercept};
+use crate::intercept::{self, Client, Intercept};
 use crate::journey::{self, Action, AppToken, ONAPPUNINSTALL};
 use crate::launch::{self, HandlerProcess};
 use crate::payload::{Binding, Family, Payload, Wire, opaque_token};
@@ -28,6 +28,9 @@ pub struct Session {
     process: Option<HandlerProcess>,
     /// The intercepting proxy (`--intercept`), stopped before the portals it passes requests to.
     intercept: Option<Intercept>,
+    /// The browser's own (`--browser` with `--intercept`): what Chromium asks of other hosts is
+    /// not the handler's doing.
+    _browser_proxy: Option<Intercept>,
     portal: Portal,
     foreign: Portal,
     _reference: Option<Reference>,
@@ -91,7 +94,7 @@ impl Session {
             (true, Some(authority)) => {
                 portal.rename(intercept::home_names());
                 foreign.rename(intercept::foreign_names());
-                let proxy = Intercept::start(&portal, &foreign, authority)
+                let proxy = Intercept::start(&portal, &foreign, authority, Client::Handler)
                     .await
                     .map_err(|e| RunError::Portal { addr: config.portal_addr, reason: format!("the proxy: {e}") })?;
                 Some(proxy)
@@ -122,13 +125,22 @@ impl Session {
             None => None,
         };
         ensure_listening(&handler_url).await?;
+        let browser_proxy = match (config.browser, &intercept, &authority) {
+            (true, Some(_), Some(authority)) => Some(
+                Intercept::start(&portal, &foreign, authority, Client::Browser)
+                    .await
+                    .map_err(|e| RunError::Portal { addr: config.portal_addr, reason: format!("the proxy: {e}") })?,
+            ),
+            _ => None,
+        };
         let (browser, browser_note) = match config.browser {
-            true => start_browser(config.intercept).await,
+            true => start_browser(browser_proxy.as_ref().map(Intercept::url)).await,
             false => (None, None),
         };
         Ok(Session {
             process,
             intercept,
+            _browser_proxy: browser_proxy,
             portal,
             foreign,
             _reference: reference,
@@ -495,19 +507,16 @@ fn granted_scope(case: &Case, binding: &Binding) -> Option<String> {
     (reads && !field.raw).then_some(field.value)
 }
 
-/// The run's browser (`--browser`), or why there is none: Chromium missing or not starting is
-/// no error of the run, whose frame checks then give no verdict.
-async fn start_browser(intercept: bool) -> (Option<Browser>, Option<String>) {
+/// The run's browser (`--browser`), behind the run's intercepting proxy when there is one (the
+/// portal goes by names only the proxy knows), or why there is none: Chromium missing or not
+/// starting is no error of the run, whose frame checks then give no verdict.
+async fn start_browser(proxy: Option<String>) -> (Option<Browser>, Option<String>) {
     const SKIPPED: &str = "frame checks skipped";
-    if intercept {
-        let why = "the portal goes by host names only the handler's proxy knows";
-        return (None, Some(format!("--browser: not with --intercept yet ({why}); {SKIPPED}")));
-    }
     let Some(executable) = browser::find_chromium() else {
         let why = "Chromium not found (install Debian's `chromium`, or set B24_CHROMIUM)";
         return (None, Some(format!("--browser: {why}; {SKIPPED}")));
     };
-    match Browser::launch(&executable).await {
+    match Browser::launch(&executable, proxy.as_deref()).await {
         Ok(browser) => (Some(browser), None),
         Err(error) => (None, Some(format!("--browser: {error}; {SKIPPED}"))),
     }
