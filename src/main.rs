@@ -621,7 +621,8 @@ async fn execute(command: Command) -> anyhow::Result<u8> {
         Command::Faults { format } => {
             let specs: Vec<_> = Fault::ALL.iter().map(|f| f.spec()).collect();
             print_rows(&specs, format, |f| {
-                format!("{:<28} {:<26} {:<6} {}", f.name, f.check, f.level.label(), f.defect)
+                let seen = if f.browser { " (seen with --browser)" } else { "" };
+                format!("{:<28} {:<16} {:<26} {:<6} {}{seen}", f.name, f.placement, f.check, f.level.label(), f.defect)
             })
         }
         Command::Payload(args) => payload_command(args),

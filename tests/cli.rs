@@ -373,6 +373,10 @@ fn list_checks_and_faults_speak_json() {
             assert!(["must", "should", "of-case"].contains(&row["level"].as_str().unwrap_or_default()), "{row}");
             if command == "faults" {
                 assert!(row["name"].is_string() && row["check"].is_string() && row["defect"].is_string(), "{row}");
+                assert!(
+                    ["LANDING_SETTINGS", "LANDING_BLOCK_*"].contains(&row["placement"].as_str().unwrap_or_default())
+                );
+                assert!(row["browser"].is_boolean(), "{row}");
                 continue;
             }
             // Every citation is one a reader can open: a public https URL or a file in the repository.

@@ -62,12 +62,14 @@ pub enum Fault {
     FrameIgnoresRefresh,
 }
 
-/// What a fault is: its name in `builtin:reference?fault=NAME`, the check it trips (and the only
-/// one), the level its defect deserves (that of the verdicts it fails), and the defect in a
-/// sentence.
+/// What a fault is: its name in `builtin:reference?fault=NAME`, the placement whose suite shows
+/// it, whether only a run with `--browser` does, the check it trips (and the only one), the level
+/// its defect deserves (that of the verdicts it fails), and the defect in a sentence.
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Spec {
     pub name: &'static str,
+    pub placement: &'static str,
+    pub browser: bool,
     pub check: &'static str,
     pub level: Level,
     pub defect: &'static str,
@@ -149,7 +151,7 @@ impl Fault {
             }
             _ => Level::Must,
         };
-        Spec { name, check, level, defect }
+        Spec { name, placement: self.family().code(), browser: self.in_frame(), check, level, defect }
     }
 
     fn parts(self) -> (&'static str, &'static str, &'static str) {
