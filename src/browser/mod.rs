@@ -256,15 +256,15 @@ async fn record(page: &Page, url: &str, budget: Duration, settle: Duration) -> R
     let mut seen = Seen::default();
     let started = Instant::now();
     page.goto(url).await.map_err(cdp)?;
-    let mut commands = recorded_commands(page, url).await?;
+    // Polled for what the wait needs, not the whole list, which is read once at the end.
+    let asked = ".some(function (c) { return c.command === 'getInitData' })";
     while started.elapsed() < budget {
-        if commands.iter().any(|c| c.command == "getInitData") {
+        if recorded::<bool>(page, url, asked).await? {
             seen.record.initialised_after_ms = Some(started.elapsed().as_millis() as u64);
             break;
         }
         tokio::time::sleep(POLL).await;
         drain(&mut listeners, &mut seen);
-        commands = recorded_commands(page, url).await?;
     }
     if seen.record.initialised() {
         // Settled: the network idle a while (the frame's REST calls answered), or `settle` spent.
@@ -272,20 +272,21 @@ async fn record(page: &Page, url: &str, budget: Duration, settle: Duration) -> R
         // the SDK has read it, and the network was idle before. A command is activity too: a
         // refreshAuth answered, the call it retries comes next, with no request in between.
         seen.last_activity = Some(Instant::now());
+        let mut sent: usize = recorded(page, url, ".length").await?;
         let settling = Instant::now();
         while settling.elapsed() < settle {
             tokio::time::sleep(POLL).await;
             drain(&mut listeners, &mut seen);
-            let now = recorded_commands(page, url).await?;
-            if now.len() > commands.len() {
-                seen.last_activity = Some(Instant::now());
+            let now: usize = recorded(page, url, ".length").await?;
+            if now > sent {
+                (sent, seen.last_activity) = (now, Some(Instant::now()));
             }
-            commands = now;
             if seen.settled() {
                 break;
             }
         }
     }
+    let commands: Vec<FrameCommand> = recorded(page, url, "").await?;
     // A frame whose scripts have run may not be painted yet: on a loaded machine a page of text
     // was shot all white. A blank shot is taken again after a while; a blank page stays blank.
     for attempt in 0..=RESHOTS {
@@ -306,11 +307,12 @@ async fn record(page: &Page, url: &str, budget: Duration, settle: Duration) -> R
     Ok(seen.record)
 }
 
-/// What the portal's page recorded of the frame's commands so far.
-async fn recorded_commands(page: &Page, url: &str) -> Result<Vec<FrameCommand>, BrowserError> {
+/// What the portal's page recorded of the frame's commands so far: `of` applied to their list
+/// (`""` for the list itself, `".length"` for how many).
+async fn recorded<T: serde::de::DeserializeOwned>(page: &Page, url: &str, of: &str) -> Result<T, BrowserError> {
     let failed = |reason: String| BrowserError::Record { url: url.to_owned(), reason };
     let result = page
-        .evaluate(format!("(window.{} || {{ commands: [] }}).commands", parent::RECORD))
+        .evaluate(format!("(window.{} || {{ commands: [] }}).commands{of}", parent::RECORD))
         .await
         .map_err(|e| failed(e.to_string()))?;
     result.into_value().map_err(|e| failed(e.to_string()))

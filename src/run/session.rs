@@ -90,14 +90,13 @@ impl Session {
         // show whether a handler sends tokens wherever a request tells it to. Over https too, or
         // a handler that only speaks https could never leak a token to it.
         let mut foreign = start(foreign_addr(config.portal_addr), Role::Foreign).await?;
+        let proxy_failed =
+            |e: std::io::Error| RunError::Portal { addr: config.portal_addr, reason: format!("the proxy: {e}") };
         let intercept = match (config.intercept, &authority) {
             (true, Some(authority)) => {
                 portal.rename(intercept::home_names());
                 foreign.rename(intercept::foreign_names());
-                let proxy = Intercept::start(&portal, &foreign, authority, Client::Handler)
-                    .await
-                    .map_err(|e| RunError::Portal { addr: config.portal_addr, reason: format!("the proxy: {e}") })?;
-                Some(proxy)
+                Some(Intercept::start(&portal, &foreign, authority, Client::Handler).await.map_err(proxy_failed)?)
             }
             _ => None,
         };
@@ -125,12 +124,10 @@ impl Session {
             None => None,
         };
         ensure_listening(&handler_url).await?;
-        let browser_proxy = match (config.browser, &intercept, &authority) {
-            (true, Some(_), Some(authority)) => Some(
-                Intercept::start(&portal, &foreign, authority, Client::Browser)
-                    .await
-                    .map_err(|e| RunError::Portal { addr: config.portal_addr, reason: format!("the proxy: {e}") })?,
-            ),
+        let browser_proxy = match (config.browser && intercept.is_some(), &authority) {
+            (true, Some(authority)) => {
+                Some(Intercept::start(&portal, &foreign, authority, Client::Browser).await.map_err(proxy_failed)?)
+            }
             _ => None,
         };
         let (browser, browser_note) = match config.browser {
